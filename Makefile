@@ -1,0 +1,19 @@
+# The two commands: `make run` (the main job) and `make test`. Both set up .venv first.
+SHELL := /bin/bash
+VENV := .venv/bin
+# This repository's checkout has full MNIST beside it; elsewhere torchvision downloads it.
+export MNIST_ROOT ?= $(if $(wildcard ../shared/data/mnist/MNIST/raw),$(abspath ../shared/data/mnist))
+
+.PHONY: run test setup bench
+
+setup:
+	@scripts/setup
+
+run: setup
+	$(VENV)/firstmlp demo
+
+test: setup
+	$(VENV)/pytest -q
+
+bench: setup
+	$(VENV)/python bench/mnist_mlp.py

@@ -1,0 +1,77 @@
+"""``firstmlp``: the course's command line.
+
+    firstmlp demo          check every reference component against torch, then train
+                           the reference MLP on MNIST; prints both tables
+    firstmlp check         only the component table
+    firstmlp train         only the MNIST training run
+"""
+
+import argparse
+import sys
+import time
+
+from autograder.table import format_table
+
+
+def check_reference(device="auto"):
+    """Run every reference component through the oracle; True when all pass."""
+    from autograder.oracle import resolve_device
+    from autograder.reference import REFERENCE_CHECKS
+
+    rows, all_passed = [], True
+    for component, counterpart, check, reference in REFERENCE_CHECKS:
+        start = time.perf_counter()
+        verdict = check(reference, device=device)
+        all_passed &= verdict.passed
+        rows.append([component, counterpart, verdict.comparisons,
+                     "pass" if verdict.passed else "FAIL", f"{time.perf_counter() - start:.2f}"])
+    print(f"Reference components against torch (float64, {resolve_device(device)}):")
+    print(format_table(["component", "torch counterpart", "comparisons", "verdict", "s"], rows))
+    if not all_passed:
+        print("Some reference components FAILED their oracle checks.", file=sys.stderr)
+    return all_passed
+
+
+def train_reference(epochs):
+    from autograder.data import load_mnist
+    from solutions.recipe import SIZES, train_reference
+
+    data = load_mnist()
+    print(f"\nReference MLP {SIZES} on {data.source} "
+          f"({len(data.X_train)} train / {len(data.X_test)} test), numpy float32, Adam:")
+    rows = []
+
+    def show(record):
+        rows.append([record["epoch"], f"{record['lr']:.1e}", f"{record['loss']:.4f}",
+                     f"{record['seconds']:.2f}", f"{100 * record['test_accuracy']:.2f}"])
+        print(f"  epoch {record['epoch']}: loss {record['loss']:.4f}, "
+              f"test accuracy {100 * record['test_accuracy']:.2f} %", flush=True)
+
+    _, history = train_reference(data, epochs=epochs, on_epoch=show)
+    print(format_table(["epoch", "lr", "train loss", "seconds", "test acc %"], rows))
+    total = sum(r["seconds"] for r in history)
+    print(f"Final test accuracy {100 * history[-1]['test_accuracy']:.2f} % "
+          f"after {total:.1f} s of training.")
+    return history
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="firstmlp", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("demo", "check", "train"):
+        command = commands.add_parser(name)
+        command.add_argument("--device", default="auto", help="torch side: auto, cpu or cuda")
+        command.add_argument("--epochs", type=int, default=None)
+    args = parser.parse_args(argv)
+    ok = True
+    if args.command in ("demo", "check"):
+        ok = check_reference(args.device)
+    if args.command in ("demo", "train"):
+        from solutions.recipe import EPOCHS
+        train_reference(args.epochs or EPOCHS)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""firstmlp's hidden reference implementation (numpy). Never shipped to students."""
+
+from solutions.activations import ELU, GELU, LeakyReLU, Maxout, ReLU, Sigmoid, SiLU, Swish, Tanh
+from solutions.linear import Linear
+from solutions.losses import CrossEntropyLoss, MSELoss
+from solutions.mlp import MLP, Sequential, accuracy, predict, train
+from solutions.module import Module
+from solutions.optim import SGD, Adam
+from solutions.perceptron import Perceptron, step, weighted_sum
+
+__all__ = [
+    "ELU", "GELU", "LeakyReLU", "Maxout", "ReLU", "Sigmoid", "SiLU", "Swish", "Tanh",
+    "Linear", "CrossEntropyLoss", "MSELoss", "MLP", "Sequential", "accuracy", "predict",
+    "train", "Module", "SGD", "Adam", "Perceptron", "step", "weighted_sum",
+]

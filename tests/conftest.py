@@ -1,0 +1,29 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+if not os.environ.get("MNIST_ROOT") and (SHARED_MNIST / "MNIST" / "raw").is_dir():
+    os.environ["MNIST_ROOT"] = str(SHARED_MNIST)
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """Full MNIST from MNIST_ROOT (this checkout: ../shared/data/mnist)."""
+    if not os.environ.get("MNIST_ROOT"):
+        pytest.skip("MNIST_ROOT is not set and ../shared/data/mnist is missing")
+    from autograder.data import load_mnist
+    return load_mnist()

@@ -1,0 +1,270 @@
+"""Broken variants of the reference: each must fail its oracle check with a message
+that names what is wrong (``expect``: a phrase the failure message must contain)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import solutions as S
+from autograder import components as C
+from solutions.losses import log_softmax
+
+
+@dataclass
+class Mutant:
+    name: str
+    check: object
+    impl: object
+    expect: str
+
+
+class UnstableSigmoid(S.Sigmoid):
+    def forward(self, x):
+        self.y = 1 / (1 + np.exp(-x))
+        return self.y
+
+
+class SigmoidSignError(S.Sigmoid):
+    def backward(self, dout):
+        return dout * self.y * (self.y - 1)
+
+
+class TanhWrongDerivative(S.Tanh):
+    def backward(self, dout):
+        return dout * (1 - self.y)
+
+
+class ReLUOneAtZero(S.ReLU):
+    def forward(self, x):
+        self.positive = x >= 0
+        return np.maximum(x, 0)
+
+
+class ReLUInPlace(S.ReLU):
+    def forward(self, x):
+        self.positive = x > 0
+        x[~self.positive] = 0
+        return x
+
+
+class ReLUReturnsNone(S.ReLU):
+    def forward(self, x):
+        self.positive = x > 0
+        np.maximum(x, 0)
+
+
+class ReLUTransposed(S.ReLU):
+    def forward(self, x):
+        return super().forward(x).T
+
+
+class LeakySlope001(S.LeakyReLU):
+    def __init__(self, slope=0.01):
+        super().__init__(slope)
+
+
+class LeakyOneAtZero(S.LeakyReLU):
+    def backward(self, dout):
+        return np.where(self.positive | (self.x_zero), dout, self.slope * dout)
+
+    def forward(self, x):
+        self.x_zero = x == 0
+        return super().forward(x)
+
+
+class ELUNoAlphaInBackward(S.ELU):
+    def backward(self, dout):
+        return dout * np.where(self.x > 0, 1.0, np.exp(np.minimum(self.x, 0)))
+
+
+class UnstableELU(S.ELU):
+    def forward(self, x):
+        self.x = x
+        return np.where(x > 0, x, self.alpha * (np.exp(x) - 1))
+
+
+class GELUAlwaysTanh(S.GELU):
+    def __init__(self, approximate="none"):
+        super().__init__("tanh")
+
+
+class SiLUMissingTerm(S.SiLU):
+    def backward(self, dout):
+        return dout * self.s
+
+
+class MaxoutLastOnTies(S.Maxout):
+    def forward(self, x):
+        self.x = x
+        z = np.einsum("ni,koi->kno", x, self.W) + self.b[:, None, :]
+        k = z.shape[0]
+        self.winner = k - 1 - np.argmax(z[::-1], axis=0)
+        return np.take_along_axis(z, self.winner[None], axis=0)[0]
+
+
+class MaxoutNoBiasGradient(S.Maxout):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.db = np.zeros_like(self.b)
+        return dx
+
+
+class LinearNoBiasGradient(S.Linear):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.db = np.zeros_like(self.b)
+        return dx
+
+
+class LinearTransposedDW(S.Linear):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.dW = self.x.T @ dout
+        return dx
+
+
+class LinearMeanDW(S.Linear):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.dW = self.dW / len(dout)
+        return dx
+
+
+class LinearSignError(S.Linear):
+    def backward(self, dout):
+        return -super().backward(dout)
+
+
+class MLPSkipsActivationBackward(S.MLP):
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            if isinstance(layer, S.Linear):
+                dout = layer.backward(dout)
+        return dout
+
+
+class MSESum(S.MSELoss):
+    def forward(self, pred, target):
+        self.diff = pred - target
+        return np.sum(self.diff**2)
+
+
+class MSENoFactorTwo(S.MSELoss):
+    def backward(self):
+        return self.diff / self.diff.size
+
+
+class CrossEntropyUnstable(S.CrossEntropyLoss):
+    def forward(self, logits, target):
+        e = np.exp(logits)
+        self.probs = e / e.sum(axis=1, keepdims=True)
+        self.target = S.losses.as_target_distribution(target, logits.shape[1], logits.dtype)
+        return -np.sum(self.target * np.log(self.probs)) / len(logits)
+
+
+class CrossEntropyNoMeanInBackward(S.CrossEntropyLoss):
+    def backward(self):
+        return self.probs - self.target
+
+
+class CrossEntropySumOverBatch(S.CrossEntropyLoss):
+    def forward(self, logits, target):
+        return super().forward(logits, target) * len(logits)
+
+
+class CrossEntropyLabelsOnly(S.CrossEntropyLoss):
+    """Treats every target as integer labels (wrong for one-hot / probabilities)."""
+
+    def forward(self, logits, target):
+        target = np.asarray(target)
+        labels = target if target.ndim == 1 else target.argmax(axis=1)
+        logp = log_softmax(logits)
+        self.probs = np.exp(logp)
+        self.target = np.eye(logits.shape[1])[labels]
+        return -np.sum(self.target * logp) / len(logits)
+
+
+class SGDDampened(S.SGD):
+    def step(self, grads):
+        super().step([(1 - self.momentum) * g if self.momentum else g for g in grads])
+
+
+class SGDIgnoresWeightDecay(S.SGD):
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, lr, momentum, 0.0)
+
+
+class AdamNoBiasCorrection(S.Adam):
+    def step(self, grads):
+        self.t += 1
+        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            m[...] = self.beta1 * m + (1 - self.beta1) * g
+            v[...] = self.beta2 * v + (1 - self.beta2) * g * g
+            p -= self.lr * m / (np.sqrt(v) + self.eps)
+
+
+class AdamRebindsParams(S.Adam):
+    def step(self, grads):
+        snapshot = [p.copy() for p in self.params]
+        super().step(grads)
+        for p, old in zip(self.params, snapshot):
+            p[...] = old  # as if it had written `p = p - ...`: the caller's arrays stay
+
+
+def step_strict(z):
+    return (z > 0).astype(float)
+
+
+def weighted_sum_no_bias(X, w, b):
+    return X @ w
+
+
+class PerceptronWrongSign(S.Perceptron):
+    def update(self, x, y):
+        error = y - S.step(S.weighted_sum(x[None, :], self.w, self.b))[0]
+        self.w = self.w - self.lr * error * x
+        self.b = self.b - self.lr * error
+        return error
+
+
+MUTANTS = [
+    Mutant("unstable sigmoid", C.check_sigmoid, UnstableSigmoid, "overflow"),
+    Mutant("sigmoid backward sign error", C.check_sigmoid, SigmoidSignError, "dL/dx"),
+    Mutant("tanh derivative 1 - y", C.check_tanh, TanhWrongDerivative, "dL/dx"),
+    Mutant("ReLU'(0) = 1", C.check_relu, ReLUOneAtZero, "dL/dx"),
+    Mutant("ReLU modifies its input", C.check_relu, ReLUInPlace, "in place"),
+    Mutant("ReLU forward returns None", C.check_relu, ReLUReturnsNone, "returned None"),
+    Mutant("ReLU forward transposed", C.check_relu, ReLUTransposed, "shape (3, 4) != expected (4, 3)"),
+    Mutant("leaky slope 0.01", C.check_leaky_relu, LeakySlope001, "forward"),
+    Mutant("leaky ReLU'(0) = 1", C.check_leaky_relu, LeakyOneAtZero, "dL/dx"),
+    Mutant("ELU backward without alpha", C.check_elu, ELUNoAlphaInBackward, "ELU(alpha=0.5)"),
+    Mutant("unstable ELU", C.check_elu, UnstableELU, "overflow"),
+    Mutant("GELU tanh approximation as exact", C.check_gelu, GELUAlwaysTanh, "forward"),
+    Mutant("SiLU backward missing term", C.check_silu, SiLUMissingTerm, "dL/dx"),
+    Mutant("maxout ties to the last piece", C.check_maxout, MaxoutLastOnTies, "tied pieces"),
+    Mutant("maxout missing bias gradient", C.check_maxout, MaxoutNoBiasGradient, "dL/db"),
+    Mutant("linear missing bias gradient", C.check_linear, LinearNoBiasGradient, "dL/db"),
+    Mutant("linear dW transposed", C.check_linear, LinearTransposedDW, "dL/dW: shape"),
+    Mutant("linear dW divided by N", C.check_linear, LinearMeanDW, "dL/dW"),
+    Mutant("linear backward sign error", C.check_linear, LinearSignError, "dL/dx"),
+    Mutant("MLP backward skips activations", C.check_mlp, MLPSkipsActivationBackward, "dL/d0.W"),
+    Mutant("MSE sum instead of mean", C.check_mse, MSESum, "loss value"),
+    Mutant("MSE gradient without the 2", C.check_mse, MSENoFactorTwo, "dL/dpred"),
+    Mutant("cross-entropy without log-sum-exp", C.check_cross_entropy, CrossEntropyUnstable, "overflow"),
+    Mutant("cross-entropy gradient without 1/N", C.check_cross_entropy, CrossEntropyNoMeanInBackward,
+           "dL/dpred"),
+    Mutant("cross-entropy sum over the batch", C.check_cross_entropy, CrossEntropySumOverBatch,
+           "loss value"),
+    Mutant("cross-entropy labels only", C.check_cross_entropy, CrossEntropyLabelsOnly,
+           "targets of shape (6, 3)"),
+    Mutant("SGD dampened momentum", C.check_sgd, SGDDampened, "momentum"),
+    Mutant("SGD ignores weight decay", C.check_sgd, SGDIgnoresWeightDecay, "weight_decay"),
+    Mutant("Adam without bias correction", C.check_adam, AdamNoBiasCorrection, "after step 1"),
+    Mutant("Adam rebinds parameters", C.check_adam, AdamRebindsParams, "in place"),
+    Mutant("step is 1 only for z > 0", C.check_step, step_strict, "result"),
+    Mutant("weighted sum without bias", C.check_weighted_sum, weighted_sum_no_bias, "result"),
+    Mutant("perceptron rule with the wrong sign", C.check_perceptron_update, PerceptronWrongSign,
+           "result"),
+]
