@@ -1,0 +1,47 @@
+"""Project invariants: dependency lists in sync, CI runs the README's test command,
+data never committed."""
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def normalise(requirement):
+    name, spec = re.match(r"([A-Za-z0-9_.\-]+)\s*(.*)", requirement.strip()).groups()
+    return re.sub(r"[-_.]+", "-", name).lower() + spec.replace(" ", "")
+
+
+def test_environment_yml_and_pyproject_list_the_same_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = project["dependencies"] + project["optional-dependencies"]["dev"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    from_env = [r for r in pip if not r.startswith("-e")]
+    assert sorted(map(normalise, declared)) == sorted(map(normalise, from_env))
+    assert "python=3.11" in env["dependencies"]
+
+
+def readme_commands():
+    block = re.search(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
+    return [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_readme_opens_with_the_two_commands():
+    assert readme_commands() == ["make run", "make test"]
+
+
+def test_ci_runs_the_readme_test_command_and_nothing_else():
+    lines = [line.strip() for line in (ROOT / ".ci/run").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    commands = [line for line in lines if not line.startswith(("set ", "cd "))]
+    assert commands == [readme_commands()[1]]
+
+
+def test_no_data_or_venv_is_tracked():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert not re.search(r"ubyte|\.venv/|\.npz$|\.pt$", tracked, re.M)
