@@ -1,5 +1,8 @@
 """Finite-difference gradient check: a second opinion that needs no torch.
 
+Instructor-side (it uses the reference ``numerical_gradient``, which notebook 04 asks
+students to write), so it is not part of a student release.
+
 For L(x, θ) = Σ g·f(x; θ) and each coordinate u of x and of every parameter,
 the central difference (L(u + ε) - L(u - ε)) / 2ε must match the analytic
 gradient from ``backward`` to |fd - analytic| <= ATOL + RTOL·|fd| (float64, ε = 1e-6).
@@ -8,25 +11,11 @@ gradient from ``backward`` to |fd - analytic| <= ATOL + RTOL·|fd| (float64, ε 
 import numpy as np
 
 from autograder.oracle import StudentCodeError, Verdict, call_student, compare, instantiate, param_names_of
+from solutions.gradcheck import numerical_gradient
 
 EPSILON = 1e-6
 RTOL = 1e-5
 ATOL = 1e-7
-
-
-def numerical_gradient(f, u, eps=EPSILON):
-    """∂f/∂u by central differences; ``u`` is perturbed in place and restored."""
-    grad = np.zeros_like(u)
-    flat, gflat = u.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        plus = f()
-        flat[i] = old - eps
-        minus = f()
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def gradcheck_module(make, shape, name=None, seed=0, eps=EPSILON, rtol=RTOL, atol=ATOL):

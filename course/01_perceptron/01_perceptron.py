@@ -1,0 +1,133 @@
+# %% [markdown]
+# # 1 · The perceptron
+#
+# A neuron takes inputs $x_1, \dots, x_D$, weighs each by $w_i$, adds a bias $b$ and
+# *fires* when the sum reaches a threshold:
+#
+# $$z = \sum_{i=1}^{D} w_i x_i + b = \mathbf{w}^\top \mathbf{x} + b, \qquad
+#   \hat y = \operatorname{step}(z) = \begin{cases} 1 & z \ge 0 \\ 0 & z < 0 \end{cases}$$
+#
+# That is Rosenblatt's perceptron (1958). In this notebook you implement it, train it
+# on the logic gates AND and OR, watch its decision boundary move, and see it fail on
+# XOR — the reason networks have more than one layer.
+#
+# **How this notebook works.** Fill in every cell that says `# YOUR CODE HERE` (delete
+# the `raise NotImplementedError()`), then run the test cell below it. A test compares
+# your code with PyTorch on many inputs and tells you what differs. Hidden tests run
+# the same checks on other inputs when your notebook is graded.
+
+# %% [code]
+import matplotlib.pyplot as plt
+import numpy as np
+
+from autograder.components import (check_perceptron_fit, check_perceptron_update, check_step,
+                                   check_weighted_sum)
+from autograder.plots import attempt, plot_decision_boundaries
+
+# %% [markdown]
+# ## The weighted sum
+#
+# For a batch of $N$ inputs stacked as the rows of $X \in \mathbb{R}^{N\times D}$, all
+# weighted sums at once are one matrix–vector product: $\mathbf{z} = X\mathbf{w} + b$.
+
+# %% [solution] id=weighted_sum
+# @solution solutions.perceptron:weighted_sum
+
+# %% [tests] id=test_weighted_sum points=2
+check_weighted_sum(weighted_sum).assert_passed()
+### BEGIN HIDDEN TESTS
+check_weighted_sum(weighted_sum, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## The threshold
+#
+# The step function returns floats `1.0` where $z \ge 0$ and `0.0` elsewhere — note
+# what happens exactly at $z = 0$ (PyTorch's `torch.heaviside(z, 1)` is the judge).
+
+# %% [solution] id=step
+# @solution solutions.perceptron:step
+
+# %% [tests] id=test_step points=1
+check_step(step).assert_passed()
+### BEGIN HIDDEN TESTS
+check_step(step, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## The perceptron learning rule
+#
+# Show the perceptron one sample $(\mathbf{x}, y)$ at a time. If it is right, nothing
+# changes; if it is wrong, move the boundary towards the sample:
+#
+# $$\mathbf{w} \leftarrow \mathbf{w} + \eta\,(y - \hat y)\,\mathbf{x}, \qquad
+#   b \leftarrow b + \eta\,(y - \hat y)$$
+#
+# Repeat over the data set (an *epoch*) until an epoch makes no mistake. Novikoff
+# (1962): when the classes can be split by a line (hyperplane), this stops after finitely
+# many mistakes. When they cannot, it never stops — so `fit` gives up after
+# `max_epochs` and reports it. `fit` returns a `FitResult` (given below).
+
+# %% [code]
+# @include solutions.perceptron:FitResult
+
+# %% [solution] id=perceptron
+# @solution solutions.perceptron:Perceptron
+
+# %% [tests] id=test_perceptron_update points=3
+check_perceptron_update(Perceptron).assert_passed()
+### BEGIN HIDDEN TESTS
+check_perceptron_update(Perceptron, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Learning AND and OR
+#
+# Each gate has four inputs. The green lines are the boundary $\mathbf{w}^\top\mathbf{x} +
+# b = 0$ after each epoch — lighter lines are earlier epochs.
+
+# %% [code]
+X_gates = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+gates = {"AND": np.array([0, 0, 0, 1.0]), "OR": np.array([0, 1, 1, 1.0])}
+fig, axes = plt.subplots(1, 2, figsize=(8, 4))
+for ax, (name, labels) in zip(axes, gates.items()):
+    result = attempt(lambda: Perceptron(2).fit(X_gates, labels), f"fit on {name}")
+    if result is not None:
+        print(f"{name}: {result}")
+        plot_decision_boundaries(X_gates, labels, result.history, name, ax=ax)
+plt.show()
+
+# %% [tests] id=test_fit points=3
+check_perceptron_fit(Perceptron).assert_passed()
+### BEGIN HIDDEN TESTS
+check_perceptron_fit(Perceptron, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## XOR: where one neuron is not enough
+#
+# XOR is 1 when exactly one input is 1. No single line separates its two classes, so the
+# rule cycles for ever; `fit` must stop at `max_epochs` and say so.
+
+# %% [code]
+xor = np.array([0, 1, 1, 0.0])
+result = attempt(lambda: Perceptron(2).fit(X_gates, xor, max_epochs=20), "fit on XOR")
+if result is not None:
+    print(f"XOR: {result}")
+    plot_decision_boundaries(X_gates, xor, result.history[-4:], "XOR: the last epochs")
+    plt.show()
+
+# %% [tests] id=test_xor points=1
+model = Perceptron(2)
+result = model.fit(X_gates, xor, max_epochs=30)
+assert not result.converged, "fit must report converged=False on XOR"
+assert result.epochs == 30, f"fit must stop after max_epochs=30, stopped after {result.epochs}"
+
+# %% [markdown]
+# ## Summary
+#
+# - A neuron computes $\hat y = \operatorname{step}(\mathbf{w}^\top\mathbf{x} + b)$.
+# - The perceptron rule moves the boundary on mistakes only; it converges exactly when
+#   the data are linearly separable.
+# - XOR is not: two layers of neurons are needed. Their thresholds must become smooth
+#   *activation functions* so that we can train them by gradients — notebook 2.

@@ -1,0 +1,200 @@
+# %% [markdown]
+# # 2 · Activation functions
+#
+# A threshold has derivative 0 almost everywhere, so gradients cannot flow through it.
+# Smooth (or piecewise-linear) *activation functions* replace it. Each one is a layer
+# with two methods:
+#
+# - `forward(x)` returns $y = f(x)$ elementwise and remembers what `backward` needs;
+# - `backward(dout)` receives $\partial L/\partial y$ and returns
+#   $\partial L/\partial x = \partial L/\partial y \odot f'(x)$ (the chain rule).
+#
+# | name | $f(x)$ | $f'(x)$ |
+# |---|---|---|
+# | sigmoid | $\sigma(x) = \frac{1}{1+e^{-x}}$ | $\sigma(x)(1-\sigma(x))$ |
+# | tanh | $\tanh x$ | $1-\tanh^2 x$ |
+# | ReLU | $\max(0, x)$ | $1$ if $x>0$, else $0$ |
+# | leaky ReLU | $\max(0.1x, x)$ | $1$ if $x>0$, else $0.1$ |
+# | ELU | $x$ if $x>0$, else $\alpha(e^x-1)$ | $1$ if $x>0$, else $\alpha e^x$ |
+# | maxout | $\max(\mathbf{w}_1^\top\mathbf{x}+b_1,\ \mathbf{w}_2^\top\mathbf{x}+b_2)$ | the winning piece's gradient |
+# | GELU (bonus) | $x\,\Phi(x)$ | $\Phi(x) + x\,\varphi(x)$ |
+# | Swish / SiLU (bonus) | $x\,\sigma(x)$ | $\sigma(x)(1 + x(1-\sigma(x)))$ |
+#
+# At the kinks, use PyTorch's choice: ReLU'(0) = 0, leaky ReLU'(0) = 0.1. The tests
+# include $x = 0$ and $|x| = 1000$: your code must not overflow (numpy's floating-point
+# warnings are turned into errors while it is tested).
+
+# %% [code]
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from autograder.components import (check_elu, check_gelu, check_leaky_relu, check_maxout,
+                                   check_relu, check_sigmoid, check_silu, check_stable_sigmoid,
+                                   check_tanh)
+from autograder.plots import attempt, plot_activation
+
+# %% [markdown]
+# Every layer derives from this small base class (given).
+
+# %% [code]
+# @include solutions.module:Module
+
+# %% [markdown]
+# ## Sigmoid, stably
+#
+# $e^{-x}$ overflows for $x < -709$ in float64. Rewrite $\sigma$ so that `np.exp` only
+# ever sees non-positive numbers: for $x \ge 0$ use $1/(1+e^{-x})$, for $x<0$ use
+# $e^{x}/(1+e^{x})$ — both are $e^{-|x|}$ in disguise.
+
+# %% [solution] id=stable_sigmoid
+# @solution solutions.activations:stable_sigmoid
+
+# %% [tests] id=test_stable_sigmoid points=1
+check_stable_sigmoid(stable_sigmoid).assert_passed()
+### BEGIN HIDDEN TESTS
+check_stable_sigmoid(stable_sigmoid, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [solution] id=sigmoid
+# @solution solutions.activations:Sigmoid
+
+# %% [tests] id=test_sigmoid points=2
+check_sigmoid(Sigmoid).assert_passed()
+### BEGIN HIDDEN TESTS
+check_sigmoid(Sigmoid, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [solution] id=tanh
+# @solution solutions.activations:Tanh
+
+# %% [tests] id=test_tanh points=1
+check_tanh(Tanh).assert_passed()
+### BEGIN HIDDEN TESTS
+check_tanh(Tanh, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## ReLU and leaky ReLU
+#
+# ReLU passes positive inputs and blocks the rest; its gradient is 1 or 0. A ReLU that
+# only ever sees negative inputs never learns again ("dies"); leaky ReLU keeps a small
+# slope of 0.1 on the negative side.
+
+# %% [solution] id=relu
+# @solution solutions.activations:ReLU
+
+# %% [tests] id=test_relu points=1
+check_relu(ReLU).assert_passed()
+### BEGIN HIDDEN TESTS
+check_relu(ReLU, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [solution] id=leaky_relu
+# @solution solutions.activations:LeakyReLU
+
+# %% [tests] id=test_leaky_relu points=2
+check_leaky_relu(LeakyReLU).assert_passed()
+### BEGIN HIDDEN TESTS
+check_leaky_relu(LeakyReLU, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## ELU
+#
+# ELU is smooth for $\alpha = 1$ and saturates at $-\alpha$. Use `np.expm1` and only
+# exponentiate non-positive numbers.
+
+# %% [solution] id=elu
+# @solution solutions.activations:ELU
+
+# %% [tests] id=test_elu points=2
+check_elu(ELU).assert_passed()
+### BEGIN HIDDEN TESTS
+check_elu(ELU, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Maxout
+#
+# Maxout learns its own activation: $k$ linear pieces $\mathbf{z}_j = \mathbf{x} W_j^\top +
+# \mathbf{b}_j$ and their elementwise maximum. With $x$: (N, in), $W$: (k, out, in),
+# $b$: (k, out) and $y$: (N, out), the gradient flows only through the winning piece
+# $j^*$ (the first one on ties, as `torch.max` does):
+#
+# $$\frac{\partial L}{\partial W_j} = (\delta_j)^\top \mathbf{x},\quad
+#   \frac{\partial L}{\partial \mathbf{b}_j} = \sum_n \delta_j,\quad
+#   \frac{\partial L}{\partial \mathbf{x}} = \sum_j \delta_j W_j,\qquad
+#   \delta_j = \frac{\partial L}{\partial y} \odot [\,j = j^*\,]$$
+#
+# Its weights start like PyTorch's `nn.Linear` (given). The test compares it with $k$
+# linear maps and `torch.max`.
+
+# %% [code]
+# @include solutions.linear:torch_default_uniform
+
+# %% [solution] id=maxout
+# @solution solutions.activations:Maxout
+
+# %% [tests] id=test_maxout points=3
+check_maxout(Maxout).assert_passed()
+### BEGIN HIDDEN TESTS
+check_maxout(Maxout, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Bonus: GELU and Swish
+#
+# GELU weighs $x$ by the probability $\Phi(x)$ that a standard normal variable is below
+# it; its tanh approximation is what many transformers use. Swish (SiLU) is $x\sigma(x)$.
+# $\Phi(x) = \tfrac12(1 + \operatorname{erf}(x/\sqrt2))$ and $\varphi(x) = e^{-x^2/2}/\sqrt{2\pi}$;
+# `_erf` and the constant are given.
+
+# %% [code]
+# @include solutions.activations:_erf
+# @include solutions.activations:_SQRT_2_OVER_PI
+
+# %% [solution] id=gelu
+# @solution solutions.activations:GELU
+
+# %% [tests] id=test_gelu points=1
+check_gelu(GELU).assert_passed()
+### BEGIN HIDDEN TESTS
+check_gelu(GELU, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [solution] id=silu
+# @solution solutions.activations:SiLU
+
+# %% [tests] id=test_silu points=1
+check_silu(SiLU).assert_passed()
+### BEGIN HIDDEN TESTS
+check_silu(SiLU, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Every activation and its derivative
+#
+# Solid: $f(x)$; dashed: $f'(x)$, computed by *your* `backward` with upstream gradient 1.
+# Look for the kink of ReLU at 0, the 0.1 slope of leaky ReLU, and how sigmoid's
+# derivative never exceeds 1/4 — why deep sigmoid networks learn slowly.
+
+# %% [code]
+layers = {"sigmoid": Sigmoid, "tanh": Tanh, "ReLU": ReLU, "leaky ReLU": LeakyReLU,
+          "ELU": ELU, "GELU": GELU, "SiLU": SiLU}
+fig, axes = plt.subplots(2, 4, figsize=(14, 6))
+for ax, (name, layer) in zip(axes.flat, layers.items()):
+    attempt(lambda: plot_activation(layer(), name, ax=ax), f"plot of {name}")
+maxout = Maxout(1, 1, k=3, rng=0)
+attempt(lambda: plot_activation(maxout, "maxout (k=3, 1-D)", ax=axes.flat[-1],
+                                x=np.linspace(-4, 4, 401)[:, None]), "plot of maxout")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Summary
+#
+# You built eight activations, each with its derivative, judged against PyTorch at the
+# kinks and at $|x| = 1000$. Next: a loss that says how wrong the network is, and
+# gradient descent to make it less wrong (notebook 3).

@@ -1,0 +1,141 @@
+# %% [markdown]
+# # 4 · Backpropagation
+#
+# A multilayer perceptron is a composition $y = f_L(\dots f_2(f_1(x)))$. The chain rule
+# gives every gradient in one backward sweep: starting from $\partial L/\partial y$, each
+# layer receives the gradient of its output and returns the gradient of its input,
+#
+# $$\frac{\partial L}{\partial x} = J_1^\top \Big(J_2^\top \big(\cdots J_L^\top
+#   \tfrac{\partial L}{\partial y}\big)\Big),$$
+#
+# storing the gradients of its own parameters on the way. That is backpropagation.
+
+# %% [code]
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from autograder.components import check_linear, check_mlp, check_numerical_gradient, check_relu
+from autograder.plots import attempt
+
+# %% [code]
+# @include solutions.module:Module
+# @include solutions.linear:torch_default_uniform
+
+# %% [markdown]
+# ## The linear layer
+#
+# $y = xW^\top + b$ with $x$: (N, in), $W$: (out, in), $b$: (out,) — PyTorch's `nn.Linear`.
+# Given $\delta = \partial L/\partial y$ of shape (N, out):
+#
+# $$\frac{\partial L}{\partial x} = \delta W, \qquad
+#   \frac{\partial L}{\partial W} = \delta^\top x, \qquad
+#   \frac{\partial L}{\partial b} = \sum_n \delta_n.$$
+#
+# No $1/N$ here: the loss already averages. Check each shape against the parameter's.
+# `input_grad=False` lets a first layer skip $\partial L/\partial x$, which training on
+# data never needs (return `None` then).
+
+# %% [solution] id=linear
+# @solution solutions.linear:Linear
+
+# %% [tests] id=test_linear points=3
+check_linear(Linear).assert_passed()
+### BEGIN HIDDEN TESTS
+check_linear(Linear, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Paste your `ReLU` from notebook 2: the MLP below uses it.
+
+# %% [solution] id=relu
+# @solution solutions.activations:ReLU
+
+# %% [tests] id=test_relu points=1
+check_relu(ReLU).assert_passed()
+
+# %% [markdown]
+# ## The chain rule through any depth
+#
+# `Sequential` runs its layers forward in order and backward in reverse. Its parameters
+# are its layers' parameters, in order, named `"<layer index>.<name>"` (`"0.W"`, `"0.b"`,
+# `"2.W"`, …). `MLP([in, h1, …, out])` (given) builds Linear → ReLU → … → Linear.
+
+# %% [solution] id=sequential
+# @solution solutions.mlp:Sequential
+
+# %% [code]
+# @include solutions.mlp:MLP
+
+# %% [tests] id=test_mlp points=4
+check_mlp(MLP).assert_passed()
+### BEGIN HIDDEN TESTS
+check_mlp(MLP, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Gradient checking
+#
+# How do you know a backward is right without PyTorch? Compare it with the definition
+# of the derivative. The central difference
+#
+# $$\frac{\partial f}{\partial x_i} \approx \frac{f(x + \varepsilon e_i) - f(x - \varepsilon e_i)}{2\varepsilon}$$
+#
+# has error $O(\varepsilon^2)$. Implement it for a scalar function `f()` that reads the
+# array `x`: perturb `x[i]` in place, evaluate, and restore it.
+
+# %% [solution] id=numerical_gradient
+# @solution solutions.gradcheck:numerical_gradient
+
+# %% [tests] id=test_numerical_gradient points=2
+check_numerical_gradient(numerical_gradient).assert_passed()
+### BEGIN HIDDEN TESTS
+check_numerical_gradient(numerical_gradient, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Now use it on your own layers: $L = \sum g \odot \mathrm{MLP}(x)$ for a random $g$, so
+# $\partial L/\partial y = g$. The relative error $\max|a - n| / \max(|a|, |n|)$ between the
+# analytic gradient $a$ and the numerical one $n$ should be around $10^{-8}$ or less.
+# Then watch the two kinds of error trade off as $\varepsilon$ shrinks: truncation
+# ($\propto \varepsilon^2$) against floating-point rounding ($\propto 1/\varepsilon$).
+
+# %% [code]
+def relative_error(a, n):
+    return np.max(np.abs(a - n)) / max(np.max(np.abs(a)), np.max(np.abs(n)), 1e-300)
+
+
+def gradient_check_mlp(eps=1e-6):
+    rng = np.random.default_rng(1)
+    model = MLP([4, 5, 3], rng=1)
+    x, g = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
+    model.forward(x)
+    model.backward(g)
+    loss = lambda: np.sum(g * model.forward(x))
+    W = model.parameters()[0]
+    return relative_error(model.gradients()[0].copy(), numerical_gradient(loss, W, eps))
+
+
+error = attempt(gradient_check_mlp, "gradient check")
+if error is not None:
+    print(f"relative error of dL/dW of the first layer: {error:.2e}")
+
+# %% [code]
+epsilons = np.logspace(-12, -1, 23)
+errors = [attempt(lambda: gradient_check_mlp(eps), "gradient check") for eps in epsilons]
+if all(e is not None for e in errors):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.loglog(epsilons, np.maximum(errors, 1e-18), "o-")
+    ax.set(xlabel="$\\varepsilon$", ylabel="relative error",
+           title="Rounding error (left) vs truncation error (right)")
+    plt.show()
+
+# %% [markdown]
+# ## Summary
+#
+# - Each layer maps $\partial L/\partial y$ to $\partial L/\partial x$ and stores its
+#   parameter gradients; `Sequential` chains them in reverse.
+# - Finite differences check any backward, with $\varepsilon \approx 10^{-6}$ in float64.
+#
+# Next: all of it together, trained on 60 000 handwritten digits (notebook 5).
