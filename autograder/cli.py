@@ -16,10 +16,10 @@ from autograder.table import format_table
 def check_reference(device="auto"):
     """Run every reference component through the oracle; True when all pass."""
     from autograder.oracle import resolve_device
-    from autograder.reference import REFERENCE_CHECKS
+    from autograder.reference import FINITE_DIFFERENCE_CHECKS, REFERENCE_CHECKS
 
     rows, all_passed = [], True
-    for component, counterpart, check, reference in REFERENCE_CHECKS:
+    for component, counterpart, check, reference in REFERENCE_CHECKS + FINITE_DIFFERENCE_CHECKS:
         start = time.perf_counter()
         verdict = check(reference, device=device)
         all_passed &= verdict.passed

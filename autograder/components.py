@@ -345,7 +345,9 @@ def check_mnist_model(build_model, seed=0, device="auto"):
 def tiny_classification(seed, device):
     g = torch.Generator().manual_seed(seed)
     X, y = torch.randn(40, 6, generator=g), torch.randint(0, 3, (40,), generator=g)
-    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=8)
     return model.to(device), loader
 
@@ -432,8 +434,8 @@ def separable_problem(rng):
 
 
 def check_perceptron_fit(Perceptron, seed=0, device="auto"):
-    """fit converges on AND, OR and seeded linearly separable data and then predicts
-    every label; on XOR it stops at max_epochs with ``converged`` False."""
+    """fit converges on AND, OR and seeded linearly separable data, and then
+    predicts every label."""
     rng = np.random.default_rng(seed)
     problems = [("AND", BOOLEAN_INPUTS, np.array([0, 0, 0, 1.0])),
                 ("OR", BOOLEAN_INPUTS, np.array([0, 1, 1, 1.0])),
@@ -451,13 +453,19 @@ def check_perceptron_fit(Perceptron, seed=0, device="auto"):
                                 f"{int(np.sum(np.asarray(predicted) != y))} of {len(y)} samples")
         except StudentCodeError as error:
             failures.append(f"{error} (on {name})")
+    return Verdict("Perceptron.fit", failures, len(problems))
+
+
+def check_perceptron_xor(Perceptron, max_epochs=25, seed=0, device="auto"):
+    """On XOR (not linearly separable) fit stops after max_epochs, converged False."""
     try:
         model = call_student("constructor", Perceptron, 2)
-        result = call_student("fit", model.fit, BOOLEAN_INPUTS, np.array([0, 1, 1, 0.0]), 25)
-        if getattr(result, "converged", True) or getattr(result, "epochs", None) != 25:
-            failures.append("fit on XOR must stop after max_epochs=25 with converged=False, got "
-                            f"converged={getattr(result, 'converged', None)}, "
-                            f"epochs={getattr(result, 'epochs', None)}")
+        result = call_student("fit", model.fit, BOOLEAN_INPUTS, np.array([0, 1, 1, 0.0]), max_epochs)
     except StudentCodeError as error:
-        failures.append(f"{error} (on XOR)")
-    return Verdict("Perceptron.fit", failures, 4)
+        return Verdict("Perceptron.fit on XOR", [str(error)], 1)
+    converged, epochs = getattr(result, "converged", None), getattr(result, "epochs", None)
+    if converged is not False or epochs != max_epochs:
+        return Verdict("Perceptron.fit on XOR", [
+            f"fit on XOR must stop after max_epochs={max_epochs} with converged=False, got "
+            f"converged={converged}, epochs={epochs}"], 1)
+    return Verdict("Perceptron.fit on XOR", [], 1)

@@ -118,7 +118,8 @@ def compare(quantity, yours, expected, rtol=RTOL, atol=ATOL):
     allowed = np.where(agree, np.inf, atol + rtol * np.abs(expected))
     if (error <= allowed).all():
         return None
-    ratio = error / allowed
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(error <= allowed, 0.0, error / allowed)
     index = np.unravel_index(int(np.nanargmax(ratio)), ratio.shape)
     index = tuple(int(i) for i in index)
     magnitude = np.abs(expected)

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 
 import solutions as S
+import solutions.descent
+import solutions.gradcheck
+import solutions.torch_mnist
 from autograder import components as C
 from solutions.losses import log_softmax
 
@@ -229,7 +232,83 @@ class PerceptronWrongSign(S.Perceptron):
         return error
 
 
+class PerceptronOneEpoch(S.Perceptron):
+    def fit(self, X, y, max_epochs=100, rng=None):
+        return super().fit(X, y, max_epochs=1, rng=rng)
+
+
+class PerceptronClaimsConvergence(S.Perceptron):
+    def fit(self, X, y, max_epochs=100, rng=None):
+        result = super().fit(X, y, max_epochs, rng)
+        result.converged = True
+        return result
+
+
+def naive_sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def numerical_gradient_no_restore(f, x, eps=1e-6):
+    grad = S.gradcheck.numerical_gradient(f, x, eps)
+    x += eps
+    return grad
+
+
+def numerical_gradient_one_eps(f, x, eps=1e-6):
+    return 2 * S.gradcheck.numerical_gradient(f, x, eps)
+
+
+def gradient_descent_loss_after_update(loss_and_grad, w0, lr, steps):
+    w, losses = S.descent.gradient_descent(loss_and_grad, w0, lr, steps + 1)
+    return w, losses[1:]
+
+
+class DatasetFloat64(S.torch_mnist.MNISTDataset):
+    def __getitem__(self, index):
+        x, y = super().__getitem__(index)
+        return x.double(), y
+
+
+def model_without_hidden_layer():
+    import torch
+    return torch.nn.Sequential(torch.nn.Linear(784, 10))
+
+
+def train_one_epoch_without_zero_grad(model, loader, optimizer, criterion, device):
+    total, count = 0.0, 0
+    for x, y in loader:
+        loss = criterion(model(x.to(device)), y.to(device))
+        loss.backward()
+        optimizer.step()
+        total, count = total + loss.item() * len(y), count + len(y)
+    return total / count
+
+
+def predict_loader_max_values(model, loader, device):
+    import torch
+    with torch.no_grad():
+        return np.concatenate([model(x).max(dim=1).values.numpy() for x, _ in loader])
+
+
 MUTANTS = [
+    Mutant("perceptron fit stops after one epoch", C.check_perceptron_fit, PerceptronOneEpoch,
+           "did not report converged=True"),
+    Mutant("perceptron claims convergence on XOR", C.check_perceptron_xor,
+           PerceptronClaimsConvergence, "converged=True"),
+    Mutant("naive sigmoid overflows", C.check_stable_sigmoid, naive_sigmoid, "overflow"),
+    Mutant("numerical gradient leaves x changed", C.check_numerical_gradient,
+           numerical_gradient_no_restore, "x was left changed"),
+    Mutant("numerical gradient divides by eps, not 2 eps", C.check_numerical_gradient,
+           numerical_gradient_one_eps, "result"),
+    Mutant("gradient descent records the loss after the update", C.check_gradient_descent,
+           gradient_descent_loss_after_update, "losses[0]"),
+    Mutant("dataset yields float64 images", C.check_mnist_dataset, DatasetFloat64, "float32 tensor"),
+    Mutant("model without a hidden layer", C.check_mnist_model, model_without_hidden_layer,
+           "needs a hidden layer"),
+    Mutant("training without zero_grad", C.check_train_one_epoch,
+           train_one_epoch_without_zero_grad, "after the epoch"),
+    Mutant("predict returns max logits", C.check_predict_loader, predict_loader_max_values,
+           "predictions"),
     Mutant("unstable sigmoid", C.check_sigmoid, UnstableSigmoid, "overflow"),
     Mutant("sigmoid backward sign error", C.check_sigmoid, SigmoidSignError, "dL/dx"),
     Mutant("tanh derivative 1 - y", C.check_tanh, TanhWrongDerivative, "dL/dx"),

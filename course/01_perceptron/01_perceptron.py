@@ -20,8 +20,8 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from autograder.components import (check_perceptron_fit, check_perceptron_update, check_step,
-                                   check_weighted_sum)
+from autograder.components import (check_perceptron_fit, check_perceptron_update,
+                                   check_perceptron_xor, check_step, check_weighted_sum)
 from autograder.plots import attempt, plot_decision_boundaries
 
 # %% [markdown]
@@ -118,10 +118,10 @@ if result is not None:
     plt.show()
 
 # %% [tests] id=test_xor points=1
-model = Perceptron(2)
-result = model.fit(X_gates, xor, max_epochs=30)
-assert not result.converged, "fit must report converged=False on XOR"
-assert result.epochs == 30, f"fit must stop after max_epochs=30, stopped after {result.epochs}"
+check_perceptron_xor(Perceptron).assert_passed()
+### BEGIN HIDDEN TESTS
+check_perceptron_xor(Perceptron, max_epochs=40).assert_passed()
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary
