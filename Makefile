@@ -4,7 +4,7 @@ VENV := .venv/bin
 # This repository's checkout has full MNIST beside it; elsewhere torchvision downloads it.
 export MNIST_ROOT ?= $(if $(wildcard ../shared/data/mnist/MNIST/raw),$(abspath ../shared/data/mnist))
 
-.PHONY: run test setup bench
+.PHONY: run test setup bench build
 
 setup:
 	@scripts/setup
@@ -15,5 +15,9 @@ run: setup
 test: setup
 	$(VENV)/pytest -q
 
+build: setup
+	$(VENV)/firstmlp build
+
 bench: setup
 	$(VENV)/python bench/mnist_mlp.py
+	$(VENV)/python bench/course_notebooks.py

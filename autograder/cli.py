@@ -1,9 +1,12 @@
 """``firstmlp``: the course's command line.
 
-    firstmlp demo          check every reference component against torch, then train
-                           the reference MLP on MNIST; prints both tables
+    firstmlp demo          check every reference component against torch, train the
+                           reference MLP on MNIST, then build the course and let nbgrader
+                           grade the reference and a blank submission; prints the tables
     firstmlp check         only the component table
     firstmlp train         only the MNIST training run
+    firstmlp build         build the nbgrader source notebooks (course/ + solutions/)
+    firstmlp grade-demo    only the course build and the nbgrader grade table
 """
 
 import argparse
@@ -55,6 +58,34 @@ def train_reference(epochs):
     return history
 
 
+def build(out):
+    from autograder.nbgrader_course import make_course_dir
+
+    for assignment in make_course_dir(out):
+        print(f"built {out}/source/{assignment}/{assignment}.ipynb")
+
+
+def grade_demo(workdir=None):
+    """Build, release and autograde the reference and a blank submission with nbgrader."""
+    import tempfile
+
+    from autograder.nbgrader_course import BLANK_STUDENT, REFERENCE_STUDENT, grade_reference_and_blank
+
+    workdir = workdir or tempfile.mkdtemp(prefix="firstmlp-course-")
+    print(f"\nnbgrader course in {workdir}: generate_assignment, then autograde two students")
+    rows = []
+
+    def show(assignment, scores):
+        (ref, total), (blank, _) = scores[REFERENCE_STUDENT], scores[BLANK_STUDENT]
+        rows.append([assignment, f"{ref:g} / {total:g}", f"{blank:g} / {total:g}"])
+        print(f"  graded {assignment}", flush=True)
+
+    results = grade_reference_and_blank(workdir, on_assignment=show)
+    print(format_table(["assignment", REFERENCE_STUDENT, BLANK_STUDENT], rows))
+    return all(s[REFERENCE_STUDENT][0] == s[REFERENCE_STUDENT][1] and s[BLANK_STUDENT][0] == 0
+               for s in results.values())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="firstmlp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,13 +94,20 @@ def main(argv=None):
         command = commands.add_parser(name)
         command.add_argument("--device", default="auto", help="torch side: auto, cpu or cuda")
         command.add_argument("--epochs", type=int, default=None)
+    commands.add_parser("build").add_argument("--out", default="build/course")
+    commands.add_parser("grade-demo").add_argument("--workdir", default=None)
     args = parser.parse_args(argv)
+    if args.command == "build":
+        build(args.out)
+        return 0
     ok = True
     if args.command in ("demo", "check"):
         ok = check_reference(args.device)
     if args.command in ("demo", "train"):
         from solutions.recipe import EPOCHS
         train_reference(args.epochs or EPOCHS)
+    if args.command in ("demo", "grade-demo"):
+        ok &= grade_demo(getattr(args, "workdir", None))
     return 0 if ok else 1
 
 

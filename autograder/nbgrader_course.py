@@ -106,3 +106,26 @@ def cell_scores(course_dir, assignment, student):
     with Gradebook(f"sqlite:///{Path(course_dir) / 'gradebook.db'}") as gradebook:
         notebook = gradebook.find_submission_notebook(assignment, assignment, student)
         return {g.name: (g.score, g.max_score) for g in notebook.grades}
+
+
+REFERENCE_STUDENT, BLANK_STUDENT = "reference", "blank"
+
+
+def grade_reference_and_blank(course_dir, on_assignment=None):
+    """Build the course, generate every assignment, submit the completed reference
+    and the untouched release as two students, and autograde them with nbgrader.
+    Returns {assignment: {student: (score, max_score)}}."""
+    course_dir = Path(course_dir).resolve()
+    assignments = make_course_dir(course_dir)
+    generate_assignments(course_dir, assignments)
+    results = {}
+    for assignment in assignments:
+        release = course_dir / "release" / assignment / f"{assignment}.ipynb"
+        source = course_dir / "source" / assignment / f"{assignment}.ipynb"
+        submit(course_dir, REFERENCE_STUDENT, assignment, completed_notebook(release, source))
+        submit(course_dir, BLANK_STUDENT, assignment, nbformat.read(str(release), as_version=4))
+        autograde(course_dir, assignment)
+        results[assignment] = gradebook_scores(course_dir, assignment)
+        if on_assignment is not None:
+            on_assignment(assignment, results[assignment])
+    return results

@@ -1,0 +1,34 @@
+"""Benchmark: build the course and execute every reference notebook top to bottom
+(fresh kernel each, as a student's "Run all"), printing seconds per notebook and
+the total. Target: the whole course within 10 minutes on 2 cores.
+
+    MNIST_ROOT=../shared/data/mnist .venv/bin/python bench/course_notebooks.py
+"""
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from autograder.build import build_course
+from autograder.execute import cell_errors, execute_notebook, image_outputs
+from autograder.table import format_table
+
+
+def main():
+    rows, total = [], 0.0
+    with tempfile.TemporaryDirectory() as out:
+        for path in build_course(Path(out)):
+            start = time.perf_counter()
+            notebook = execute_notebook(path)
+            seconds = time.perf_counter() - start
+            total += seconds
+            rows.append([path.stem, f"{seconds:.1f}", image_outputs(notebook),
+                         len(cell_errors(notebook))])
+            print(f"  {path.stem}: {seconds:.1f} s", flush=True)
+    print(format_table(["notebook", "seconds", "plots", "errors"], rows))
+    print(f"whole course: {total:.1f} s on {os.cpu_count()} cores (target <= 600 s)")
+
+
+if __name__ == "__main__":
+    main()
