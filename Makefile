@@ -4,7 +4,8 @@ VENV := .venv/bin
 # This repository's checkout has full MNIST beside it; elsewhere torchvision downloads it.
 export MNIST_ROOT ?= $(if $(wildcard ../shared/data/mnist/MNIST/raw),$(abspath ../shared/data/mnist))
 
-.PHONY: run test setup bench build
+.PHONY: run test setup bench build release
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' course/course.toml)
 
 setup:
 	@scripts/setup
@@ -17,6 +18,9 @@ test: setup
 
 build: setup
 	$(VENV)/firstmlp build
+
+release: setup
+	$(VENV)/firstmlp release --version $(VERSION) $(if $(FORCE),--force)
 
 bench: setup
 	$(VENV)/python bench/mnist_mlp.py

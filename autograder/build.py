@@ -199,13 +199,13 @@ def points_of(notebook):
                if c.metadata.get("nbgrader", {}).get("grade"))
 
 
-def build_course(out, course=COURSE):
+def build_course(out, course=COURSE, version=None):
     """Write ``out/source/<assignment>/<assignment>.ipynb`` for every assignment in
-    the manifest; checks each notebook's points against the manifest. Returns the
-    list of written paths."""
+    the manifest; checks each notebook's points against the manifest. Notebooks
+    carry ``version`` (default: the manifest's). Returns the written paths."""
     manifest, written = load_manifest(course), []
     for assignment in manifest["assignments"]:
-        notebook = build_notebook(Path(course) / assignment["source"], manifest["version"])
+        notebook = build_notebook(Path(course) / assignment["source"], version or manifest["version"])
         if points_of(notebook) != assignment["points"]:
             raise CourseError(f"{assignment['name']}: test cells give {points_of(notebook)} points, "
                               f"course.toml says {assignment['points']}")

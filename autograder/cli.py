@@ -7,6 +7,9 @@
     firstmlp train         only the MNIST training run
     firstmlp build         build the nbgrader source notebooks (course/ + solutions/)
     firstmlp grade-demo    only the course build and the nbgrader grade table
+    firstmlp release --version V [--force]
+                           cut the student release releases/V (leak-scanned)
+    firstmlp scan DIR      leak-scan a release folder
 """
 
 import argparse
@@ -86,6 +89,30 @@ def grade_demo(workdir=None):
                for s in results.values())
 
 
+def cut_release(version, force, out=None):
+    from autograder.release import RELEASES, ReleaseError, build_release
+
+    try:
+        target = build_release(version, out_root=out or RELEASES, force=force)
+    except ReleaseError as error:
+        print(f"release {version}: {error}", file=sys.stderr)
+        return 1
+    print(f"released {version} into {target} (leak scan clean)")
+    return 0
+
+
+def scan(folder):
+    import json
+    from pathlib import Path
+
+    from autograder.leaks import scan_release
+
+    manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    findings = scan_release(folder, list(manifest["points"]))
+    print("\n".join(findings) if findings else f"{folder}: leak scan clean")
+    return 1 if findings else 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="firstmlp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -96,7 +123,16 @@ def main(argv=None):
         command.add_argument("--epochs", type=int, default=None)
     commands.add_parser("build").add_argument("--out", default="build/course")
     commands.add_parser("grade-demo").add_argument("--workdir", default=None)
+    release = commands.add_parser("release")
+    release.add_argument("--version", required=True)
+    release.add_argument("--force", action="store_true", help="rebuild an existing version")
+    release.add_argument("--out", default=None, help="folder of releases (default: releases/)")
+    commands.add_parser("scan").add_argument("folder")
     args = parser.parse_args(argv)
+    if args.command == "release":
+        return cut_release(args.version, args.force, args.out)
+    if args.command == "scan":
+        return scan(args.folder)
     if args.command == "build":
         build(args.out)
         return 0

@@ -47,12 +47,12 @@ def run_nbgrader(course_dir, *args):
     return done
 
 
-def make_course_dir(course_dir, course_id="firstmlp", timeout=600):
+def make_course_dir(course_dir, course_id="firstmlp", timeout=600, version=None):
     """Build the source notebooks and write nbgrader_config.py; returns the
     assignment names in manifest order."""
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
-    written = build_course(course_dir)
+    written = build_course(course_dir, version=version)
     (course_dir / "nbgrader_config.py").write_text(
         CONFIG.format(course_id=course_id, root=str(course_dir), timeout=timeout))
     return [path.parent.name for path in written]

@@ -1,0 +1,187 @@
+"""Cut a student release: ``firstmlp release --version 2026.1 [--force]``.
+
+Steps, in order (each a function below):
+  1. build the nbgrader course and run ``nbgrader generate_assignment`` for all;
+  2. copy the student notebooks, flat: ``<assignment>.ipynb``;
+  3. copy the student-safe helper package (``autograder/``: oracle, checks, data,
+     plots, self-check) and its student entry point;
+  4. write the student README and environment.yml;
+  5. write manifest.json: version, source commit, points, sha256 of every file;
+  6. scan for leaks (``autograder.leaks``); any finding aborts the release;
+  7. move the finished folder into place in one rename, and note it in CHANGELOG.md.
+
+Nothing is half-written: the release is assembled in a scratch folder beside its
+target and renamed at the end. Every file is deterministic (no timestamps), so the
+same inputs give byte-identical releases.
+"""
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+from autograder.build import ROOT, load_manifest
+from autograder.leaks import STUDENT_MODULES, scan_release
+from autograder.nbgrader_course import generate_assignments, make_course_dir
+
+RELEASES = ROOT / "releases"
+STUDENT_MAIN = '''"""``python -m autograder check NOTEBOOK``: the student self-check."""
+
+import sys
+
+from autograder.selfcheck import main
+
+sys.exit(main())
+'''
+INSTRUCTOR_ONLY_DEPENDENCIES = ("nbgrader", "jupytext")
+
+
+class ReleaseError(Exception):
+    """The release was refused or failed; nothing was written in its place."""
+
+
+def source_commit():
+    """HEAD's commit, "+dirty" when what a release is made of has uncommitted changes."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = git("rev-parse", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "course", "solutions", "autograder", "pyproject.toml")
+    return commit + ("+dirty" if dirty else "")
+
+
+def generate_notebooks(scratch, version):
+    course_dir = Path(scratch) / "nbgrader"
+    assignments = make_course_dir(course_dir, version=version)
+    generate_assignments(course_dir, assignments)
+    return course_dir, assignments
+
+
+def copy_notebooks(course_dir, assignments, out):
+    for assignment in assignments:
+        notebook = nbformat.read(str(course_dir / "release" / assignment / f"{assignment}.ipynb"), 4)
+        (out / f"{assignment}.ipynb").write_text(nbformat.writes(notebook) + "\n")
+
+
+def copy_helpers(out):
+    package = out / "autograder"
+    package.mkdir()
+    for module in STUDENT_MODULES:
+        if module != "__main__.py":
+            shutil.copyfile(ROOT / "autograder" / module, package / module)
+    (package / "__main__.py").write_text(STUDENT_MAIN)
+
+
+def student_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [d for d in project["dependencies"]
+            if not d.startswith(INSTRUCTOR_ONLY_DEPENDENCIES)]
+
+
+def write_environment(out):
+    lines = ["name: firstmlp-student", "channels:", "  - conda-forge", "dependencies:",
+             "  - python=3.11", "  - pip", "  - pip:"]
+    lines += [f"      - {d}" for d in student_dependencies()]
+    (out / "environment.yml").write_text("\n".join(lines) + "\n")
+
+
+def write_readme(out, manifest, version):
+    rows = "\n".join(f"| `{a['name']}.ipynb` | {a.get('title', '')} | {a['points']} |"
+                     for a in manifest["assignments"])
+    (out / "README.md").write_text(f"""# {manifest.get('title', 'firstmlp')} — release {version}
+
+## Set up (once)
+
+```bash
+conda env create -f environment.yml && conda activate firstmlp-student
+# or: python3.11 -m venv .venv && . .venv/bin/activate && pip install {' '.join(repr(d) for d in student_dependencies())}
+jupyter lab
+```
+
+Work in this folder: the notebooks import the `autograder` helper package that sits
+beside them. Notebook 5 downloads MNIST through torchvision (or reads `MNIST_ROOT`);
+without a network it falls back to a 5 000-image sample and says so.
+
+## The assignments
+
+| notebook | topic | points |
+|---|---|---|
+{rows}
+
+Fill in every cell marked `# YOUR CODE HERE` and delete its `raise NotImplementedError()`.
+The test cell under it compares your code with PyTorch and says what differs.
+
+## Check your work before you submit
+
+```bash
+python -m autograder check 02_activations.ipynb
+```
+
+runs the notebook's visible tests in a fresh kernel (your file is not changed) and
+prints each question as passed, failed (with the reason) or not attempted. Grading runs
+the same checks again on other, hidden inputs, so code that only fits the visible ones
+loses points. Submit the notebooks as they are: do not rename them or edit test cells.
+""")
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_manifest(out, manifest, version):
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    (out / "manifest.json").write_text(json.dumps({
+        "course": manifest.get("course_id", "firstmlp"),
+        "version": version,
+        "source_commit": source_commit(),
+        "points": {a["name"]: a["points"] for a in manifest["assignments"]},
+        "files": {p.relative_to(out).as_posix(): sha256(p) for p in files},
+    }, indent=2, sort_keys=True) + "\n")
+
+
+def add_changelog_entry(version, manifest):
+    changelog = ROOT / "CHANGELOG.md"
+    text = changelog.read_text() if changelog.exists() else "# Changelog\n"
+    heading = f"## Release {version}"
+    if heading in text:
+        return
+    total = sum(a["points"] for a in manifest["assignments"])
+    entry = (f"{heading}\n\nStudent release in `releases/{version}/`: "
+             f"{len(manifest['assignments'])} notebooks, {total} points.\n\n")
+    head, _, rest = text.partition("\n## ")
+    changelog.write_text(f"{head.rstrip()}\n\n{entry}" + (f"## {rest}" if rest else ""))
+
+
+def build_release(version, out_root=RELEASES, force=False, changelog=True):
+    """Build ``out_root/version``; refuses an existing version unless ``force``."""
+    manifest = load_manifest()
+    out_root = Path(out_root)
+    target = out_root / version
+    if target.exists() and not force:
+        raise ReleaseError(f"{target} exists; pass --force to rebuild it")
+    if manifest["version"] != version:
+        print(f"note: course.toml says version {manifest['version']}; releasing as {version}")
+    out_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_root, prefix=f".{version}-") as scratch:
+        scratch = Path(scratch)
+        course_dir, assignments = generate_notebooks(scratch, version)
+        out = scratch / version
+        out.mkdir()
+        copy_notebooks(course_dir, assignments, out)
+        copy_helpers(out)
+        write_environment(out)
+        write_readme(out, manifest, version)
+        write_manifest(out, manifest, version)
+        findings = scan_release(out, assignments, source_dir=course_dir / "source")
+        if findings:
+            raise ReleaseError("leak scan failed, release not written:\n  " + "\n  ".join(findings))
+        if target.exists():
+            shutil.rmtree(target)
+        out.rename(target)
+    if changelog:
+        add_changelog_entry(version, manifest)
+    return target

@@ -1,0 +1,160 @@
+"""Releases: fresh against course/ + solutions/, byte-identical on rebuild, never
+overwritten by accident, leak-free (and a planted leak is caught), and the student
+self-check works from the release's own files."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder.build import ROOT, load_manifest
+from autograder.leaks import scan_release
+from autograder.release import RELEASES, ReleaseError, build_release
+
+pytestmark = pytest.mark.slow
+MANIFEST = load_manifest()
+VERSION = MANIFEST["version"]
+ASSIGNMENTS = [a["name"] for a in MANIFEST["assignments"]]
+COMMITTED = RELEASES / VERSION
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    return build_release(VERSION, out_root=tmp_path_factory.mktemp("releases"), changelog=False)
+
+
+def files_of(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def without_commit(manifest_bytes):
+    manifest = json.loads(manifest_bytes)
+    manifest.pop("source_commit")
+    return manifest
+
+
+def test_committed_release_is_not_stale(fresh):
+    assert COMMITTED.is_dir(), f"releases/{VERSION} is missing: run `make release`"
+    built, committed = files_of(fresh), files_of(COMMITTED)
+    assert sorted(built) == sorted(committed), "file list differs: run `make release FORCE=1`"
+    stale = [name for name in built if name != "manifest.json" and built[name] != committed[name]]
+    assert not stale, f"releases/{VERSION} is stale in {stale}: run `make release FORCE=1`"
+    assert without_commit(built["manifest.json"]) == without_commit(committed["manifest.json"])
+
+
+def test_rebuilding_gives_byte_identical_files(fresh, tmp_path):
+    again = build_release(VERSION, out_root=tmp_path, changelog=False)
+    assert files_of(again) == files_of(fresh)
+
+
+def test_existing_version_is_not_overwritten_without_force(fresh):
+    before = files_of(fresh)
+    with pytest.raises(ReleaseError, match="exists; pass --force"):
+        build_release(VERSION, out_root=fresh.parent, changelog=False)
+    assert files_of(fresh) == before
+
+
+def test_manifest_hashes_points_and_notebook_versions(fresh):
+    import hashlib
+    manifest = json.loads((fresh / "manifest.json").read_text())
+    assert manifest["version"] == VERSION and len(manifest["source_commit"]) >= 40
+    assert manifest["points"] == {a["name"]: a["points"] for a in MANIFEST["assignments"]}
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((fresh / name).read_bytes()).hexdigest() == digest
+    assert set(files_of(fresh)) - set(manifest["files"]) == {"manifest.json"}
+    for assignment in ASSIGNMENTS:
+        notebook = nbformat.read(str(fresh / f"{assignment}.ipynb"), as_version=4)
+        assert notebook.metadata["firstmlp"] == {"assignment": assignment,
+                                                 "course_version": VERSION}
+
+
+def test_committed_release_passes_the_leak_scan():
+    assert scan_release(COMMITTED, ASSIGNMENTS) == []
+
+
+def plant(release, tmp_path, how):
+    copy = tmp_path / "planted"
+    shutil.copytree(release, copy)
+    how(copy)
+    return scan_release(copy, ASSIGNMENTS)
+
+
+def add_cell(path, source):
+    notebook = nbformat.read(str(path), as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(source))
+    nbformat.write(notebook, str(path))
+
+
+def append(path, text):
+    path.write_text(path.read_text() + text)
+
+
+RELU_BODY = "        self.positive = x > 0\n        return np.maximum(x, 0)\n"
+CE_BODY = ("        logp = log_softmax(logits)\n        self.probs = np.exp(logp)\n"
+           "        self.target = as_target_distribution(target, logits.shape[-1], logits.dtype)\n"
+           "        return -np.sum(self.target * logp) / logits.shape[0]\n")
+PLANTS = {
+    "solution body in a notebook": (lambda r: add_cell(r / "05_mnist_mlp.ipynb", CE_BODY),
+                                    "contains solution code"),
+    "solution body in a helper": (lambda r: append(r / "autograder" / "plots.py", RELU_BODY),
+                                  "plots.py: contains solution code"),
+    "hidden test": (lambda r: add_cell(r / "02_activations.ipynb",
+                                       "check_maxout(Maxout, seed=7103).assert_passed()"),
+                    "contains hidden test"),
+    "solution marker": (lambda r: append(r / "autograder" / "data.py", "\n### BEGIN SOLUTION\n"),
+                        "grading marker 'BEGIN SOLUTION'"),
+    "import of solutions": (lambda r: append(r / "autograder" / "oracle.py",
+                                             "\nfrom solutions import Linear\n"),
+                            "imports the hidden 'solutions' package"),
+    "instructor-only file": (lambda r: shutil.copy(ROOT / "autograder" / "reference.py",
+                                                   r / "autograder" / "reference.py"),
+                             "autograder/reference.py: not a student file"),
+    "gradebook": (lambda r: (r / "gradebook.db").write_bytes(b"SQLite format 3"),
+                  "gradebook.db: not a student file"),
+}
+
+
+@pytest.mark.parametrize("name", PLANTS)
+def test_planted_leak_is_found(fresh, tmp_path, name):
+    how, expected = PLANTS[name]
+    findings = plant(fresh, tmp_path, how)
+    assert any(expected in f for f in findings), findings
+
+
+def self_check(folder, notebook):
+    done = subprocess.run([sys.executable, "-m", "autograder", "check", notebook], cwd=folder,
+                          capture_output=True, text=True, timeout=600)
+    return done.returncode, done.stdout
+
+
+def test_self_check_runs_from_the_release_alone(fresh, tmp_path):
+    student = tmp_path / "student"
+    shutil.copytree(fresh, student)
+    where = subprocess.run([sys.executable, "-c", "import autograder.oracle as o; print(o.__file__)"],
+                           cwd=student, capture_output=True, text=True).stdout
+    assert where.startswith(str(student))
+    path = student / "01_perceptron.ipynb"
+    notebook = nbformat.read(str(path), as_version=4)
+    cells = {c.id: c for c in notebook.cells}
+    cells["weighted_sum"].source = "def weighted_sum(X, w, b):\n    return X @ w + b"
+    cells["step"].source = "def step(z):\n    return (z > 0).astype(float)"
+    nbformat.write(notebook, str(path))
+    before = path.read_bytes()
+    status, out = self_check(student, "01_perceptron.ipynb")
+    assert status == 1 and path.read_bytes() == before
+    rows = {line.split()[0]: line.split()[2:] for line in out.splitlines()
+            if line.startswith("test_") and line.split()[1].isdigit()}
+    assert rows["test_weighted_sum"] == ["passed"]
+    assert rows["test_step"] == ["failed"]
+    assert rows["test_perceptron_update"] == ["not", "attempted"]
+    assert "test_step failed:\n  AssertionError: step: " in out and "worst at index" in out
+    assert "Visible tests passed: 2 of 10 points possible" in out
+
+
+def test_self_check_explains_a_missing_notebook(fresh):
+    status, _ = self_check(fresh, "nope.ipynb")
+    assert status == 2
