@@ -14,6 +14,7 @@ run: setup
 	$(VENV)/firstmlp demo
 
 test: setup
+	@scripts/setup-browser
 	$(VENV)/pytest -q
 
 build: setup

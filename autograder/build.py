@@ -176,6 +176,8 @@ def build_notebook(path, course_version):
         if cell.kind != "markdown":
             new.metadata["editable"] = cell.kind == "solution"
             new.metadata["deletable"] = False
+        if cell.kind == "tests":  # "Run all" shows every test's verdict, not just the first
+            new.metadata["tags"] = ["raises-exception"]
         cells.append(new)
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {

@@ -52,6 +52,7 @@ class Verdict:
     __repr__ = __str__
 
     def assert_passed(self):
+        __tracebackhide__ = True  # IPython and pytest show the message, not this frame
         if not self.passed:
             raise AssertionError(str(self))
         return self

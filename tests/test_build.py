@@ -76,6 +76,7 @@ def test_cells_get_nbgrader_metadata_and_stable_ids(tmp_path):
     assert [m["solution"] for m in meta] == [False, True, False, False]
     assert [m["locked"] for m in meta] == [True, False, True, True]
     assert meta[2]["grade"] and meta[2]["points"] == 2
+    assert notebook.cells[2].metadata["tags"] == ["raises-exception"]
     ids = [c.id for c in notebook.cells]
     assert ids[1:3] == ["s", "t"] and ids[0] != ids[3] and ids[3].startswith(ids[0])
     assert notebook.metadata["firstmlp"] == {"assignment": "01_demo", "course_version": "2026.1"}
