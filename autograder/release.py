@@ -143,17 +143,23 @@ def write_manifest(out, manifest, version):
     }, indent=2, sort_keys=True) + "\n")
 
 
-def add_changelog_entry(version, manifest):
-    changelog = ROOT / "CHANGELOG.md"
+def add_changelog_entry(version, manifest, changelog=ROOT / "CHANGELOG.md"):
+    """Keep a Changelog style: what is under "## Unreleased" moves under a new
+    "## Release <version>" heading with a one-line summary; a fresh, empty
+    Unreleased section stays on top. Nothing changes if the version has an entry."""
     text = changelog.read_text() if changelog.exists() else "# Changelog\n"
     heading = f"## Release {version}"
     if heading in text:
         return
     total = sum(a["points"] for a in manifest["assignments"])
-    entry = (f"{heading}\n\nStudent release in `releases/{version}/`: "
-             f"{len(manifest['assignments'])} notebooks, {total} points.\n\n")
-    head, _, rest = text.partition("\n## ")
-    changelog.write_text(f"{head.rstrip()}\n\n{entry}" + (f"## {rest}" if rest else ""))
+    entry = (f"## Unreleased\n\n{heading}\n\nStudent release in `releases/{version}/`: "
+             f"{len(manifest['assignments'])} notebooks, {total} points.\n")
+    if "## Unreleased" in text:
+        text = text.replace("## Unreleased\n", entry, 1)
+    else:
+        head, _, rest = text.partition("\n## ")
+        text = f"{head.rstrip()}\n\n{entry}\n" + (f"## {rest}" if rest else "")
+    changelog.write_text(text)
 
 
 def build_release(version, out_root=RELEASES, force=False, changelog=True):

@@ -72,6 +72,19 @@ def test_manifest_hashes_points_and_notebook_versions(fresh):
                                                  "course_version": VERSION}
 
 
+def test_changelog_entry_takes_the_unreleased_items_once(tmp_path):
+    from autograder.release import add_changelog_entry
+    changelog = tmp_path / "CHANGELOG.md"
+    changelog.write_text("# Changelog\n\n## Unreleased\n\n- notebook 1\n\n## Release 2025.2\n\nold\n")
+    add_changelog_entry("2026.1", MANIFEST, changelog)
+    add_changelog_entry("2026.1", MANIFEST, changelog)
+    text = changelog.read_text()
+    assert text.count("## Release 2026.1") == 1 and text.count("## Unreleased") == 1
+    assert text.index("## Unreleased") < text.index("## Release 2026.1") < text.index(
+        "- notebook 1") < text.index("## Release 2025.2")
+    assert f"{sum(a['points'] for a in MANIFEST['assignments'])} points" in text
+
+
 def test_committed_release_passes_the_leak_scan():
     assert scan_release(COMMITTED, ASSIGNMENTS) == []
 
