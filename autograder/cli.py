@@ -10,6 +10,10 @@
     firstmlp release --version V [--force]
                            cut the student release releases/V (leak-scanned)
     firstmlp scan DIR      leak-scan a release folder
+    firstmlp grade SUBMISSIONS [--course-dir D] [--workers N] [--scheduler tcp://h:p]
+                   [--student S] [--assignment A] [--device cuda] [--pattern REGEX]
+                           grade an nbgrader submitted/ tree, or a folder or zip of
+                           LMS-named notebooks; feedback, gradebook, grades.csv
 """
 
 import argparse
@@ -68,25 +72,52 @@ def build(out):
         print(f"built {out}/source/{assignment}/{assignment}.ipynb")
 
 
-def grade_demo(workdir=None):
-    """Build, release and autograde the reference and a blank submission with nbgrader."""
+def grade_demo(workdir=None, workers=None):
+    """Cut a release into a temporary folder, submit the completed reference and the
+    untouched release as two students, grade them, print the grade table."""
     import tempfile
+    from pathlib import Path
 
-    from autograder.nbgrader_course import BLANK_STUDENT, REFERENCE_STUDENT, grade_reference_and_blank
+    import nbformat
 
-    workdir = workdir or tempfile.mkdtemp(prefix="firstmlp-course-")
-    print(f"\nnbgrader course in {workdir}: generate_assignment, then autograde two students")
-    rows = []
+    from autograder.build import load_manifest
+    from autograder.grader import grade, summary_table
+    from autograder.nbgrader_course import completed_notebook
+    from autograder.release import build_release
 
-    def show(assignment, scores):
-        (ref, total), (blank, _) = scores[REFERENCE_STUDENT], scores[BLANK_STUDENT]
-        rows.append([assignment, f"{ref:g} / {total:g}", f"{blank:g} / {total:g}"])
-        print(f"  graded {assignment}", flush=True)
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="firstmlp-grading-"))
+    version = load_manifest()["version"]
+    print(f"\nRelease {version} into {workdir}/releases, then grade two students:")
+    release = build_release(version, out_root=workdir / "releases", force=True, changelog=False)
+    course_dir = workdir / "course"
+    from autograder.grader import prepare_course
+    prepare_course(course_dir)
+    submitted = workdir / "submitted"
+    for path in sorted(release.glob("*.ipynb")):
+        source = course_dir / "source" / path.stem / path.name
+        for student, notebook in (("reference", completed_notebook(path, source)),
+                                  ("blank", nbformat.read(str(path), as_version=4))):
+            (submitted / student / path.stem).mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, str(submitted / student / path.stem / path.name))
+    outcomes, _, csv_path = grade(submitted, course_dir, workers=workers)
+    print(summary_table(outcomes))
+    print(f"grades: {csv_path}; feedback: {course_dir / 'feedback'}")
+    return all((o.score == o.max_score) if o.student == "reference" else o.score == 0
+               for o in outcomes)
 
-    results = grade_reference_and_blank(workdir, on_assignment=show)
-    print(format_table(["assignment", REFERENCE_STUDENT, BLANK_STUDENT], rows))
-    return all(s[REFERENCE_STUDENT][0] == s[REFERENCE_STUDENT][1] and s[BLANK_STUDENT][0] == 0
-               for s in results.values())
+
+def grade_class(args):
+    from autograder.grader import grade, summary_table
+
+    outcomes, unmatched, csv_path = grade(
+        args.submissions, args.course_dir, workers=args.workers, scheduler=args.scheduler,
+        student=args.student, assignment=args.assignment, device=args.device,
+        pattern=args.pattern, timeout=args.timeout)
+    print(summary_table(outcomes) if outcomes else "no submissions matched")
+    for item in unmatched:
+        print(f"skipped {item.path}: {item.reason}")
+    print(f"grades: {csv_path}; feedback: {args.course_dir}/feedback/<student>/<assignment>/")
+    return 0
 
 
 def cut_release(version, force, out=None):
@@ -128,7 +159,19 @@ def main(argv=None):
     release.add_argument("--force", action="store_true", help="rebuild an existing version")
     release.add_argument("--out", default=None, help="folder of releases (default: releases/)")
     commands.add_parser("scan").add_argument("folder")
+    grade = commands.add_parser("grade")
+    grade.add_argument("submissions", help="submitted/ tree, folder or zip of LMS files")
+    grade.add_argument("--course-dir", default="build/grading")
+    grade.add_argument("--workers", type=int, default=None, help="default: the machine's cores")
+    grade.add_argument("--scheduler", default=None, help="Dask scheduler, e.g. tcp://host:8786")
+    grade.add_argument("--student", default=None)
+    grade.add_argument("--assignment", default=None)
+    grade.add_argument("--device", default=None, help="torch device for the checks (cpu, cuda)")
+    grade.add_argument("--pattern", default=None, help="regex with (?P<student>) (?P<assignment>)")
+    grade.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        return grade_class(args)
     if args.command == "release":
         return cut_release(args.version, args.force, args.out)
     if args.command == "scan":

@@ -1,0 +1,252 @@
+"""Grade a class: ``firstmlp grade SUBMISSIONS [--course-dir D] [--workers N]
+[--scheduler tcp://host:port] [--student S] [--assignment A] [--device cuda]``.
+
+Steps:
+  1. prepare the nbgrader course directory (build the sources; ``generate_assignment``
+     when they changed, which registers assignments and test cells in the gradebook);
+  2. collect submissions (``autograder.submissions``) and copy each into
+     ``submitted/<student>/<assignment>/`` — the originals are never modified;
+  3. autograde each (student, assignment) with nbgrader's own ``Autograde`` converter
+     (overwrite of locked/test cells, scoring, gradebook) and ``generate_feedback``,
+     in parallel workers: a local process pool, or a Dask cluster (``--scheduler``).
+     Execution is ``WarmExecute``: a fork of a warm worker per notebook;
+  4. export the gradebook to grades.csv (``nbgrader export``) and print the table.
+
+Re-grading is idempotent: a submission's autograded notebook, grades and feedback are
+replaced, never added to.
+"""
+
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder.build import load_manifest
+from autograder.nbgrader_course import generate_assignments, make_course_dir, run_nbgrader
+
+GRADING_CONFIG = """
+# Grading with firstmlp: nbgrader's autograde pipeline, warm execution, no score from stderr.
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from autograder.feedback import HideTestSources
+from autograder.warm_execute import WarmExecute
+c.Autograde.autograde_preprocessors = [WarmExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?s)."
+c.WarmExecute.timeout = {timeout}
+c.WarmExecute.notebook_timeout = {notebook_timeout}
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestSources]
+"""
+
+
+@dataclass
+class Outcome:
+    student: str
+    assignment: str
+    score: float = 0.0
+    max_score: float = 0.0
+    flags: list = field(default_factory=list)
+
+
+def grading_config_path(course_dir):
+    return Path(course_dir) / "firstmlp_grading_config.py"
+
+
+def prepare_course(course_dir, timeout=600, notebook_timeout=1800):
+    """Build sources; run generate_assignment only when a source notebook changed."""
+    course_dir = Path(course_dir).resolve()
+    stamp = course_dir / ".generated"
+    before = {p: p.read_bytes() for p in course_dir.glob("source/*/*.ipynb")}
+    assignments = make_course_dir(course_dir)
+    after = {p: p.read_bytes() for p in course_dir.glob("source/*/*.ipynb")}
+    if before != after or not stamp.exists() or not (course_dir / "gradebook.db").exists():
+        generate_assignments(course_dir, assignments)
+        stamp.write_text("\n".join(assignments))
+    grading_config_path(course_dir).write_text(
+        GRADING_CONFIG.format(timeout=timeout, notebook_timeout=notebook_timeout))
+    return assignments
+
+
+def place_submission(course_dir, submission):
+    """Copy a submission into submitted/<student>/<assignment>/<assignment>.ipynb."""
+    target = Path(course_dir) / "submitted" / submission.student / submission.assignment
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    shutil.copyfile(submission.path, target / f"{submission.assignment}.ipynb")
+
+
+def make_api(course_dir):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    config.merge(PyFileConfigLoader(grading_config_path(course_dir).name,
+                                    path=str(course_dir)).load_config())
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def worker_init(device=None, threads=None):
+    """Once per worker process: pin the device and thread count, warm up."""
+    import warnings
+    warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy autoflush chatter
+    if device:
+        os.environ["FIRSTMLP_DEVICE"] = device
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    from autograder.warm_execute import warm_up
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
+    warm_up()
+
+
+def grade_one(course_dir, assignment, student, device=None, threads=None, attempts=3):
+    """Autograde and write feedback for one submission (runs in a worker)."""
+    worker_init(device, threads)
+    api = make_api(course_dir)
+    for attempt in range(attempts):
+        result = api.autograde(assignment, student, force=True, create=True)
+        text = f"{result.get('log')}{result.get('error')}"
+        if result["success"] or not any(s in text for s in ("sqlite3", "IntegrityError", "locked")):
+            break
+        time.sleep(0.5 * (attempt + 1))  # another worker held the gradebook: try again
+    if not result["success"]:
+        return {"student": student, "assignment": assignment, "ok": False,
+                "error": last_line(result.get("error") or result.get("log"))}
+    feedback = api.generate_feedback(assignment, student, force=True)
+    return {"student": student, "assignment": assignment, "ok": True,
+            "feedback": bool(feedback["success"])}
+
+
+def last_line(text):
+    lines = [line for line in str(text or "").strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "unknown error"
+
+
+def run_local(tasks, workers, device, on_done):
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=worker_init,
+                             initargs=(device, threads)) as pool:
+        futures = [pool.submit(grade_one, *task, device, threads) for task in tasks]
+        for future in as_completed(futures):
+            on_done(future.result())
+
+
+def run_dask(tasks, scheduler, device, on_done):
+    from distributed import Client, as_completed
+
+    client = scheduler if not isinstance(scheduler, str) else Client(scheduler)
+    try:
+        futures = [client.submit(grade_one, *task, device, pure=False) for task in tasks]
+        for future in as_completed(futures):
+            on_done(future.result())
+    finally:
+        if isinstance(scheduler, str):
+            client.close()
+
+
+def flags_of(course_dir, student, assignment, version):
+    """What a grader should look at: an old release, a notebook that stopped."""
+    flags = []
+    submitted = Path(course_dir) / "submitted" / student / assignment / f"{assignment}.ipynb"
+    try:
+        meta = nbformat.read(str(submitted), as_version=4).metadata.get("firstmlp", {})
+    except Exception:
+        meta = {}
+    if meta.get("course_version") != version:
+        flags.append(f"release {meta.get('course_version', 'unknown')} (current {version})")
+    autograded = Path(course_dir) / "autograded" / student / assignment / f"{assignment}.ipynb"
+    if autograded.exists():
+        for cell in nbformat.read(str(autograded), as_version=4).cells:
+            stopped = [o for o in cell.get("outputs", []) if o.get("ename") == "NotebookStopped"]
+            if stopped:
+                flags.append(f"stopped: {stopped[0]['evalue']}")
+                break
+    return flags
+
+
+def grade(submissions_source, course_dir, workers=None, scheduler=None, student=None,
+          assignment=None, device=None, pattern=None, progress=True, timeout=600):
+    """Grade every matching submission; returns (outcomes, unmatched, csv_path)."""
+    import threading
+
+    from tqdm import tqdm
+    tqdm.set_lock(threading.RLock())  # no multiprocessing semaphore to leak
+
+    from autograder import submissions as S
+    from nbgrader.api import Gradebook
+
+    course_dir = Path(course_dir).resolve()
+    assignments = prepare_course(course_dir, timeout=timeout)
+    scratch = course_dir / ".intake"
+    found, unmatched = S.collect(submissions_source, assignments, pattern or S.LMS_PATTERN, scratch)
+    found = [s for s in found if (student is None or s.student == student)
+             and (assignment is None or s.assignment == assignment)]
+    for submission in found:
+        place_submission(course_dir, submission)
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        for name in sorted({s.student for s in found}):  # here, not racing in the workers
+            gradebook.update_or_create_student(name)
+    tasks = [(str(course_dir), s.assignment, s.student) for s in found]
+    results = {}
+    bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not progress,
+               file=sys.stderr)
+
+    def on_done(result):
+        results[(result["student"], result["assignment"])] = result
+        bar.update()
+
+    if tasks and scheduler:
+        run_dask(tasks, scheduler, device, on_done)
+    elif tasks:
+        run_local(tasks, workers or os.cpu_count() or 1, device, on_done)
+    bar.close()
+    shutil.rmtree(scratch, ignore_errors=True)
+    version = load_manifest()["version"]
+    outcomes = []
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        for submission in found:
+            key = (submission.student, submission.assignment)
+            outcome = Outcome(*key)
+            if results.get(key, {}).get("ok"):
+                graded = gradebook.find_submission(submission.assignment, submission.student)
+                outcome.score, outcome.max_score = graded.score, graded.max_score
+            else:
+                outcome.max_score = gradebook.find_assignment(submission.assignment).max_score
+                outcome.flags.append(f"not graded: {results.get(key, {}).get('error', 'no result')}")
+            outcome.flags += flags_of(course_dir, *key, version)
+            outcomes.append(outcome)
+    csv_path = course_dir / "grades.csv"
+    run_nbgrader(course_dir, "export", f"--to={csv_path}")
+    return outcomes, unmatched, csv_path
+
+
+def summary_table(outcomes):
+    """Rows: student; columns: each assignment's points, total, flags."""
+    from autograder.table import format_table
+
+    assignments = sorted({o.assignment for o in outcomes})
+    students = sorted({o.student for o in outcomes})
+    cell = {(o.student, o.assignment): o for o in outcomes}
+    rows = []
+    for student in students:
+        own = [cell.get((student, a)) for a in assignments]
+        total = sum(o.score for o in own if o)
+        possible = sum(o.max_score for o in own if o)
+        flags = "; ".join(f"{o.assignment}: {f}" for o in own if o for f in o.flags)
+        rows.append([student] + [f"{o.score:g}/{o.max_score:g}" if o else "—" for o in own]
+                    + [f"{total:g}/{possible:g}", flags])
+    return format_table(["student"] + assignments + ["total", "flags"], rows)
