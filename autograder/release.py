@@ -5,7 +5,7 @@ Steps, in order (each a function below):
   2. copy the student notebooks, flat: ``<assignment>.ipynb``;
   3. copy the student-safe helper package (``autograder/``: oracle, checks, data,
      plots, self-check) and its student entry point;
-  4. write the student README and environment.yml;
+  4. write the student README, environment.yml and the self-check CI workflow;
   5. write manifest.json: version, source commit, points, sha256 of every file;
   6. scan for leaks (``autograder.leaks``); any finding aborts the release;
   7. move the finished folder into place in one rename, and note it in CHANGELOG.md.
@@ -80,6 +80,13 @@ def student_dependencies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     return [d for d in project["dependencies"]
             if not d.startswith(INSTRUCTOR_ONLY_DEPENDENCIES)]
+
+
+def copy_classroom_workflow(out):
+    """The self-check workflow for a student repository made from this release."""
+    target = out / ".github" / "workflows" / "classroom.yml"
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(ROOT / "templates" / "classroom.yml", target)
 
 
 def write_environment(out):
@@ -179,6 +186,7 @@ def build_release(version, out_root=RELEASES, force=False, changelog=True):
         out.mkdir()
         copy_notebooks(course_dir, assignments, out)
         copy_helpers(out)
+        copy_classroom_workflow(out)
         write_environment(out)
         write_readme(out, manifest, version)
         write_manifest(out, manifest, version)

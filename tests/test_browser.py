@@ -22,7 +22,7 @@ from autograder.build import ROOT, load_manifest, reference_definition
 from autograder.release import RELEASES
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 ARTIFACTS = Path(os.environ.get("FIRSTMLP_ARTIFACTS", ROOT / "build" / "artifacts"))
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -45,3 +45,16 @@ def test_ci_runs_the_readme_test_command_and_nothing_else():
 def test_no_data_or_venv_is_tracked():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout
     assert not re.search(r"ubyte|\.venv/|\.npz$|\.pt$", tracked, re.M)
+
+
+def test_course_workflow_runs_the_tests_and_grades_reference_and_blank():
+    workflow = yaml.safe_load((ROOT / ".github/workflows/course.yml").read_text())
+    steps = " ".join(str(s.get("run", "")) for s in workflow["jobs"]["test-and-grade"]["steps"])
+    assert "make test" in steps and "firstmlp grade-demo" in steps and "MNIST_ROOT" in steps
+
+
+def test_classroom_template_writes_self_check_to_the_job_summary():
+    workflow = yaml.safe_load((ROOT / "templates/classroom.yml").read_text())
+    run = " ".join(str(s.get("run", "")) for s in workflow["jobs"]["self-check"]["steps"])
+    assert "python -m autograder check" in run and "--markdown" in run
+    assert "GITHUB_STEP_SUMMARY" in run

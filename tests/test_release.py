@@ -168,6 +168,17 @@ def test_self_check_runs_from_the_release_alone(fresh, tmp_path):
     assert "Visible tests passed: 2 of 10 points possible" in out
 
 
+def test_markdown_self_check_for_the_classroom_workflow(fresh, tmp_path):
+    assert (fresh / ".github" / "workflows" / "classroom.yml").is_file()
+    student = tmp_path / "student"
+    shutil.copytree(fresh, student)
+    done = subprocess.run([sys.executable, "-m", "autograder", "check", "03_loss_and_gradient_descent.ipynb",
+                           "--markdown"], cwd=student, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1
+    assert done.stdout.startswith("### 03_loss_and_gradient_descent.ipynb: 0 / 8 points")
+    assert "| test_mse | 2 | not attempted |" in done.stdout
+
+
 def test_self_check_explains_a_missing_notebook(fresh):
     status, _ = self_check(fresh, "nope.ipynb")
     assert status == 2

@@ -1,0 +1,82 @@
+"""Benchmark: grade a class of N submissions with firstmlp's grader and with stock
+``nbgrader autograde``, side by side, and print seconds per submission and the ratio.
+
+The class cycles through notebooks 01-04 (05 trains two MNIST models, ~50 s of
+student compute each, which would only dilute the comparison) and three kinds of
+work: the completed reference, the blank release, and a partial submission (every
+other solution cell filled in). Both graders get identical copies of the class.
+
+    MNIST_ROOT=../shared/data/mnist .venv/bin/python bench/grade_class.py [--n 40] [--workers 2]
+"""
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder.build import load_manifest
+from autograder.grader import grade, prepare_course
+from autograder.nbgrader_course import autograde, completed_notebook, gradebook_scores, make_course_dir
+from autograder.release import RELEASES
+
+ASSIGNMENTS = ["01_perceptron", "02_activations", "03_loss_and_gradient_descent", "04_backprop"]
+
+
+def make_class(n, course_dir, submitted):
+    release = RELEASES / load_manifest()["version"]
+    for i in range(n):
+        assignment, kind = ASSIGNMENTS[i % 4], ("reference", "blank", "partial")[(i // 4) % 3]
+        path = release / f"{assignment}.ipynb"
+        notebook = nbformat.read(str(path), as_version=4)
+        full = completed_notebook(path, course_dir / "source" / assignment / f"{assignment}.ipynb")
+        solutions = [j for j, c in enumerate(notebook.cells) if c.metadata["nbgrader"]["solution"]]
+        chosen = solutions if kind == "reference" else solutions[::2] if kind == "partial" else []
+        for j in chosen:
+            notebook.cells[j].source = full.cells[j].source
+        folder = submitted / f"student{i:03d}_{kind}" / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, str(folder / f"{assignment}.ipynb"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        ours, stock = scratch / "ours", scratch / "stock"
+        prepare_course(ours)
+        shutil.copytree(ours, stock)  # same sources, same gradebook of assignments
+        make_course_dir(stock)  # nbgrader_config.py names this copy as its root
+        make_class(args.n, ours, scratch / "submitted")
+        shutil.copytree(scratch / "submitted", stock / "submitted")
+
+        start = time.perf_counter()
+        outcomes, _, _ = grade(scratch / "submitted", ours, workers=args.workers, progress=False)
+        ours_s = time.perf_counter() - start
+
+        start = time.perf_counter()
+        for assignment in ASSIGNMENTS:
+            autograde(stock, assignment)
+        stock_s = time.perf_counter() - start
+
+        stock_scores = {(s, a): v[0] for a in ASSIGNMENTS
+                        for s, v in gradebook_scores(stock, a).items()}
+        agree = all(stock_scores.get((o.student, o.assignment)) == o.score for o in outcomes)
+    n = len(outcomes)
+    print(f"class of {n} submissions (notebooks 01-04; reference, blank, partial), "
+          f"{os.cpu_count()} cores")
+    print(f"firstmlp grade ({args.workers} warm workers, with feedback): {ours_s:6.1f} s, "
+          f"{ours_s / n:.2f} s per submission")
+    print(f"stock nbgrader autograde (no feedback):      {stock_s:6.1f} s, "
+          f"{stock_s / n:.2f} s per submission")
+    print(f"speed-up: {stock_s / ours_s:.1f}x (target >= 3x); same scores: {agree}")
+
+
+if __name__ == "__main__":
+    main()
