@@ -81,7 +81,7 @@ def grade_demo(workdir=None, workers=None):
     import nbformat
 
     from autograder.build import load_manifest
-    from autograder.grader import grade, summary_table
+    from autograder.grader import grade, prepare_course, summary_table
     from autograder.nbgrader_course import completed_notebook
     from autograder.release import build_release
 
@@ -90,7 +90,6 @@ def grade_demo(workdir=None, workers=None):
     print(f"\nRelease {version} into {workdir}/releases, then grade two students:")
     release = build_release(version, out_root=workdir / "releases", force=True, changelog=False)
     course_dir = workdir / "course"
-    from autograder.grader import prepare_course
     prepare_course(course_dir)
     submitted = workdir / "submitted"
     for path in sorted(release.glob("*.ipynb")):

@@ -56,6 +56,18 @@ def report(path, results):
     return "\n".join(lines)
 
 
+def markdown_report(path, results):
+    """The same, as a Markdown table (for a CI job summary)."""
+    earned = sum(points for _, points, status, _ in results if status == PASSED)
+    possible = sum(points for _, points, _, _ in results)
+    lines = [f"### {Path(path).name}: {earned} / {possible} points (visible tests)", "",
+             "| question | points | status |", "|---|---|---|"]
+    for question, points, status, message in results:
+        detail = f" — {message.splitlines()[0][:120]}" if message else ""
+        lines.append(f"| {question} | {points} | {status}{detail.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,6 +75,7 @@ def main(argv=None):
     check = commands.add_parser("check", help="run a notebook's visible tests")
     check.add_argument("notebook", type=Path)
     check.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    check.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)
     if not args.notebook.is_file():
         print(f"No notebook at {args.notebook}: give the path of an .ipynb file.", file=sys.stderr)
@@ -74,7 +87,7 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     results = check_notebook(args.notebook, timeout=args.timeout)
-    print(report(args.notebook, results))
+    print((markdown_report if args.markdown else report)(args.notebook, results))
     return 0 if all(status == PASSED for _, _, status, _ in results) else 1
 
 
