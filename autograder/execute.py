@@ -6,16 +6,13 @@ import nbformat
 from nbclient import NotebookClient
 
 
-def execute_notebook(path, cwd=None, timeout=600, allow_errors=True, env=None):
+def execute_notebook(path, cwd=None, timeout=600, allow_errors=True):
     """Run every cell of the notebook at ``path``; returns the executed notebook.
     With ``allow_errors`` a failing cell records its error and the run goes on."""
     notebook = nbformat.read(str(path), as_version=4)
     client = NotebookClient(notebook, timeout=timeout, allow_errors=allow_errors,
                             kernel_name="python3", resources={"metadata": {
                                 "path": str(cwd or Path(path).parent)}})
-    if env is not None:
-        client.km = client.create_kernel_manager()
-        client.start_new_kernel(env=env)
     client.execute()
     return notebook
 

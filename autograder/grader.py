@@ -75,6 +75,18 @@ def prepare_course(course_dir, timeout=600, notebook_timeout=1800):
     return assignments
 
 
+def unreadable_reason(path):
+    """None for a notebook nbformat can read, else what is wrong with the file."""
+    try:
+        nbformat.read(str(path), as_version=4)
+    except Exception as error:
+        detail = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""
+        if Path(path).stat().st_size == 0:
+            detail = "the file is empty"
+        return f"not a readable notebook ({type(error).__name__}: {detail})"
+    return None
+
+
 def place_submission(course_dir, submission):
     """Copy a submission into submitted/<student>/<assignment>/<assignment>.ipynb."""
     target = Path(course_dir) / "submitted" / submission.student / submission.assignment
@@ -195,12 +207,15 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     found, unmatched = S.collect(submissions_source, assignments, pattern or S.LMS_PATTERN, scratch)
     found = [s for s in found if (student is None or s.student == student)
              and (assignment is None or s.assignment == assignment)]
+    broken = {(s.student, s.assignment): unreadable_reason(s.path) for s in found}
+    broken = {key: reason for key, reason in broken.items() if reason}
     for submission in found:
         place_submission(course_dir, submission)
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
         for name in sorted({s.student for s in found}):  # here, not racing in the workers
             gradebook.update_or_create_student(name)
-    tasks = [(str(course_dir), s.assignment, s.student) for s in found]
+    tasks = [(str(course_dir), s.assignment, s.student) for s in found
+             if (s.student, s.assignment) not in broken]
     results = {}
     bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not progress,
                file=sys.stderr)
@@ -224,10 +239,11 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
             if results.get(key, {}).get("ok"):
                 graded = gradebook.find_submission(submission.assignment, submission.student)
                 outcome.score, outcome.max_score = graded.score, graded.max_score
+                outcome.flags += flags_of(course_dir, *key, version)
             else:
                 outcome.max_score = gradebook.find_assignment(submission.assignment).max_score
-                outcome.flags.append(f"not graded: {results.get(key, {}).get('error', 'no result')}")
-            outcome.flags += flags_of(course_dir, *key, version)
+                reason = broken.get(key) or results.get(key, {}).get("error", "no result")
+                outcome.flags.append(f"zero: {reason}")
             outcomes.append(outcome)
     csv_path = course_dir / "grades.csv"
     run_nbgrader(course_dir, "export", f"--to={csv_path}")

@@ -144,6 +144,20 @@ def test_lms_zip_with_a_stray_file(course_dir, tmp_path):
     assert [u.reason for u in unmatched] == ["file name does not match the LMS pattern"]
 
 
+def test_unreadable_notebooks_get_zero_and_a_reason(course_dir, tmp_path):
+    folder = tmp_path / "lms"
+    folder.mkdir()
+    text = nbformat.writes(notebook_for(course_dir, "01_perceptron"))
+    (folder / "good_01_perceptron.ipynb").write_text(text)
+    (folder / "cut_01_perceptron.ipynb").write_text(text[:2000])
+    (folder / "empty_01_perceptron.ipynb").write_text("")
+    outcomes, _, _ = grade(folder, course_dir, workers=1, progress=False)
+    got = {o.student: (o.score, o.flags) for o in outcomes}
+    assert got["good"] == (10.0, [])
+    assert got["cut"][0] == 0 and got["cut"][1][0].startswith("zero: not a readable notebook (")
+    assert got["empty"][1] == ["zero: not a readable notebook (NotJSONError: the file is empty)"]
+
+
 def test_dask_local_cluster_end_to_end(course_dir, tmp_path, mnist):
     from distributed import Client, LocalCluster
     submitted = tmp_path / "submitted"
