@@ -78,7 +78,7 @@ def describe_exception(where, error):
     frames = traceback.extract_tb(error.__traceback__)
     at = f" (line {frames[-1].lineno} in {frames[-1].name})" if len(frames) > 1 else ""
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"your {where} raised {type(error).__name__}: {message}{at}"
+    return f"your {where} raised {type(error).__name__}{': ' + message if message else ''}{at}"
 
 
 def call_student(where, fn, *args):
