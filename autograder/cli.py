@@ -18,6 +18,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 import time
 
 from autograder.table import format_table
@@ -98,7 +99,7 @@ def grade_demo(workdir=None, workers=None):
                                   ("blank", nbformat.read(str(path), as_version=4))):
             (submitted / student / path.stem).mkdir(parents=True, exist_ok=True)
             nbformat.write(notebook, str(submitted / student / path.stem / path.name))
-    outcomes, _, csv_path = grade(submitted, course_dir, workers=workers)
+    outcomes, _, csv_path = grade(submitted, course_dir, workers=workers, regrade=True)
     print(summary_table(outcomes))
     print(f"grades: {csv_path}; feedback: {course_dir / 'feedback'}")
     return all((o.score == o.max_score) if o.student == "reference" else o.score == 0
@@ -111,12 +112,28 @@ def grade_class(args):
     outcomes, unmatched, csv_path = grade(
         args.submissions, args.course_dir, workers=args.workers, scheduler=args.scheduler,
         student=args.student, assignment=args.assignment, device=args.device,
-        pattern=args.pattern, timeout=args.timeout)
+        pattern=args.pattern, timeout=args.timeout, regrade=args.regrade, isolate=args.isolate)
     print(summary_table(outcomes) if outcomes else "no submissions matched")
     for item in unmatched:
         print(f"skipped {item.path}: {item.reason}")
+    report = write_report(args.course_dir, outcomes)
+    print(f"report (flags per student): {report}")
     print(f"grades: {csv_path}; feedback: {args.course_dir}/feedback/<student>/<assignment>/")
     return 0
+
+
+def write_report(course_dir, outcomes):
+    """report.md: per student, the points and every flag with its reason."""
+    from autograder.grading_record import write_atomically
+    lines = ["# Grading report", ""]
+    for student in sorted({o.student for o in outcomes}):
+        own = [o for o in outcomes if o.student == student]
+        lines.append(f"## {student}: {sum(o.score for o in own):g}/{sum(o.max_score for o in own):g}")
+        flagged = [f"- {o.assignment}: {flag}" for o in own for flag in o.flags]
+        lines += (flagged or ["- nothing flagged"]) + [""]
+    path = Path(course_dir) / "report.md"
+    write_atomically(path, "\n".join(lines))
+    return path
 
 
 def cut_release(version, force, out=None):
@@ -168,6 +185,10 @@ def main(argv=None):
     grade.add_argument("--device", default=None, help="torch device for the checks (cpu, cuda)")
     grade.add_argument("--pattern", default=None, help="regex with (?P<student>) (?P<assignment>)")
     grade.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    grade.add_argument("--regrade", action="store_true",
+                       help="grade again what an earlier run graded (default: resume)")
+    grade.add_argument("--no-isolation", dest="isolate", action="store_false",
+                       help="run notebooks without the sandbox (for comparison only)")
     args = parser.parse_args(argv)
     if args.command == "grade":
         return grade_class(args)

@@ -16,7 +16,10 @@ Re-grading is idempotent: a submission's autograded notebook, grades and feedbac
 replaced, never added to.
 """
 
+import hashlib
+import json
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -26,6 +29,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.build import load_manifest
+from autograder.grading_record import write_atomically
 from autograder.nbgrader_course import generate_assignments, make_course_dir, run_nbgrader
 
 GRADING_CONFIG = """
@@ -43,6 +47,9 @@ c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?s)."
 c.WarmExecute.timeout = {timeout}
 c.WarmExecute.notebook_timeout = {notebook_timeout}
+c.WarmExecute.course_root = {course_root!r}
+c.WarmExecute.isolate = {isolate}
+c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestSources]
 """
 
@@ -60,7 +67,7 @@ def grading_config_path(course_dir):
     return Path(course_dir) / "firstmlp_grading_config.py"
 
 
-def prepare_course(course_dir, timeout=600, notebook_timeout=1800):
+def prepare_course(course_dir, timeout=600, notebook_timeout=1800, isolate=True):
     """Build sources; run generate_assignment only when a source notebook changed."""
     course_dir = Path(course_dir).resolve()
     stamp = course_dir / ".generated"
@@ -71,7 +78,8 @@ def prepare_course(course_dir, timeout=600, notebook_timeout=1800):
         generate_assignments(course_dir, assignments)
         stamp.write_text("\n".join(assignments))
     grading_config_path(course_dir).write_text(
-        GRADING_CONFIG.format(timeout=timeout, notebook_timeout=notebook_timeout))
+        GRADING_CONFIG.format(timeout=timeout, notebook_timeout=notebook_timeout,
+                              course_root=str(course_dir), isolate=isolate))
     return assignments
 
 
@@ -122,9 +130,12 @@ def worker_init(device=None, threads=None):
     warm_up()
 
 
-def grade_one(course_dir, assignment, student, device=None, threads=None, attempts=3):
-    """Autograde and write feedback for one submission (runs in a worker)."""
+def grade_one(course_dir, assignment, student, digest, secret, device=None, threads=None,
+              attempts=3):
+    """Autograde and write feedback for one submission (runs in a worker); on
+    success, record it as done (atomically) so that a resumed run skips it."""
     worker_init(device, threads)
+    os.environ["FIRSTMLP_GRADING_SECRET"] = secret
     api = make_api(course_dir)
     for attempt in range(attempts):
         result = api.autograde(assignment, student, force=True, create=True)
@@ -136,8 +147,29 @@ def grade_one(course_dir, assignment, student, device=None, threads=None, attemp
         return {"student": student, "assignment": assignment, "ok": False,
                 "error": last_line(result.get("error") or result.get("log"))}
     feedback = api.generate_feedback(assignment, student, force=True)
-    return {"student": student, "assignment": assignment, "ok": True,
-            "feedback": bool(feedback["success"])}
+    outcome = {"student": student, "assignment": assignment, "ok": True,
+               "feedback": bool(feedback["success"])}
+    write_atomically(done_path(course_dir, student, assignment),
+                     json.dumps(dict(outcome, sha256=digest)))
+    return outcome
+
+
+def done_path(course_dir, student, assignment):
+    return Path(course_dir) / "firstmlp" / "done" / student / f"{assignment}.json"
+
+
+def already_graded(course_dir, submission, digest):
+    """The record of an earlier run that graded this very file, or None."""
+    try:
+        done = json.loads(done_path(course_dir, submission.student, submission.assignment).read_text())
+    except (OSError, ValueError):
+        return None
+    graded = Path(course_dir) / "autograded" / submission.student / submission.assignment
+    return done if done.get("sha256") == digest and graded.is_dir() else None
+
+
+def file_digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def last_line(text):
@@ -146,6 +178,7 @@ def last_line(text):
 
 
 def run_local(tasks, workers, device, on_done):
+    """A spawn pool (fresh interpreters: no state of the grader's own process)."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
@@ -171,8 +204,11 @@ def run_dask(tasks, scheduler, device, on_done):
 
 
 def flags_of(course_dir, student, assignment, version):
-    """What a grader should look at: an old release, a notebook that stopped."""
-    flags = []
+    """What a grader should look at: an old release, a notebook that stopped, and what
+    grading recorded (disagreements, edited cells, a framework in a numpy exercise)."""
+    from autograder.grading_record import load_record
+    record = load_record(course_dir, student, assignment) or {}
+    flags = list(record.get("flags", []))
     submitted = Path(course_dir) / "submitted" / student / assignment / f"{assignment}.ipynb"
     try:
         meta = nbformat.read(str(submitted), as_version=4).metadata.get("firstmlp", {})
@@ -191,8 +227,12 @@ def flags_of(course_dir, student, assignment, version):
 
 
 def grade(submissions_source, course_dir, workers=None, scheduler=None, student=None,
-          assignment=None, device=None, pattern=None, progress=True, timeout=600):
-    """Grade every matching submission; returns (outcomes, unmatched, csv_path)."""
+          assignment=None, device=None, pattern=None, progress=True, timeout=600,
+          regrade=False, isolate=True):
+    """Grade every matching submission; returns (outcomes, unmatched, csv_path).
+
+    A submission graded by an earlier run (same file, autograded notebook present) is
+    skipped unless ``regrade``: a run that was killed resumes where it stopped."""
     import threading
 
     from tqdm import tqdm
@@ -202,21 +242,28 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     from nbgrader.api import Gradebook
 
     course_dir = Path(course_dir).resolve()
-    assignments = prepare_course(course_dir, timeout=timeout)
+    assignments = prepare_course(course_dir, timeout=timeout, isolate=isolate)
+    secret = os.environ.get("FIRSTMLP_GRADING_SECRET") or secrets.token_hex(16)
     scratch = course_dir / ".intake"
     found, unmatched = S.collect(submissions_source, assignments, pattern or S.LMS_PATTERN, scratch)
     found = [s for s in found if (student is None or s.student == student)
              and (assignment is None or s.assignment == assignment)]
     broken = {(s.student, s.assignment): unreadable_reason(s.path) for s in found}
     broken = {key: reason for key, reason in broken.items() if reason}
+    digests = {(s.student, s.assignment): file_digest(s.path) for s in found}
+    done = {} if regrade else {
+        (s.student, s.assignment): record for s in found
+        if (record := already_graded(course_dir, s, digests[(s.student, s.assignment)]))}
     for submission in found:
-        place_submission(course_dir, submission)
+        if (submission.student, submission.assignment) not in done:
+            place_submission(course_dir, submission)
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
         for name in sorted({s.student for s in found}):  # here, not racing in the workers
             gradebook.update_or_create_student(name)
-    tasks = [(str(course_dir), s.assignment, s.student) for s in found
-             if (s.student, s.assignment) not in broken]
-    results = {}
+    tasks = [(str(course_dir), s.assignment, s.student, digests[(s.student, s.assignment)], secret)
+             for s in found if (s.student, s.assignment) not in broken
+             and (s.student, s.assignment) not in done]
+    results = dict(done)
     bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not progress,
                file=sys.stderr)
 
@@ -246,7 +293,9 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
                 outcome.flags.append(f"zero: {reason}")
             outcomes.append(outcome)
     csv_path = course_dir / "grades.csv"
-    run_nbgrader(course_dir, "export", f"--to={csv_path}")
+    partial = course_dir / ".grades.csv.partial"
+    run_nbgrader(course_dir, "export", f"--to={partial}")
+    os.replace(partial, csv_path)  # never a half-written CSV
     return outcomes, unmatched, csv_path
 
 

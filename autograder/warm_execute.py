@@ -15,16 +15,23 @@ that never ran can never score.
 """
 
 import io
+import itertools
 import json
 import os
+import re
+import shutil
 import signal
 import sys
 import tempfile
 import time
+from pathlib import Path
 
+import nbformat
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer
+from traitlets import Bool, Integer, Unicode
+
+from autograder.sandbox import Limits, confine
 
 _SHELL = None
 HEAVY_MODULES = ("numpy", "torch", "torch.nn.functional", "matplotlib.pyplot", "torchvision",
@@ -124,62 +131,203 @@ class RecordingStream(io.TextIOBase):
         return True
 
 
-def run_cells(shell, sources, timeout, report):
-    """In the child: run each source, calling ``report(index, outputs, count)``."""
+class OutputCap:
+    """At most ``limit`` characters of stdout/stderr per notebook are recorded."""
+
+    def __init__(self, limit):
+        self.left, self.limit, self.truncated = limit, limit, False
+
+    def take(self, text):
+        if self.left <= 0:
+            if not self.truncated:
+                self.truncated = True
+                return f"\n[output truncated by the grader: more than {self.limit} characters]\n"
+            return ""
+        text, self.left = text[:self.left], self.left - len(text)
+        return text
+
+
+class CappedStream(RecordingStream):
+    cap = OutputCap(1 << 20)
+
+    def write(self, text):
+        text = self.cap.take(str(text))
+        if text:
+            RECORDER.stream(self.name, text)
+        return len(text)
+
+
+def student_guard(timeout):
+    """Run a call of student code with numpy's FP errors raised and a time limit."""
+    import numpy as np
+
+    def guard(function, *args, **kwargs):
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+                return function(*args, **kwargs)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    return guard
+
+
+def run_one(shell, source, timeout):
+    """In the child: run one cell; returns its outputs and execution count."""
+    RECORDER.outputs = []
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        shell.run_cell(source, store_history=True)
+    except CellTimeout as error:  # raised outside the cell's own try/except
+        RECORDER.add(new_output("error", ename="CellTimeout", evalue=str(error), traceback=[]))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    outputs = json.loads(json.dumps(RECORDER.outputs, default=str))
+    if len(json.dumps(outputs)) > MAX_CELL_OUTPUT:
+        outputs = [new_output("stream", name="stdout",
+                              text=f"[outputs of this cell dropped by the grader: over "
+                                   f"{MAX_CELL_OUTPUT} bytes]\n")]
+    return {"outputs": outputs, "count": shell.execution_count - 1}
+
+
+MAX_CELL_OUTPUT = 8 << 20
+
+
+def child_main(shell, to_parent, from_parent, timeout, scratch, limits, readable, group):
+    """The forked child: confine itself, then serve the grader until it hangs up."""
+    from autograder.wire import Server
+
     def on_alarm(signum, frame):
         raise CellTimeout(f"this cell ran longer than the {timeout} s limit")
 
+    os.setsid()
+    os.chdir(scratch)
+    for name in list(os.environ):
+        if name.startswith("FIRSTMLP_GRADING"):
+            del os.environ[name]
+    os.environ.update(TMPDIR=str(scratch), MPLCONFIGDIR=str(scratch), HOME=str(scratch))
+    missing = confine(limits, scratch, readable, group) if limits else []
     signal.signal(signal.SIGALRM, on_alarm)
-    sys.stdout, sys.stderr = RecordingStream("stdout"), RecordingStream("stderr")
+    CappedStream.cap = OutputCap(limits.output_bytes if limits else 1 << 20)
+    sys.stdout, sys.stderr = CappedStream("stdout"), CappedStream("stderr")
     sys.stdin = open(os.devnull)
-    for index, source in sources:
-        RECORDER.outputs = []
-        signal.setitimer(signal.ITIMER_REAL, timeout)
-        try:
-            shell.run_cell(source, store_history=True)
-        except CellTimeout as error:  # raised outside the cell's own try/except
-            RECORDER.add(new_output("error", ename="CellTimeout", evalue=str(error), traceback=[]))
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        report(index, RECORDER.outputs, shell.execution_count - 1)
+    shell.user_ns["__firstmlp_missing__"] = missing
+    Server(from_parent, to_parent, shell.user_ns, lambda source: run_one(shell, source, timeout),
+           student_guard(timeout), PROBE_MODULES).serve()
 
 
-def execute_in_fork(notebook, cwd, timeout=600, notebook_timeout=1800, env=None):
-    """Execute the notebook's code cells in a fork of this (warm) process; fills in
-    outputs and execution counts in place and returns the notebook."""
-    shell = warm_up()
-    code = [(i, c.source) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
-    with tempfile.NamedTemporaryFile("w+", suffix=".jsonl", delete=False) as channel:
-        path = channel.name
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        status = 1
-        try:
-            os.setsid()
-            os.chdir(cwd)
-            os.environ.update(env or {})
-            with open(path, "a") as out:
-                def report(index, outputs, count):
-                    out.write(json.dumps({"index": index, "count": count, "outputs": outputs}) + "\n")
-                    out.flush()
-                run_cells(shell, code, timeout, report)
-            status = 0
-        finally:
-            os._exit(status)
-    reason = wait_for(pid, notebook_timeout)
-    finished = read_results(path)
-    os.unlink(path)
-    for index, _ in code:
-        cell = notebook.cells[index]
-        if index in finished:
-            cell.outputs = [new_output(**o) if isinstance(o, dict) else o
-                            for o in finished[index]["outputs"]]
-            cell.execution_count = finished[index]["count"]
-        else:
-            cell.execution_count = None
-            cell.outputs = [new_output("error", ename="NotebookStopped", evalue=reason or
-                                       "the notebook stopped before this cell ran", traceback=[])]
+PROBE_MODULES = ("autograder.probes",)
+
+
+class Notebook:
+    """The grader's handle on one forked, confined notebook process."""
+
+    def __init__(self, timeout=600, limits=None, readable=()):
+        from autograder.sandbox import ProcessGroup
+        shell = warm_up()
+        self.timeout = timeout
+        self.scratch = tempfile.mkdtemp(prefix="firstmlp-notebook-")
+        parent_in, child_out = os.pipe()
+        child_in, parent_out = os.pipe()
+        self.group = ProcessGroup(f"firstmlp-{os.getpid()}-{next(_counter)}",
+                                  limits.processes) if limits else None
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns
+            status = 1
+            try:
+                os.close(parent_in)
+                os.close(parent_out)
+                child_main(shell, child_out, child_in, timeout, self.scratch, limits, readable,
+                           self.group)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(child_out)
+        os.close(child_in)
+        from autograder.wire import Link
+        self.link = Link(parent_out, parent_in)
+
+    def close(self, limit=5):
+        """Hang up, reap the child (killed after ``limit`` s), kill what it left."""
+        for fd in (self.link.to_child, self.link.from_child):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        reason = wait_for(self.pid, limit)
+        if self.group is not None:
+            self.group.kill_all()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        return reason
+
+
+_counter = itertools.count()
+
+
+def execute_in_fork(notebook, cwd=None, timeout=600, notebook_timeout=1800, env=None,
+                    limits=None, readable=(), judge=None):
+    """Execute the notebook's code cells in a confined fork of this (warm) process;
+    fills in outputs and execution counts in place and returns the notebook.
+    ``judge(cell, link)``, when given, is called after each graded test cell and may
+    replace its outputs (the grader's verdict)."""
+    from autograder.wire import RemoteGone
+    child = Notebook(timeout, limits, readable)
+    deadline = time.monotonic() + notebook_timeout
+    stopped = None
+    try:
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            if stopped is None:
+                child.link.deadline = min(deadline, time.monotonic() + timeout + 10)
+                try:
+                    result = child.link.request("run", kernel_source(cell))
+                    cell.outputs = [new_output(**o) for o in result["outputs"]]
+                    cell.execution_count = result["count"]
+                except RemoteGone as error:
+                    stopped = str(error)
+            if stopped is not None:
+                cell.execution_count = None
+                cell.outputs = [new_output("error", ename="NotebookStopped", evalue=stopped,
+                                           traceback=[])]
+            if judge is not None and is_test_cell(cell):
+                child.link.deadline = min(deadline, time.monotonic() + 4 * timeout)
+                judge(cell, child.link)
+                try:
+                    child.link.request("reset")
+                except RemoteGone as error:
+                    stopped = stopped or str(error)
+    finally:
+        reason = child.close()
+    if stopped is not None:
+        why = reason or stopped
+        for cell in notebook.cells:
+            for output in cell.get("outputs", []):
+                if output.get("ename") == "NotebookStopped":
+                    output["evalue"] = explain_stop(why)
     return notebook
+
+
+def explain_stop(reason):
+    if reason in ("ended", None):
+        return "the notebook's process ended before this cell ran (os._exit or a crash?)"
+    if reason == "timeout":
+        return "the notebook stopped: a cell ran past the time limit and was killed"
+    return f"the notebook stopped before this cell ran: {reason}"
+
+
+HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
+                    re.M | re.S)
+
+
+def is_test_cell(cell):
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def kernel_source(cell):
+    """What runs in the student's process: test cells without their hidden part (the
+    grader judges hidden inputs itself, out of the student's reach)."""
+    return HIDDEN.sub("", cell.source) if is_test_cell(cell) else cell.source
 
 
 def wait_for(pid, limit):
@@ -210,24 +358,152 @@ def kill_group(pid):
         pass
 
 
-def read_results(path):
-    finished = {}
-    with open(path) as results:
-        for line in results:
-            try:
-                record = json.loads(line)
-            except ValueError:  # a line cut short by a kill
-                continue
-            finished[record["index"]] = record
-    return finished
-
-
 class WarmExecute(NbGraderPreprocessor):
-    """nbgrader preprocessor: run the notebook with ``execute_in_fork``."""
+    """nbgrader preprocessor: run the notebook with ``execute_in_fork``.
+
+    With ``course_root`` set (the grader sets it), the notebook that runs is the
+    release's own (``release/<assignment>``: locked cells, visible tests, metadata)
+    with the student's answer cells put in by grade_id and the cells a student added
+    kept as plain code; test cells the student edited, deleted or forged come from the
+    release. Each test cell's points then follow the grader's verdict
+    (``verdicts.judge_cell``), and what happened is written to
+    ``<course_root>/firstmlp/verdicts/<student>/<assignment>.json`` for the report."""
 
     timeout = Integer(600, help="seconds per cell").tag(config=True)
     notebook_timeout = Integer(1800, help="seconds per notebook").tag(config=True)
+    course_root = Unicode("", help="the nbgrader course folder (trusted notebooks)").tag(config=True)
+    isolate = Bool(True, help="confine the notebook's process (sandbox)").tag(config=True)
+    memory_mb = Integer(6144, help="address space on top of the warm worker's").tag(config=True)
+    cpu_seconds = Integer(1800, help="CPU seconds per notebook").tag(config=True)
+    processes = Integer(64, help="processes and threads per notebook").tag(config=True)
+    output_kb = Integer(1024, help="recorded stdout/stderr per notebook").tag(config=True)
+
+    def limits(self):
+        if not self.isolate:
+            return None
+        return Limits(cpu_seconds=self.cpu_seconds, memory_bytes=self.memory_mb << 20,
+                      processes=self.processes, output_bytes=self.output_kb << 10)
 
     def preprocess(self, nb, resources):
         cwd = resources.get("metadata", {}).get("path") or os.getcwd()
-        return execute_in_fork(nb, cwd, self.timeout, self.notebook_timeout), resources
+        info = resources.get("nbgrader", {})
+        assignment, student = info.get("assignment"), info.get("student")
+        release = Path(self.course_root) / "release" / str(assignment) / f"{assignment}.ipynb"
+        if not self.course_root or not release.exists():
+            return execute_in_fork(nb, cwd, self.timeout, self.notebook_timeout,
+                                   limits=self.limits(), readable=self.readable()), resources
+        from autograder.grading_record import GradingRecord
+        record = GradingRecord(self.course_root, student, assignment)
+        trusted = nbformat.read(str(release), as_version=4)
+        submitted = Path(self.course_root) / "submitted" / str(student) / str(assignment) / \
+            f"{assignment}.ipynb"
+        if submitted.exists():  # as handed in, before nbgrader's own overwrite of cells
+            nb = nbformat.read(str(submitted), as_version=4)
+        claimed = nb.metadata.get("firstmlp", {}).get("assignment")
+        if claimed and claimed != assignment:
+            record.flag(f"this is the notebook of {claimed}, submitted as {assignment}: not run")
+            nb = refuse(trusted, f"this notebook is {claimed}, not {assignment}")
+        else:
+            nb = merge(nb, trusted, record)
+            source = Path(self.course_root) / "source" / str(assignment) / f"{assignment}.ipynb"
+            if source.exists():
+                record.numpy_only_torch(record.answers, nbformat.read(str(source), as_version=4))
+            seed = grading_seed(student, assignment)
+            execute_in_fork(nb, cwd, self.timeout, self.notebook_timeout, limits=self.limits(),
+                            readable=self.readable(),
+                            judge=lambda cell, link: judge(cell, link, seed, record))
+        record.save()
+        return nb, resources
+
+    def readable(self):
+        from autograder.sandbox import student_readable
+        return student_readable([os.environ.get("MNIST_ROOT"), data_root()])
+
+
+def data_root():
+    from autograder.data import DEFAULT_ROOT
+    return str(DEFAULT_ROOT)
+
+
+def grading_seed(student, assignment):
+    """Per grading run: from FIRSTMLP_GRADING_SECRET (the grader draws it for each run
+    and keeps it in memory and the environment only), per student and assignment."""
+    import hashlib
+    secret = os.environ.get("FIRSTMLP_GRADING_SECRET", "")
+    if not secret:
+        return 7103
+    digest = hashlib.sha256(f"{secret}/{student}/{assignment}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") % (2 ** 31 - 1) + 1
+
+
+def refuse(trusted, reason):
+    """The release's notebook with every test cell failed for ``reason``."""
+    for cell in trusted.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            if is_test_cell(cell):
+                cell.outputs = [new_output("error", ename="WrongNotebook", evalue=reason,
+                                           traceback=[])]
+    return trusted
+
+
+def merge(submitted, trusted, record):
+    """The trusted notebook with the student's answers (by grade_id) and added cells."""
+    meta = lambda cell: cell.metadata.get("nbgrader", {})  # noqa: E731
+    known = {meta(c).get("grade_id"): c for c in trusted.cells if meta(c).get("grade_id")}
+    answers, added, anchor = {}, {}, None
+    for cell in submitted.cells:
+        grade_id = meta(cell).get("grade_id")
+        if grade_id in known:
+            original = known[grade_id]
+            if meta(original).get("solution") and cell.cell_type == original.cell_type:
+                answers.setdefault(grade_id, cell.source)
+            elif cell.source != original.source or any(
+                    meta(cell).get(k) != meta(original).get(k) for k in ("points", "grade", "locked")):
+                record.flag(f"cell {grade_id} was edited (source or nbgrader metadata): "
+                            "the release's cell was graded")
+            anchor = grade_id
+        elif cell.cell_type == "code" and cell.source.strip():
+            if grade_id or meta(cell).get("grade"):
+                record.flag(f"a cell claims nbgrader metadata it was not given ({grade_id}): "
+                            "run as a plain cell, not graded")
+            plain = nbformat.v4.new_code_cell(cell.source)
+            added.setdefault(anchor, []).append(plain)
+    present = {meta(c).get("grade_id") for c in submitted.cells}
+    for grade_id, cell in known.items():
+        if is_test_cell(cell) and grade_id not in present:
+            record.flag(f"test cell {grade_id} was deleted: the release's cell was graded")
+    cells = list(added.get(None, []))
+    for cell in trusted.cells:
+        grade_id = meta(cell).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+        cells.append(cell)
+        cells.extend(added.get(grade_id, []))
+    merged = nbformat.v4.new_notebook(cells=cells, metadata=submitted.metadata)
+    record.answers = answers
+    return merged
+
+
+def judge(cell, link, seed, record):
+    """Decide a test cell's outputs (hence its points) by the grader's verdict."""
+    from autograder.verdicts import judge_cell
+    grade_id = cell.metadata.nbgrader.get("grade_id")
+    kernel_errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+    in_kernel = "failed" if kernel_errors else "passed"
+    verdict = judge_cell(kernel_source(cell), link, seed)
+    if verdict is None:
+        record.cell(grade_id, in_kernel, None, "no out-of-kernel check: scored in the kernel")
+        return
+    note = ""
+    if kernel_errors and verdict.passed:
+        first = kernel_errors[0]
+        note = (f"\n(in your notebook this cell failed — {first.get('ename')}: "
+                f"{str(first.get('evalue'))[:300]} — but the grader's own check passed)")
+    if verdict.passed:
+        cell.outputs = [new_output("stream", name="stdout",
+                                   text=f"graded out of your notebook's reach: {verdict}{note}\n")]
+    else:
+        cell.outputs = [new_output("error", ename="GradingCheckFailed", evalue=str(verdict),
+                                   traceback=[f"GradingCheckFailed: {verdict}"])]
+    record.cell(grade_id, in_kernel, verdict.passed, str(verdict))

@@ -1,0 +1,80 @@
+"""What happened while grading one notebook: per test cell the student-kernel result
+and the grader's verdict, and flags for a person to review. Written atomically to
+``<course>/firstmlp/verdicts/<student>/<assignment>.json`` by the grader (never by
+the student's process, which cannot reach that folder)."""
+
+import io
+import json
+import os
+import tempfile
+import tokenize
+from pathlib import Path
+
+BANNED_IN_NUMPY = ("torch", "tensorflow", "jax")
+
+
+def record_path(course_root, student, assignment):
+    return Path(course_root) / "firstmlp" / "verdicts" / str(student) / f"{assignment}.json"
+
+
+def write_atomically(path, text):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
+
+
+def framework_names(source):
+    """Names of deep-learning frameworks the code uses (imports, names, strings)."""
+    found = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.NAME and token.string in BANNED_IN_NUMPY:
+                found.add(token.string)
+            elif token.type == tokenize.STRING:  # __import__("torch"), import_module("torch.nn")
+                text = token.string.strip("\"'rbuf")
+                found |= {n for n in BANNED_IN_NUMPY if text == n or text.startswith(n + ".")}
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return found
+
+
+class GradingRecord:
+    def __init__(self, course_root, student, assignment):
+        self.path = record_path(course_root, student, assignment)
+        self.data = {"student": student, "assignment": assignment, "cells": {}, "flags": []}
+        self.answers = {}
+
+    def flag(self, message):
+        if message not in self.data["flags"]:
+            self.data["flags"].append(message)
+
+    def cell(self, grade_id, in_kernel, verdict_passed, message):
+        self.data["cells"][grade_id] = {"in_kernel": in_kernel, "verdict": verdict_passed,
+                                        "message": message}
+        if verdict_passed is not None and (in_kernel == "passed") != verdict_passed:
+            self.flag(f"{grade_id}: your notebook's own test {in_kernel}, the grader's check "
+                      f"{'passed' if verdict_passed else 'failed'} — review")
+
+    def numpy_only_torch(self, answers, reference):
+        """Policy: a framework in a numpy exercise (one whose reference answer uses
+        none) is flagged for review; the points stand."""
+        stubs = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in reference.cells}
+        for grade_id, source in answers.items():
+            if not framework_names(stubs.get(grade_id, "")):
+                for name in sorted(framework_names(source)):
+                    self.flag(f"{grade_id}: uses {name} in a numpy exercise — review")
+
+    def save(self):
+        write_atomically(self.path, json.dumps(self.data, indent=1, sort_keys=True))
+
+
+def load_record(course_root, student, assignment):
+    try:
+        return json.loads(record_path(course_root, student, assignment).read_text())
+    except (OSError, ValueError):
+        return None
