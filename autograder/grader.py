@@ -49,6 +49,7 @@ c.WarmExecute.timeout = {timeout}
 c.WarmExecute.notebook_timeout = {notebook_timeout}
 c.WarmExecute.course_root = {course_root!r}
 c.WarmExecute.isolate = {isolate}
+c.WarmExecute.memory_mb = {memory_mb}
 c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestSources]
 """
@@ -67,7 +68,7 @@ def grading_config_path(course_dir):
     return Path(course_dir) / "firstmlp_grading_config.py"
 
 
-def prepare_course(course_dir, timeout=600, notebook_timeout=1800, isolate=True):
+def prepare_course(course_dir, timeout=600, notebook_timeout=1800, isolate=True, memory_mb=6144):
     """Build sources; run generate_assignment only when a source notebook changed."""
     course_dir = Path(course_dir).resolve()
     stamp = course_dir / ".generated"
@@ -79,7 +80,8 @@ def prepare_course(course_dir, timeout=600, notebook_timeout=1800, isolate=True)
         stamp.write_text("\n".join(assignments))
     grading_config_path(course_dir).write_text(
         GRADING_CONFIG.format(timeout=timeout, notebook_timeout=notebook_timeout,
-                              course_root=str(course_dir), isolate=isolate))
+                              course_root=str(course_dir), isolate=isolate,
+                              memory_mb=memory_mb))
     return assignments
 
 
@@ -96,12 +98,21 @@ def unreadable_reason(path):
 
 
 def place_submission(course_dir, submission):
-    """Copy a submission into submitted/<student>/<assignment>/<assignment>.ipynb."""
+    """Write into submitted/<student>/<assignment>/ the notebook nbgrader will grade:
+    the release's cells with the student's answers (``trusted_notebook``); what was
+    edited, forged or added is flagged in the grading record."""
+    from autograder.grading_record import GradingRecord
+    from autograder.warm_execute import trusted_notebook
+
     target = Path(course_dir) / "submitted" / submission.student / submission.assignment
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    shutil.copyfile(submission.path, target / f"{submission.assignment}.ipynb")
+    record = GradingRecord(course_dir, submission.student, submission.assignment)
+    original = nbformat.read(str(submission.path), as_version=4)
+    notebook = trusted_notebook(course_dir, submission.assignment, original, record)
+    nbformat.write(notebook, str(target / f"{submission.assignment}.ipynb"))
+    record.save()
 
 
 def make_api(course_dir):
@@ -228,7 +239,7 @@ def flags_of(course_dir, student, assignment, version):
 
 def grade(submissions_source, course_dir, workers=None, scheduler=None, student=None,
           assignment=None, device=None, pattern=None, progress=True, timeout=600,
-          regrade=False, isolate=True):
+          regrade=False, isolate=True, memory_mb=6144, notebook_timeout=1800):
     """Grade every matching submission; returns (outcomes, unmatched, csv_path).
 
     A submission graded by an earlier run (same file, autograded notebook present) is
@@ -242,7 +253,8 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     from nbgrader.api import Gradebook
 
     course_dir = Path(course_dir).resolve()
-    assignments = prepare_course(course_dir, timeout=timeout, isolate=isolate)
+    assignments = prepare_course(course_dir, timeout=timeout, isolate=isolate, memory_mb=memory_mb,
+                                 notebook_timeout=notebook_timeout)
     secret = os.environ.get("FIRSTMLP_GRADING_SECRET") or secrets.token_hex(16)
     scratch = course_dir / ".intake"
     found, unmatched = S.collect(submissions_source, assignments, pattern or S.LMS_PATTERN, scratch)
@@ -255,7 +267,8 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
         (s.student, s.assignment): record for s in found
         if (record := already_graded(course_dir, s, digests[(s.student, s.assignment)]))}
     for submission in found:
-        if (submission.student, submission.assignment) not in done:
+        key = (submission.student, submission.assignment)
+        if key not in done and key not in broken:
             place_submission(course_dir, submission)
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
         for name in sorted({s.student for s in found}):  # here, not racing in the workers

@@ -49,6 +49,14 @@ class GradingRecord:
         self.data = {"student": student, "assignment": assignment, "cells": {}, "flags": []}
         self.answers = {}
 
+    @classmethod
+    def load(cls, course_root, student, assignment):
+        """The record begun when the submission was placed, or a new one."""
+        record = cls(course_root, student, assignment)
+        record.data.update(load_record(course_root, student, assignment) or {})
+        record.data["cells"] = {}
+        return record
+
     def flag(self, message):
         if message not in self.data["flags"]:
             self.data["flags"].append(message)

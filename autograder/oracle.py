@@ -79,7 +79,7 @@ def describe_exception(where, error):
         return f"your {where} did not return: the notebook's process {error}"
     frames = traceback.extract_tb(error.__traceback__)
     at = f" (line {frames[-1].lineno} in {frames[-1].name})" if len(frames) > 1 else ""
-    at = getattr(error, "location", None) or at  # raised in the graded process
+    at = error.location if hasattr(error, "location") else at  # raised in the graded process
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"your {where} raised {type(error).__name__}{': ' + message if message else ''}{at}"
 

@@ -40,7 +40,8 @@ def from_nbgrader_tree(root, assignments):
         if assignment not in assignments:
             unmatched.append(Unmatched(folder, f"unknown assignment '{assignment}'"))
         elif not notebook.is_file():
-            unmatched.append(Unmatched(folder, f"no {assignment}.ipynb in it"))
+            others = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
+            unmatched.append(Unmatched(folder, f"no {assignment}.ipynb in it (found: {others})"))
         else:
             found.append(Submission(student, assignment, notebook))
     return found, unmatched

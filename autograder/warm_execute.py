@@ -39,8 +39,10 @@ HEAVY_MODULES = ("numpy", "torch", "torch.nn.functional", "matplotlib.pyplot", "
                  "autograder.plots", "autograder.data")
 
 
-class CellTimeout(Exception):
-    """Raised inside a cell that ran past its time limit."""
+class CellTimeout(BaseException):
+    """Raised inside a cell that ran past its time limit; a BaseException, so that an
+    ``except Exception`` in the cell does not swallow it (and it is raised again every
+    second until the cell gives up)."""
 
 
 def warm_up():
@@ -84,6 +86,21 @@ def make_shell():
             pass
 
     class RecordingShell(InteractiveShell):
+        def showtraceback(self, exc_tuple=None, filename=None, tb_offset=None,
+                          exception_only=False, running_compiled_code=False):
+            try:
+                etype, value, tb = self._get_exc_info(exc_tuple)
+            except ValueError:
+                return
+            if issubclass(etype, SyntaxError) or exception_only:
+                return super().showtraceback(exc_tuple, filename, tb_offset, exception_only,
+                                             running_compiled_code)
+            try:
+                stb = self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+            except Exception:  # e.g. no thread or memory left to format it: say what it was
+                stb = [f"{etype.__name__}: {value}"]
+            self._showtraceback(etype, value, stb)
+
         def _showtraceback(self, etype, evalue, stb):
             RECORDER.add(new_output("error", ename=getattr(etype, "__name__", str(etype)),
                                     evalue=str(evalue), traceback=list(stb)))
@@ -157,24 +174,36 @@ class CappedStream(RecordingStream):
         return len(text)
 
 
-def student_guard(timeout):
-    """Run a call of student code with numpy's FP errors raised and a time limit."""
-    import numpy as np
+class StudentGuard:
+    """Runs the grader's calls of student code: numpy's FP errors raised, and one time
+    budget of ``timeout`` seconds per check (``reset``), so that a function that loops
+    forever costs one timeout, not one per call."""
 
-    def guard(function, *args, **kwargs):
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+    def __init__(self, timeout):
+        self.timeout, self.left = timeout, timeout
+
+    def reset(self):
+        self.left = self.timeout
+
+    def __call__(self, function, *args, **kwargs):
+        import numpy as np
+        if self.left <= 0:
+            raise CellTimeout(f"the check's {self.timeout} s budget is spent (an earlier call "
+                              "ran too long)")
+        started = time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, self.left, 1.0)
         try:
             with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
                 return function(*args, **kwargs)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-    return guard
+            self.left -= time.monotonic() - started
 
 
 def run_one(shell, source, timeout):
     """In the child: run one cell; returns its outputs and execution count."""
     RECORDER.outputs = []
-    signal.setitimer(signal.ITIMER_REAL, timeout)
+    signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)
     try:
         shell.run_cell(source, store_history=True)
     except CellTimeout as error:  # raised outside the cell's own try/except
@@ -212,7 +241,7 @@ def child_main(shell, to_parent, from_parent, timeout, scratch, limits, readable
     sys.stdin = open(os.devnull)
     shell.user_ns["__firstmlp_missing__"] = missing
     Server(from_parent, to_parent, shell.user_ns, lambda source: run_one(shell, source, timeout),
-           student_guard(timeout), PROBE_MODULES).serve()
+           StudentGuard(timeout), PROBE_MODULES).serve()
 
 
 PROBE_MODULES = ("autograder.probes",)
@@ -299,7 +328,7 @@ def execute_in_fork(notebook, cwd=None, timeout=600, notebook_timeout=1800, env=
     finally:
         reason = child.close()
     if stopped is not None:
-        why = reason or stopped
+        why = stopped if stopped == "timeout" else reason or stopped
         for cell in notebook.cells:
             for output in cell.get("outputs", []):
                 if output.get("ename") == "NotebookStopped":
@@ -311,7 +340,8 @@ def explain_stop(reason):
     if reason in ("ended", None):
         return "the notebook's process ended before this cell ran (os._exit or a crash?)"
     if reason == "timeout":
-        return "the notebook stopped: a cell ran past the time limit and was killed"
+        return ("the notebook was stopped: a cell ran past its time limit without giving "
+                "control back (a loop inside C code?) and was killed")
     return f"the notebook stopped before this cell ran: {reason}"
 
 
@@ -361,11 +391,9 @@ def kill_group(pid):
 class WarmExecute(NbGraderPreprocessor):
     """nbgrader preprocessor: run the notebook with ``execute_in_fork``.
 
-    With ``course_root`` set (the grader sets it), the notebook that runs is the
-    release's own (``release/<assignment>``: locked cells, visible tests, metadata)
-    with the student's answer cells put in by grade_id and the cells a student added
-    kept as plain code; test cells the student edited, deleted or forged come from the
-    release. Each test cell's points then follow the grader's verdict
+    With ``course_root`` set (the grader sets it), the notebook is the one
+    ``trusted_notebook`` made of the submission, and each test cell's points follow
+    the grader's verdict
     (``verdicts.judge_cell``), and what happened is written to
     ``<course_root>/firstmlp/verdicts/<student>/<assignment>.json`` for the report."""
 
@@ -393,25 +421,11 @@ class WarmExecute(NbGraderPreprocessor):
             return execute_in_fork(nb, cwd, self.timeout, self.notebook_timeout,
                                    limits=self.limits(), readable=self.readable()), resources
         from autograder.grading_record import GradingRecord
-        record = GradingRecord(self.course_root, student, assignment)
-        trusted = nbformat.read(str(release), as_version=4)
-        submitted = Path(self.course_root) / "submitted" / str(student) / str(assignment) / \
-            f"{assignment}.ipynb"
-        if submitted.exists():  # as handed in, before nbgrader's own overwrite of cells
-            nb = nbformat.read(str(submitted), as_version=4)
-        claimed = nb.metadata.get("firstmlp", {}).get("assignment")
-        if claimed and claimed != assignment:
-            record.flag(f"this is the notebook of {claimed}, submitted as {assignment}: not run")
-            nb = refuse(trusted, f"this notebook is {claimed}, not {assignment}")
-        else:
-            nb = merge(nb, trusted, record)
-            source = Path(self.course_root) / "source" / str(assignment) / f"{assignment}.ipynb"
-            if source.exists():
-                record.numpy_only_torch(record.answers, nbformat.read(str(source), as_version=4))
-            seed = grading_seed(student, assignment)
-            execute_in_fork(nb, cwd, self.timeout, self.notebook_timeout, limits=self.limits(),
-                            readable=self.readable(),
-                            judge=lambda cell, link: judge(cell, link, seed, record))
+        record = GradingRecord.load(self.course_root, student, assignment)
+        seed = grading_seed(student, assignment)
+        execute_in_fork(nb, cwd, self.timeout, self.notebook_timeout, limits=self.limits(),
+                        readable=self.readable(),
+                        judge=lambda cell, link: judge(cell, link, seed, record))
         record.save()
         return nb, resources
 
@@ -436,15 +450,25 @@ def grading_seed(student, assignment):
     return int.from_bytes(digest[:4], "little") % (2 ** 31 - 1) + 1
 
 
-def refuse(trusted, reason):
-    """The release's notebook with every test cell failed for ``reason``."""
-    for cell in trusted.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-            if is_test_cell(cell):
-                cell.outputs = [new_output("error", ename="WrongNotebook", evalue=reason,
-                                           traceback=[])]
-    return trusted
+def trusted_notebook(course_root, assignment, submitted, record):
+    """What nbgrader grades: the release's notebook (``release/<assignment>``: locked
+    cells, visible tests, metadata) with the student's answer cells put in by
+    grade_id and the cells a student added kept as plain code. Test cells the student
+    edited, deleted or forged come from the release; a notebook of another assignment
+    is graded as a blank one. Flags go to ``record``."""
+    course_root = Path(course_root)
+    release = course_root / "release" / assignment / f"{assignment}.ipynb"
+    trusted = nbformat.read(str(release), as_version=4)
+    claimed = submitted.metadata.get("firstmlp", {}).get("assignment")
+    if claimed and claimed != assignment:
+        record.flag(f"this is the notebook of {claimed}, submitted as {assignment}: graded "
+                    "as a blank notebook")
+        return trusted
+    merged = merge(submitted, trusted, record)
+    source = course_root / "source" / assignment / f"{assignment}.ipynb"
+    if source.exists():
+        record.numpy_only_torch(record.answers, nbformat.read(str(source), as_version=4))
+    return merged
 
 
 def merge(submitted, trusted, record):

@@ -1,0 +1,164 @@
+"""Hostile and broken submissions, each with the points it deserves and the words the
+grader must say about it. Assignment 02 (14 points, independent cells) unless named.
+
+A case: (student, assignment, make(course_dir, root) -> bytes of the file, points,
+expected text, where that text must appear: "flags", "notebook" (an output of the
+autograded notebook) or "unmatched")."""
+
+import json
+
+import nbformat
+
+from tests.test_grader import notebook_for
+
+A1, A2 = "01_perceptron", "02_activations"
+WRONG_LEAKY = ("leaky_relu", "slope=0.1", "slope=0.01")  # costs test_leaky_relu: 2 points
+
+
+def with_cells(assignment, replace=(), append=(), solved=None, edit=None):
+    """A notebook (reference unless ``solved``) with text replaced, code appended to
+    cells (cell id, code), and ``edit(notebook)`` applied; as file bytes."""
+    def make(course_dir, root):
+        notebook = notebook_for(course_dir, assignment, solved=solved, replace=list(replace))
+        for cell_id, code in append:
+            cell = next(c for c in notebook.cells if c.id == cell_id)
+            cell.source += "\n" + code.format(root=root, course=course_dir)
+        if edit:
+            edit(notebook)
+        return nbformat.writes(notebook).encode()
+    return make
+
+
+def raw(data):
+    return lambda course_dir, root: data
+
+
+def set_meta(cell_id, **changes):
+    def edit(notebook):
+        cell = next(c for c in notebook.cells if c.id == cell_id)
+        cell.metadata.nbgrader.update(changes)
+    return edit
+
+
+def drop(cell_id):
+    def edit(notebook):
+        notebook.cells = [c for c in notebook.cells if c.id != cell_id]
+    return edit
+
+
+def add_forged_cell(notebook):
+    cell = nbformat.v4.new_code_cell("print('bonus')")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 50,
+                                 "locked": True, "solution": False, "schema_version": 3}
+    notebook.cells.append(cell)
+
+
+def other_assignment(course_dir, root):
+    return nbformat.writes(notebook_for(course_dir, A2)).encode()
+
+
+HARD_CODED = '''
+from autograder.components import perceptron_inputs
+_rng, _known = np.random.default_rng(0), {}
+for _ in range(6):
+    _X, _w, _b = perceptron_inputs(_rng)
+    _known[(_X.tobytes(), _w.tobytes(), float(_b))] = _X @ _w + _b
+
+
+def weighted_sum(X, w, b):
+    """Answers the visible test's inputs from a table; anything else gets zeros."""
+    key = (np.asarray(X, float).tobytes(), np.asarray(w, float).tobytes(), float(b))
+    return _known.get(key, np.zeros(len(X)))
+'''
+
+CASES = [
+    # comparator monkeypatching: the kernel is fooled, the grader is not
+    ("patch_numpy", A2, with_cells(A2, [WRONG_LEAKY], [("leaky_relu",
+        "np.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
+        "np.abs = lambda x: 0 * x")]), 11, "test_leaky_relu: your notebook's own test passed, "
+        "the grader's check failed", "flags"),
+    ("patch_torch", A2, with_cells(A2, append=[("leaky_relu",
+        "import torch.nn.functional as F\nF.leaky_relu = lambda x, slope=0.01: x")]),
+        14, "test_leaky_relu: your notebook's own test failed, the grader's check passed",
+        "flags"),
+    ("patch_oracle", A2, with_cells(A2, [WRONG_LEAKY], [("leaky_relu",
+        "import autograder.oracle as _o\n_o.compare = lambda *a, **k: None")]), 12,
+        "test_leaky_relu: your notebook's own test passed", "flags"),
+    ("patch_assert", A2, with_cells(A2, [WRONG_LEAKY], [("leaky_relu",
+        "from autograder.oracle import Verdict\nVerdict.assert_passed = lambda self: self")]),
+        12, "test_leaky_relu: your notebook's own test passed", "flags"),
+    ("patch_check", A2, with_cells(A2, [WRONG_LEAKY], [("leaky_relu",
+        "from autograder.oracle import Verdict\ncheck_leaky_relu = lambda *a, **k: Verdict('ok')")]),
+        12, "test_leaky_relu: your notebook's own test passed", "flags"),
+    # the process ends, hangs, or floods
+    ("os_exit", A2, with_cells(A2, append=[("relu", "import os\nos._exit(0)")]), 4,
+     "the notebook's process ended before this cell ran", "notebook"),
+    ("sys_exit", A2, with_cells(A2, append=[("relu", "import sys\nsys.exit(3)")]), 14,
+     "SystemExit", "notebook"),
+    ("infinite_loop", A2, with_cells(A2, replace=[("leaky_relu", "slope=0.1",
+        "slope=0.1 + 0 * len([None for _ in iter(int, 1)])")]), 12, "CellTimeout", "notebook"),
+    ("loop_in_c", A2, with_cells(A2, replace=[("leaky_relu", "slope=0.1",
+        "slope=0.1 + 0 * sum(iter(int, 1))")]), 5, "ran past its time limit without giving "
+        "control back", "notebook"),
+    ("loop_in_answer", A2, with_cells(A2, replace=[("leaky_relu", "    def forward(self, x):",
+        "    def forward(self, x):\n        while True:\n            pass")]), 12,
+     "your forward raised CellTimeout: this cell ran longer than the 5 s limit (line 8 in "
+     "forward)", "notebook"),
+    ("memory_bomb", A2, with_cells(A2, append=[("relu",
+        "hog = []\nwhile True:\n    hog.append(np.ones(1 << 27))")]), 14, "MemoryError", "notebook"),
+    ("fork_bomb", A2, with_cells(A2, append=[("relu",
+        "import os\nwhile True:\n    os.fork()")]), 14, "BlockingIOError: [Errno 11] Resource "
+        "temporarily unavailable", "notebook"),
+    ("print_flood", A2, with_cells(A2, append=[("relu", "print('x' * (100 << 20))")]), 14,
+     "[output truncated by the grader", "notebook"),
+    # reaching for what the grader keeps
+    ("read_solutions", A2, with_cells(A2, solved=set(), append=[("relu",
+        "exec(open('{root}/solutions/activations.py').read())")]), 0, "PermissionError",
+     "notebook"),
+    ("read_hidden_tests", A2, with_cells(A2, solved=set(), append=[("relu",
+        "print(open('{course}/source/02_activations/02_activations.ipynb').read()[:100])")]),
+     0, "PermissionError", "notebook"),
+    ("write_gradebook", A2, with_cells(A2, append=[("relu",
+        "open('{course}/gradebook.db', 'ab').write(b'0' * 100)")]), 14, "PermissionError",
+     "notebook"),
+    # edited, deleted and forged cells
+    ("edited_test", A2, with_cells(A2, [WRONG_LEAKY, ("test_leaky_relu",
+        "check_leaky_relu(LeakyReLU).assert_passed()", "pass")]), 12,
+     "cell test_leaky_relu was edited", "flags"),
+    ("deleted_test", A2, with_cells(A2, [WRONG_LEAKY], edit=drop("test_leaky_relu")), 12,
+     "test cell test_leaky_relu was deleted", "flags"),
+    ("forged_points", A2, with_cells(A2, [WRONG_LEAKY], edit=set_meta("test_maxout", points=100)),
+     12, "cell test_maxout was edited", "flags"),
+    ("forged_locked", A2, with_cells(A2, [WRONG_LEAKY], edit=set_meta(
+        "test_leaky_relu", locked=False, grade=False)), 12, "cell test_leaky_relu was edited",
+     "flags"),
+    ("forged_grade_cell", A2, with_cells(A2, solved=set(), edit=add_forged_cell), 0,
+     "a cell claims nbgrader metadata it was not given (bonus)", "flags"),
+    # files that are not this assignment's notebook
+    ("other_assignment", A1, other_assignment, 0,
+     "this is the notebook of 02_activations, submitted as 01_perceptron: graded as a blank",
+     "flags"),
+    ("truncated_json", A2, lambda c, r: other_assignment(c, r)[:500], 0,
+     "not a readable notebook", "flags"),
+    ("empty_file", A2, raw(b""), 0, "the file is empty", "flags"),
+    ("non_utf8", A2, raw(b"\xff\xfe\x00{ not utf-8 \xc3\x28"), 0, "not a readable notebook",
+     "flags"),
+    # right answers for the visible inputs only; a framework in a numpy exercise
+    ("hard_coded", A1, with_cells(A1, replace=[("weighted_sum", "    return X @ w + b",
+                                                "    return X @ w + b\n" + HARD_CODED)]),
+     2, "test_weighted_sum: your notebook's own test passed, the grader's check failed", "flags"),
+    ("torch_in_numpy", A2, with_cells(A2, append=[("relu",
+        "import torch\n\n\nclass ReLU(ReLU):\n    def forward(self, x):\n"
+        "        self.positive = x > 0\n        return torch.relu(torch.from_numpy(x)).numpy()")]), 14,
+     "relu: uses torch in a numpy exercise", "flags"),
+]
+
+HONEST = [  # graded beside the hostile ones: their points must not move
+    ("honest_reference", A2, with_cells(A2), 14),
+    ("honest_reference", A1, with_cells(A1), 10),
+    ("honest_blank", A2, with_cells(A2, solved=set()), 0),
+    ("honest_partial", A1, with_cells(A1, solved={"weighted_sum", "step"}), 3),
+    ("honest_leaky", A2, with_cells(A2, [WRONG_LEAKY]), 12),
+]
+
+WRONG_NAME = ("wrong_file_name", A2, "homework.ipynb")

@@ -1,0 +1,127 @@
+"""The hostile suite: every case of ``cases`` graded in one class beside honest
+submissions, by ``firstmlp grade`` with its sandbox; each gets exactly its points and
+its message, the honest ones keep theirs, the submissions are left untouched, and a
+grader killed in the middle of a class finishes it when run again."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.grader import grade, prepare_course
+from autograder.sandbox import landlock_abi
+from tests.hostile.cases import CASES, HONEST, WRONG_NAME
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 5  # seconds per cell: the endless loop costs this, not ten minutes
+
+
+@pytest.fixture(scope="module")
+def course_dir(tmp_path_factory):
+    course = tmp_path_factory.mktemp("hostile") / "course"
+    prepare_course(course)
+    return course
+
+
+def write_class(course_dir, folder):
+    for student, assignment, make, *_ in CASES + [(*h[:3],) for h in HONEST]:
+        target = folder / student / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        (target / f"{assignment}.ipynb").write_bytes(make(course_dir, ROOT))
+    student, assignment, name = WRONG_NAME
+    (folder / student / assignment).mkdir(parents=True)
+    (folder / student / assignment / name).write_bytes(b"{}")
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(course_dir, tmp_path_factory, mnist):
+    folder = tmp_path_factory.mktemp("hostile-class") / "submitted"
+    before = write_class(course_dir, folder)
+    outcomes, unmatched, csv_path = grade(folder, course_dir, workers=2, progress=False,
+                                          timeout=TIMEOUT, memory_mb=2048)
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+    return {(o.student, o.assignment): o for o in outcomes}, unmatched, before, after
+
+
+def notebook_text(course_dir, student, assignment):
+    path = course_dir / "autograded" / student / assignment / f"{assignment}.ipynb"
+    if not path.exists():
+        return ""
+    notebook = nbformat.read(str(path), as_version=4)
+    return "\n".join(str(o.get("text", "")) if o.get("output_type") == "stream" else
+                     f"{o.get('ename', '')}: {o.get('evalue', '')}"
+                     for c in notebook.cells for o in c.get("outputs", []))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_hostile_submission_gets_its_points_and_message(case, graded, course_dir):
+    student, assignment, _, points, message, where = case
+    if student.startswith(("read_", "write_")) and landlock_abi() < 1:
+        pytest.skip("this kernel has no Landlock")
+    outcome = graded[0][(student, assignment)]
+    assert outcome.score == points, (outcome.score, outcome.flags,
+                                     notebook_text(course_dir, student, assignment)[-2000:])
+    text = "\n".join(outcome.flags) if where == "flags" else notebook_text(course_dir, student, assignment)
+    assert message in text, text[-3000:]
+
+
+def test_honest_submissions_keep_their_points(graded):
+    for student, assignment, _, points in HONEST:
+        outcome = graded[0][(student, assignment)]
+        assert outcome.score == points, (student, assignment, outcome.flags)
+        assert not [f for f in outcome.flags if "review" in f or "edited" in f], outcome.flags
+
+
+def test_wrong_file_name_is_reported_not_graded(graded):
+    outcomes, unmatched = graded[0], graded[1]
+    assert not any(student == WRONG_NAME[0] for student, _ in outcomes)
+    assert any(f"no {WRONG_NAME[1]}.ipynb in it (found: {WRONG_NAME[2]})" in item.reason
+               for item in unmatched), unmatched
+
+
+def test_submissions_are_never_modified(graded):
+    assert graded[2] == graded[3]
+
+
+def test_gradebook_survives_the_class(graded, course_dir):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        assert gradebook.find_submission("02_activations", "honest_reference").score == 14
+
+
+def test_killed_grader_resumes_without_lost_or_duplicated_grades(tmp_path, course_dir):
+    folder = tmp_path / "submitted"
+    students = [f"s{i}" for i in range(6)]
+    for student in students:
+        target = folder / student / "01_perceptron"
+        target.mkdir(parents=True)
+        (target / "01_perceptron.ipynb").write_bytes(HONEST[1][2](course_dir, ROOT))
+    course = tmp_path / "course"
+    command = [sys.executable, "-m", "autograder.cli", "grade", str(folder), "--course-dir",
+               str(course), "--workers", "1"]
+    done = course / "firstmlp" / "done"
+    grader = subprocess.Popen(command, cwd=ROOT, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(done.rglob("*.json"))) < 2:
+        time.sleep(0.2)
+    os.killpg(grader.pid, signal.SIGKILL)
+    grader.wait()
+    finished_before = len(list(done.rglob("*.json")))
+    assert 2 <= finished_before < len(students), "kill the grader in the middle of the class"
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        scores = {s: gradebook.find_submission("01_perceptron", s).score for s in students}
+    assert scores == {s: 10 for s in students}
+    rows = (course / "grades.csv").read_text().strip().splitlines()[1:]
+    assert len([r for r in rows if "01_perceptron" in r]) == len(students)
