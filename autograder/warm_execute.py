@@ -210,6 +210,7 @@ def run_one(shell, source, timeout):
         RECORDER.add(new_output("error", ename="CellTimeout", evalue=str(error), traceback=[]))
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+    reap_children()
     outputs = json.loads(json.dumps(RECORDER.outputs, default=str))
     if len(json.dumps(outputs)) > MAX_CELL_OUTPUT:
         outputs = [new_output("stream", name="stdout",
@@ -219,6 +220,23 @@ def run_one(shell, source, timeout):
 
 
 MAX_CELL_OUTPUT = 8 << 20
+
+
+def reap_children(patience=1.0):
+    """Collect the processes the cell forked that have ended (a fork bomb's copies;
+    the child is their subreaper, so orphans come back to it): left as zombies they
+    would count against the process limit for the rest of the run. Waits up to
+    ``patience`` seconds for copies still on their way out."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
 
 
 def child_main(shell, to_parent, from_parent, timeout, scratch, limits, readable, group):
@@ -235,6 +253,8 @@ def child_main(shell, to_parent, from_parent, timeout, scratch, limits, readable
             del os.environ[name]
     os.environ.update(TMPDIR=str(scratch), MPLCONFIGDIR=str(scratch), HOME=str(scratch))
     missing = confine(limits, scratch, readable, group) if limits else []
+    import ctypes
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back here
     signal.signal(signal.SIGALRM, on_alarm)
     CappedStream.cap = OutputCap(limits.output_bytes if limits else 1 << 20)
     sys.stdout, sys.stderr = CappedStream("stdout"), CappedStream("stderr")

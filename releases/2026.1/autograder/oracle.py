@@ -75,8 +75,11 @@ class StudentCodeError(Exception):
 
 def describe_exception(where, error):
     """ "your forward raised ValueError: msg (line 12 in forward)" """
+    if type(error).__name__ == "RemoteGone":  # the graded process died or hung
+        return f"your {where} did not return: the notebook's process {error}"
     frames = traceback.extract_tb(error.__traceback__)
     at = f" (line {frames[-1].lineno} in {frames[-1].name})" if len(frames) > 1 else ""
+    at = error.location if hasattr(error, "location") else at  # raised in the graded process
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"your {where} raised {type(error).__name__}{': ' + message if message else ''}{at}"
 
@@ -138,7 +141,8 @@ def compare(quantity, yours, expected, rtol=RTOL, atol=ATOL):
 
 def instantiate(make):
     """A class or zero-argument factory is called; an instance is used as it is."""
-    if isinstance(make, type) or (callable(make) and not hasattr(make, "forward")):
+    if isinstance(make, type) or getattr(make, "is_remote_class", False) or (
+            callable(make) and not hasattr(make, "forward")):
         return make()
     return make
 
