@@ -204,12 +204,18 @@ def run_one(shell, source, timeout):
     """In the child: run one cell; returns its outputs and execution count."""
     RECORDER.outputs = []
     signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)
+    result = None
     try:
-        shell.run_cell(source, store_history=True)
+        result = shell.run_cell(source, store_history=True)
     except CellTimeout as error:  # raised outside the cell's own try/except
         RECORDER.add(new_output("error", ename="CellTimeout", evalue=str(error), traceback=[]))
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+    error = result and (result.error_in_exec or result.error_before_exec)
+    if error and not any(o.output_type == "error" for o in RECORDER.outputs):
+        # the traceback could not be shown (no thread, memory or time left): say what it was
+        RECORDER.add(new_output("error", ename=type(error).__name__, evalue=str(error),
+                                traceback=[]))
     reap_children()
     outputs = json.loads(json.dumps(RECORDER.outputs, default=str))
     if len(json.dumps(outputs)) > MAX_CELL_OUTPUT:
@@ -442,6 +448,11 @@ class WarmExecute(NbGraderPreprocessor):
                                    limits=self.limits(), readable=self.readable()), resources
         from autograder.grading_record import GradingRecord
         record = GradingRecord.load(self.course_root, student, assignment)
+        if self.isolate:
+            from autograder.sandbox import landlock_abi
+            if landlock_abi() < 1:
+                record.flag("sandbox incomplete: this kernel has no Landlock, file access "
+                            "was not restricted")
         seed = grading_seed(student, assignment)
         execute_in_fork(nb, cwd, self.timeout, self.notebook_timeout, limits=self.limits(),
                         readable=self.readable(),

@@ -1,7 +1,8 @@
 """Benchmark: grade a class of N submissions with firstmlp's grader and with stock
 ``nbgrader autograde``, side by side, and print seconds per submission and the ratio.
 
-The class cycles through notebooks 01-04 (05 trains two MNIST models, ~50 s of
+Three passes: firstmlp with its sandbox, firstmlp without it (the sandbox's cost), stock
+nbgrader. The class cycles through notebooks 01-04 (05 trains two MNIST models, ~50 s of
 student compute each, which would only dilute the comparison) and three kinds of
 work: the completed reference, the blank release, and a partial submission (every
 other solution cell filled in). Both graders get identical copies of the class.
@@ -56,9 +57,16 @@ def main():
         make_class(args.n, ours, scratch / "submitted")
         shutil.copytree(scratch / "submitted", stock / "submitted")
 
+        plain = scratch / "plain"
+        shutil.copytree(ours, plain)
         start = time.perf_counter()
         outcomes, _, _ = grade(scratch / "submitted", ours, workers=args.workers, progress=False)
         ours_s = time.perf_counter() - start
+
+        start = time.perf_counter()
+        plain_outcomes, _, _ = grade(scratch / "submitted", plain, workers=args.workers,
+                                     progress=False, isolate=False)
+        plain_s = time.perf_counter() - start
 
         start = time.perf_counter()
         for assignment in ASSIGNMENTS:
@@ -68,11 +76,16 @@ def main():
         stock_scores = {(s, a): v[0] for a in ASSIGNMENTS
                         for s, v in gradebook_scores(stock, a).items()}
         agree = all(stock_scores.get((o.student, o.assignment)) == o.score for o in outcomes)
+        agree_plain = sorted((o.student, o.assignment, o.score) for o in plain_outcomes) == \
+            sorted((o.student, o.assignment, o.score) for o in outcomes)
     n = len(outcomes)
     print(f"class of {n} submissions (notebooks 01-04; reference, blank, partial), "
           f"{os.cpu_count()} cores")
-    print(f"firstmlp grade ({args.workers} warm workers, with feedback): {ours_s:6.1f} s, "
-          f"{ours_s / n:.2f} s per submission")
+    print(f"firstmlp grade ({args.workers} warm workers, sandbox, verdicts, feedback): "
+          f"{ours_s:6.1f} s, {ours_s / n:.2f} s per submission")
+    print(f"firstmlp grade --no-isolation (verdicts, feedback, no sandbox):  "
+          f"{plain_s:6.1f} s, {plain_s / n:.2f} s per submission; same scores: {agree_plain}")
+    print(f"sandbox cost: {(ours_s - plain_s) / n:+.2f} s per submission")
     print(f"stock nbgrader autograde (no feedback):      {stock_s:6.1f} s, "
           f"{stock_s / n:.2f} s per submission")
     print(f"speed-up: {stock_s / ours_s:.1f}x (target >= 3x); same scores: {agree}")

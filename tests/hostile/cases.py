@@ -105,9 +105,11 @@ CASES = [
      "your forward raised CellTimeout: this cell ran longer than the 5 s limit (line 8 in "
      "forward)", "notebook"),
     ("memory_bomb", A2, with_cells(A2, append=[("relu",
-        "hog = []\nwhile True:\n    hog.append(np.ones(1 << 27))")]), 14, "MemoryError", "notebook"),
+        "hog = []\nwhile True:\n    hog.append(bytearray(1 << 28))")]), 14, "MemoryError",
+     "notebook"),
     ("fork_bomb", A2, with_cells(A2, append=[("relu",
-        "import os\nwhile True:\n    os.fork()")]), 14, "BlockingIOError: [Errno 11] Resource "
+        "import os, time\nwhile True:\n    if os.fork() == 0:\n        time.sleep(600)\n"
+        "        os._exit(0)")]), 14, "BlockingIOError: [Errno 11] Resource "
         "temporarily unavailable", "notebook"),
     ("print_flood", A2, with_cells(A2, append=[("relu", "print('x' * (100 << 20))")]), 14,
      "[output truncated by the grader", "notebook"),
