@@ -105,10 +105,13 @@ def make_shell():
             RECORDER.add(new_output("error", ename=getattr(etype, "__name__", str(etype)),
                                     evalue=str(evalue), traceback=list(stb)))
 
-    shell = RecordingShell.instance(displayhook_class=RecordingDisplayHook,
+    from traitlets.config import Config
+    config = Config()
+    config.HistoryManager.enabled = False  # no history thread: a lock it held would be
+    config.HistoryManager.hist_file = ":memory:"  # copied locked into every fork
+    shell = RecordingShell.instance(config=config, displayhook_class=RecordingDisplayHook,
                                     display_pub_class=RecordingDisplayPublisher,
-                                    colors="NoColor", history_length=0)
-    shell.history_manager.enabled = False
+                                    colors="nocolor", history_length=0)
     try:
         shell.enable_matplotlib("inline")
     except Exception:

@@ -4,6 +4,7 @@ come back, callbacks reach the grader, and nothing is ever unpickled."""
 
 import io
 import os
+import time
 
 import numpy as np
 import pytest
@@ -35,6 +36,7 @@ def child():
                          in_place_double=in_place_double, calls_back=calls_back,
                          object_array=np.array([object()], dtype=object))
     notebook = Notebook(timeout=60)  # forked now: the namespace above goes with it
+    notebook.link.deadline = time.monotonic() + 300  # a hung child fails the test, not CI
     yield notebook.link
     notebook.close()
 
