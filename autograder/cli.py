@@ -18,8 +18,8 @@
 
 import argparse
 import sys
-from pathlib import Path
 import time
+from pathlib import Path
 
 from autograder.table import format_table
 

@@ -1,6 +1,6 @@
 """Confine the process that runs a student's notebook (called in the forked child).
 
-``confine(limits, scratch, readable)`` applies, in this order:
+``confine(limits, scratch, readable, group)`` applies, in this order:
   * resource limits: CPU seconds (SIGXCPU, then SIGKILL), address space (a memory
     bomb gets ``MemoryError``), file size, no core dumps, and a process count;
   * Landlock (Linux ≥ 5.13, unprivileged): the process may read only the system and

@@ -257,6 +257,8 @@ def child_main(shell, to_parent, from_parent, timeout, scratch, limits, readable
 
     os.setsid()
     os.chdir(scratch)
+    if "torch" in sys.modules:  # GNU OpenMP is not fork-safe: a thread team the parent
+        sys.modules["torch"].set_num_threads(1)  # used would deadlock the child's first matmul
     for name in list(os.environ):
         if name.startswith("FIRSTMLP_GRADING"):
             del os.environ[name]
