@@ -47,7 +47,6 @@ class GradingRecord:
     def __init__(self, course_root, student, assignment):
         self.path = record_path(course_root, student, assignment)
         self.data = {"student": student, "assignment": assignment, "cells": {}, "flags": []}
-        self.answers = {}
 
     @classmethod
     def load(cls, course_root, student, assignment):

@@ -6,12 +6,14 @@ grading worker imports the heavy modules and builds an IPython shell once
 (``warm_up``); each notebook then runs in a ``fork`` of that worker, so it starts in
 milliseconds with a fresh namespace, and no student's state can reach another's.
 
-The child runs the code cells in order in the IPython shell (inline matplotlib,
-stdout/stderr, displays, results and errors recorded as nbformat outputs) and
-streams each finished cell back through a file. A cell gets ``timeout`` seconds
-(SIGALRM), the notebook ``notebook_timeout``; a child that dies or is killed leaves
-every cell it did not finish with an error output naming the reason, so a test cell
-that never ran can never score.
+The child confines itself (``sandbox``) and serves the grader over a pipe pair
+(``wire``): the grader sends the code cells one at a time, the child runs each in
+the IPython shell (inline matplotlib, stdout/stderr, displays, results and errors
+recorded as nbformat outputs) and answers with its outputs; after a test cell the
+grader judges the cell's checks through the same pipe (``verdicts``). A cell gets
+``timeout`` seconds (SIGALRM, then a kill), the notebook ``notebook_timeout``; a child
+that dies or is killed leaves every cell it did not finish with an error output
+naming the reason, so a test cell that never ran can never score.
 """
 
 import io
@@ -31,7 +33,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
-from autograder.sandbox import Limits, confine
+from autograder.sandbox import Limits, become_subreaper, confine
 
 _SHELL = None
 HEAVY_MODULES = ("numpy", "torch", "torch.nn.functional", "matplotlib.pyplot", "torchvision",
@@ -139,18 +141,6 @@ class Recorder:
 RECORDER = Recorder()
 
 
-class RecordingStream(io.TextIOBase):
-    def __init__(self, name):
-        self.name = name
-
-    def write(self, text):
-        RECORDER.stream(self.name, text)
-        return len(text)
-
-    def writable(self):
-        return True
-
-
 class OutputCap:
     """At most ``limit`` characters of stdout/stderr per notebook are recorded."""
 
@@ -167,14 +157,20 @@ class OutputCap:
         return text
 
 
-class CappedStream(RecordingStream):
-    cap = OutputCap(1 << 20)
+class RecordingStream(io.TextIOBase):
+    """stdout or stderr of the notebook, into the recorder, up to a shared cap."""
+
+    def __init__(self, name, cap):
+        self.name, self.cap = name, cap
 
     def write(self, text):
         text = self.cap.take(str(text))
         if text:
             RECORDER.stream(self.name, text)
         return len(text)
+
+    def writable(self):
+        return True
 
 
 class StudentGuard:
@@ -263,14 +259,13 @@ def child_main(shell, to_parent, from_parent, timeout, scratch, limits, readable
         if name.startswith("FIRSTMLP_GRADING"):
             del os.environ[name]
     os.environ.update(TMPDIR=str(scratch), MPLCONFIGDIR=str(scratch), HOME=str(scratch))
-    missing = confine(limits, scratch, readable, group) if limits else []
-    import ctypes
-    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back here
+    if limits:
+        confine(limits, scratch, readable, group)
+    become_subreaper()  # a fork bomb's orphans come back here, to be reaped
     signal.signal(signal.SIGALRM, on_alarm)
-    CappedStream.cap = OutputCap(limits.output_bytes if limits else 1 << 20)
-    sys.stdout, sys.stderr = CappedStream("stdout"), CappedStream("stderr")
+    cap = OutputCap(limits.output_bytes if limits else 1 << 20)
+    sys.stdout, sys.stderr = RecordingStream("stdout", cap), RecordingStream("stderr", cap)
     sys.stdin = open(os.devnull)
-    shell.user_ns["__firstmlp_missing__"] = missing
     Server(from_parent, to_parent, shell.user_ns, lambda source: run_one(shell, source, timeout),
            StudentGuard(timeout), PROBE_MODULES).serve()
 
@@ -282,14 +277,14 @@ class Notebook:
     """The grader's handle on one forked, confined notebook process."""
 
     def __init__(self, timeout=600, limits=None, readable=()):
-        from autograder.sandbox import ProcessGroup
+        from autograder.sandbox import ProcessGroup, missing_protections
         shell = warm_up()
-        self.timeout = timeout
         self.scratch = tempfile.mkdtemp(prefix="firstmlp-notebook-")
         parent_in, child_out = os.pipe()
         child_in, parent_out = os.pipe()
         self.group = ProcessGroup(f"firstmlp-{os.getpid()}-{next(_counter)}",
                                   limits.processes) if limits else None
+        self.missing = missing_protections(self.group) if limits else []
         self.pid = os.fork()
         if self.pid == 0:  # the child: never returns
             status = 1
@@ -323,14 +318,18 @@ class Notebook:
 _counter = itertools.count()
 
 
-def execute_in_fork(notebook, cwd=None, timeout=600, notebook_timeout=1800, env=None,
-                    limits=None, readable=(), judge=None):
-    """Execute the notebook's code cells in a confined fork of this (warm) process;
-    fills in outputs and execution counts in place and returns the notebook.
-    ``judge(cell, link)``, when given, is called after each graded test cell and may
-    replace its outputs (the grader's verdict)."""
+def execute_in_fork(notebook, timeout=600, notebook_timeout=1800, limits=None, readable=(),
+                    judge=None, flag=None):
+    """Execute the notebook's code cells in a confined fork of this (warm) process, in
+    a scratch folder; fills in outputs and execution counts in place and returns the
+    notebook. ``judge(cell, link)``, when given, is called after each graded test cell
+    and may replace its outputs (the grader's verdict); ``flag(message)`` hears what
+    the sandbox could not apply on this machine."""
     from autograder.wire import RemoteGone
     child = Notebook(timeout, limits, readable)
+    for message in child.missing:
+        if flag:
+            flag(f"sandbox incomplete: {message}")
     deadline = time.monotonic() + notebook_timeout
     stopped = None
     try:
@@ -423,9 +422,8 @@ class WarmExecute(NbGraderPreprocessor):
     """nbgrader preprocessor: run the notebook with ``execute_in_fork``.
 
     With ``course_root`` set (the grader sets it), the notebook is the one
-    ``trusted_notebook`` made of the submission, and each test cell's points follow
-    the grader's verdict
-    (``verdicts.judge_cell``), and what happened is written to
+    ``trusted_notebook`` made of the submission, each test cell's points follow the
+    grader's verdict (``verdicts.judge_cell``), and what happened is written to
     ``<course_root>/firstmlp/verdicts/<student>/<assignment>.json`` for the report."""
 
     timeout = Integer(600, help="seconds per cell").tag(config=True)
@@ -444,24 +442,18 @@ class WarmExecute(NbGraderPreprocessor):
                       processes=self.processes, output_bytes=self.output_kb << 10)
 
     def preprocess(self, nb, resources):
-        cwd = resources.get("metadata", {}).get("path") or os.getcwd()
         info = resources.get("nbgrader", {})
         assignment, student = info.get("assignment"), info.get("student")
         release = Path(self.course_root) / "release" / str(assignment) / f"{assignment}.ipynb"
         if not self.course_root or not release.exists():
-            return execute_in_fork(nb, cwd, self.timeout, self.notebook_timeout,
+            return execute_in_fork(nb, self.timeout, self.notebook_timeout,
                                    limits=self.limits(), readable=self.readable()), resources
         from autograder.grading_record import GradingRecord
         record = GradingRecord.load(self.course_root, student, assignment)
-        if self.isolate:
-            from autograder.sandbox import landlock_abi
-            if landlock_abi() < 1:
-                record.flag("sandbox incomplete: this kernel has no Landlock, file access "
-                            "was not restricted")
         seed = grading_seed(student, assignment)
-        execute_in_fork(nb, cwd, self.timeout, self.notebook_timeout, limits=self.limits(),
+        execute_in_fork(nb, self.timeout, self.notebook_timeout, limits=self.limits(),
                         readable=self.readable(),
-                        judge=lambda cell, link: judge(cell, link, seed, record))
+                        judge=lambda cell, link: judge(cell, link, seed, record), flag=record.flag)
         record.save()
         return nb, resources
 
@@ -500,15 +492,16 @@ def trusted_notebook(course_root, assignment, submitted, record):
         record.flag(f"this is the notebook of {claimed}, submitted as {assignment}: graded "
                     "as a blank notebook")
         return trusted
-    merged = merge(submitted, trusted, record)
+    merged, answers = merge(submitted, trusted, record)
     source = course_root / "source" / assignment / f"{assignment}.ipynb"
     if source.exists():
-        record.numpy_only_torch(record.answers, nbformat.read(str(source), as_version=4))
+        record.numpy_only_torch(answers, nbformat.read(str(source), as_version=4))
     return merged
 
 
 def merge(submitted, trusted, record):
-    """The trusted notebook with the student's answers (by grade_id) and added cells."""
+    """The trusted notebook with the student's answers (by grade_id) and added cells,
+    and the answers themselves ({grade_id: source})."""
     meta = lambda cell: cell.metadata.get("nbgrader", {})  # noqa: E731
     known = {meta(c).get("grade_id"): c for c in trusted.cells if meta(c).get("grade_id")}
     answers, added, anchor = {}, {}, None
@@ -540,9 +533,7 @@ def merge(submitted, trusted, record):
             cell.source = answers[grade_id]
         cells.append(cell)
         cells.extend(added.get(grade_id, []))
-    merged = nbformat.v4.new_notebook(cells=cells, metadata=submitted.metadata)
-    record.answers = answers
-    return merged
+    return nbformat.v4.new_notebook(cells=cells, metadata=submitted.metadata), answers
 
 
 def judge(cell, link, seed, record):

@@ -318,8 +318,7 @@ class Server:
         send(self.to_parent, dict(message, mirrors=mirrors), arrays)
 
     def decode(self, value, payload):
-        decoded = self.codec.decode(value, payload, self.handle)
-        return decoded
+        return self.codec.decode(value, payload, self.handle)
 
     def serve(self):
         """Until the grader closes the pipe."""
