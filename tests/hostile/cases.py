@@ -105,7 +105,8 @@ CASES = [
      "your forward raised CellTimeout: this cell ran longer than the 5 s limit (line 8 in "
      "forward)", "notebook"),
     ("memory_bomb", A2, with_cells(A2, append=[("relu",
-        "hog = []\nwhile True:\n    hog.append(bytearray(1 << 28))")]), 14, "MemoryError",
+        "def bomb():\n    hog = []\n    while True:\n        hog.append(bytearray(1 << 28))\n\n\n"
+        "bomb()")]), 14, "MemoryError",
      "notebook"),
     ("fork_bomb", A2, with_cells(A2, append=[("relu",
         "import os, time\nwhile True:\n    if os.fork() == 0:\n        time.sleep(600)\n"
