@@ -9,6 +9,7 @@ VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' course/course.toml)
 
 setup:
 	@scripts/setup
+	@scripts/setup-speech
 
 run: setup
 	$(VENV)/firstmlp demo

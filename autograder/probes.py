@@ -1,6 +1,6 @@
 """Student code run on a seeded problem, answers returned as plain arrays.
 
-The torch exercises of notebook 5 hand the student's function torch objects (a model,
+The torch exercises of notebooks 5 and 6 hand the student's function torch objects (a model,
 a DataLoader, an optimizer), which cannot travel between processes. So the grader asks
 the notebook's process to run one of these probes; it builds the problem from the
 seed, calls the student's code and returns only numbers, which ``components`` then
@@ -62,3 +62,52 @@ def logits(model, X, device=None):
             return model(torch.as_tensor(np.asarray(X), device=where)).cpu().numpy()
     out = model.forward(X) if hasattr(model, "forward") else model(X)
     return out.detach().cpu().numpy() if isinstance(out, torch.Tensor) else out
+
+
+def run_build_frame_model(build_frame_model, seed, device, contexts=(0, 4)):
+    """For each context k: the model's kind, its nn.Linear count and its output (in
+    eval mode) on a seeded batch of 5 windows of (2k+1)·28 numbers."""
+    facts = []
+    for k in contexts:
+        model = build_frame_model(k)
+        if not isinstance(model, torch.nn.Module):
+            return [{"module": False, "type": type(model).__name__}]
+        x = torch.randn(5, (2 * k + 1) * 28, generator=torch.Generator().manual_seed(seed))
+        model = model.to(device).eval()
+        with torch.no_grad():
+            out = model(x.to(device))
+        facts.append({"module": True, "type": type(model).__name__, "context": k,
+                      "linears": sum(isinstance(m, torch.nn.Linear) for m in model.modules()),
+                      "output": out.cpu().numpy() if isinstance(out, torch.Tensor) else None})
+    return facts
+
+
+def held_bytes(obj, depth=3):
+    """Bytes of the numpy arrays and torch tensors an object holds in its attributes
+    (and in lists, tuples and dicts of them), each buffer counted once."""
+    seen, total = set(), 0
+
+    def visit(value, level):
+        nonlocal total
+        if isinstance(value, np.ndarray):
+            root = value
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            key, size = root.__array_interface__["data"][0], root.nbytes
+        elif isinstance(value, torch.Tensor):
+            storage = value.untyped_storage()
+            key, size = storage.data_ptr(), storage.nbytes()
+        else:
+            if level < depth:
+                children = (value.values() if isinstance(value, dict)
+                            else value if isinstance(value, (list, tuple))
+                            else vars(value).values() if hasattr(value, "__dict__") else ())
+                for child in children:
+                    visit(child, level + 1)
+            return
+        if key not in seen:
+            seen.add(key)
+            total += size
+
+    visit(obj, 0)
+    return total

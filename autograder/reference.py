@@ -7,7 +7,7 @@ run every pair; a reference that fails its own check is a bug in one of the two.
 import solutions as S
 from autograder import components as C
 from autograder.gradcheck import gradcheck_module
-from solutions import descent, gradcheck, torch_mnist
+from solutions import descent, gradcheck, speech, torch_mnist
 
 REFERENCE_CHECKS = [  # (component, torch counterpart, check, reference)
     ("weighted_sum", "X @ w + b", C.check_weighted_sum, S.weighted_sum),

@@ -10,7 +10,8 @@ inputs and returns arrays; it cannot reach the comparison.
 
 The torch exercises pass torch objects, which cannot travel; for them the notebook's
 process runs a probe (``probes``) and returns plain numbers. Test accuracy is measured
-on the grader's own copy of the MNIST test set against the grader's own targets.
+on the grader's own copy of the MNIST test set (notebook 6: of the speech corpus's
+test speakers, windows cut by the grader) against the grader's own targets.
 """
 
 import ast
@@ -20,11 +21,21 @@ from autograder import components
 from autograder.oracle import Verdict, describe_exception
 from autograder.wire import RemoteGone
 
-PROBED = {  # checks whose student side runs as a probe in the notebook's process
-    "check_mnist_model": "autograder.probes:run_build_model",
-    "check_train_one_epoch": "autograder.probes:run_train_one_epoch",
-    "check_predict_loader": "autograder.probes:run_predict_loader",
+PROBED = {  # check → {its option: the probe that runs in the notebook's process}
+    "check_mnist_model": {"run": "autograder.probes:run_build_model"},
+    "check_train_one_epoch": {"run": "autograder.probes:run_train_one_epoch"},
+    "check_predict_loader": {"run": "autograder.probes:run_predict_loader"},
+    "check_frame_model": {"run": "autograder.probes:run_build_frame_model"},
+    "check_context_frames": {"held": "autograder.probes:held_bytes"},
 }
+
+
+def remote_probe(link, probe):
+    """A function that runs ``probe`` in the notebook's process (devices as names)."""
+    import torch
+
+    return lambda *args: link.request("probe", probe, *[
+        str(a) if isinstance(a, torch.device) else a for a in args])
 
 
 def checks_in(source):
@@ -71,11 +82,11 @@ def run_check(name, args, keywords, link, seed):
         implementation = resolve(args[0], link)
         if name == "check_mnist_accuracy":
             return judge_accuracy(implementation, args, link)
+        if name == "check_frame_accuracy":
+            return judge_frame_accuracy(implementation, args, link)
         options = {k: v.value for k, v in keywords.items() if isinstance(v, ast.Constant)}
-        if name in PROBED:
-            probe = PROBED[name]
-            options["run"] = lambda impl, s, device: link.request("probe", probe, impl, s,
-                                                                  str(device))
+        options.update({option: remote_probe(link, probe)
+                        for option, probe in PROBED.get(name, {}).items()})
         verdicts = [check(implementation, **dict(options, seed=s)) for s in dict.fromkeys((0, seed))]
     except RemoteGone as error:
         return Verdict(name, [f"the notebook's process {error} before this check"], 1)
@@ -95,6 +106,16 @@ def judge_accuracy(model, args, link):
     logits = lambda m, X: link.request("probe", "autograder.probes:logits", m, X)  # noqa: E731
     return components.check_mnist_accuracy(model, data.X_test, data.y_test, minimum,
                                            logits=logits)
+
+
+def judge_frame_accuracy(model, args, link):
+    """Frame accuracy of the notebook's model on the grader's corpus (test speakers),
+    windows cut by the grader with the context the cell names, the grader's target."""
+    if len(args) < 2:
+        raise ValueError("check_frame_accuracy needs the model and its context")
+    context = resolve(args[1], link)
+    logits = lambda m, X: link.request("probe", "autograder.probes:logits", m, X)  # noqa: E731
+    return components.check_frame_accuracy(model, context, logits=logits)
 
 
 def judge_cell(source, link, seed):

@@ -8,6 +8,7 @@ import numpy as np
 import solutions as S
 import solutions.descent
 import solutions.gradcheck
+import solutions.speech
 import solutions.torch_mnist
 from autograder import components as C
 from solutions.losses import log_softmax
@@ -290,7 +291,102 @@ def predict_loader_max_values(model, loader, device):
         return np.concatenate([model(x).max(dim=1).values.numpy() for x, _ in loader])
 
 
+class FramesWithoutMeanNormalisation(S.speech.ContextFrames):
+    """Pads and windows the raw frames: no per-utterance mean subtracted."""
+
+    def __init__(self, mfccs, labels, context):
+        super().__init__(mfccs, labels, context)
+        pad = np.zeros((context, mfccs[0].shape[1]), np.float32)
+        self.features = torch_tensor(np.concatenate([piece for x in mfccs for piece in (pad, x, pad)]))
+
+
+def torch_tensor(array):
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+
+class FramesAcrossUtterances(S.speech.ContextFrames):
+    """Pads only the ends of the whole set: windows see the neighbouring utterance."""
+
+    def __init__(self, mfccs, labels, context):
+        joined = np.concatenate([x - x.mean(axis=0) for x in mfccs])
+        super().__init__([joined], [np.concatenate(labels)] if labels is not None else None, context)
+        pad = np.zeros((context, joined.shape[1]), np.float32)
+        self.features = torch_tensor(np.concatenate([pad, joined, pad]))
+
+
+class FramesEdgePadded(S.speech.ContextFrames):
+    """Repeats the edge frame instead of zero padding."""
+
+    def __getitem__(self, i):
+        import torch
+        x, y = super().__getitem__(i)
+        k, d = self.context, self.features.shape[1]
+        window = x.reshape(2 * k + 1, d).clone()
+        for j in range(2 * k + 1):
+            if not window[j].any():
+                window[j] = window[k]
+        return window.reshape(-1), y if isinstance(y, torch.Tensor) else y
+
+
+class FramesFeatureMajor(S.speech.ContextFrames):
+    """Flattens the window coefficient-major (transposed)."""
+
+    def __getitem__(self, i):
+        x, y = super().__getitem__(i)
+        return x.reshape(2 * self.context + 1, -1).T.reshape(-1), y
+
+
+class FramesOffByOne(S.speech.ContextFrames):
+    def __getitem__(self, i):
+        return super().__getitem__(min(i + 1, len(self) - 1))
+
+
+class FramesCopyEveryWindow(S.speech.ContextFrames):
+    """Right answers, but one copy of the features per window."""
+
+    def __init__(self, mfccs, labels, context):
+        super().__init__(mfccs, labels, context)
+        self.windows = [super(FramesCopyEveryWindow, self).__getitem__(i)[0].clone()
+                        for i in range(len(self))]
+
+    def __getitem__(self, i):
+        return self.windows[i], self.labels[i]
+
+
+class FramesRequireLabels(S.speech.ContextFrames):
+    def __init__(self, mfccs, labels, context):
+        super().__init__(mfccs, [np.zeros(len(x), np.int64) for x in mfccs] if labels is None
+                         else labels, context)
+
+
+def frame_model_with_10_classes(context):
+    import torch
+    return torch.nn.Sequential(torch.nn.Linear((2 * context + 1) * 28, 64), torch.nn.ReLU(),
+                               torch.nn.Linear(64, 10))
+
+
+def frame_model_fixed_input(context):
+    return S.speech.build_frame_model(5)
+
+
 MUTANTS = [
+    Mutant("frames without mean normalisation", C.check_context_frames,
+           FramesWithoutMeanNormalisation, "window of frame"),
+    Mutant("windows cross utterance boundaries", C.check_context_frames, FramesAcrossUtterances,
+           "window of frame"),
+    Mutant("edge frames repeated instead of zeros", C.check_context_frames, FramesEdgePadded,
+           "k=2: window of frame 0"),
+    Mutant("window flattened coefficient-major", C.check_context_frames, FramesFeatureMajor,
+           "k=2: window of frame"),
+    Mutant("frame index off by one", C.check_context_frames, FramesOffByOne, "k=0: window of frame 0"),
+    Mutant("a copy of every window", C.check_context_frames, FramesCopyEveryWindow,
+           "not a copy of every window"),
+    Mutant("labels required", C.check_context_frames, FramesRequireLabels, "every label must be -1"),
+    Mutant("frame model with 10 classes", C.check_frame_model, frame_model_with_10_classes,
+           "expected (5, 40)"),
+    Mutant("frame model ignores the context", C.check_frame_model, frame_model_fixed_input,
+           "build_frame_model raised"),
     Mutant("perceptron fit stops after one epoch", C.check_perceptron_fit, PerceptronOneEpoch,
            "did not report converged=True"),
     Mutant("perceptron claims convergence on XOR", C.check_perceptron_xor,

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from autograder import wire
-from autograder.verdicts import PROBED
+from autograder.verdicts import PROBED, remote_probe
 from autograder.warm_execute import Notebook, warm_up
 from autograder.reference import REFERENCE_CHECKS
 from tests.mutants import MUTANTS
 
-PROBES = {getattr(__import__("autograder.components", fromlist=["x"]), name): probe
-          for name, probe in PROBED.items()}
+PROBES = {getattr(__import__("autograder.components", fromlist=["x"]), name): options
+          for name, options in PROBED.items()}
 
 
 def in_place_double(x):
@@ -42,9 +42,7 @@ def child():
 
 
 def remote_verdict(link, check, impl):
-    options = {}
-    if check in PROBES:
-        options["run"] = lambda i, s, device: link.request("probe", PROBES[check], i, s, str(device))
+    options = {option: remote_probe(link, probe) for option, probe in PROBES.get(check, {}).items()}
     return check(impl, **options)
 
 
