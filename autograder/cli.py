@@ -10,6 +10,11 @@
     firstmlp release --version V [--force]
                            cut the student release releases/V (leak-scanned)
     firstmlp scan DIR      leak-scan a release folder
+    firstmlp speech-data [--size MINUTES] [--seed S] [--out DIR] [--force]
+                           make notebook 6's speech corpus with Festival
+    firstmlp speech-align AUDIO_DIR OUT_DIR
+                           label your own recordings (<id>.wav + <id>.txt) with
+                           pocketsphinx, written in the same layout
     firstmlp grade SUBMISSIONS [--course-dir D] [--workers N] [--scheduler tcp://h:p]
                    [--student S] [--assignment A] [--device cuda] [--pattern REGEX]
                            grade an nbgrader submitted/ tree, or a folder or zip of
@@ -160,6 +165,17 @@ def scan(folder):
     return 1 if findings else 0
 
 
+def speech_align(audio_dir, out_dir):
+    from autograder.forced_alignment import align_folder
+
+    skipped = align_folder(audio_dir, out_dir)
+    for name, reason in skipped.items():
+        print(f"skipped {name}: {reason}")
+    written = len(list(Path(out_dir).glob("mfcc/*.npy")))
+    print(f"{written} utterances aligned into {out_dir}")
+    return 0 if written else 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="firstmlp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -189,7 +205,17 @@ def main(argv=None):
                        help="grade again what an earlier run graded (default: resume)")
     grade.add_argument("--no-isolation", dest="isolate", action="store_false",
                        help="run notebooks without the sandbox (for comparison only)")
+    commands.add_parser("speech-data", add_help=False)
+    align = commands.add_parser("speech-align")
+    align.add_argument("audio_dir")
+    align.add_argument("out_dir")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["speech-data"]:
+        from autograder.speech_corpus import main as speech_data
+        return speech_data(argv[1:])
     args = parser.parse_args(argv)
+    if args.command == "speech-align":
+        return speech_align(args.audio_dir, args.out_dir)
     if args.command == "grade":
         return grade_class(args)
     if args.command == "release":

@@ -89,3 +89,40 @@ def plot_predictions(images, labels, predictions, rows=3, cols=6):
         ax.axis("off")
     fig.tight_layout()
     return axes
+
+
+def plot_utterance(wave, rate, features, labels, names, title=""):
+    """Three rows on one time axis: the waveform, the MFCC image (coefficients ×
+    frames) and the frame labels, each run of equal labels named once."""
+    frames = np.arange(len(features)) / 100
+    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(11, 6), sharex=True,
+                                              gridspec_kw={"height_ratios": [2, 3, 1]})
+    top.plot(np.arange(len(wave)) / rate, wave, lw=0.4, color="tab:blue")
+    top.set(ylabel="amplitude", title=title)
+    middle.imshow(np.asarray(features).T, aspect="auto", origin="lower", cmap="magma",
+                  extent=(0, len(features) / 100, 0, np.shape(features)[1]))
+    middle.set(ylabel="MFCC")
+    labels = np.asarray(labels)
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    for start, end in zip(starts, np.r_[starts[1:], len(labels)]):
+        bottom.axvspan(frames[start], end / 100, color=plt.cm.tab20(labels[start] % 20), alpha=0.6)
+        bottom.text((frames[start] + end / 100) / 2, 0.5, names[labels[start]], ha="center",
+                    va="center", fontsize=7, rotation=90 if end - start < 6 else 0)
+    bottom.set(yticks=[], xlabel="seconds", ylabel="label")
+    fig.tight_layout()
+    return fig
+
+
+def plot_phone_confusion(matrix, names, title="Confusion of phones (rows sum to 1)"):
+    """Row-normalised confusion matrix: entry (i, j) is the share of frames of
+    phone i predicted as phone j."""
+    matrix = np.asarray(matrix, dtype=float)
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(9, 8))
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    ax.set(xticks=range(len(names)), yticks=range(len(names)), xlabel="predicted",
+           ylabel="true", title=title)
+    ax.set_xticklabels(names, rotation=90, fontsize=7)
+    ax.set_yticklabels(names, fontsize=7)
+    return ax

@@ -224,3 +224,39 @@ def read_split(folder, limit=None):
         if len(x) != len(y):
             raise ValueError(f"{f.name}: {len(x)} MFCC frames but {len(y)} labels")
     return mfccs, labels
+
+
+def main(argv=None):
+    """``python -m autograder.speech_corpus [--size MINUTES] [--seed S] [--out DIR]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m autograder.speech_corpus",
+                                     description="Make notebook 6's speech corpus with Festival.")
+    parser.add_argument("--size", type=float, default=DEFAULT_MINUTES,
+                        help=f"minutes of training speech (default {DEFAULT_MINUTES}); "
+                             "dev and test get an eighth each, at least 3")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="folder (default: SPEECH_ROOT or ~/.cache/firstmlp/speech/…)")
+    parser.add_argument("--force", action="store_true", help="make it again even if it exists")
+    args = parser.parse_args(argv)
+    size = int(args.size) if float(args.size).is_integer() else args.size
+    root = Path(args.out or default_root(size, args.seed))
+    if args.force:
+        shutil.rmtree(root, ignore_errors=True)
+    if (root / "manifest.json").exists():
+        print(f"{root}: already made (--force to make it again)")
+        return 0
+    try:
+        manifest = make_corpus(root, size, args.seed)
+    except RuntimeError as error:
+        print(error)
+        return 1
+    for split, figures in manifest["splits"].items():
+        print(f"{split:5s} {figures['utterances']:5d} utterances {figures['frames']:8d} frames "
+              f"{figures['seconds'] / 60:6.1f} min")
+    print(f"written to {root}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

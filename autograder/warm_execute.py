@@ -459,7 +459,8 @@ class WarmExecute(NbGraderPreprocessor):
 
     def readable(self):
         from autograder.sandbox import student_readable
-        return student_readable([os.environ.get("MNIST_ROOT"), data_root()])
+        from autograder.speech_corpus import default_root
+        return student_readable([os.environ.get("MNIST_ROOT"), data_root(), str(default_root())])
 
 
 def data_root():

@@ -17,22 +17,29 @@ class ContextFrames(torch.utils.data.Dataset):
 
     def __init__(self, mfccs, labels, context):
         self.context = int(context)
-        pad = np.zeros((self.context, mfccs[0].shape[1]), dtype=np.float32)
+        self.features, self.centres = self.pad_and_index(mfccs)
+        self.labels = (torch.as_tensor(np.concatenate(labels), dtype=torch.int64) if labels is not None
+                       else torch.full((len(self.centres),), -1, dtype=torch.int64))
+
+    def pad_and_index(self, mfccs):
+        """(features, centres): features, a float32 tensor (Σ(Tᵢ+2k), d), holds each
+        utterance minus its mean frame between k zero rows before and after it;
+        centres, an int64 tensor (ΣTᵢ,), the row of features holding frame i."""
+        k = self.context
+        pad = np.zeros((k, mfccs[0].shape[1]), dtype=np.float32)
         pieces, centres, offset = [], [], 0
         for x in mfccs:
             x = np.asarray(x, dtype=np.float32)
             pieces += [pad, x - x.mean(axis=0, keepdims=True), pad]
-            centres.append(offset + self.context + np.arange(len(x)))
-            offset += len(x) + 2 * self.context
-        self.features = torch.from_numpy(np.concatenate(pieces))
-        self.centres = torch.from_numpy(np.concatenate(centres))
-        self.labels = (torch.from_numpy(np.concatenate(labels).astype(np.int64)) if labels is not None
-                       else torch.full((len(self.centres),), -1, dtype=torch.int64))
+            centres.append(offset + k + np.arange(len(x)))
+            offset += len(x) + 2 * k
+        return torch.from_numpy(np.concatenate(pieces)), torch.from_numpy(np.concatenate(centres))
 
     def __len__(self):
         return len(self.centres)
 
     def __getitem__(self, i):
+        """(window, label): rows centre-k … centre+k of features, flattened."""
         c = int(self.centres[i])
         return self.features[c - self.context:c + self.context + 1].reshape(-1), self.labels[i]
 
