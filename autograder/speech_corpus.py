@@ -34,7 +34,7 @@ from autograder.festival import VOICES, missing, speak
 from autograder.mfcc import HOP, N_MFCC, RATE, frame_count, frame_labels, mfcc
 from autograder.phones import INDEX, LABELS, label_of
 
-DEFAULT_MINUTES = 30  # of training speech; dev and test get an eighth each (at least 3)
+DEFAULT_MINUTES = 30  # of training speech; dev and test: held_out_minutes
 SECONDS_PER_UTTERANCE = 4.5  # a 6-14 word sentence at Festival's normal rate
 FORMAT = 1
 
@@ -76,13 +76,19 @@ def vocabulary():
                   and any(c in "aeiouy" for c in w))
 
 
+def held_out_minutes(minutes):
+    """Dev and test each: an eighth of the training speech, at least 3 minutes (or as
+    much as training, for a tiny corpus)."""
+    return max(min(3, minutes), minutes / 8)
+
+
 def plan(minutes, seed):
     """Every utterance to make, as dicts: id, split, speaker, text, stretch, snr_db."""
     rng = np.random.default_rng(seed)
     words = vocabulary()
     utterances = []
     for split in SPLITS:
-        split_minutes = minutes if split == "train" else max(3, minutes / 8)
+        split_minutes = minutes if split == "train" else held_out_minutes(minutes)
         speakers = [s for s in SPEAKERS if s.split == split]
         count = int(np.ceil(split_minutes * 60 / SECONDS_PER_UTTERANCE / len(speakers)))
         for speaker in speakers:
@@ -121,7 +127,7 @@ def write_utterance(folder, utterance, wave, phones):
     return dict(id=uid, speaker=speaker.name, voice=speaker.voice, warp=speaker.warp,
                 stretch=utterance["stretch"], snr_db=utterance["snr_db"], text=utterance["text"],
                 frames=len(features), seconds=round(len(wave) / RATE, 4),
-                phones=[[p, round(end, 5)] for p, end in phones])
+                phones=[[p, end] for p, end in phones])
 
 
 def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch=40):

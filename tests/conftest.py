@@ -27,3 +27,13 @@ def mnist():
         pytest.skip("MNIST_ROOT is not set and ../shared/data/mnist is missing")
     from autograder.data import load_mnist
     return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def speech_corpus():
+    """Notebook 6's default corpus (made once, ~1 minute, then cached like a student's)."""
+    from autograder.festival import missing
+    from autograder.speech_corpus import ensure_corpus
+    if missing():
+        pytest.skip(missing())
+    return ensure_corpus(announce=lambda message: None)
