@@ -258,7 +258,10 @@ def child_main(shell, to_parent, from_parent, timeout, scratch, limits, readable
     for name in list(os.environ):
         if name.startswith("FIRSTMLP_GRADING"):
             del os.environ[name]
+    from autograder.speech_corpus import default_root
+    os.environ["SPEECH_ROOT"] = str(default_root())  # the grader's corpus, before HOME moves
     os.environ.update(TMPDIR=str(scratch), MPLCONFIGDIR=str(scratch), HOME=str(scratch))
+    tempfile.tempdir = None  # gettempdir() looks at TMPDIR again
     if limits:
         confine(limits, scratch, readable, group)
     become_subreaper()  # a fork bomb's orphans come back here, to be reaped
