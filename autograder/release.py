@@ -111,7 +111,11 @@ jupyter lab
 
 Work in this folder: the notebooks import the `autograder` helper package that sits
 beside them. Notebook 5 downloads MNIST through torchvision (or reads `MNIST_ROOT`);
-without a network it falls back to a 5 000-image sample and says so.
+without a network it falls back to a 5 000-image sample and says so. Notebook 6 makes
+its speech corpus on first use (about a minute) with the Festival speech synthesizer:
+on Debian or Ubuntu `sudo apt-get install festival festlex-cmu festvox-kallpc16k
+festvox-kdlpc16k festvox-us-slt-hts` (elsewhere, Festival 2.5 with those three voices);
+`python -m autograder.speech_corpus --help` for its options.
 
 ## The assignments
 
