@@ -20,6 +20,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import soundfile
+import torch
+from torch import nn
+from tqdm.auto import tqdm
 
 from autograder.components import (FRAME_ACCURACY, check_context_frames, check_frame_accuracy,
                                    check_frame_model, check_predict_loader, check_train_one_epoch)
@@ -60,7 +63,12 @@ plt.show()
 # One frame (10 ms) rarely tells a phone apart; the frames around it do. Item `i` of
 # the dataset is frame `i` of all utterances put one after another, together with the
 # `k` frames before and after it *in the same utterance* — a window of `2k + 1` frames,
-# flattened to `(2k+1)·28` numbers (frame by frame) — and its label.
+# flattened to `(2k+1)·28` numbers (frame by frame) — and its label. For frame $t$ of an
+# utterance $x_1, \dots, x_T$:
+#
+# $$\tilde x_s = x_s - \frac{1}{T}\sum_{r=1}^{T} x_r, \qquad
+#   w_t = \big[\tilde x_{t-k};\ \dots;\ \tilde x_t;\ \dots;\ \tilde x_{t+k}\big]
+#   \in \mathbb{R}^{(2k+1)\cdot 28}, \qquad \tilde x_s = 0 \text{ for } s < 1 \text{ or } s > T.$$
 #
 # - **Normalise** each utterance first: subtract its mean frame (cepstral mean
 #   normalisation removes the microphone's and the voice's constant colouring).
@@ -73,7 +81,6 @@ plt.show()
 # `labels=None` (a test set without transcripts) gives every frame the label `-1`.
 
 # %% [solution] id=context_frames
-import torch
 # @solution solutions.speech:ContextFrames
 
 # %% [tests] id=test_context_frames points=4
@@ -89,7 +96,6 @@ check_context_frames(ContextFrames, seed=7103).assert_passed()
 # again).
 
 # %% [solution] id=train_one_epoch
-from tqdm.auto import tqdm
 # @solution solutions.torch_mnist:train_one_epoch
 
 # %% [tests] id=test_train_one_epoch points=1
@@ -109,7 +115,6 @@ check_predict_loader(predict_loader).assert_passed()
 # few wide hidden layers, each `Linear → BatchNorm1d → GELU (or ReLU) → Dropout`.
 
 # %% [solution] id=frame_model
-from torch import nn
 # @solution solutions.speech:build_frame_model
 
 # %% [tests] id=test_frame_model points=1
@@ -119,7 +124,9 @@ check_frame_model(build_frame_model).assert_passed()
 # ## Training: Adam, cross-entropy, argmax
 #
 # `CONTEXT` frames either side; Adam with a cosine learning-rate schedule; the dev
-# accuracy after each epoch. Predictions are the argmax of the 40 logits.
+# accuracy after each epoch. The loss is the cross-entropy of the 40 logits $z$ with the
+# frame's label $y$, $\ell = -\log \operatorname{softmax}(z)_y$, and the prediction is
+# $\hat y = \arg\max_c z_c$.
 
 # %% [code]
 from sklearn.metrics import accuracy_score, confusion_matrix
