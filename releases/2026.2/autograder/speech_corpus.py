@@ -83,7 +83,7 @@ def held_out_minutes(minutes):
 
 
 def plan(minutes, seed):
-    """Every utterance to make, as dicts: id, split, speaker, text, stretch, snr_db."""
+    """Every utterance to make, as dicts: index, id, split, speaker, text, stretch, snr_db."""
     rng = np.random.default_rng(seed)
     words = vocabulary()
     utterances = []
@@ -94,7 +94,8 @@ def plan(minutes, seed):
         for speaker in speakers:
             for n in range(count):
                 text = " ".join(rng.choice(words, size=int(rng.integers(6, 15))))
-                utterances.append(dict(id=f"{speaker.name}-{n:05d}", split=split, speaker=speaker,
+                utterances.append(dict(index=len(utterances), id=f"{speaker.name}-{n:05d}",
+                                       split=split, speaker=speaker,
                                        text=text, stretch=round(float(rng.uniform(0.85, 1.25)), 3),
                                        snr_db=round(float(rng.uniform(15, 40)), 1)))
     return utterances
@@ -154,7 +155,7 @@ def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch
                 group = [u for u in chunk if u["speaker"].voice == voice]
                 spoken = speak([u["text"] for u in group], voice, [u["stretch"] for u in group])
                 for utterance, speech in zip(group, spoken):
-                    rng = np.random.default_rng([seed, utterances.index(utterance)])
+                    rng = np.random.default_rng([seed, utterance["index"]])
                     wave, phones = warp_and_noise(speech, utterance["speaker"].warp,
                                                   utterance["snr_db"], rng)
                     split = utterance["split"]
