@@ -43,8 +43,10 @@ print(f"chance level (always '{LABELS[counts.argmax()]}'): {100 * chance:.1f} % 
 # ## Looking at one utterance
 #
 # Top: the waveform, 16 000 samples per second. Middle: its MFCCs, one column per 10 ms
-# frame (low coefficients at the bottom describe the spectrum's overall tilt and
-# loudness, higher ones its finer shape). Bottom: the phone label of each frame.
+# frame, each coefficient standardised over the utterance so that all 28 show (low
+# coefficients at the bottom describe the spectrum's overall tilt and loudness, higher
+# ones its finer shape). Bottom: the phone label of each frame — see how the columns
+# change where the label does.
 
 # %% [code]
 first = sorted((root / "dev" / "mfcc").glob("*.npy"))[0].stem
