@@ -93,15 +93,18 @@ def plot_predictions(images, labels, predictions, rows=3, cols=6):
 
 def plot_utterance(wave, rate, features, labels, names, title=""):
     """Three rows on one time axis: the waveform, the MFCC image (coefficients ×
-    frames) and the frame labels, each run of equal labels named once."""
+    frames, each coefficient standardised over the utterance) and the frame labels,
+    each run of equal labels named once."""
     frames = np.arange(len(features)) / 100
     fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(11, 6), sharex=True,
                                               gridspec_kw={"height_ratios": [2, 3, 1]})
     top.plot(np.arange(len(wave)) / rate, wave, lw=0.4, color="tab:blue")
     top.set(ylabel="amplitude", title=title)
-    middle.imshow(np.asarray(features).T, aspect="auto", origin="lower", cmap="magma",
-                  extent=(0, len(features) / 100, 0, np.shape(features)[1]))
-    middle.set(ylabel="MFCC")
+    features = np.asarray(features, dtype=float)  # each coefficient standardised: c0
+    shown = (features - features.mean(0)) / (features.std(0) + 1e-8)  # would drown the rest
+    middle.imshow(shown.T, aspect="auto", origin="lower", cmap="RdBu_r", vmin=-3, vmax=3,
+                  extent=(0, len(features) / 100, 0, features.shape[1]))
+    middle.set(ylabel="MFCC (standardised)")
     labels = np.asarray(labels)
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
     for start, end in zip(starts, np.r_[starts[1:], len(labels)]):
