@@ -38,6 +38,9 @@ REFERENCE_CHECKS = [  # (component, torch counterpart, check, reference)
     ("train_one_epoch", "torch's canonical loop", C.check_train_one_epoch,
      torch_mnist.train_one_epoch),
     ("predict_loader", "argmax of logits", C.check_predict_loader, torch_mnist.predict_loader),
+    ("ContextFrames", "F.pad + Tensor.unfold", C.check_context_frames, speech.ContextFrames),
+    ("build_frame_model", "(N, (2k+1)·28) -> (N, 40) logits", C.check_frame_model,
+     speech.build_frame_model),
 ]
 
 
