@@ -8,12 +8,13 @@ as Festival's speech, and ``align_folder`` writes the same HW1P2 layout.
 """
 
 import json
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
 
 from autograder.mfcc import RATE, frame_labels, mfcc
-from autograder.phones import label_of
+from autograder.phones import SILENCE, label_of
 
 FRAMES_PER_SECOND = 100
 
@@ -34,12 +35,7 @@ def align(wave, transcript, rate=RATE, with_decoder=None):
     """Phones of a mono recording, as (label, start s, end s), silence included,
     covering the audio from 0; ValueError when a word is not in pocketsphinx's
     CMUdict or the audio cannot be aligned to the transcript."""
-    import librosa
-
-    wave = np.asarray(wave, dtype=np.float32)
-    if rate != RATE:
-        wave = librosa.resample(wave, orig_sr=rate, target_sr=RATE, res_type="soxr_hq")
-    pcm = (np.clip(wave, -1, 1) * 32767).astype("<i2").tobytes()
+    pcm = (np.clip(at_rate(wave, rate), -1, 1) * 32767).astype("<i2").tobytes()
     words = words_of(transcript)
     d = with_decoder or decoder()
     unknown = [w for w in words if d.lookup_word(w) is None]
@@ -57,6 +53,15 @@ def align(wave, transcript, rate=RATE, with_decoder=None):
     return merge_silence(phones)
 
 
+def at_rate(wave, rate):
+    """A mono waveform as float32 at the MFCC rate, 16 kHz (resampled when needed)."""
+    import librosa
+
+    wave = np.asarray(wave, dtype=np.float32)
+    return wave if rate == RATE else librosa.resample(wave, orig_sr=rate, target_sr=RATE,
+                                                      res_type="soxr_hq")
+
+
 def decode(d, pcm):
     d.start_utt()
     d.process_raw(pcm, no_search=False, full_utt=True)
@@ -64,11 +69,11 @@ def decode(d, pcm):
 
 
 def merge_silence(phones):
-    """Neighbouring segments with the same label become one (pocketsphinx splits
-    leading silence into <s> and <sil>)."""
+    """Neighbouring silences become one segment (pocketsphinx splits leading silence
+    into <s> and <sil>)."""
     merged = []
     for label, start, end in phones:
-        if merged and merged[-1][0] == label and label == "[SIL]":
+        if merged and merged[-1][0] == label == SILENCE:
             merged[-1] = (label, merged[-1][1], end)
         else:
             merged.append((label, start, end))
@@ -92,21 +97,27 @@ def align_folder(audio_dir, out_dir, progress=True):
             skipped[wav.stem] = "no transcript (.txt) beside it"
             continue
         wave, rate = soundfile.read(str(wav), dtype="float32", always_2d=True)
-        wave = wave.mean(axis=1)
+        wave, text = at_rate(wave.mean(axis=1), rate), text_file.read_text()
         try:
-            phones = align(wave, text_file.read_text(), rate, d)
+            phones = align(wave, text, RATE, d)
         except ValueError as error:
             skipped[wav.stem] = str(error)
             continue
-        if rate != RATE:
-            import librosa
-            wave = librosa.resample(wave, orig_sr=rate, target_sr=RATE, res_type="soxr_hq")
         features = mfcc(wave)
         labels = frame_labels([end for _, _, end in phones], [p for p, _, _ in phones], len(features))
         np.save(out_dir / "mfcc" / f"{wav.stem}.npy", features)
         np.save(out_dir / "transcript" / f"{wav.stem}.npy", labels.astype("<U5"))
-        records.append(dict(id=wav.stem, text=text_file.read_text().strip(), frames=len(features),
+        records.append(dict(id=wav.stem, text=text.strip(), frames=len(features),
                             phones=[[p, s, e] for p, s, e in phones]))
     with open(out_dir / "utterances.jsonl", "w") as out:
         out.writelines(json.dumps(r) + "\n" for r in records)
     return skipped
+
+
+def shared_phones(ours, theirs):
+    """Pairs (a, b) of segments, from two alignments of one utterance, whose labels
+    (item 0) the two phone sequences share, matched in order by difflib: what two
+    aligners can be compared on when their dictionaries differ in a few words."""
+    blocks = SequenceMatcher(None, [s[0] for s in ours], [s[0] for s in theirs],
+                             autojunk=False).get_matching_blocks()
+    return [(ours[b.a + i], theirs[b.b + i]) for b in blocks for i in range(b.size)]

@@ -103,9 +103,8 @@ def judge_accuracy(model, args, link):
     data = grader_mnist()
     kind = "torch" if "torch" in ast.unparse(args[0]) else "numpy"
     minimum = components.required_accuracy(len(data.X_train))[kind]
-    logits = lambda m, X: link.request("probe", "autograder.probes:logits", m, X)  # noqa: E731
     return components.check_mnist_accuracy(model, data.X_test, data.y_test, minimum,
-                                           logits=logits)
+                                           logits=remote_probe(link, "autograder.probes:logits"))
 
 
 def judge_frame_accuracy(model, args, link):
@@ -114,8 +113,8 @@ def judge_frame_accuracy(model, args, link):
     if len(args) < 2:
         raise ValueError("check_frame_accuracy needs the model and its context")
     context = resolve(args[1], link)
-    logits = lambda m, X: link.request("probe", "autograder.probes:logits", m, X)  # noqa: E731
-    return components.check_frame_accuracy(model, context, logits=logits)
+    return components.check_frame_accuracy(model, context,
+                                           logits=remote_probe(link, "autograder.probes:logits"))
 
 
 def judge_cell(source, link, seed):

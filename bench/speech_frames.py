@@ -11,7 +11,6 @@ import argparse
 import json
 import tempfile
 import time
-from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from autograder.forced_alignment import align, decoder
+from autograder.forced_alignment import align, decoder, shared_phones
 from autograder.phones import LABELS, SILENCE
 from autograder.speech_corpus import make_corpus, read_split
 from autograder.table import format_table
@@ -46,9 +45,7 @@ def alignment_agreement(root, count=9):
         wave, rate = soundfile.read(str(root / "test" / "wav" / f"{record['id']}.wav"), dtype="float32")
         ours = [s for s in align(wave, record["text"], rate, d) if s[0] != SILENCE]
         theirs = [(p, e) for p, e in record["phones"] if p != SILENCE]
-        blocks = SequenceMatcher(None, [s[0] for s in ours], [p for p, _ in theirs],
-                                 autojunk=False).get_matching_blocks()
-        pairs = [(ours[b.a + i], theirs[b.b + i]) for b in blocks for i in range(b.size)]
+        pairs = shared_phones(ours, theirs)
         matched, total = matched + len(pairs), total + len(theirs)
         offsets += [abs(a[2] - b[1]) * 100 for a, b in pairs]
     return matched / total, float(np.median(offsets)), float(np.percentile(offsets, 90))

@@ -34,6 +34,7 @@ def speech_corpus():
     """Notebook 6's default corpus (made once, ~1 minute, then cached like a student's)."""
     from autograder.festival import missing
     from autograder.speech_corpus import ensure_corpus
-    if missing():
-        pytest.skip(missing())
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
     return ensure_corpus(announce=lambda message: None)

@@ -319,14 +319,13 @@ class FramesEdgePadded(S.speech.ContextFrames):
     """Repeats the edge frame instead of zero padding."""
 
     def __getitem__(self, i):
-        import torch
         x, y = super().__getitem__(i)
         k, d = self.context, self.features.shape[1]
         window = x.reshape(2 * k + 1, d).clone()
         for j in range(2 * k + 1):
             if not window[j].any():
                 window[j] = window[k]
-        return window.reshape(-1), y if isinstance(y, torch.Tensor) else y
+        return window.reshape(-1), y
 
 
 class FramesFeatureMajor(S.speech.ContextFrames):

@@ -4,19 +4,17 @@ pocketsphinx's alignment of the same audio, and context windows against a naive 
 import json
 import subprocess
 import sys
-from difflib import SequenceMatcher
 
 import numpy as np
 import pytest
 import soundfile
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder import components as C
 from autograder import festival
-from autograder.forced_alignment import align, align_folder, decoder
-from autograder.mfcc import HOP, RATE, frame_centres
+from autograder.forced_alignment import align, align_folder, decoder, shared_phones
+from autograder.mfcc import RATE, frame_centres
 from autograder.phones import INDEX, LABELS, SILENCE, label_of
 from autograder.probes import held_bytes
 from autograder.speech_corpus import (SPEAKERS, SPLITS, as_indices, make_corpus, plan, read_split,
@@ -114,9 +112,7 @@ def test_pocketsphinx_and_festival_agree_on_synthesized_audio(speech_corpus):
         theirs = [s for s in segments(record) if s[0] != SILENCE]
         # Festival's lexicon and pocketsphinx's CMUdict differ in a few words: compare
         # the phones the two sequences share, matched in order.
-        blocks = SequenceMatcher(None, [s[0] for s in ours], [s[0] for s in theirs],
-                                 autojunk=False).get_matching_blocks()
-        pairs = [(ours[b.a + i], theirs[b.b + i]) for b in blocks for i in range(b.size)]
+        pairs = shared_phones(ours, theirs)
         assert len(pairs) >= 0.85 * len(theirs), (voice, len(pairs), len(theirs))
         offsets = np.abs([a[2] - b[2] for a, b in pairs]) * 100  # in frames
         assert np.median(offsets) <= 2 and np.percentile(offsets, 90) <= 5, (voice, offsets)
@@ -248,10 +244,11 @@ def test_own_recordings_are_aligned_into_the_same_layout(tmp_path):
     skipped with its reason."""
     audio = tmp_path / "audio"
     audio.mkdir()
+    import librosa
     texts = {"one": "the green tea was very hot", "two": "open the window please"}
-    for (name, text), spoken in zip(texts.items(), festival.speak(list(texts.values()), "kal_diphone")):
+    spoken_texts = festival.speak(list(texts.values()), "kal_diphone")
+    for (name, text), spoken in zip(texts.items(), spoken_texts):
         stereo = np.stack([spoken.wave, spoken.wave], axis=1)
-        import librosa
         soundfile.write(str(audio / f"{name}.wav"),
                         librosa.resample(stereo.T, orig_sr=spoken.rate, target_sr=22050).T, 22050)
         (audio / f"{name}.txt").write_text(text.upper() + ".\n")
@@ -264,4 +261,4 @@ def test_own_recordings_are_aligned_into_the_same_layout(tmp_path):
     mfccs, labels = read_split(tmp_path / "mine")
     assert len(mfccs) == 2 and all(len(x) == len(y) for x, y in zip(mfccs, labels))
     assert labels[0][0] == INDEX[SILENCE] and set(np.concatenate(labels)) > {INDEX["G"], INDEX["IY"]}
-    assert abs(len(mfccs[0]) - len(festival.speak([texts["one"]], "kal_diphone")[0].wave) / 16000 * 100) < 3
+    assert abs(len(mfccs[0]) - len(spoken_texts[0].wave) / spoken_texts[0].rate * 100) < 3

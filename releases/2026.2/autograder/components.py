@@ -513,8 +513,9 @@ def check_context_frames(ContextFrames, seed=0, device="auto", held=None):
             mfccs, labels = speech_case(rng, lengths)
             expected, flat = context_windows(mfccs, context), np.concatenate(labels)
             dataset = call_student("ContextFrames", ContextFrames, mfccs, labels, context)
-            if call_student("__len__", len, dataset) != len(flat):
-                failures.append(f"k={context}: len(dataset) is {len(dataset)}, expected {len(flat)}")
+            length = call_student("__len__", len, dataset)
+            if length != len(flat):
+                failures.append(f"k={context}: len(dataset) is {length}, expected {len(flat)}")
                 continue
             for i in range(len(flat)):
                 x_i, y_i = call_student("__getitem__", dataset.__getitem__, i)

@@ -25,10 +25,6 @@ def mfcc(wave, rate=RATE):
     return np.ascontiguousarray(features.T, dtype=np.float32)
 
 
-def frame_count(samples):
-    return 1 + samples // HOP
-
-
 def frame_centres(frames):
     """Centre of each frame in seconds: t · 10 ms."""
     return np.arange(frames) * (HOP / RATE)

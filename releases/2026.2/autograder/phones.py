@@ -28,8 +28,3 @@ def label_of(phone):
     if name not in INDEX:
         raise ValueError(f"{phone!r} is not an ARPAbet phone of CMUdict")
     return name
-
-
-def index_of(phone):
-    """The class index (0 = silence) of a phone."""
-    return INDEX[label_of(phone)]

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.festival import VOICES, missing, speak
-from autograder.mfcc import HOP, N_MFCC, RATE, frame_count, frame_labels, mfcc
+from autograder.mfcc import HOP, N_MFCC, RATE, frame_labels, mfcc
 from autograder.phones import INDEX, LABELS, label_of
 
 DEFAULT_MINUTES = 30  # of training speech; dev and test: held_out_minutes
@@ -163,25 +163,23 @@ def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch
             (partial / split / sub).mkdir(parents=True)
     utterances = plan(minutes, seed, held_out_voice)
     records = {split: [] for split in SPLITS}
-    bar = tqdm(total=len(utterances), desc="speech corpus", unit="utt", disable=not progress)
     try:
-        for start in range(0, len(utterances), batch):
-            chunk = utterances[start:start + batch]
-            for voice in dict.fromkeys(u["speaker"].voice for u in chunk):
-                group = [u for u in chunk if u["speaker"].voice == voice]
-                spoken = speak([u["text"] for u in group], voice, [u["stretch"] for u in group])
-                for utterance, speech in zip(group, spoken):
-                    rng = np.random.default_rng([seed, utterance["index"]])
-                    wave, phones = warp_and_noise(speech, utterance["speaker"].warp,
-                                                  utterance["snr_db"], rng)
-                    split = utterance["split"]
-                    records[split].append(write_utterance(partial / split, utterance, wave, phones))
-                    bar.update(1)
+        with tqdm(total=len(utterances), desc="speech corpus", unit="utt", disable=not progress) as bar:
+            for start in range(0, len(utterances), batch):
+                chunk = utterances[start:start + batch]
+                for voice in dict.fromkeys(u["speaker"].voice for u in chunk):
+                    group = [u for u in chunk if u["speaker"].voice == voice]
+                    spoken = speak([u["text"] for u in group], voice, [u["stretch"] for u in group])
+                    for utterance, speech in zip(group, spoken):
+                        rng = np.random.default_rng([seed, utterance["index"]])
+                        wave, phones = warp_and_noise(speech, utterance["speaker"].warp,
+                                                      utterance["snr_db"], rng)
+                        split = utterance["split"]
+                        records[split].append(write_utterance(partial / split, utterance, wave, phones))
+                        bar.update(1)
     except BaseException:
-        bar.close()
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    bar.close()
     for split in SPLITS:
         with open(partial / split / "utterances.jsonl", "w") as out:
             for record in sorted(records[split], key=lambda r: r["id"]):
