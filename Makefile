@@ -27,3 +27,4 @@ release: setup
 bench: setup
 	$(VENV)/python bench/mnist_mlp.py
 	$(VENV)/python bench/course_notebooks.py
+	$(VENV)/python bench/speech_frames.py
