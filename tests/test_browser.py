@@ -75,6 +75,40 @@ def jupyterlab(tmp_path_factory):
         server.kill()
 
 
+def wait_for_kernel(url, token, timeout=120):
+    """The notebook's kernel is started, idle, and the page holds a websocket to it.
+
+    The page's own status reads "idle" before any kernel exists, and a Run All issued
+    then is silently dropped, so the server is asked instead."""
+    deadline, kernels = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:  # a kernel half-way through starting can make the listing answer 500
+            with urllib.request.urlopen(f"{url}/api/kernels?token={token}", timeout=5) as reply:
+                kernels = json.load(reply)
+        except OSError as error:
+            kernels = error
+        if isinstance(kernels, list) and any(
+                k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no idle, connected kernel after {timeout} s: {kernels}")
+
+
+def run_all_cells(page, attempts=3, started_within=30):
+    """Run > Run All Cells, as a student would; again if no cell starts (a Run All that
+    races JupyterLab's kernel reconnection is dropped without a word)."""
+    for _ in range(attempts):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator("li[data-command='runmenu:run-all']").click()
+        deadline = time.monotonic() + started_within
+        while time.monotonic() < deadline:
+            prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+            if any(re.fullmatch(r"\[(\d+|\*)\]:", p.strip()) for p in prompts):
+                return
+            time.sleep(0.5)
+    raise AssertionError(f"Run All Cells started no cell in {attempts} attempts")
+
+
 def wait_until_executed(page, timeout=180):
     """Every code cell's prompt shows an execution count: nothing pending or running."""
     deadline = time.monotonic() + timeout
@@ -83,7 +117,8 @@ def wait_until_executed(page, timeout=180):
         if prompts and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts):
             return
         time.sleep(0.5)
-    raise AssertionError(f"cells still pending after {timeout} s: {prompts}")
+    outputs = page.locator(".jp-CodeCell .jp-OutputArea-output").all_inner_texts()
+    raise AssertionError(f"cells still pending after {timeout} s: {prompts}; outputs: {outputs}")
 
 
 def test_student_runs_the_stub_then_solves_one_question(jupyterlab):
@@ -99,10 +134,10 @@ def test_student_runs_the_stub_then_solves_one_question(jupyterlab):
         try:
             page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
             page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=90_000)
+            wait_for_kernel(url, token)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
                                    timeout=90_000)
-            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+            run_all_cells(page)
             wait_until_executed(page)
 
             failures = page.locator(".jp-OutputArea-output", has_text="comparisons with torch failed")
