@@ -75,6 +75,11 @@ def jupyterlab(tmp_path_factory):
         server.kill()
 
 
+def prompts(page):
+    """Each code cell's prompt: "[ ]:" never run, "[*]:" running or queued, "[n]:" run."""
+    return [p.strip() for p in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()]
+
+
 def wait_for_kernel(url, token, timeout=120):
     """The notebook's kernel is started, idle, and the page holds a websocket to it.
 
@@ -102,8 +107,7 @@ def run_all_cells(page, attempts=3, started_within=30):
         page.locator("li[data-command='runmenu:run-all']").click()
         deadline = time.monotonic() + started_within
         while time.monotonic() < deadline:
-            prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
-            if any(re.fullmatch(r"\[(\d+|\*)\]:", p.strip()) for p in prompts):
+            if any(re.fullmatch(r"\[(\d+|\*)\]:", p) for p in prompts(page)):
                 return
             time.sleep(0.5)
     raise AssertionError(f"Run All Cells started no cell in {attempts} attempts")
@@ -113,12 +117,12 @@ def wait_until_executed(page, timeout=180):
     """Every code cell's prompt shows an execution count: nothing pending or running."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
-        if prompts and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts):
+        shown = prompts(page)
+        if shown and all(re.fullmatch(r"\[\d+\]:", p) for p in shown):
             return
         time.sleep(0.5)
     outputs = page.locator(".jp-CodeCell .jp-OutputArea-output").all_inner_texts()
-    raise AssertionError(f"cells still pending after {timeout} s: {prompts}; outputs: {outputs}")
+    raise AssertionError(f"cells still pending after {timeout} s: {shown}; outputs: {outputs}")
 
 
 def test_student_runs_the_stub_then_solves_one_question(jupyterlab):

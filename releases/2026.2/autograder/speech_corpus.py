@@ -146,6 +146,17 @@ def write_utterance(folder, utterance, wave, phones):
                 phones=[[p, end] for p, end in phones])
 
 
+def speak_in_batches(utterances, batch):
+    """(utterance, Festival's speech of it) for every planned utterance: one Festival
+    run per voice within each batch of ``batch`` utterances."""
+    for start in range(0, len(utterances), batch):
+        chunk = utterances[start:start + batch]
+        for voice in dict.fromkeys(u["speaker"].voice for u in chunk):
+            group = [u for u in chunk if u["speaker"].voice == voice]
+            yield from zip(group, speak([u["text"] for u in group], voice,
+                                        [u["stretch"] for u in group]))
+
+
 def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch=40,
                 held_out_voice=None):
     """Write the corpus to ``root`` (atomically: a partial folder renamed when done)
@@ -165,18 +176,13 @@ def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch
     records = {split: [] for split in SPLITS}
     try:
         with tqdm(total=len(utterances), desc="speech corpus", unit="utt", disable=not progress) as bar:
-            for start in range(0, len(utterances), batch):
-                chunk = utterances[start:start + batch]
-                for voice in dict.fromkeys(u["speaker"].voice for u in chunk):
-                    group = [u for u in chunk if u["speaker"].voice == voice]
-                    spoken = speak([u["text"] for u in group], voice, [u["stretch"] for u in group])
-                    for utterance, speech in zip(group, spoken):
-                        rng = np.random.default_rng([seed, utterance["index"]])
-                        wave, phones = warp_and_noise(speech, utterance["speaker"].warp,
-                                                      utterance["snr_db"], rng)
-                        split = utterance["split"]
-                        records[split].append(write_utterance(partial / split, utterance, wave, phones))
-                        bar.update(1)
+            for utterance, speech in speak_in_batches(utterances, batch):
+                rng = np.random.default_rng([seed, utterance["index"]])
+                wave, phones = warp_and_noise(speech, utterance["speaker"].warp,
+                                              utterance["snr_db"], rng)
+                split = utterance["split"]
+                records[split].append(write_utterance(partial / split, utterance, wave, phones))
+                bar.update(1)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
