@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -127,18 +128,37 @@ def make_api(course_dir):
 
 
 def worker_init(device=None, threads=None):
-    """Once per worker process: pin the device and thread count, warm up."""
+    """Once per worker process: die with the grader, pin the device and thread count,
+    start this worker's sandbox (its zygote warms up while the worker imports torch
+    for the judge)."""
     import warnings
+    die_with_parent()
     warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy autoflush chatter
     if device:
         os.environ["FIRSTMLP_DEVICE"] = device
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)
-    from autograder.warm_execute import warm_up
+    from autograder.boundary import worker_sandbox
+    sandbox = worker_sandbox(device, threads)
+    import torch  # noqa: F401  (the judge's)
+    import autograder.components  # noqa: F401
     if threads:
-        import torch
         torch.set_num_threads(threads)
-    warm_up()
+    if not sandbox.alive():
+        sandbox.start()
+
+
+def die_with_parent():
+    """A worker is killed with the grader that started it (PR_SET_PDEATHSIG), never
+    left orphaned; its sandbox dies with it (bwrap's --die-with-parent)."""
+    import ctypes
+    if not sys.platform.startswith("linux") or getattr(die_with_parent, "done", False):
+        return
+    parent = os.getppid()
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the grader died before the prctl
+        os._exit(1)
+    die_with_parent.done = True
 
 
 def grade_one(course_dir, assignment, student, digest, secret, device=None, threads=None,

@@ -396,7 +396,7 @@ def describe(error):
     """Type, message and where in the student's code (not this module) it was raised."""
     import traceback
     frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if not f.filename.endswith(("wire.py", "warm_execute.py"))]
+              if not f.filename.endswith(("wire.py", "notebook_process.py"))]
     location = f" (line {frames[-1].lineno} in {frames[-1].name})" if frames else ""
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return {"type": type(error).__name__, "message": message[:500], "location": location}

@@ -11,7 +11,7 @@ import pytest
 
 from autograder import wire
 from autograder.verdicts import PROBED, remote_probe
-from autograder.warm_execute import Notebook, warm_up
+from autograder.notebook_process import ForkedNotebook, warm_up
 from autograder.reference import REFERENCE_CHECKS
 from tests.mutants import MUTANTS
 
@@ -35,7 +35,7 @@ def child():
                          references=[r[3] for r in REFERENCE_CHECKS],
                          in_place_double=in_place_double, calls_back=calls_back,
                          object_array=np.array([object()], dtype=object))
-    notebook = Notebook(timeout=60)  # forked now: the namespace above goes with it
+    notebook = ForkedNotebook(timeout=60)  # forked now: the namespace above goes with it
     notebook.link.deadline = time.monotonic() + 300  # a hung child fails the test, not CI
     yield notebook.link
     notebook.close()

@@ -1,0 +1,307 @@
+"""The boundary between the grader and a student's notebook.
+
+    grader ──spawn──▶ grading worker ──bwrap──▶ zygote ──fork──▶ notebook process
+    (trusted)         (trusted: nbgrader,       (sandbox:        (sandbox: PID 1 of its
+                       gradebook, secret,        warm, clean,     own user/PID/net/IPC/UTS
+                       seeds, the judge)         never runs       namespaces; rlimits,
+                                                 student code)    Landlock, no capabilities)
+
+What the boundary rests on: bubblewrap (``bwrap``, what Flatpak uses) starts the
+zygote in new user, PID, network, IPC, UTS and cgroup namespaces, with a new session
+(no terminal to inject into), ``--die-with-parent``, a cleared environment, no file
+descriptors but the ones passed, a fresh ``/proc``, a minimal ``/dev``, a private
+tmpfs ``/tmp`` and, read-only, only: the system directories, the Python environment,
+the sandbox-side modules of ``autograder/`` (``SANDBOX_MODULES``; never ``solutions/``,
+the course sources or the nbgrader course folder) and the data sets. Inside, every
+process is ``nobody`` (uid 65534) with no capabilities. Run by a normal user, the
+sandbox is that user's (the kernel's per-user process limit applies to each
+notebook); run by root, it is root's uid without any capability, so a pids cgroup
+around the whole sandbox caps its processes (root ignores the per-user limit). Each
+notebook then gets its own namespaces from the zygote (``zygote.enter_namespaces``). What it does not give:
+protection from kernel bugs, or from another tenant of a shared GPU
+(``--device cuda`` binds the NVIDIA device files in).
+
+Where bubblewrap cannot start (not installed, or no user namespaces), the zygote is a
+plain child of the worker, with the same clean environment and the same per-notebook
+layers (rlimits, Landlock, a pids cgroup as root); every notebook's record says so.
+
+Audit of every channel across the boundary (who reads what the student controls):
+  * the wire (two pipes per notebook): JSON headers and ``.npy`` payloads read with
+    ``allow_pickle=False``, size-capped, under a deadline (``wire``); never pickle,
+    never ``eval``;
+  * the control socket (worker ↔ zygote): JSON only, one message ≤ 64 KiB, read under
+    a deadline; the notebook's process has closed its copy before any student code;
+  * the notebook's outputs: cell outputs arrive on the wire as JSON and are sanitised
+    (``sanitize``) before they enter a notebook, a feedback page or a report;
+  * files: the notebook writes only its scratch folder on the sandbox's tmpfs, which
+    the grader never reads; it reads only what is bound in;
+  * signals and /proc: the notebook sees no process of the grader (PID namespace),
+    and the worker's pool queues, pipes and sockets are never inherited (bwrap is
+    started with every other descriptor closed);
+  * time: every deadline is kept by the worker, outside; a stopped or wedged notebook
+    or zygote is killed from there, and a zygote that dies is started again.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from autograder.sandbox import ProcessGroup
+
+HELPERS = Path(__file__).resolve().parent
+SANDBOX_MODULES = ("notebook_process.py", "zygote.py", "sandbox.py", "wire.py")
+NOBODY = 65534
+PROCESSES = 160  # the zygote's tasks and one notebook's (64 by default), as root
+STARTUP_SECONDS = 180  # importing torch on a loaded machine
+REPLY_SECONDS = 20
+
+
+def sandbox_modules():
+    """The helper modules the sandbox may read: the student-safe ones and its own."""
+    from autograder.leaks import STUDENT_MODULES
+    return [HELPERS / name for name in (*STUDENT_MODULES, *SANDBOX_MODULES)]
+
+
+def python_dirs():
+    """Where this interpreter and its packages live (the venv included)."""
+    import site
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages()}
+    return sorted(d for d in dirs if d and Path(d).exists())
+
+
+def data_dirs():
+    """The data sets a notebook may read: MNIST and the speech corpus."""
+    from autograder.data import DEFAULT_ROOT
+    from autograder.speech_corpus import default_root
+    dirs = [os.environ.get("MNIST_ROOT"), DEFAULT_ROOT, default_root()]
+    return [str(Path(d).resolve()) for d in dirs if d and Path(d).exists()]
+
+
+def sandbox_environment(device=None, threads=None):
+    """The zygote's whole environment: nothing of the grader's (no secret)."""
+    from autograder.speech_corpus import default_root
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(Path.home()),
+           "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONNOUSERSITE": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "SPEECH_ROOT": str(default_root()),
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    if os.environ.get("MNIST_ROOT"):
+        env["MNIST_ROOT"] = str(Path(os.environ["MNIST_ROOT"]).resolve())
+    if device:
+        env["FIRSTMLP_DEVICE"] = device
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    return env
+
+
+def bwrap_arguments(device=None):
+    """bubblewrap's command line, up to the command: what the sandbox is given."""
+    arguments = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid",
+                 str(NOBODY), "--die-with-parent", "--new-session",
+                 "--clearenv", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                 "--hostname", "notebook"]
+    for path in ("/usr", "/etc", "/opt"):
+        arguments += ["--ro-bind-try", path, path]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = os.path.realpath(f"/{link}")
+        arguments += (["--symlink", target, f"/{link}"] if target != f"/{link}"
+                      else ["--ro-bind-try", f"/{link}", f"/{link}"])
+    for path in (*python_dirs(), *data_dirs()):
+        arguments += ["--ro-bind", path, path]
+    cache = matplotlib_cache()
+    if cache:
+        arguments += ["--ro-bind", cache, "/tmp/matplotlib"]
+    for module in sandbox_modules():
+        arguments += ["--ro-bind-try", str(module), str(module)]
+    if device and str(device).startswith("cuda"):
+        arguments += ["--ro-bind-try", "/sys", "/sys"]
+        for name in sorted(os.listdir("/dev")):
+            if name.startswith(("nvidia", "dri")):
+                arguments += ["--dev-bind-try", f"/dev/{name}", f"/dev/{name}"]
+    return arguments
+
+
+def matplotlib_cache():
+    """The grader's matplotlib font cache (read-only in the sandbox: no rebuild)."""
+    try:
+        import matplotlib
+        cache = matplotlib.get_cachedir()
+        return cache if any(Path(cache).glob("fontlist-*.json")) else None
+    except Exception:
+        return None
+
+
+@lru_cache(maxsize=None)
+def bwrap_problem(device=None):
+    """None when bubblewrap starts a sandbox here, else why it cannot (one line)."""
+    if not shutil.which("bwrap"):
+        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    try:
+        result = subprocess.run([*bwrap_arguments(device), "--", sys.executable, "-c", "pass"],
+                                capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"bubblewrap could not start ({type(error).__name__}: {error})"
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no message"])[-1][:200]
+        return f"bubblewrap could not start a sandbox here ({detail})"
+    return None
+
+
+class SandboxGone(Exception):
+    """The zygote died, stopped answering, or broke its protocol."""
+
+
+class Sandbox:
+    """The worker's zygote: started on first use, started again after it dies."""
+
+    def __init__(self, device=None, threads=None, use_bwrap=True):
+        self.device, self.threads, self.use_bwrap = device, threads, use_bwrap
+        self.process = self.control = self.log = self.group = None
+        self.missing, self.ids = [], 0
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def start(self):
+        self.kill()
+        problem = bwrap_problem(self.device) if self.use_bwrap else "not asked for"
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command = [sys.executable, "-m", "autograder.zygote", str(child.fileno())]
+        if problem is None:
+            command = [*bwrap_arguments(self.device), "--", *command]
+        self.group = ProcessGroup(f"firstmlp-sandbox-{os.getpid()}-{time.monotonic_ns()}",
+                                  PROCESSES) if problem is None and os.geteuid() == 0 else None
+        if self.group is not None and self.group.path:  # join before anything starts
+            command = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"',
+                       os.path.join(self.group.path, "cgroup.procs"), *command]
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True,
+            env=sandbox_environment(self.device, self.threads), cwd="/")
+        child.close()
+        self.control = parent
+        hello = self.receive(STARTUP_SECONDS)
+        if not hello.get("ready"):
+            raise SandboxGone("the sandbox did not start")
+        self.missing = [] if problem is None else [
+            f"no bubblewrap sandbox ({problem}): the notebook ran in the grader's own PID, "
+            "network and IPC namespaces, with rlimits, Landlock and a pids cgroup only"]
+        if self.group is not None and not self.group.path:
+            self.missing.append("the sandbox's processes are not limited (no pids cgroup for root)")
+        self.missing += [str(m) for m in hello.get("missing", [])]
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self):
+        """Kill the sandbox (bwrap takes every process in it along)."""
+        if self.process is not None:
+            for kill in (lambda: os.killpg(self.process.pid, signal.SIGKILL), self.process.kill):
+                try:
+                    kill()
+                except (ProcessLookupError, PermissionError, OSError):
+                    pass
+            self.process.wait()
+        if self.group is not None:
+            self.group.kill_all()
+        if self.control is not None:
+            self.control.close()
+        if self.log is not None:
+            self.log.close()
+        self.process = self.control = self.log = self.group = None
+
+    def startup_error(self):
+        """The last lines the zygote wrote to stderr (why it did not start)."""
+        if self.log is None:
+            return ""
+        self.log.seek(0)
+        lines = self.log.read()[-4000:].decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
+    # ---- messages ----------------------------------------------------------------------
+
+    def receive(self, seconds):
+        self.control.settimeout(seconds)
+        try:
+            data = self.control.recv(64 << 10)
+        except (OSError, socket.timeout) as error:
+            self.fail(f"no answer from the sandbox ({type(error).__name__})")
+        if not data:
+            self.fail("the sandbox ended")
+        try:
+            message = json.loads(data)
+        except ValueError:
+            self.fail("the sandbox broke its protocol")
+        if not isinstance(message, dict):
+            self.fail("the sandbox broke its protocol")
+        return message
+
+    def fail(self, reason):
+        detail = self.startup_error()
+        self.kill()
+        raise SandboxGone(f"{reason}{': ' + detail if detail else ''}")
+
+    # ---- notebooks -----------------------------------------------------------------------
+
+    def open_notebook(self, timeout, limits=None, readable=()):
+        """A new notebook process: (id, wire read fd, wire write fd, missing)."""
+        from dataclasses import asdict
+        if not self.alive():
+            self.start()
+        self.ids += 1
+        to_child_read, to_child_write = os.pipe()
+        from_child_read, from_child_write = os.pipe()
+        message = {"op": "start", "id": self.ids, "timeout": timeout,
+                   "limits": asdict(limits) if limits else None, "readable": list(readable)}
+        try:
+            socket.send_fds(self.control, [json.dumps(message).encode()],
+                            [to_child_read, from_child_write])
+        except OSError:
+            self.fail("the sandbox ended")
+        finally:
+            os.close(to_child_read)
+            os.close(from_child_write)
+        reply = self.receive(REPLY_SECONDS)
+        if reply.get("started") != self.ids:
+            self.fail("the sandbox broke its protocol")
+        missing = self.missing + [str(m) for m in reply.get("missing", [])]
+        return self.ids, from_child_read, to_child_write, missing
+
+    def close_notebook(self, notebook_id, grace=5):
+        """Stop a notebook (killed past ``grace`` s); None for a clean exit, else why it
+        stopped. A zygote that does not answer is killed and started again later."""
+        try:
+            self.control.send(json.dumps({"op": "stop", "id": notebook_id, "grace": grace}).encode())
+            reply = self.receive(grace + REPLY_SECONDS)
+        except (OSError, SandboxGone, AttributeError):
+            self.kill()
+            return "the sandbox stopped answering and was restarted"
+        if reply.get("ended") != notebook_id:
+            self.kill()
+            return "the sandbox broke its protocol and was restarted"
+        if reply.get("killed"):
+            return f"the notebook ran longer than {grace} s after the grader hung up and was stopped"
+        if isinstance(reply.get("signal"), int):
+            return f"the notebook was killed by signal {reply['signal']}"
+        if isinstance(reply.get("exit"), int) and reply["exit"] != 0:
+            return f"the notebook's process exited with status {reply['exit']}"
+        return None
+
+
+_SANDBOX = None
+
+
+def worker_sandbox(device=None, threads=None):
+    """This worker's sandbox (one zygote per grading worker)."""
+    global _SANDBOX
+    if _SANDBOX is None:
+        _SANDBOX = Sandbox(device or os.environ.get("FIRSTMLP_DEVICE"),
+                           threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None)
+    return _SANDBOX
