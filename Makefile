@@ -10,6 +10,7 @@ VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' course/course.toml)
 setup:
 	@scripts/setup
 	@scripts/setup-speech
+	@scripts/setup-sandbox
 
 run: setup
 	$(VENV)/firstmlp demo

@@ -106,6 +106,7 @@ def grade_demo(workdir=None, workers=None):
             nbformat.write(notebook, str(submitted / student / path.stem / path.name))
     outcomes, _, csv_path = grade(submitted, course_dir, workers=workers, regrade=True)
     print(summary_table(outcomes))
+    print(sandbox_summary())
     print(f"grades: {csv_path}; feedback: {course_dir / 'feedback'}")
     return all((o.score == o.max_score) if o.student == "reference" else o.score == 0
                for o in outcomes)
@@ -119,12 +120,26 @@ def grade_class(args):
         student=args.student, assignment=args.assignment, device=args.device,
         pattern=args.pattern, timeout=args.timeout, regrade=args.regrade, isolate=args.isolate)
     print(summary_table(outcomes) if outcomes else "no submissions matched")
+    print(sandbox_summary(args.device, args.isolate))
     for item in unmatched:
         print(f"skipped {item.path}: {item.reason}")
     report = write_report(args.course_dir, outcomes)
     print(f"report (flags per student): {report}")
     print(f"grades: {csv_path}; feedback: {args.course_dir}/feedback/<student>/<assignment>/")
     return 0
+
+
+def sandbox_summary(device=None, isolate=True):
+    """One line: what the notebooks ran in."""
+    from autograder.boundary import bwrap_problem
+    if not isolate:
+        return "sandbox incomplete: --no-isolation (namespaces only: no rlimits, Landlock or capability drop)"
+    problem = bwrap_problem(device)
+    if problem:
+        return (f"sandbox incomplete: no bubblewrap sandbox ({problem}); notebooks ran with "
+                "rlimits, Landlock and a pids cgroup only (see every notebook's flags)")
+    return ("sandbox: bubblewrap (user, PID, network, IPC namespaces; a fresh fork of a clean "
+            "zygote per notebook, in namespaces of its own)")
 
 
 def write_report(course_dir, outcomes):

@@ -40,10 +40,11 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetG
                                     LimitOutput, SaveAutoGrades)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from autograder.feedback import HideTestSources
+from autograder.sanitize import SanitizeOutputs
 from autograder.warm_execute import WarmExecute
 c.Autograde.autograde_preprocessors = [WarmExecute, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
-                                       CheckCellMetadata]
+                                       LimitOutput, SanitizeOutputs, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?s)."
 c.WarmExecute.timeout = {timeout}
@@ -52,7 +53,9 @@ c.WarmExecute.course_root = {course_root!r}
 c.WarmExecute.isolate = {isolate}
 c.WarmExecute.memory_mb = {memory_mb}
 c.OverwriteCells.add_missing_cells = True
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestSources]
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestSources,
+                                    SanitizeOutputs]
+c.HTMLExporter.sanitize_html = False  # SanitizeOutputs (nh3) instead: bleach escapes tables
 """
 
 
@@ -90,6 +93,8 @@ def unreadable_reason(path):
     """None for a notebook nbformat can read, else what is wrong with the file."""
     try:
         nbformat.read(str(path), as_version=4)
+    except RecursionError:
+        return "not a readable notebook (its JSON is nested too deeply)"
     except Exception as error:
         detail = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""
         if Path(path).stat().st_size == 0:
@@ -166,7 +171,8 @@ def grade_one(course_dir, assignment, student, digest, secret, device=None, thre
     """Autograde and write feedback for one submission (runs in a worker); on
     success, record it as done (atomically) so that a resumed run skips it."""
     worker_init(device, threads)
-    os.environ["FIRSTMLP_GRADING_SECRET"] = secret
+    count_attempt(course_dir, student, assignment, digest)
+    os.environ["FIRSTMLP_GRADING_SECRET"] = secret  # this worker's; never in a sandbox
     api = make_api(course_dir)
     for attempt in range(attempts):
         result = api.autograde(assignment, student, force=True, create=True)
@@ -189,6 +195,36 @@ def done_path(course_dir, student, assignment):
     return Path(course_dir) / "firstmlp" / "done" / student / f"{assignment}.json"
 
 
+ATTEMPTS = 3  # a notebook whose grading never finished this often is not tried again
+
+
+def attempts_path(course_dir, student, assignment):
+    return Path(course_dir) / "firstmlp" / "attempts" / student / f"{assignment}.json"
+
+
+def attempts_of(course_dir, student, assignment, digest):
+    """How often grading of this very file began without finishing."""
+    try:
+        record = json.loads(attempts_path(course_dir, student, assignment).read_text())
+    except (OSError, ValueError):
+        return 0
+    return int(record.get("count", 0)) if record.get("sha256") == digest else 0
+
+
+def count_attempt(course_dir, student, assignment, digest):
+    """Called as grading of a notebook begins (so a run killed in it, or a worker that
+    dies in it, leaves a trace): resume never loops on a poisoned submission."""
+    count = attempts_of(course_dir, student, assignment, digest) + 1
+    write_atomically(attempts_path(course_dir, student, assignment),
+                     json.dumps({"sha256": digest, "count": count}))
+    return count
+
+
+def not_finished(task, reason):
+    _, assignment, student, *_ = task
+    return {"student": student, "assignment": assignment, "ok": False, "error": reason}
+
+
 def already_graded(course_dir, submission, digest):
     """The record of an earlier run that graded this very file, or None."""
     try:
@@ -209,16 +245,39 @@ def last_line(text):
 
 
 def run_local(tasks, workers, device, on_done):
-    """A spawn pool (fresh interpreters: no state of the grader's own process)."""
+    """A spawn pool (fresh interpreters: no state of the grader's own process). A
+    worker that dies breaks the pool: a new one takes the notebooks left; one whose
+    grading began ``ATTEMPTS`` times and never finished gets its zero and a reason."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=worker_init,
-                             initargs=(device, threads)) as pool:
-        futures = [pool.submit(grade_one, *task, device, threads) for task in tasks]
-        for future in as_completed(futures):
-            on_done(future.result())
+    attempts = lambda task: attempts_of(task[0], task[2], task[1], task[3])  # noqa: E731
+    pending = list(tasks)
+    while pending:
+        before, broken = {task: attempts(task) for task in pending}, []
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=worker_init,
+                                 initargs=(device, threads)) as pool:
+            futures = {pool.submit(grade_one, *task, device, threads): task for task in pending}
+            for future in as_completed(futures):
+                try:
+                    on_done(future.result())
+                except BrokenProcessPool:
+                    broken.append(futures[future])
+                except Exception as error:
+                    on_done(not_finished(futures[future], f"grading failed: {last_line(error)}"))
+        charged = {task: attempts(task) for task in broken}
+        pending = [task for task in broken if charged[task] < ATTEMPTS]
+        for task in broken:
+            if charged[task] >= ATTEMPTS:
+                on_done(not_finished(task, f"the grading worker died {charged[task]} times "
+                                           "while grading this notebook; not tried again "
+                                           "(--regrade retries)"))
+        if broken and all(charged[t] == before[t] for t in broken):  # no grading began
+            for task in pending:
+                on_done(not_finished(task, "the grading workers could not start"))
+            return
 
 
 def run_dask(tasks, scheduler, device, on_done):
@@ -294,12 +353,23 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     found, unmatched = S.collect(submissions_source, assignments, pattern or S.LMS_PATTERN, scratch)
     found = [s for s in found if (student is None or s.student == student)
              and (assignment is None or s.assignment == assignment)]
-    broken = {(s.student, s.assignment): unreadable_reason(s.path) for s in found}
+    broken = {(s.student, s.assignment): getattr(s, "refused", None) or unreadable_reason(s.path)
+              for s in found}
     broken = {key: reason for key, reason in broken.items() if reason}
-    digests = {(s.student, s.assignment): file_digest(s.path) for s in found}
+    digests = {(s.student, s.assignment): file_digest(s.path) if s.path else ""
+               for s in found}
     done = {} if regrade else {
         (s.student, s.assignment): record for s in found
         if (record := already_graded(course_dir, s, digests[(s.student, s.assignment)]))}
+    for s in found:
+        key = (s.student, s.assignment)
+        if regrade:
+            attempts_path(course_dir, *key).unlink(missing_ok=True)
+        elif key not in done and key not in broken and \
+                (n := attempts_of(course_dir, *key, digests[key])) >= ATTEMPTS:
+            broken[key] = (f"grading this notebook began {n} times and never finished (the "
+                           "run or its worker was killed in it); not tried again (--regrade "
+                           "retries)")
     for submission in found:
         key = (submission.student, submission.assignment)
         if key not in done and key not in broken:

@@ -26,7 +26,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
-PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 38, 36
+PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER, PR_CAPBSET_DROP = 38, 36, 24
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1, 2, 4, 8
 FS_ALL_V1 = (1 << 13) - 1          # ABI 1: execute … make_sym
 FS_REFER, FS_TRUNCATE = 1 << 13, 1 << 14
@@ -221,7 +222,7 @@ def missing_protections(group):
 
 def confine(limits, scratch, readable, group=None):
     """Confine this process as far as this machine allows (``missing_protections``
-    says what it cannot)."""
+    says what it cannot), then drop every capability."""
     if group is not None and group.path:
         group.join()
     elif os.geteuid() != 0:  # RLIMIT_NPROC counts all of this user's tasks
@@ -229,6 +230,26 @@ def confine(limits, scratch, readable, group=None):
     set_limits(limits)
     if landlock_abi() >= 1:
         restrict_files(readable, [str(scratch), "/dev/null"])
+    drop_capabilities()
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities():
+    """No capability left, none to regain: the bounding set emptied, then the
+    effective, permitted and inheritable sets (a notebook that made its own user
+    namespace holds every capability in it until now)."""
+    for capability in range(64):
+        _libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)  # fails harmlessly past the last
+    header, data = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    _libc.capset(ctypes.byref(header), data)
 
 
 def become_subreaper():

@@ -262,6 +262,14 @@ def merge(submitted, trusted, record):
     return nbformat.v4.new_notebook(cells=cells, metadata=submitted.metadata), answers
 
 
+def without_seed(verdict, seed):
+    """The verdict with this run's hidden seed replaced by words."""
+    from autograder.oracle import Verdict
+    return Verdict(verdict.name, [re.sub(rf"\bseed {seed}\b", "the grading run's hidden seed",
+                                         failure) for failure in verdict.failures],
+                   verdict.comparisons)
+
+
 def judge(cell, link, seed, record):
     """Decide a test cell's outputs (hence its points) by the grader's verdict."""
     from autograder.verdicts import judge_cell
@@ -269,6 +277,8 @@ def judge(cell, link, seed, record):
     kernel_errors = [o for o in cell.outputs if o.get("output_type") == "error"]
     in_kernel = "failed" if kernel_errors else "passed"
     verdict = judge_cell(kernel_source(cell), link, seed)
+    if verdict is not None:  # this run's seed stays in the grader: never in a notebook
+        verdict = without_seed(verdict, seed)
     if verdict is None:
         record.cell(grade_id, in_kernel, None, "no out-of-kernel check: scored in the kernel")
         return

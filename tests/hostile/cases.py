@@ -13,6 +13,126 @@ from tests.test_grader import notebook_for
 
 A1, A2 = "01_perceptron", "02_activations"
 WRONG_LEAKY = ("leaky_relu", "slope=0.1", "slope=0.01")  # costs test_leaky_relu: 2 points
+NOT_THERE = "No such file or directory"
+SECRET = "hostile-suite-secret-5f1c"  # FIRSTMLP_GRADING_SECRET of the hostile class
+HONEST_MARKER = "HONEST-ANSWER-MARKER-7731"  # in an honest student's answer
+
+STEAL_QUEUE = '''
+import gc, sys
+found = []
+frame = sys._getframe()
+while frame is not None:  # the pool worker's frames, if this process were its fork
+    found += [v for v in frame.f_locals.values() if "queue" in type(v).__name__.lower()]
+    frame = frame.f_back
+found += [o for o in gc.get_objects() if type(o).__module__.startswith(("multiprocessing",
+                                                                      "concurrent"))]
+class Evil:
+    def __reduce__(self):
+        return (eval, ("__import__('os').system('touch /tmp/firstmlp-pwned')",))
+for queue in found:
+    try:
+        queue.put(Evil())
+        queue.get_nowait()
+    except Exception:
+        pass
+print(f"queues found: {len(found)}")
+'''
+
+SIGNAL_EVERYONE = '''
+import os, signal
+hit = 0
+for pid in range(1, 1 << 16):
+    for sig in (signal.SIGSTOP, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+            hit += sig == signal.SIGKILL
+        except (ProcessLookupError, PermissionError):
+            pass
+print(f"signalled: {hit} process")
+'''
+
+READ_SECRETS = '''
+import gc, os, sys
+places = [repr(dict(os.environ))]
+frame = sys._getframe()
+while frame is not None:
+    places.append(repr(frame.f_locals)[:100000])
+    frame = frame.f_back
+places += [o for o in gc.get_objects() if isinstance(o, str)]
+for pid in os.listdir("/proc"):
+    for name in ("environ", "cmdline"):
+        try:
+            places.append(open(f"/proc/{pid}/{name}", "rb").read().decode(errors="replace"))
+        except OSError:
+            pass
+print("\\n".join(p for p in places if "secret" in p.lower() or "seed" in p.lower())[:20000])
+print("secrets searched")
+'''
+
+READ_OTHERS = f'''
+import gc
+hits = [o for o in gc.get_objects() if isinstance(o, str) and "{HONEST_MARKER}" in o
+        and "hits = " not in o]
+print("\\n".join(hits)[:5000])
+print(f"other students found: {{len(hits)}}")
+'''
+
+SOCKETS = '''
+import socket
+def attempt(name, action):
+    try:
+        action()
+        print(f"{name}: worked")
+    except OSError as error:
+        print(f"{name}: OSError {error}")
+def udp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"hostile", ("127.0.0.1", UDP_PORT))
+def tcp():
+    socket.create_connection(("127.0.0.1", 22), timeout=1)
+def abstract():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect("\\0firstmlp-hostile-probe")
+def unix_file():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind("listener.sock")
+for name, action in (("udp", udp), ("tcp", tcp), ("abstract", abstract), ("unix", unix_file)):
+    attempt(name, action)
+'''.replace("UDP_PORT", "47913")
+UDP_PORT = 47913
+
+READ_PROC = '''
+import os
+pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+readable = []
+for pid in pids:
+    try:
+        open(f"/proc/{pid}/environ", "rb").read()
+        readable.append(pid)
+    except OSError:
+        pass
+print(f"processes visible: {[p for p in pids if p == os.getpid()]} of {pids}; environ readable: {readable}")
+'''
+
+WRITE_WIRE = '''
+import os
+for fd in range(3, 64):
+    try:
+        os.write(fd, b"\\xff" * 64)
+    except OSError:
+        pass
+'''
+
+HTML_INJECTION = '''
+from IPython.display import HTML, Javascript, Markdown, SVG, display
+display(HTML("<script>document.title='pwned-script'</script><b>bold</b>"))
+display(Javascript("document.title='pwned-js'"))
+display(HTML('<img src=x onerror="document.title=1">'))
+display(Markdown("<script>document.title='pwned-md'</script> *text*"))
+display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'))
+display(HTML('<a href="javascript:alert(1)">link</a><iframe src="https://example.org"></iframe>'))
+'''
+PWNED = "pwned"  # in every active payload above: no script, handler or URL may carry it
 
 
 def with_cells(assignment, replace=(), append=(), solved=None, edit=None):
@@ -22,7 +142,8 @@ def with_cells(assignment, replace=(), append=(), solved=None, edit=None):
         notebook = notebook_for(course_dir, assignment, solved=solved, replace=list(replace))
         for cell_id, code in append:
             cell = next(c for c in notebook.cells if c.id == cell_id)
-            cell.source += "\n" + code.format(root=root, course=course_dir)
+            cell.source += "\n" + code.replace("{root}", str(root)).replace(
+                "{course}", str(course_dir))
         if edit:
             edit(notebook)
         return nbformat.writes(notebook).encode()
@@ -117,15 +238,44 @@ CASES = [
     ("print_flood", A2, with_cells(A2, append=[("relu", "print('x' * (100 << 20))")]), 14,
      "[output truncated by the grader", "notebook"),
     # reaching for what the grader keeps
+    # (not in the sandbox at all: bubblewrap binds only what a notebook may read)
     ("read_solutions", A2, with_cells(A2, solved=set(), append=[("relu",
-        "exec(open('{root}/solutions/activations.py').read())")]), 0, "PermissionError",
+        "exec(open('{root}/solutions/activations.py').read())")]), 0, NOT_THERE,
      "notebook"),
     ("read_hidden_tests", A2, with_cells(A2, solved=set(), append=[("relu",
         "print(open('{course}/source/02_activations/02_activations.ipynb').read()[:100])")]),
-     0, "PermissionError", "notebook"),
+     0, NOT_THERE, "notebook"),
     ("write_gradebook", A2, with_cells(A2, append=[("relu",
-        "open('{course}/gradebook.db', 'ab').write(b'0' * 100)")]), 14, "PermissionError",
+        "open('{course}/gradebook.db', 'ab').write(b'0' * 100)")]), 14, NOT_THERE,
      "notebook"),
+    # the grader's own processes, state and channels (issue 13): none is reachable
+    ("steal_pool_queue", A1, with_cells(A1, solved=set(), append=[("weighted_sum", STEAL_QUEUE)]),
+     0, "queues found: 0", "notebook"),
+    ("kill_parent", A2, with_cells(A2, append=[("relu",
+        "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('still here')")]),
+     14, "still here", "notebook"),
+    ("stop_parent", A2, with_cells(A2, append=[("relu",
+        "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\nprint('still here')")]),
+     14, "still here", "notebook"),
+    ("signal_every_pid", A2, with_cells(A2, append=[("relu", SIGNAL_EVERYONE)]), 14,
+     "signalled: 1 process", "notebook"),
+    ("read_secrets", A1, with_cells(A1, solved=set(), append=[("weighted_sum", READ_SECRETS)]),
+     0, "secrets searched", "notebook"),
+    ("read_other_students", A2, with_cells(A2, solved=set(), append=[("relu", READ_OTHERS)]),
+     0, "other students found: 0", "notebook"),
+    ("sockets", A2, with_cells(A2, append=[("relu", SOCKETS)]), 14, "udp: OSError", "notebook"),
+    ("read_proc", A2, with_cells(A2, append=[("relu", READ_PROC)]), 14,
+     "processes visible: [1]", "notebook"),
+    ("write_wire", A2, with_cells(A2, append=[("relu", WRITE_WIRE)]), 4,
+     "the notebook stopped before this cell ran", "notebook"),
+    ("html_injection", A2, with_cells(A2, append=[("relu", HTML_INJECTION)]), 14,
+     "cannot be shown safely", "notebook"),
+    # correct, but 0.5 s per call: each check has one budget of the cell's time limit for
+    # all its calls of student code (TIMEOUT = 5 s here; 600 s in a real run), so the
+    # slow leaky ReLU's check runs out of time and its 2 points are lost, and no other
+    ("slow_answers", A2, with_cells(A2, replace=[("leaky_relu", "    def forward(self, x):",
+        "    def forward(self, x):\n        import time\n        time.sleep(0.5)")]), 12,
+     "budget for your code ran out", "notebook"),
     # edited, deleted and forged cells
     ("edited_test", A2, with_cells(A2, [WRONG_LEAKY, ("test_leaky_relu",
         "check_leaky_relu(LeakyReLU).assert_passed()", "pass")]), 12,
@@ -159,7 +309,7 @@ CASES = [
 ]
 
 HONEST = [  # graded beside the hostile ones: their points must not move
-    ("honest_reference", A2, with_cells(A2), 14),
+    ("honest_reference", A2, with_cells(A2, append=[("relu", f"# {HONEST_MARKER}")]), 14),
     ("honest_reference", A1, with_cells(A1), 10),
     ("honest_blank", A2, with_cells(A2, solved=set()), 0),
     ("honest_partial", A1, with_cells(A1, solved={"weighted_sum", "step"}), 3),
@@ -167,3 +317,7 @@ HONEST = [  # graded beside the hostile ones: their points must not move
 ]
 
 WRONG_NAME = ("wrong_file_name", A2, "homework.ipynb")
+# a submitted notebook that is a symbolic link to the course's source notebook (solutions,
+# hidden tests): refused, never followed — zero, and a flag naming the file
+SYMLINK = ("symlink_to_source", A2, "source/02_activations/02_activations.ipynb", 0,
+           "symbolic link")

@@ -5,7 +5,9 @@ grader killed in the middle of a class finishes it when run again."""
 
 import hashlib
 import os
+from html.parser import HTMLParser
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +18,8 @@ import pytest
 
 from autograder.grader import grade, prepare_course
 from autograder.sandbox import landlock_abi
-from tests.hostile.cases import CASES, HONEST, WRONG_NAME
+from tests.hostile.cases import (CASES, HONEST, HONEST_MARKER, PWNED, SECRET, SYMLINK,
+                                 UDP_PORT, WRONG_NAME)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,16 +41,41 @@ def write_class(course_dir, folder):
     student, assignment, name = WRONG_NAME
     (folder / student / assignment).mkdir(parents=True)
     (folder / student / assignment / name).write_bytes(b"{}")
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+    student, assignment, target, *_ = SYMLINK
+    (folder / student / assignment).mkdir(parents=True)
+    (folder / student / assignment / f"{assignment}.ipynb").symlink_to(course_dir / target)
+    return before
 
 
 @pytest.fixture(scope="module")
-def graded(course_dir, tmp_path_factory, mnist):
+def listeners():
+    """A UDP port and an abstract unix socket on the grader's side: the sockets case
+    must reach neither."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", UDP_PORT))
+    udp.setblocking(False)
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    abstract.bind("\0firstmlp-hostile-probe")
+    abstract.listen()
+    abstract.setblocking(False)
+    yield udp, abstract
+    udp.close()
+    abstract.close()
+
+
+@pytest.fixture(scope="module")
+def graded(course_dir, tmp_path_factory, mnist, listeners):
     folder = tmp_path_factory.mktemp("hostile-class") / "submitted"
     before = write_class(course_dir, folder)
-    outcomes, unmatched, csv_path = grade(folder, course_dir, workers=2, progress=False,
-                                          timeout=TIMEOUT, memory_mb=2048)
-    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+    os.environ["FIRSTMLP_GRADING_SECRET"] = SECRET
+    try:
+        outcomes, unmatched, csv_path = grade(folder, course_dir, workers=2, progress=False,
+                                              timeout=TIMEOUT, memory_mb=2048)
+    finally:
+        del os.environ["FIRSTMLP_GRADING_SECRET"]
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*")
+             if p.is_file() and not p.is_symlink()}
     return {(o.student, o.assignment): o for o in outcomes}, unmatched, before, after
 
 
@@ -57,7 +85,8 @@ def notebook_text(course_dir, student, assignment):
         return ""
     notebook = nbformat.read(str(path), as_version=4)
     return "\n".join(str(o.get("text", "")) if o.get("output_type") == "stream" else
-                     f"{o.get('ename', '')}: {o.get('evalue', '')}"
+                     f"{o.get('ename', '')}: {o.get('evalue', '')}" if o.get("output_type") == "error"
+                     else str(o.get("data", {}).get("text/plain", ""))
                      for c in notebook.cells for o in c.get("outputs", []))
 
 
@@ -89,6 +118,90 @@ def test_wrong_file_name_is_reported_not_graded(graded):
 
 def test_submissions_are_never_modified(graded):
     assert graded[2] == graded[3]
+
+
+def test_symlinked_notebook_is_refused_not_followed(graded, course_dir):
+    student, assignment, _, points, message = SYMLINK
+    outcome = graded[0][(student, assignment)]
+    assert outcome.score == points
+    assert any(message in flag and f"{assignment}.ipynb" in flag for flag in outcome.flags), \
+        outcome.flags
+    assert not (course_dir / "autograded" / student / assignment).exists()
+
+
+def graded_texts(course_dir):
+    """{path: text} of every autograded notebook and feedback page of the class."""
+    return {p: p.read_text(errors="replace") for folder in ("autograded", "feedback")
+            for p in (course_dir / folder).rglob("*") if p.suffix in (".ipynb", ".html")}
+
+
+def test_no_secret_seed_or_other_students_work_reaches_any_output(graded, course_dir):
+    from autograder.warm_execute import grading_seed
+    os.environ["FIRSTMLP_GRADING_SECRET"] = SECRET
+    try:
+        seeds = {str(grading_seed(s, a)) for (s, a) in graded[0]}
+    finally:
+        del os.environ["FIRSTMLP_GRADING_SECRET"]
+    for path, text in graded_texts(course_dir).items():
+        assert SECRET not in text, path
+        assert not [seed for seed in seeds if seed in text], path
+        if "honest_reference" not in path.parts:
+            assert HONEST_MARKER not in text, path
+
+
+class ActiveContent(HTMLParser):
+    """Collects what would run in a browser: script bodies, event handlers, URLs with
+    a javascript: scheme, frames, embedded objects."""
+
+    def __init__(self):
+        super().__init__()
+        self.found, self.in_script = [], False
+
+    def handle_starttag(self, tag, attrs):
+        self.in_script = tag == "script"
+        if tag in ("iframe", "object", "embed", "frame"):
+            self.found.append(tag)
+        for name, value in attrs:
+            if name.startswith("on") or "javascript:" in (value or "").replace(" ", "").lower():
+                self.found.append(f"{tag} {name}={value}")
+
+    def handle_endtag(self, tag):
+        self.in_script = False
+
+    def handle_data(self, data):
+        if self.in_script and PWNED in data:
+            self.found.append(f"script: {data[:80]}")
+
+
+def test_no_active_content_in_feedback_or_autograded_notebook(graded, course_dir):
+    student = "html_injection"
+    pages = list((course_dir / "feedback" / student).rglob("*.html"))
+    assert pages
+    for page in pages:
+        parser = ActiveContent()
+        parser.feed(page.read_text())
+        assert not parser.found, (page, parser.found)
+        assert "<b>bold</b>" in page.read_text()  # harmless markup still shows
+    notebook = nbformat.read(str(next((course_dir / "autograded" / student).rglob("*.ipynb"))), 4)
+    for output in (o for c in notebook.cells for o in c.get("outputs", [])):
+        for mime, value in output.get("data", {}).items():
+            assert "javascript" not in mime
+            if mime in ("text/html", "text/markdown"):
+                parser = ActiveContent()
+                parser.feed("".join(value) if isinstance(value, list) else value)
+                assert not parser.found, parser.found
+
+
+def test_sockets_reach_nothing_of_the_grader(graded, listeners):
+    udp, abstract = listeners
+    with pytest.raises(BlockingIOError):
+        udp.recv(100)
+    with pytest.raises(BlockingIOError):
+        abstract.accept()
+
+
+def test_no_code_ran_in_the_grader():
+    assert not Path("/tmp/firstmlp-pwned").exists()
 
 
 def test_gradebook_survives_the_class(graded, course_dir):
