@@ -37,7 +37,11 @@ Audit of every channel across the boundary (who reads what the student controls)
     the grader never reads; it reads only what is bound in;
   * signals and /proc: the notebook sees no process of the grader (PID namespace),
     and the worker's pool queues, pipes and sockets are never inherited (bwrap is
-    started with every other descriptor closed);
+    started with every other descriptor closed). Its ``/proc`` is the sandbox's: it
+    lists bwrap's init and the zygote, which the notebook can neither signal (another
+    PID namespace) nor read beyond their command lines (another user namespace; the
+    zygote is not dumpable) — a fresh ``/proc`` per notebook cannot be mounted under
+    bwrap's read-only parts of it;
   * time: every deadline is kept by the worker, outside; a stopped or wedged notebook
     or zygote is killed from there, and a zygote that dies is started again.
 """
@@ -141,6 +145,8 @@ def matplotlib_cache():
 @lru_cache(maxsize=None)
 def bwrap_problem(device=None):
     """None when bubblewrap starts a sandbox here, else why it cannot (one line)."""
+    if os.environ.get("FIRSTMLP_NO_BUBBLEWRAP"):
+        return "switched off by FIRSTMLP_NO_BUBBLEWRAP"
     if not shutil.which("bwrap"):
         return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
     try:

@@ -181,9 +181,10 @@ class StudentGuard:
         try:
             with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
                 return function(*args, **kwargs)
-        except CellTimeout:
-            raise CellTimeout(f"the check's {self.timeout} s budget for your code ran out "
-                              "(its calls together took longer)") from None
+        except CellTimeout as error:  # the budget is the check's, not the cell's
+            raise CellTimeout(f"your code ran past the check's {self.timeout} s time budget "
+                              "(all its calls together)").with_traceback(error.__traceback__) \
+                from None
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             self.left -= time.monotonic() - started

@@ -24,8 +24,9 @@ frame = sys._getframe()
 while frame is not None:  # the pool worker's frames, if this process were its fork
     found += [v for v in frame.f_locals.values() if "queue" in type(v).__name__.lower()]
     frame = frame.f_back
-found += [o for o in gc.get_objects() if type(o).__module__.startswith(("multiprocessing",
-                                                                      "concurrent"))]
+found += [o for o in gc.get_objects()  # the pool's queues and pipes, were they here
+          if str(getattr(type(o), "__module__", "")).startswith("multiprocessing")
+          and type(o).__name__ in ("Queue", "SimpleQueue", "JoinableQueue", "Connection")]
 class Evil:
     def __reduce__(self):
         return (eval, ("__import__('os').system('touch /tmp/firstmlp-pwned')",))
@@ -58,7 +59,7 @@ frame = sys._getframe()
 while frame is not None:
     places.append(repr(frame.f_locals)[:100000])
     frame = frame.f_back
-places += [o for o in gc.get_objects() if isinstance(o, str)]
+places += [r for o in gc.get_objects() for r in gc.get_referents(o) if isinstance(r, str)]
 for pid in os.listdir("/proc"):
     for name in ("environ", "cmdline"):
         try:
@@ -69,13 +70,15 @@ print("\\n".join(p for p in places if "secret" in p.lower() or "seed" in p.lower
 print("secrets searched")
 '''
 
-READ_OTHERS = f'''
+READ_OTHERS = '''
 import gc
-hits = [o for o in gc.get_objects() if isinstance(o, str) and "{HONEST_MARKER}" in o
-        and "hits = " not in o]
-print("\\n".join(hits)[:5000])
-print(f"other students found: {{len(hits)}}")
+marker = "".join(["HONEST-ANSWER-", "MARKER-7731"])  # built at run time: not in this source
+hits = {id(r): r for o in gc.get_objects() for r in gc.get_referents(o)
+        if isinstance(r, str) and r is not marker and marker in r}
+print("\\n".join(hits.values())[:5000])
+print(f"other students found: {len(hits)}")
 '''
+assert "HONEST-ANSWER-" + "MARKER-7731" == HONEST_MARKER
 
 SOCKETS = '''
 import socket
@@ -223,8 +226,8 @@ CASES = [
         "control back", "notebook"),
     ("loop_in_answer", A2, with_cells(A2, replace=[("leaky_relu", "    def forward(self, x):",
         "    def forward(self, x):\n        while True:\n            pass")]), 12,
-     "your forward raised CellTimeout: this cell ran longer than the 5 s limit (line 8 in "
-     "forward)", "notebook"),
+     "your forward raised CellTimeout: your code ran past the check's 5 s time budget "
+     "(line 8 in forward)", "notebook"),
     ("memory_bomb", A2, with_cells(A2, append=[("relu",
         # bytes(n) is calloc'd: the address-space limit stops it at once, where writing
         # 2 GB of bytearray zeros could outlast the 5 s cell limit on a loaded machine
@@ -269,13 +272,13 @@ CASES = [
     ("write_wire", A2, with_cells(A2, append=[("relu", WRITE_WIRE)]), 4,
      "the notebook stopped before this cell ran", "notebook"),
     ("html_injection", A2, with_cells(A2, append=[("relu", HTML_INJECTION)]), 14,
-     "cannot be shown safely", "notebook"),
+     "<IPython.core.display.Javascript object>", "notebook"),
     # correct, but 0.5 s per call: each check has one budget of the cell's time limit for
     # all its calls of student code (TIMEOUT = 5 s here; 600 s in a real run), so the
     # slow leaky ReLU's check runs out of time and its 2 points are lost, and no other
     ("slow_answers", A2, with_cells(A2, replace=[("leaky_relu", "    def forward(self, x):",
         "    def forward(self, x):\n        import time\n        time.sleep(0.5)")]), 12,
-     "budget for your code ran out", "notebook"),
+     "your code ran past the check's 5 s time budget", "notebook"),
     # edited, deleted and forged cells
     ("edited_test", A2, with_cells(A2, [WRONG_LEAKY, ("test_leaky_relu",
         "check_leaky_relu(LeakyReLU).assert_passed()", "pass")]), 12,
