@@ -114,11 +114,21 @@ def grade_demo(workdir=None, workers=None):
 
 def grade_class(args):
     from autograder.grader import grade, summary_table
+    from autograder.submissions import IntakeError
 
-    outcomes, unmatched, csv_path = grade(
-        args.submissions, args.course_dir, workers=args.workers, scheduler=args.scheduler,
-        student=args.student, assignment=args.assignment, device=args.device,
-        pattern=args.pattern, timeout=args.timeout, regrade=args.regrade, isolate=args.isolate)
+    if not Path(args.submissions).exists():  # before the course is built: a minute saved
+        print(f"grade: no submissions at {args.submissions}: give a folder or a zip file",
+              file=sys.stderr)
+        return 2
+    try:
+        outcomes, unmatched, csv_path = grade(
+            args.submissions, args.course_dir, workers=args.workers, scheduler=args.scheduler,
+            student=args.student, assignment=args.assignment, device=args.device,
+            pattern=args.pattern, timeout=args.timeout, regrade=args.regrade,
+            isolate=args.isolate)
+    except IntakeError as error:
+        print(f"grade: {error}", file=sys.stderr)
+        return 2
     print(summary_table(outcomes) if outcomes else "no submissions matched")
     print(sandbox_summary(args.device, args.isolate))
     for item in unmatched:

@@ -1,8 +1,11 @@
 """Benchmark: grade a class of N submissions with firstmlp's grader and with stock
 ``nbgrader autograde``, side by side, and print seconds per submission and the ratio.
 
-Three passes: firstmlp with its sandbox, firstmlp without it (the sandbox's cost), stock
-nbgrader. The class cycles through notebooks 01-04 (05 trains two MNIST models, ~50 s of
+Three passes: firstmlp with its sandbox, firstmlp without its per-notebook confinement
+(``--no-isolation``: the cost of rlimits and Landlock), stock nbgrader. Then the
+boundary's own cost per notebook: a notebook process opened, given one cell and
+closed, forked by the sandboxed zygote (bubblewrap), by a zygote without bubblewrap,
+and, as before this boundary, forked straight from the grading worker. The class cycles through notebooks 01-04 (05 trains two MNIST models, ~50 s of
 student compute each, which would only dilute the comparison) and three kinds of
 work: the completed reference, the blank release, and a partial submission (every
 other solution cell filled in). Both graders get identical copies of the class.
@@ -41,6 +44,52 @@ def make_class(n, course_dir, submitted):
         folder = submitted / f"student{i:03d}_{kind}" / assignment
         folder.mkdir(parents=True)
         nbformat.write(notebook, str(folder / f"{assignment}.ipynb"))
+
+
+def boundary_cost(n=30):
+    """Seconds per notebook to open a notebook process, run ``1 + 1`` and close it."""
+    from autograder.boundary import Sandbox, bwrap_problem
+    from autograder.notebook_process import ForkedNotebook
+    from autograder.sandbox import Limits, student_readable
+    from autograder.wire import Link
+
+    def per_notebook(open_notebook):
+        start = time.perf_counter()
+        for _ in range(n):
+            link, close = open_notebook()
+            link.deadline = time.monotonic() + 60
+            link.request("run", "1 + 1")
+            close()
+        return (time.perf_counter() - start) / n
+
+    def zygote(sandbox):
+        def open_notebook():
+            notebook_id, from_child, to_child, _ = sandbox.open_notebook(
+                60, Limits(), student_readable())
+
+            def close():
+                os.close(from_child)
+                os.close(to_child)
+                sandbox.close_notebook(notebook_id)
+            return Link(to_child, from_child), close
+        return open_notebook
+
+    def forked():
+        notebook = ForkedNotebook(60, Limits(), student_readable())
+        return notebook.link, notebook.close
+
+    figures = {}
+    for label, use_bwrap in (("zygote in bubblewrap", True), ("zygote without bubblewrap", False)):
+        if use_bwrap and bwrap_problem():
+            continue
+        sandbox = Sandbox(use_bwrap=use_bwrap)
+        started = time.perf_counter()
+        sandbox.start()
+        startup = time.perf_counter() - started
+        figures[label] = (per_notebook(zygote(sandbox)), startup)
+        sandbox.kill()
+    figures["fork of the worker (before)"] = (per_notebook(forked), None)
+    return figures
 
 
 def main():
@@ -89,6 +138,10 @@ def main():
     print(f"stock nbgrader autograde (no feedback):      {stock_s:6.1f} s, "
           f"{stock_s / n:.2f} s per submission")
     print(f"speed-up: {stock_s / ours_s:.1f}x (target >= 3x); same scores: {agree}")
+    print("boundary cost per notebook (open, run `1 + 1`, close; 30 notebooks each):")
+    for label, (seconds, startup) in boundary_cost().items():
+        start = f"; zygote start {startup:.1f} s, once per worker" if startup else ""
+        print(f"  {label:30s} {1000 * seconds:6.1f} ms per notebook{start}")
 
 
 if __name__ == "__main__":
