@@ -227,7 +227,7 @@ CASES = [
     ("loop_in_answer", A2, with_cells(A2, replace=[("leaky_relu", "    def forward(self, x):",
         "    def forward(self, x):\n        while True:\n            pass")]), 12,
      "your forward raised CellTimeout: your code ran past the check's 5 s time budget "
-     "(line 8 in forward)", "notebook"),
+     "(all its calls together) (line 8 in forward)", "notebook"),
     ("memory_bomb", A2, with_cells(A2, append=[("relu",
         # bytes(n) is calloc'd: the address-space limit stops it at once, where writing
         # 2 GB of bytearray zeros could outlast the 5 s cell limit on a loaded machine
