@@ -19,10 +19,10 @@ from autograder.oracle import (StudentCodeError, Verdict, call_student, check_fu
 ELEMENTWISE_SHAPES = [(1, 1), (1, 9), (4, 3), (3, 4), (2, 3, 5)]
 
 
-def check_activation(make, torch_fn, name, seed=0, device="auto"):
+def check_activation(make, torch_fn, name, seed=0, device="auto", mistakes=()):
     """An elementwise activation on several shapes, kinks and |x| = 1000 included."""
     return check_module(make, torch_fn, ELEMENTWISE_SHAPES, name=name, seed=seed,
-                        device=device, edge_values=True)
+                        device=device, edge_values=True, mistakes=mistakes)
 
 
 def check_sigmoid(Sigmoid, seed=0, device="auto"):
@@ -40,7 +40,9 @@ def check_relu(ReLU, seed=0, device="auto"):
 def check_leaky_relu(LeakyReLU, seed=0, device="auto"):
     """Slope 0.1, the seed's max(0.1x, x): the class's default must be 0.1."""
     return check_activation(LeakyReLU, lambda x: F.leaky_relu(x, 0.1), "LeakyReLU(0.1)",
-                            seed, device)
+                            seed, device, mistakes=[
+                                ("a slope of 0.01 (torch's default) where the course uses 0.1",
+                                 lambda x: F.leaky_relu(x, 0.01))])
 
 
 def check_elu(ELU, seed=0, device="auto"):
@@ -51,10 +53,15 @@ def check_elu(ELU, seed=0, device="auto"):
 
 
 def check_gelu(GELU, seed=0, device="auto"):
+    """Both of torch's modes: approximate="none" is x·Φ(x) (Φ the normal CDF, via
+    erf), approximate="tanh" is ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    other = {"none": "tanh", "tanh": "none"}
     return Verdict.combine("GELU", [
-        check_activation(lambda: GELU(approximate=mode),
+        check_activation(lambda m=mode: GELU(approximate=m),
                          lambda x, m=mode: F.gelu(x, approximate=m),
-                         f"GELU(approximate={mode!r})", seed, device)
+                         f"GELU(approximate={mode!r})", seed, device, mistakes=[
+                             (f"GELU(approximate={other[mode]!r}): the mode argument is ignored?",
+                              lambda x, m=other[mode]: F.gelu(x, approximate=m))])
         for mode in ("none", "tanh")])
 
 
@@ -160,18 +167,92 @@ ADAM_SETTINGS = [dict(lr=0.01), dict(lr=0.1, betas=(0.8, 0.99), eps=1e-6),
                  dict(lr=0.01, weight_decay=0.1)]
 
 
+def sgd_run(initial, history, lr, momentum=0.0, weight_decay=0.0, dampening=0.0,
+            decay_after_momentum=False):
+    """Parameters after SGD steps on the gradient history (float64), written to
+    reproduce known mistakes: the diagnosis of a failed check_sgd."""
+    params = [torch.tensor(p) for p in initial]
+    buffers = [None if not dampening else torch.zeros_like(p) for p in params]
+    for grads in history:
+        for i, g in enumerate(torch.tensor(g) for g in grads):
+            g = g if decay_after_momentum else g + weight_decay * params[i]
+            if momentum:  # torch starts the buffer at g; a dampened one here at 0
+                buffers[i] = g if buffers[i] is None else \
+                    momentum * buffers[i] + (1 - dampening) * g
+                g = buffers[i]
+            g = g + weight_decay * params[i] if decay_after_momentum else g
+            params[i] = params[i] - lr * g
+    return [p.numpy() for p in params]
+
+
+def adam_run(initial, history, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+             bias_step=0, eps_inside=False, decoupled=False):
+    """Parameters after Adam steps on the gradient history (float64), written to
+    reproduce known mistakes: bias correction with t + ``bias_step`` (None: none), ε
+    inside the square root, decoupled (AdamW) weight decay."""
+    b1, b2 = betas
+    params = [torch.tensor(p) for p in initial]
+    m, v = [torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params]
+    for t, grads in enumerate(history, 1):
+        for i, g in enumerate(torch.tensor(g) for g in grads):
+            g = g if decoupled else g + weight_decay * params[i]
+            m[i], v[i] = b1 * m[i] + (1 - b1) * g, b2 * v[i] + (1 - b2) * g * g
+            k = None if bias_step is None else t + bias_step
+            m_hat = m[i] if k is None else m[i] / (1 - b1 ** k)
+            v_hat = v[i] if k is None else v[i] / (1 - b2 ** k)
+            step = m_hat / (torch.sqrt(v_hat + eps) if eps_inside else torch.sqrt(v_hat) + eps)
+            decayed = params[i] * (1 - lr * weight_decay) if decoupled else params[i]
+            params[i] = decayed - lr * step
+    return [p.numpy() for p in params]
+
+
+def sgd_mistakes(kw):
+    momentum, decay = kw.get("momentum", 0.0), kw.get("weight_decay", 0.0)
+    mistakes = []
+    if momentum:
+        mistakes.append(("SGD with dampened momentum, buffer = μ·buffer + (1 − μ)·g from 0 "
+                         "(torch: buffer = g at the first step, then μ·buffer + g)",
+                         dict(dampening=momentum)))
+    if decay:
+        mistakes.append(("SGD without its weight decay (torch adds weight_decay·p to the "
+                         "gradient)", dict(weight_decay=0.0)))
+    if decay and momentum:
+        mistakes.append(("SGD with the weight decay added after the momentum (torch adds it "
+                         "to the gradient first)", dict(decay_after_momentum=True)))
+    return [(name, lambda initial, history, c=change: sgd_run(initial, history, **{**kw, **c}))
+            for name, change in mistakes]
+
+
+def adam_mistakes(kw):
+    mistakes = [
+        ("Adam with its bias correction one step late, 1 − β^(t+1) (torch: 1 − β^t, t = 1 "
+         "at the first step)", dict(bias_step=1)),
+        ("Adam with ε inside the square root, √(v̂ + ε) (torch: √v̂ + ε)", dict(eps_inside=True)),
+        ("Adam without bias correction (torch divides m by 1 − β₁^t and v by 1 − β₂^t)",
+         dict(bias_step=None))]
+    if kw.get("weight_decay"):
+        mistakes += [("Adam without its weight decay (torch adds weight_decay·p to the "
+                      "gradient)", dict(weight_decay=0.0)),
+                     ("AdamW's decoupled weight decay (torch.optim.Adam adds weight_decay·p "
+                      "to the gradient instead)", dict(decoupled=True))]
+    return [(name, lambda initial, history, c=change: adam_run(initial, history, **{**kw, **c}))
+            for name, change in mistakes]
+
+
 def check_sgd(SGD, seed=0, device="auto"):
     """Six steps of SGD (plain, momentum, weight decay) against torch.optim.SGD."""
     return Verdict.combine("SGD", [
         check_optimizer(lambda p, k=kw: SGD(p, **k), lambda t, k=kw: torch.optim.SGD(t, **k),
-                        name=f"SGD({kw})", seed=seed, device=device) for kw in SGD_SETTINGS])
+                        name=f"SGD({kw})", seed=seed, device=device, mistakes=sgd_mistakes(kw))
+        for kw in SGD_SETTINGS])
 
 
 def check_adam(Adam, seed=0, device="auto"):
     """Six steps of Adam (bias-corrected; weight decay as L2) against torch.optim.Adam."""
     return Verdict.combine("Adam", [
         check_optimizer(lambda p, k=kw: Adam(p, **k), lambda t, k=kw: torch.optim.Adam(t, **k),
-                        name=f"Adam({kw})", seed=seed, device=device) for kw in ADAM_SETTINGS])
+                        name=f"Adam({kw})", seed=seed, device=device, mistakes=adam_mistakes(kw))
+        for kw in ADAM_SETTINGS])
 
 
 def perceptron_inputs(rng):
@@ -233,12 +314,12 @@ FD_TARGETS = [  # (numpy f(x), torch f(t)): smooth functions with known gradient
 def check_numerical_gradient(numerical_gradient, seed=0, device="auto"):
     """Central differences of smooth functions against torch autograd
     (rtol 1e-5, atol 1e-7: finite differences are accurate to O(ε²)); x must come
-    back unchanged."""
+    back unchanged (to within the rounding of x + ε − ε)."""
     def yours(x, which):
         f = FD_TARGETS[int(which)][0]
         x_in = x.copy()
         grad = numerical_gradient(lambda: f(x_in), x_in)
-        if not np.array_equal(x_in, x):
+        if not (np.abs(x_in - x) <= 4 * np.spacing(np.abs(x))).all():  # x ± ε ∓ ε rounds
             raise ValueError("x was left changed: restore each entry after perturbing it")
         return grad
 
@@ -467,7 +548,7 @@ def check_perceptron_xor(Perceptron, max_epochs=25, seed=0, device="auto"):
     except StudentCodeError as error:
         return Verdict("Perceptron.fit on XOR", [str(error)], 1)
     converged, epochs = getattr(result, "converged", None), getattr(result, "epochs", None)
-    if converged is not False or epochs != max_epochs:
+    if converged is None or bool(converged) or epochs != max_epochs:  # numpy bools count
         return Verdict("Perceptron.fit on XOR", [
             f"fit on XOR must stop after max_epochs={max_epochs} with converged=False, got "
             f"converged={converged}, epochs={epochs}"], 1)

@@ -161,17 +161,25 @@ class RecordingStream(io.TextIOBase):
 
 
 class StudentGuard:
-    """Runs the grader's calls of student code: numpy's FP errors raised, and one time
+    """Runs the grader's calls of student code: numpy's floating-point warnings
+    recorded for the grader (a check judges numbers: ``take_warnings``), and one time
     budget of ``timeout`` seconds per check (``reset``), so that a function that loops
     forever costs one timeout, not one per call."""
 
     def __init__(self, timeout):
-        self.timeout, self.left = timeout, timeout
+        self.timeout, self.left, self.warnings = timeout, timeout, []
 
     def reset(self):
         self.left = self.timeout
 
+    def take_warnings(self):
+        taken, self.warnings = self.warnings[:20], []
+        return taken
+
     def __call__(self, function, *args, **kwargs):
+        import linecache
+        import warnings
+
         import numpy as np
         if self.left <= 0:
             raise CellTimeout(f"the check's {self.timeout} s budget is spent (an earlier call "
@@ -179,8 +187,16 @@ class StudentGuard:
         started = time.monotonic()
         signal.setitimer(signal.ITIMER_REAL, self.left, 1.0)
         try:
-            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-                return function(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
+                        return function(*args, **kwargs)
+                finally:
+                    self.warnings += [
+                        {"message": str(w.message)[:300],
+                         "line": linecache.getline(w.filename, w.lineno).strip()[:300]}
+                        for w in caught if issubclass(w.category, RuntimeWarning)]
         except CellTimeout as error:  # the budget is the check's, not the cell's
             raise CellTimeout(f"your code ran past the check's {self.timeout} s time budget "
                               "(all its calls together)").with_traceback(error.__traceback__) \

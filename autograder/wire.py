@@ -44,7 +44,21 @@ class RemoteError(Exception):
 _error_types = {}
 
 
-def remote_error(name, message, location):
+def warn_here(reported):
+    """numpy's warnings from the student's code, raised again on the grader's side, so
+    that the check records them as it does for local code (``oracle.call_student``)."""
+    if not isinstance(reported, list):
+        return
+    import warnings
+
+    from autograder.oracle import StudentFPWarning
+    for item in reported[:20]:
+        if isinstance(item, dict):
+            warnings.warn(StudentFPWarning(str(item.get("message", ""))[:300],
+                                           str(item.get("line", ""))[:300]))
+
+
+def remote_error(name, message, location, line=""):
     """An exception of a class named like the original (a builtin one stays catchable
     as itself: FloatingPointError, AttributeError, …)."""
     if name not in _error_types:
@@ -56,7 +70,7 @@ def remote_error(name, message, location):
         except TypeError:  # incompatible layouts: keep the name only
             _error_types[name] = type(name, (RemoteError,), {})
     error = _error_types[name](message)
-    error.location = location
+    error.location, error.line = location, line
     return error
 
 
@@ -140,6 +154,9 @@ class Codec:
         if isinstance(value, torch.Tensor):
             arrays.append(value.detach().cpu().numpy())
             return {"$tensor": len(arrays) - 1}
+        if isinstance(value, tuple) and is_namedtuple(value):  # fields travel by name
+            return {"$tuple": [self.encode(v, arrays, mirror) for v in value],
+                    "fields": list(value._fields), "type": type(value).__name__}
         if isinstance(value, (list, tuple)):
             return {"$list" if isinstance(value, list) else "$tuple":
                     [self.encode(v, arrays, mirror) for v in value]}
@@ -161,7 +178,10 @@ class Codec:
         if "$list" in value:
             return [self.decode(v, arrays, make_handle) for v in value["$list"]]
         if "$tuple" in value:
-            return tuple(self.decode(v, arrays, make_handle) for v in value["$tuple"])
+            items = tuple(self.decode(v, arrays, make_handle) for v in value["$tuple"])
+            if "fields" in value:
+                return named_tuple(value.get("type"), value["fields"], items)
+            return items
         if "$dict" in value:
             return {k: self.decode(v, arrays, make_handle) for k, v in value["$dict"].items()}
         if "$handle" in value:
@@ -171,6 +191,23 @@ class Codec:
                 raise RemoteGone("referred to an object it was never given")
             return self.handles[value["$ref"]]
         raise RemoteGone("sent a value of unknown kind")
+
+
+def is_namedtuple(value):
+    fields = getattr(type(value), "_fields", None)
+    return isinstance(fields, tuple) and all(isinstance(f, str) for f in fields)
+
+
+def named_tuple(name, fields, items):
+    """A namedtuple made here with the sender's field names (checked: identifiers only,
+    as many as the items)."""
+    from collections import namedtuple
+    if not (isinstance(fields, list) and len(fields) == len(items) and len(fields) <= 64
+            and all(isinstance(f, str) and f.isidentifier() and not f.startswith("_")
+                    for f in fields) and len(set(fields)) == len(fields)):
+        raise RemoteGone("sent a namedtuple with bad field names")
+    name = name if isinstance(name, str) and name.isidentifier() else "Result"
+    return namedtuple(name, fields)(*items)
 
 
 # ---- the grader's side -------------------------------------------------------------------
@@ -245,10 +282,11 @@ class Link:
         except (RemoteGone, OSError) as error:
             self.gone = str(error) if isinstance(error, RemoteGone) else "ended"
             raise RemoteGone(self.gone) from None
+        warn_here(reply.get("warnings"))
         if "error" in reply:
             e = reply["error"]
             raise remote_error(str(e.get("type", "Error")), str(e.get("message", "")),
-                               str(e.get("location", "")))
+                               str(e.get("location", "")), str(e.get("line", "")))
         return self.codec.decode(reply.get("value"), payload, self.handle)
 
     def apply_mirrors(self, reply, payload):
@@ -337,6 +375,7 @@ class Server:
                 self.stray()
                 arrays = []
                 reply = {"op": "reply", "error": describe(error)}
+            reply["warnings"] = getattr(self.guard, "take_warnings", list)()
             self.send(reply, arrays)
             if message.get("op") == "reset":
                 self.codec.reset()
@@ -395,8 +434,10 @@ class Server:
 def describe(error):
     """Type, message and where in the student's code (not this module) it was raised."""
     import traceback
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if not f.filename.endswith(("wire.py", "notebook_process.py"))]
+    from autograder.oracle import student_frames
+    frames = student_frames([f for f in traceback.extract_tb(error.__traceback__)
+                             if not f.filename.endswith(("wire.py", "notebook_process.py"))])
     location = f" (line {frames[-1].lineno} in {frames[-1].name})" if frames else ""
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return {"type": type(error).__name__, "message": message[:500], "location": location}
+    return {"type": type(error).__name__, "message": message[:500], "location": location,
+            "line": (frames[-1].line or "")[:300] if frames else ""}

@@ -23,8 +23,19 @@ class Mutant:
 
 
 class UnstableSigmoid(S.Sigmoid):
+    """e^x / (1 + e^x): inf / inf = NaN at x = 1000 (the naive 1/(1 + e^-x) is right
+    there, and passes with advice: a check judges numbers)."""
+
     def forward(self, x):
-        self.y = 1 / (1 + np.exp(-x))
+        self.y = np.exp(x) / (1 + np.exp(x))
+        return self.y
+
+
+class SigmoidFloat32Inside(S.Sigmoid):
+    """float32 arithmetic, the result cast back to float64."""
+
+    def forward(self, x):
+        self.y = super().forward(x.astype(np.float32)).astype(np.float64)
         return self.y
 
 
@@ -81,10 +92,14 @@ class ELUNoAlphaInBackward(S.ELU):
         return dout * np.where(self.x > 0, 1.0, np.exp(np.minimum(self.x, 0)))
 
 
-class UnstableELU(S.ELU):
+class ELUWhereMathExp(S.ELU):
+    """math.exp through np.vectorize inside np.where: the branch not chosen still runs
+    at x = 1000, and math.exp raises OverflowError there."""
+
     def forward(self, x):
+        import math
         self.x = x
-        return np.where(x > 0, x, self.alpha * (np.exp(x) - 1))
+        return np.where(x > 0, x, self.alpha * (np.vectorize(math.exp)(x) - 1))
 
 
 class GELUAlwaysTanh(S.GELU):
@@ -209,6 +224,31 @@ class AdamNoBiasCorrection(S.Adam):
             p -= self.lr * m / (np.sqrt(v) + self.eps)
 
 
+class AdamBiasCorrectionLate(S.Adam):
+    """Counts the step once too often: 1 − β^(t+1)."""
+
+    def step(self, grads):
+        self.t += 1
+        super().step(grads)
+
+
+class AdamEpsInsideRoot(S.Adam):
+    def step(self, grads):
+        self.t += 1
+        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            m[...] = self.beta1 * m + (1 - self.beta1) * g
+            v[...] = self.beta2 * v + (1 - self.beta2) * g * g
+            m_hat, v_hat = m / (1 - self.beta1**self.t), v / (1 - self.beta2**self.t)
+            p -= self.lr * m_hat / np.sqrt(v_hat + self.eps)
+
+
+class AdamIgnoresWeightDecay(S.Adam):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr, betas, eps, 0.0)
+
+
 class AdamRebindsParams(S.Adam):
     def step(self, grads):
         snapshot = [p.copy() for p in self.params]
@@ -245,8 +285,8 @@ class PerceptronClaimsConvergence(S.Perceptron):
         return result
 
 
-def naive_sigmoid(z):
-    return 1 / (1 + np.exp(-z))
+def exp_ratio_sigmoid(z):
+    return np.exp(z) / (1 + np.exp(z))
 
 
 def numerical_gradient_no_restore(f, x, eps=1e-6):
@@ -390,7 +430,8 @@ MUTANTS = [
            "did not report converged=True"),
     Mutant("perceptron claims convergence on XOR", C.check_perceptron_xor,
            PerceptronClaimsConvergence, "converged=True"),
-    Mutant("naive sigmoid overflows", C.check_stable_sigmoid, naive_sigmoid, "overflow"),
+    Mutant("e^x / (1 + e^x) is NaN at large z", C.check_stable_sigmoid, exp_ratio_sigmoid,
+           'numpy warned "overflow encountered in exp"'),
     Mutant("numerical gradient leaves x changed", C.check_numerical_gradient,
            numerical_gradient_no_restore, "x was left changed"),
     Mutant("numerical gradient divides by eps, not 2 eps", C.check_numerical_gradient,
@@ -404,38 +445,67 @@ MUTANTS = [
            train_one_epoch_without_zero_grad, "after the epoch"),
     Mutant("predict returns max logits", C.check_predict_loader, predict_loader_max_values,
            "predictions"),
-    Mutant("unstable sigmoid", C.check_sigmoid, UnstableSigmoid, "overflow"),
-    Mutant("sigmoid backward sign error", C.check_sigmoid, SigmoidSignError, "dL/dx"),
+    Mutant("unstable sigmoid", C.check_sigmoid, UnstableSigmoid,
+           'NaN at index (0, 8) (x = 1000) where torch has 1'),
+    Mutant("sigmoid computed in float32", C.check_sigmoid, SigmoidFloat32Inside,
+           "this looks like float32 rounding"),
+    Mutant("sigmoid backward sign error", C.check_sigmoid, SigmoidSignError,
+           "the sign is flipped"),
     Mutant("tanh derivative 1 - y", C.check_tanh, TanhWrongDerivative, "dL/dx"),
-    Mutant("ReLU'(0) = 1", C.check_relu, ReLUOneAtZero, "dL/dx"),
+    Mutant("ReLU'(0) = 1", C.check_relu, ReLUOneAtZero,
+           "x = 0 is a kink: torch uses f'(0) = 0 there, yours is 1"),
     Mutant("ReLU modifies its input", C.check_relu, ReLUInPlace, "in place"),
     Mutant("ReLU forward returns None", C.check_relu, ReLUReturnsNone, "returned None"),
-    Mutant("ReLU forward transposed", C.check_relu, ReLUTransposed, "shape (3, 4) != expected (4, 3)"),
-    Mutant("leaky slope 0.01", C.check_leaky_relu, LeakySlope001, "forward"),
-    Mutant("leaky ReLU'(0) = 1", C.check_leaky_relu, LeakyOneAtZero, "dL/dx"),
+    Mutant("ReLU forward transposed", C.check_relu, ReLUTransposed,
+           "shape (3, 4) != expected (4, 3) — the transpose of torch's shape"),
+    Mutant("leaky slope 0.01", C.check_leaky_relu, LeakySlope001,
+           "your numbers match a slope of 0.01 (torch's default) where the course uses 0.1"),
+    Mutant("leaky ReLU'(0) = 1", C.check_leaky_relu, LeakyOneAtZero,
+           "x = 0 is a kink: torch uses f'(0) = 0.1 there, yours is 1"),
     Mutant("ELU backward without alpha", C.check_elu, ELUNoAlphaInBackward, "ELU(alpha=0.5)"),
-    Mutant("unstable ELU", C.check_elu, UnstableELU, "overflow"),
-    Mutant("GELU tanh approximation as exact", C.check_gelu, GELUAlwaysTanh, "forward"),
+    Mutant("ELU with math.exp inside np.where", C.check_elu, ELUWhereMathExp,
+           "np.where evaluates both branches on every element"),
+    Mutant("GELU tanh approximation as exact", C.check_gelu, GELUAlwaysTanh,
+           "your numbers match GELU(approximate='tanh'): the mode argument is ignored?"),
     Mutant("SiLU backward missing term", C.check_silu, SiLUMissingTerm, "dL/dx"),
     Mutant("maxout ties to the last piece", C.check_maxout, MaxoutLastOnTies, "tied pieces"),
     Mutant("maxout missing bias gradient", C.check_maxout, MaxoutNoBiasGradient, "dL/db"),
     Mutant("linear missing bias gradient", C.check_linear, LinearNoBiasGradient, "dL/db"),
-    Mutant("linear dW transposed", C.check_linear, LinearTransposedDW, "dL/dW: shape"),
-    Mutant("linear dW divided by N", C.check_linear, LinearMeanDW, "dL/dW"),
-    Mutant("linear backward sign error", C.check_linear, LinearSignError, "dL/dx"),
+    Mutant("linear dW transposed", C.check_linear, LinearTransposedDW,
+           "dL/dW: shape (5, 3) != expected (3, 5) — the transpose of torch's shape"),
+    Mutant("linear dW divided by N", C.check_linear, LinearMeanDW,
+           "dL/dW: max abs error"),
+    Mutant("linear dW divided by N (batch 8)", C.check_linear, LinearMeanDW,
+           "yours is exactly 1/8 of torch's, 8 = the batch size: a mean (division by 8) too many?"),
+    Mutant("linear backward sign error", C.check_linear, LinearSignError,
+           "dL/dx: max abs error"),
     Mutant("MLP backward skips activations", C.check_mlp, MLPSkipsActivationBackward, "dL/d0.W"),
-    Mutant("MSE sum instead of mean", C.check_mse, MSESum, "loss value"),
-    Mutant("MSE gradient without the 2", C.check_mse, MSENoFactorTwo, "dL/dpred"),
-    Mutant("cross-entropy without log-sum-exp", C.check_cross_entropy, CrossEntropyUnstable, "overflow"),
+    Mutant("MSE sum instead of mean", C.check_mse, MSESum,
+           "yours is exactly 15 × torch's, 15 = the number of elements: a mean missing"),
+    Mutant("MSE gradient without the 2", C.check_mse, MSENoFactorTwo,
+           "yours is exactly ½ of torch's: a factor 2 missing"),
+    Mutant("cross-entropy without log-sum-exp", C.check_cross_entropy, CrossEntropyUnstable,
+           'numpy warned "overflow encountered in exp"'),
     Mutant("cross-entropy gradient without 1/N", C.check_cross_entropy, CrossEntropyNoMeanInBackward,
-           "dL/dpred"),
+           "dL/dpred: max abs error"),
+    Mutant("cross-entropy gradient without 1/N (batch 8)", C.check_cross_entropy,
+           CrossEntropyNoMeanInBackward, "yours is exactly 8 × torch's, 8 = the batch size: a mean missing"),
     Mutant("cross-entropy sum over the batch", C.check_cross_entropy, CrossEntropySumOverBatch,
-           "loss value"),
+           "yours is exactly 8 × torch's, 8 = the batch size: a mean missing"),
     Mutant("cross-entropy labels only", C.check_cross_entropy, CrossEntropyLabelsOnly,
            "targets of shape (6, 3)"),
-    Mutant("SGD dampened momentum", C.check_sgd, SGDDampened, "momentum"),
-    Mutant("SGD ignores weight decay", C.check_sgd, SGDIgnoresWeightDecay, "weight_decay"),
-    Mutant("Adam without bias correction", C.check_adam, AdamNoBiasCorrection, "after step 1"),
+    Mutant("SGD dampened momentum", C.check_sgd, SGDDampened,
+           "your parameters match SGD with dampened momentum"),
+    Mutant("SGD ignores weight decay", C.check_sgd, SGDIgnoresWeightDecay,
+           "your parameters match SGD without its weight decay"),
+    Mutant("Adam without bias correction", C.check_adam, AdamNoBiasCorrection,
+           "your parameters match Adam without bias correction"),
+    Mutant("Adam bias correction one step late", C.check_adam, AdamBiasCorrectionLate,
+           "your parameters match Adam with its bias correction one step late"),
+    Mutant("Adam with eps inside the root", C.check_adam, AdamEpsInsideRoot,
+           "your parameters match Adam with ε inside the square root"),
+    Mutant("Adam ignores weight decay", C.check_adam, AdamIgnoresWeightDecay,
+           "your parameters match Adam without its weight decay"),
     Mutant("Adam rebinds parameters", C.check_adam, AdamRebindsParams, "in place"),
     Mutant("step is 1 only for z > 0", C.check_step, step_strict, "result"),
     Mutant("weighted sum without bias", C.check_weighted_sum, weighted_sum_no_bias, "result"),

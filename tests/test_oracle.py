@@ -64,7 +64,7 @@ class BackwardRaises(S.ReLU):
 @pytest.mark.parametrize("impl, expected", [
     (Raises, "your forward raised ValueError: shapes do not align (line"),
     (ReturnsList, "forward: expected a numpy array, got str"),
-    (ReturnsNaN, "forward: NaN at index (0, 0) where torch has 0 (1 such elements)"),
+    (ReturnsNaN, "forward: NaN at index (0, 0) (x = -1000) where torch has 0 (1 such elements)"),
     (BackwardRaises, "your backward raised ValueError"),
 ])
 def test_student_faults_are_named(impl, expected):
@@ -81,7 +81,9 @@ def test_failure_message_names_quantity_shape_errors_and_worst_element():
     message = compare("dL/dW", yours, expected)
     assert message.startswith("dL/dW: max abs error 0.5, max rel error 1;")
     assert "worst at index (1, 2): yours 0, torch 0.5" in message
-    assert compare("dL/dW", yours.T, expected) == "dL/dW: shape (3, 2) != expected (2, 3)"
+    assert compare("dL/dW", yours.T, expected) == (
+        "dL/dW: shape (3, 2) != expected (2, 3) — the transpose of torch's shape: a transpose "
+        "missing or one too many?")
 
 
 def test_tolerance_policy_is_rtol_and_atol():
