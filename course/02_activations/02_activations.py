@@ -21,8 +21,16 @@
 # | Swish / SiLU (bonus) | $x\,\sigma(x)$ | $\sigma(x)(1 + x(1-\sigma(x)))$ |
 #
 # At the kinks, use PyTorch's choice: ReLU'(0) = 0, leaky ReLU'(0) = 0.1. The tests
-# include $x = 0$ and $|x| = 1000$: your code must not overflow (numpy's floating-point
-# warnings are turned into errors while it is tested).
+# include $x = 0$ and $|x| = 1000$, in float64.
+#
+# **What a test judges: your numbers.** Each test compares your outputs and gradients
+# with PyTorch's (float64, $|\text{yours} - \text{torch}| \le 10^{-10} + 10^{-7}|\text{torch}|$).
+# A numpy warning on the way to a right answer — `overflow encountered in exp` in the
+# branch of an `np.where` you did not choose, say — costs nothing: the test shows it as
+# *advice*, with the line and a stable rewrite. A wrong, `nan` or `inf` value fails, and
+# the failure names the warning that led to it. Work in float64: a result you return
+# as float32 is compared at float32's tolerance (with advice), and float32 rounding
+# inside a float64 result is named as such when it fails.
 
 # %% [code]
 import math
@@ -47,6 +55,11 @@ from autograder.plots import attempt, plot_activation
 # $e^{-x}$ overflows for $x < -709$ in float64. Rewrite $\sigma$ so that `np.exp` only
 # ever sees non-positive numbers: for $x \ge 0$ use $1/(1+e^{-x})$, for $x<0$ use
 # $e^{x}/(1+e^{x})$ — both are $e^{-|x|}$ in disguise.
+#
+# Judged here: your values for $|z|$ up to $10^4$, which must be right and finite. The
+# naive $1/(1+e^{-z})$ happens to give the right 0 at $z = -10^4$ (numpy warns, and the
+# test passes it on to you as advice); $e^{z}/(1+e^{z})$ gives $\infty/\infty$ = `nan`
+# at $z = 10^4$ and fails. The stable form never overflows at all.
 
 # %% [solution] id=stable_sigmoid
 # @solution solutions.activations:stable_sigmoid
@@ -150,6 +163,14 @@ check_maxout(Maxout, seed=7103).assert_passed()
 # it; its tanh approximation is what many transformers use. Swish (SiLU) is $x\sigma(x)$.
 # $\Phi(x) = \tfrac12(1 + \operatorname{erf}(x/\sqrt2))$ and $\varphi(x) = e^{-x^2/2}/\sqrt{2\pi}$;
 # `_erf` and the constant are given.
+#
+# Like `torch.nn.functional.gelu`, `GELU(approximate=...)` has two modes, and the test
+# checks both:
+#
+# | `approximate` | $f(x)$ | $f'(x)$ |
+# |---|---|---|
+# | `"none"` (default) | $x\,\Phi(x)$ | $\Phi(x) + x\,\varphi(x)$ |
+# | `"tanh"` | $\tfrac12 x\,(1 + \tanh u)$, $u = \sqrt{2/\pi}\,(x + 0.044715\,x^3)$ | $\tfrac12(1 + \tanh u) + \tfrac12 x\,(1 - \tanh^2 u)\,\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\,x^2)$ |
 
 # %% [code]
 # @include solutions.activations:_erf

@@ -48,8 +48,14 @@ check_mse(MSELoss, seed=7103).assert_passed()
 #
 # Compute $\log\operatorname{softmax}$ with the log-sum-exp trick, $z - \max z - \log\sum
 # e^{z - \max z}$, so that logits of 1000 do not overflow. Targets may be integer labels
-# (N,) or rows of probabilities (N, C); the helper that turns labels into one-hot rows is
-# given.
+# (N,) or rows of probabilities (N, C) — one-hot rows included; the test uses all three,
+# like `torch.nn.functional.cross_entropy`. The helper that turns labels into one-hot
+# rows is given.
+#
+# Judged: the loss and $\partial L/\partial z$, in float64, including logits of magnitude
+# 1000. There $e^{z}$ is $\infty$ and $\infty/\infty$ is `nan`, so a formula without the
+# trick fails (the failure names numpy's overflow warning); a warning on the way to right
+# numbers only earns advice.
 
 # %% [solution] id=log_softmax
 # @solution solutions.losses:log_softmax
@@ -130,8 +136,10 @@ if final_losses:
 # ## Summary
 #
 # - A loss averages a divergence over the data; training is $\operatorname{argmin}$.
-# - MSE for regression, softmax cross-entropy for classification; both gradients are
-#   "prediction minus target", scaled by the mean's $1/N$.
+# - MSE for regression, softmax cross-entropy for classification. Both gradients are
+#   "prediction minus target", scaled by the mean: $\partial L/\partial \hat y =
+#   2(\hat y - y)/M$ for MSE ($M$ = the number of elements: the square's 2 stays), and
+#   $(\operatorname{softmax}(z) - d)/N$ for cross-entropy ($N$ = the batch size).
 # - The learning rate trades speed against stability.
 #
 # Next: computing $\nabla_W \mathrm{Loss}$ for every weight of a deep network at once —

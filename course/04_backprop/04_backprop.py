@@ -33,7 +33,10 @@ from autograder.plots import attempt
 #   \frac{\partial L}{\partial W} = \delta^\top x, \qquad
 #   \frac{\partial L}{\partial b} = \sum_n \delta_n.$$
 #
-# No $1/N$ here: the loss already averages. Check each shape against the parameter's.
+# No $1/N$ here: the loss already averages. $\partial L/\partial W$ has $W$'s shape
+# (out, in) and $\partial L/\partial b$ has $b$'s, (out,); `gradients()` returns them in
+# the order of `parameters()`. The test says so when your gradient is a transpose, or a
+# batch-size multiple, of torch's.
 # `input_grad=False` lets a first layer skip $\partial L/\partial x$, which training on
 # data never needs (return `None` then).
 

@@ -75,8 +75,13 @@ check_mlp(MLP).assert_passed()
 # $$m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
 #   \theta \leftarrow \theta - \eta\,\frac{m/(1-\beta_1^t)}{\sqrt{v/(1-\beta_2^t)} + \epsilon}$$
 #
-# (with weight decay $\lambda$, first $g \leftarrow g + \lambda\theta$). Update the
-# parameter arrays *in place* (`p -= ...`): the optimizer holds the same arrays as the layers.
+# (with weight decay $\lambda$, first $g \leftarrow g + \lambda\theta$, as `torch.optim.Adam`
+# does — not AdamW's decoupled decay). $t$ counts the steps from 1, $\epsilon$ sits outside
+# the square root, and $m$, $v$ start at 0 in float64. Update the parameter arrays
+# *in place* (`p -= ...`): the optimizer holds the same arrays as the layers. The test runs
+# six steps on three settings against `torch.optim.Adam`; when your parameters drift, it
+# says which known variant (bias correction one step late, $\epsilon$ inside the root,
+# decay missing) your numbers match.
 
 # %% [solution] id=adam
 # @solution solutions.optim:Adam
