@@ -20,14 +20,19 @@ PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 
 
 def question_status(cell):
-    """(status, message) of an executed graded cell."""
+    """(status, message) of an executed graded cell; a passed cell's message is the
+    advice its verdicts carried (a warning that cost nothing, with its fix)."""
+    advice = []
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
             message = f"{output['ename']}: {output['evalue']}".strip()
             if "NotImplementedError" in message:
                 return NOT_ATTEMPTED, ""
             return FAILED, message
-    return PASSED, ""
+        text = output.get("data", {}).get("text/plain", "") or output.get("text", "")
+        text = "".join(text) if isinstance(text, list) else text
+        advice += [line.strip() for line in text.splitlines() if line.strip().startswith("advice:")]
+    return PASSED, "\n".join(advice)
 
 
 def check_notebook(path, timeout=600):
@@ -51,6 +56,8 @@ def report(path, results):
     for question, _, status, message in results:
         if status == FAILED:
             lines.append(f"\n{question} failed:\n  " + message.replace("\n", "\n  "))
+        elif status == PASSED and message:
+            lines.append(f"\n{question} passed, with advice:\n  " + message.replace("\n", "\n  "))
     lines.append(f"\nVisible tests passed: {earned} of {possible} points possible. "
                  "Grading also runs hidden tests on other inputs.")
     return "\n".join(lines)

@@ -132,3 +132,15 @@ def test_reference_passes_on_cuda(component, counterpart, check, reference):
 def test_cuda_verdict_equals_cpu_verdict(mutant):
     assert mutant.check(mutant.impl, device="cuda").passed == mutant.check(
         mutant.impl, device="cpu").passed
+
+
+def test_self_check_shows_the_advice_of_a_passed_question():
+    from autograder.selfcheck import PASSED, question_status, report
+    from tests.fairness.implementations import CORRECT
+    naive = next(case.impl for case in CORRECT if case.name == "Sigmoid/naive")
+    verdict = C.check_sigmoid(naive, device="cpu")
+    cell = {"outputs": [{"output_type": "execute_result", "data": {"text/plain": repr(verdict)}}]}
+    status, message = question_status(cell)
+    assert status == PASSED and message.startswith("advice: numpy warned"), message
+    text = report("02_activations.ipynb", [("test_sigmoid", 2, status, message)])
+    assert "test_sigmoid passed, with advice:" in text and "overflow encountered in exp" in text
