@@ -149,6 +149,13 @@ class LinearMeanDW(S.Linear):
         return dx
 
 
+class LinearDoubleBiasGradient(S.Linear):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.db = 2 * self.db
+        return dx
+
+
 class LinearSignError(S.Linear):
     def backward(self, dout):
         return -super().backward(dout)
@@ -477,6 +484,8 @@ MUTANTS = [
            "dL/dW: max abs error"),
     Mutant("linear dW divided by N (batch 8)", C.check_linear, LinearMeanDW,
            "yours is exactly 1/8 of torch's, 8 = the batch size: a mean (division by 8) too many?"),
+    Mutant("linear bias gradient doubled", C.check_linear, LinearDoubleBiasGradient,
+           "yours is exactly 2 × torch's: a factor 2 too many"),
     Mutant("linear backward sign error", C.check_linear, LinearSignError,
            "dL/dx: max abs error"),
     Mutant("MLP backward skips activations", C.check_mlp, MLPSkipsActivationBackward, "dL/d0.W"),

@@ -239,3 +239,33 @@ def test_killed_grader_resumes_without_lost_or_duplicated_grades(tmp_path, cours
     assert scores == {s: 10 for s in students}
     rows = (course / "grades.csv").read_text().strip().splitlines()[1:]
     assert len([r for r in rows if "01_perceptron" in r]) == len(students)
+
+
+def test_zip_bomb_in_a_class_export_costs_its_sender_only(tmp_path, course_dir, mnist):
+    """An LMS zip whose member inflates to 300 MB beside an honest member: the bomb is
+    refused with its name (zero and a flag), the honest notebook is graded, and intake
+    never holds the member in memory."""
+    import tracemalloc
+    import zipfile
+
+    from tests.hostile.cases import with_cells
+    export = tmp_path / "export.zip"
+    with zipfile.ZipFile(export, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("honest_1_01_perceptron.ipynb", with_cells("01_perceptron")(course_dir, ROOT))
+        with archive.open("mallory_2_01_perceptron.ipynb", "w") as member:
+            for _ in range(300):
+                member.write(bytes(1 << 20))
+    assert export.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        outcomes, _, _ = grade(export, course_dir, workers=1, progress=False, timeout=TIMEOUT,
+                               student=None, assignment="01_perceptron")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    scores = {o.student: o for o in outcomes}
+    assert scores["honest"].score == 10
+    assert scores["mallory"].score == 0
+    assert any("mallory_2_01_perceptron.ipynb" in f and "MB" in f for f in scores["mallory"].flags), \
+        scores["mallory"].flags
+    assert peak < 150 << 20, f"intake held {peak >> 20} MB"
