@@ -113,7 +113,7 @@ def grade_demo(workdir=None, workers=None):
 
 
 def grade_class(args):
-    from autograder.grader import grade, summary_table
+    from autograder.grader import GraderEnvironmentError, grade, summary_table
     from autograder.submissions import IntakeError
 
     if not Path(args.submissions).exists():  # before the course is built: a minute saved
@@ -126,7 +126,7 @@ def grade_class(args):
             student=args.student, assignment=args.assignment, device=args.device,
             pattern=args.pattern, timeout=args.timeout, regrade=args.regrade,
             isolate=args.isolate)
-    except IntakeError as error:
+    except (IntakeError, GraderEnvironmentError) as error:
         print(f"grade: {error}", file=sys.stderr)
         return 2
     print(summary_table(outcomes) if outcomes else "no submissions matched")

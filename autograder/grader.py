@@ -316,6 +316,25 @@ def flags_of(course_dir, student, assignment, version):
     return flags
 
 
+class GraderEnvironmentError(Exception):
+    """The grader cannot do the work here: nothing is graded, no score is recorded."""
+
+
+def check_device(device):
+    """A device the torch side can use, or GraderEnvironmentError in one line: a grader
+    without its GPU must not turn its own failure into students' zeros."""
+    if not device or device in ("auto", "cpu"):
+        return
+    import torch
+    try:
+        torch.zeros(1, device=device)
+    except Exception as error:  # no driver, no such device, a typo
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
+        raise GraderEnvironmentError(
+            f"--device {device} cannot be used here ({type(error).__name__}: {reason}); "
+            "nothing was graded — drop --device to grade on the CPU") from None
+
+
 def prepare_data(course_dir, assignments):
     """Data the notebooks make on first use is made here, once, before they run (the
     sandbox lets a notebook read it, not write it): notebook 6's speech corpus. A
@@ -341,6 +360,7 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
 
     from tqdm import tqdm
     tqdm.set_lock(threading.RLock())  # no multiprocessing semaphore to leak
+    check_device(device)  # before anything is built, copied or graded
 
     from autograder import submissions as S
     from nbgrader.api import Gradebook
