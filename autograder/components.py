@@ -531,7 +531,10 @@ def check_perceptron_fit(Perceptron, seed=0, device="auto"):
             model = call_student("constructor", Perceptron, X.shape[1])
             result = call_student("fit", model.fit, X, y, 1000)
             predicted = call_student("predict", model.predict, X)
-            if not getattr(result, "converged", False):
+            aliased = aliased_history(result)
+            if aliased:
+                failures.append(f"fit on {name}: {aliased}")
+            elif not getattr(result, "converged", False):
                 failures.append(f"fit on {name} (linearly separable) did not report converged=True")
             elif compare("predictions", predicted, y, rtol=0, atol=0):
                 failures.append(f"after fit on {name}, predict is wrong on "
@@ -539,6 +542,27 @@ def check_perceptron_fit(Perceptron, seed=0, device="auto"):
         except StudentCodeError as error:
             failures.append(f"{error} (on {name})")
     return Verdict("Perceptron.fit", failures, len(problems))
+
+
+def aliased_history(result):
+    """None, or why ``result.history`` cannot be the weights after each epoch: w never
+    changes between entries although every epoch between them made mistakes (at least
+    two such epochs) — the same array appended each time, changed in place by every
+    later update."""
+    history, mistakes = getattr(result, "history", None), getattr(result, "mistakes", None)
+    try:
+        weights = [np.asarray(entry[0], dtype=np.float64) for entry in history]
+        mistakes = [float(m) for m in mistakes]
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
+    offset = len(weights) - len(mistakes)  # 1 when history starts with the initial w
+    between = [(weights[j], weights[j + 1]) for j in range(len(weights) - 1)
+               if 0 <= j + 1 - offset < len(mistakes) and mistakes[j + 1 - offset] > 0]
+    if offset in (0, 1) and len(between) >= 2 and all(np.array_equal(a, b) for a, b in between):
+        return ("w never changes between the entries of result.history, although the epochs "
+                "between them made mistakes: append a copy (self.w.copy()) — the array "
+                "itself is changed in place by every later update")
+    return None
 
 
 def check_perceptron_xor(Perceptron, max_epochs=25, seed=0, device="auto"):

@@ -24,6 +24,13 @@ c.Execute.timeout = {timeout}
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
 # A deleted test cell is restored from the source instead of "needs manual grade" (#1682).
 c.OverwriteCells.add_missing_cells = True
+# Stock nbgrader on this folder (formgrader's buttons, `nbgrader autograde`,
+# `generate_feedback`) grades and writes feedback as `firstmlp grade` does: sandboxed
+# execution, the grader's verdicts, hidden tests and seeds kept out of feedback,
+# outputs sanitised.
+import os
+if os.path.exists(os.path.join({root!r}, "firstmlp_grading_config.py")):
+    load_subconfig(os.path.join({root!r}, "firstmlp_grading_config.py"))
 '''
 
 

@@ -102,6 +102,7 @@ def main():
         ours, stock = scratch / "ours", scratch / "stock"
         prepare_course(ours)
         shutil.copytree(ours, stock)  # same sources, same gradebook of assignments
+        (stock / "firstmlp_grading_config.py").unlink()  # stock nbgrader: stock settings
         make_course_dir(stock)  # nbgrader_config.py names this copy as its root
         make_class(args.n, ours, scratch / "submitted")
         shutil.copytree(scratch / "submitted", stock / "submitted")

@@ -264,6 +264,19 @@ class AdamRebindsParams(S.Adam):
             p[...] = old  # as if it had written `p = p - ...`: the caller's arrays stay
 
 
+def weighted_sum_list(X, w, b):
+    return [float(v) for v in X @ w + b]
+
+
+class PerceptronHistoryAliased(S.Perceptron):
+    """Appends self.w itself: every entry of history is the final w."""
+
+    def fit(self, X, y, max_epochs=100, rng=None):
+        result = super().fit(X, y, max_epochs, rng)
+        result.history = [(self.w, b) for _, b in result.history]
+        return result
+
+
 def step_strict(z):
     return (z > 0).astype(float)
 
@@ -518,6 +531,10 @@ MUTANTS = [
     Mutant("Adam rebinds parameters", C.check_adam, AdamRebindsParams, "in place"),
     Mutant("step is 1 only for z > 0", C.check_step, step_strict, "result"),
     Mutant("weighted sum without bias", C.check_weighted_sum, weighted_sum_no_bias, "result"),
+    Mutant("weighted sum returns a list", C.check_weighted_sum, weighted_sum_list,
+           "result: your code returned a list, not a numpy array"),
+    Mutant("perceptron history holds one array", C.check_perceptron_fit,
+           PerceptronHistoryAliased, "append a copy (self.w.copy())"),
     Mutant("perceptron rule with the wrong sign", C.check_perceptron_update, PerceptronWrongSign,
            "result"),
 ]

@@ -115,6 +115,20 @@ def test_feedback_names_failures_but_hides_hidden_tests(graded_class, course_dir
     assert "LeakyReLU(0.1):" in html and "comparisons with torch failed" in html
 
 
+def test_stock_generate_feedback_on_the_course_folder_hides_hidden_tests(graded_class,
+                                                                         course_dir):
+    """Formgrader's "Generate Feedback" button runs stock nbgrader on the course folder:
+    it must be as safe as `firstmlp grade` (the folder's config loads the grader's)."""
+    from autograder.nbgrader_course import run_nbgrader
+    feedback = course_dir / "feedback" / "leaky_001" / "02_activations" / "02_activations.html"
+    feedback.unlink()
+    run_nbgrader(course_dir, "generate_feedback", "02_activations", "--student", "leaky_001",
+                 "--force")
+    html = feedback.read_text()
+    assert "seed=7103" not in html and "BEGIN HIDDEN TESTS" not in html
+    assert "hidden tests: run when graded, not shown" in html
+
+
 def test_regrading_one_student_is_idempotent_and_touches_no_one_else(graded_class, course_dir):
     from nbgrader.api import Gradebook
     submitted = graded_class[0]

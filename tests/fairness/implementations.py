@@ -1215,14 +1215,15 @@ def weighted_sum_broadcast(X, w, b):
 
 
 def weighted_sum_loop(X, w, b):
-    """Two Python loops returning a list of Python floats."""
+    """Two Python loops over Python floats, the list made an array at the end (a list
+    itself is the wrong type: the next function needs an array)."""
     z = []
     for row in X:
         total = float(b)
         for x_d, w_d in zip(row, w):
             total = total + float(x_d) * float(w_d)
         z.append(total)
-    return z
+    return np.array(z)
 
 
 def weighted_sum_accumulate(X, w, b):
@@ -1253,8 +1254,8 @@ def step_heaviside(z):
 
 
 def step_list(z):
-    """A list comprehension of Python floats."""
-    return [1.0 if value >= 0 else 0.0 for value in z]
+    """A list comprehension of Python floats, made an array."""
+    return np.array([1.0 if value >= 0 else 0.0 for value in z])
 
 
 def step_bool(z):
@@ -1743,18 +1744,18 @@ CORRECT = [
     C("weighted_sum/np.dot", "check_weighted_sum", weighted_sum_dot, note="np.dot"),
     C("weighted_sum/einsum", "check_weighted_sum", weighted_sum_einsum, note="einsum"),
     C("weighted_sum/broadcast-sum", "check_weighted_sum", weighted_sum_broadcast, note="(X*w).sum"),
-    C("weighted_sum/python-loop-list", "check_weighted_sum", weighted_sum_loop,
-      note="Python loops, returns a list of floats"),
     C("weighted_sum/accumulate-from-b", "check_weighted_sum", weighted_sum_accumulate,
       note="acc = b; acc += …: right for a scalar b"),
     C("step/astype", "check_step", step_astype, note="(z>=0).astype(float)"),
     C("step/where", "check_step", step_where, note="np.where"),
     C("step/heaviside", "check_step", step_heaviside, note="np.heaviside(z, 1)"),
-    C("step/python-list", "check_step", step_list, note="a list of Python floats"),
     C("step/bool-array", "check_step", step_bool, note="a boolean array"),
     C("Perceptron.update/classic", "check_perceptron_update", PerceptronClassic, note="in place"),
     C("Perceptron.fit/classic", "check_perceptron_fit", PerceptronClassic, note="Python ints"),
     C("Perceptron.xor/classic", "check_perceptron_xor", PerceptronClassic, note="Python bool"),
+    C("weighted_sum/python-loop-array", "check_weighted_sum", weighted_sum_loop,
+      note="Python loops, np.array at the end"),
+    C("step/python-list-array", "check_step", step_list, note="a list comprehension, made an array"),
     C("Perceptron.update/numpy-counts", "check_perceptron_update", PerceptronNumpyCounts,
       note="rebinding update"),
     C("Perceptron.fit/numpy-counts", "check_perceptron_fit", PerceptronNumpyCounts,
