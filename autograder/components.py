@@ -356,23 +356,24 @@ def check_gradient_descent(gradient_descent, seed=0, device="auto"):
         return loss.item(), w_t.grad.cpu().numpy()
 
     w0, steps = np.zeros(d), 400
+    start_loss = loss_and_grad(np.zeros(d))[0]  # at the w0 handed over, before any update
     best = torch.linalg.lstsq(X_t, target_t.unsqueeze(1)).solution.squeeze(1)
     failures = []
     try:
         w, losses = call_student("gradient_descent", gradient_descent, loss_and_grad, w0, 0.1, steps)
+        if not np.array_equal(w0, np.zeros(d)):  # first: it explains the rest
+            failures.append("w0 was modified in place: work on a copy (w = w0.copy())")
         problem = compare("final w vs torch.linalg.lstsq", w, best, rtol=1e-6, atol=1e-8)
         if problem:
             failures.append(problem)
         losses = np.asarray(losses, dtype=np.float64)
         if losses.shape != (steps,):
             failures.append(f"losses: expected one per step, shape ({steps},), got {losses.shape}")
-        elif compare("losses[0] (the loss at w0)", losses[0], loss_and_grad(w0)[0]):
-            failures.append(compare("losses[0] (the loss at w0)", losses[0], loss_and_grad(w0)[0]))
+        elif compare("losses[0] (the loss at w0)", losses[0], start_loss):
+            failures.append(compare("losses[0] (the loss at w0)", losses[0], start_loss))
         elif (np.diff(losses) > 1e-12).any():
             failures.append(f"losses increased at step {int(np.argmax(np.diff(losses) > 1e-12)) + 1}"
                             " with a learning rate that should descend")
-        if not np.array_equal(w0, np.zeros(d)):
-            failures.append("w0 was modified: work on a copy")
     except StudentCodeError as error:
         failures.append(str(error))
     return Verdict("gradient_descent", failures, 4)
