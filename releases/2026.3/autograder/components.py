@@ -356,23 +356,24 @@ def check_gradient_descent(gradient_descent, seed=0, device="auto"):
         return loss.item(), w_t.grad.cpu().numpy()
 
     w0, steps = np.zeros(d), 400
+    start_loss = loss_and_grad(np.zeros(d))[0]  # at the w0 handed over, before any update
     best = torch.linalg.lstsq(X_t, target_t.unsqueeze(1)).solution.squeeze(1)
     failures = []
     try:
         w, losses = call_student("gradient_descent", gradient_descent, loss_and_grad, w0, 0.1, steps)
+        if not np.array_equal(w0, np.zeros(d)):  # first: it explains the rest
+            failures.append("w0 was modified in place: work on a copy (w = w0.copy())")
         problem = compare("final w vs torch.linalg.lstsq", w, best, rtol=1e-6, atol=1e-8)
         if problem:
             failures.append(problem)
         losses = np.asarray(losses, dtype=np.float64)
         if losses.shape != (steps,):
             failures.append(f"losses: expected one per step, shape ({steps},), got {losses.shape}")
-        elif compare("losses[0] (the loss at w0)", losses[0], loss_and_grad(w0)[0]):
-            failures.append(compare("losses[0] (the loss at w0)", losses[0], loss_and_grad(w0)[0]))
+        elif compare("losses[0] (the loss at w0)", losses[0], start_loss):
+            failures.append(compare("losses[0] (the loss at w0)", losses[0], start_loss))
         elif (np.diff(losses) > 1e-12).any():
             failures.append(f"losses increased at step {int(np.argmax(np.diff(losses) > 1e-12)) + 1}"
                             " with a learning rate that should descend")
-        if not np.array_equal(w0, np.zeros(d)):
-            failures.append("w0 was modified: work on a copy")
     except StudentCodeError as error:
         failures.append(str(error))
     return Verdict("gradient_descent", failures, 4)
@@ -531,7 +532,10 @@ def check_perceptron_fit(Perceptron, seed=0, device="auto"):
             model = call_student("constructor", Perceptron, X.shape[1])
             result = call_student("fit", model.fit, X, y, 1000)
             predicted = call_student("predict", model.predict, X)
-            if not getattr(result, "converged", False):
+            aliased = aliased_history(result)
+            if aliased:
+                failures.append(f"fit on {name}: {aliased}")
+            elif not getattr(result, "converged", False):
                 failures.append(f"fit on {name} (linearly separable) did not report converged=True")
             elif compare("predictions", predicted, y, rtol=0, atol=0):
                 failures.append(f"after fit on {name}, predict is wrong on "
@@ -539,6 +543,27 @@ def check_perceptron_fit(Perceptron, seed=0, device="auto"):
         except StudentCodeError as error:
             failures.append(f"{error} (on {name})")
     return Verdict("Perceptron.fit", failures, len(problems))
+
+
+def aliased_history(result):
+    """None, or why ``result.history`` cannot be the weights after each epoch: w never
+    changes between entries although every epoch between them made mistakes (at least
+    two such epochs) — the same array appended each time, changed in place by every
+    later update."""
+    history, mistakes = getattr(result, "history", None), getattr(result, "mistakes", None)
+    try:
+        weights = [np.asarray(entry[0], dtype=np.float64) for entry in history]
+        mistakes = [float(m) for m in mistakes]
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
+    offset = len(weights) - len(mistakes)  # 1 when history starts with the initial w
+    between = [(weights[j], weights[j + 1]) for j in range(len(weights) - 1)
+               if 0 <= j + 1 - offset < len(mistakes) and mistakes[j + 1 - offset] > 0]
+    if offset in (0, 1) and len(between) >= 2 and all(np.array_equal(a, b) for a, b in between):
+        return ("w never changes between the entries of result.history, although the epochs "
+                "between them made mistakes: append a copy (self.w.copy()) — the array "
+                "itself is changed in place by every later update")
+    return None
 
 
 def check_perceptron_xor(Perceptron, max_epochs=25, seed=0, device="auto"):

@@ -221,6 +221,9 @@ def compare(quantity, yours, expected, rtol=RTOL, atol=ATOL, context=None):
     expected = np.asarray(to_numpy(expected), dtype=np.float64)
     if yours is None:
         return f"{quantity}: your code returned None (is a `return` missing?)"
+    if isinstance(yours, (list, tuple)) and expected.ndim:
+        return (f"{quantity}: your code returned a {type(yours).__name__}, not a numpy array "
+                "(wrap it in np.asarray, or compute with numpy operations)")
     dtype = getattr(to_numpy(yours), "dtype", None)
     single = dtype in (np.float32, np.float16)
     if single:  # torch's own float32 result passes here (torch.testing's tolerances)
