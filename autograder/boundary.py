@@ -10,13 +10,14 @@ What the boundary rests on: bubblewrap (``bwrap``, what Flatpak uses) starts the
 zygote in new user, PID, network, IPC, UTS and cgroup namespaces, with a new session
 (no terminal to inject into), ``--die-with-parent``, a cleared environment, no file
 descriptors but the ones passed, a fresh ``/proc``, a minimal ``/dev``, a private
-tmpfs ``/tmp`` and, read-only, only: the system directories, the Python environment,
+tmpfs ``/tmp`` (2 GiB) and, read-only, only: the system directories, the Python environment,
 the sandbox-side modules of ``autograder/`` (``SANDBOX_MODULES``; never ``solutions/``,
 the course sources or the nbgrader course folder) and the data sets. Inside, every
 process is ``nobody`` (uid 65534) with no capabilities. Run by a normal user, the
 sandbox is that user's (the kernel's per-user process limit applies to each
-notebook); run by root, it is root's uid without any capability, so a pids cgroup
-around the whole sandbox caps its processes (root ignores the per-user limit). Each
+notebook); run by root, it is root's uid without any capability, so cgroups around the
+whole sandbox cap its processes (root ignores the per-user limit) and its memory, tmpfs
+included (a notebook's own address-space limit is per process). Each
 notebook then gets its own namespaces from the zygote (``zygote.enter_namespaces``). What it does not give:
 protection from kernel bugs, or from another tenant of a shared GPU
 (``--device cuda`` binds the NVIDIA device files in).
@@ -64,6 +65,9 @@ HELPERS = Path(__file__).resolve().parent
 SANDBOX_MODULES = ("notebook_process.py", "zygote.py", "sandbox.py", "wire.py")
 NOBODY = 65534
 PROCESSES = 160  # the zygote's tasks and one notebook's (64 by default), as root
+ZYGOTE_MB = 2048  # the zygote's own memory, on top of a notebook's (as root: a cgroup)
+SCRATCH_BYTES = 2 << 30  # the sandbox's tmpfs /tmp: notebooks' scratch folders
+GROUP_PREFIX = "firstmlp-sandbox-"
 STARTUP_SECONDS = 180  # importing torch on a loaded machine
 REPLY_SECONDS = 20
 
@@ -109,7 +113,8 @@ def bwrap_arguments(device=None):
     """bubblewrap's command line, up to the command: what the sandbox is given."""
     arguments = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid",
                  str(NOBODY), "--die-with-parent", "--new-session",
-                 "--clearenv", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                 "--clearenv", "--proc", "/proc", "--dev", "/dev",
+                 "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp",
                  "--hostname", "notebook"]
     for path in ("/usr", "/etc", "/opt"):
         arguments += ["--ro-bind-try", path, path]
@@ -167,10 +172,11 @@ class SandboxGone(Exception):
 class Sandbox:
     """The worker's zygote: started on first use, started again after it dies."""
 
-    def __init__(self, device=None, threads=None, use_bwrap=True):
+    def __init__(self, device=None, threads=None, use_bwrap=True, memory_mb=None):
         self.device, self.threads, self.use_bwrap = device, threads, use_bwrap
-        self.process = self.control = self.log = self.group = None
-        self.missing, self.ids = [], 0
+        self.memory_mb = memory_mb or int(os.environ.get("FIRSTMLP_SANDBOX_MEMORY_MB", 6144))
+        self.process = self.control = self.log = None
+        self.groups, self.missing, self.ids = [], [], 0
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -181,11 +187,15 @@ class Sandbox:
         command = [sys.executable, "-m", "autograder.zygote", str(child.fileno())]
         if problem is None:
             command = [*bwrap_arguments(self.device), "--", *command]
-        self.group = ProcessGroup(f"firstmlp-sandbox-{os.getpid()}-{time.monotonic_ns()}",
-                                  PROCESSES) if problem is None and os.geteuid() == 0 else None
-        if self.group is not None and self.group.path:  # join before anything starts
-            command = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"',
-                       os.path.join(self.group.path, "cgroup.procs"), *command]
+        name = f"{GROUP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
+        root = problem is None and os.geteuid() == 0
+        self.groups = [ProcessGroup(name, PROCESSES),
+                       ProcessGroup(name, (self.memory_mb + ZYGOTE_MB) << 20, "memory")] \
+            if root else []
+        joined = [os.path.join(g.path, "cgroup.procs") for g in self.groups if g.path]
+        if joined:  # join before anything starts
+            command = ["/bin/sh", "-c", 'for g in "$0" "$1"; do echo $$ > "$g" || exit 1; done; '
+                       'shift; exec "$@"', *(joined + joined)[:2], *command]
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
@@ -199,8 +209,10 @@ class Sandbox:
         self.missing = [] if problem is None else [
             f"no bubblewrap sandbox ({problem}): the notebook ran in the grader's own PID, "
             "network and IPC namespaces, with rlimits, Landlock and a pids cgroup only"]
-        if self.group is not None and not self.group.path:
-            self.missing.append("the sandbox's processes are not limited (no pids cgroup for root)")
+        for group, what in zip(self.groups, ("processes", "memory")):
+            if not group.path:
+                self.missing.append(f"the sandbox's {what} are not capped as a whole (no "
+                                    "cgroup could be made)")
         self.missing += [str(m) for m in hello.get("missing", [])]
 
     def alive(self):
@@ -215,13 +227,14 @@ class Sandbox:
                 except (ProcessLookupError, PermissionError, OSError):
                     pass
             self.process.wait()
-        if self.group is not None:
-            self.group.kill_all()
+        for group in self.groups:
+            group.kill_all()
         if self.control is not None:
             self.control.close()
         if self.log is not None:
             self.log.close()
-        self.process = self.control = self.log = self.group = None
+        self.process = self.control = self.log = None
+        self.groups = []
 
     def startup_error(self):
         """The last lines the zygote wrote to stderr (why it did not start)."""
@@ -305,9 +318,26 @@ _SANDBOX = None
 
 
 def worker_sandbox(device=None, threads=None):
-    """This worker's sandbox (one zygote per grading worker)."""
+    """This worker's sandbox (one zygote per grading worker), killed, cgroups and all,
+    when the worker exits."""
     global _SANDBOX
     if _SANDBOX is None:
+        import atexit
         _SANDBOX = Sandbox(device or os.environ.get("FIRSTMLP_DEVICE"),
                            threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None)
+        atexit.register(_SANDBOX.kill)
     return _SANDBOX
+
+
+def remove_stale_groups():
+    """The cgroups of sandboxes whose worker is gone (a grader killed with SIGKILL)."""
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    for prefix in (GROUP_PREFIX, "firstmlp-zygote-"):  # sandboxes; notebooks without bwrap
+        ProcessGroup.remove_stale(prefix, alive)

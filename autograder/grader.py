@@ -361,6 +361,9 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     from tqdm import tqdm
     tqdm.set_lock(threading.RLock())  # no multiprocessing semaphore to leak
     check_device(device)  # before anything is built, copied or graded
+    from autograder.boundary import remove_stale_groups
+    remove_stale_groups()
+    os.environ["FIRSTMLP_SANDBOX_MEMORY_MB"] = str(memory_mb)  # the workers' sandboxes
 
     from autograder import submissions as S
     from nbgrader.api import Gradebook

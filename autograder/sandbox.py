@@ -154,28 +154,50 @@ def task_count_of_user(uid):
 
 
 class ProcessGroup:
-    """A cgroup (pids controller, v1 or v2) holding one notebook's processes: at most
-    ``limit`` of them, and every one of them can be killed, wherever it went. Root
-    only; ``path`` is None where no cgroup can be made."""
+    """A cgroup (v1 or v2) holding a notebook's or a sandbox's processes: at most
+    ``limit`` of them (``controller="pids"``) or ``limit`` bytes of memory, tmpfs pages
+    included (``"memory"``), and every one of them can be killed, wherever it went.
+    Root only; ``path`` is None where no cgroup can be made."""
 
-    ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
+    CONTROLLERS = {  # controller: ((v1 root, limit file), (v2 root, limit file))
+        "pids": (("/sys/fs/cgroup/pids", "pids.max"), ("/sys/fs/cgroup", "pids.max")),
+        "memory": (("/sys/fs/cgroup/memory", "memory.limit_in_bytes"),
+                   ("/sys/fs/cgroup", "memory.max")),
+    }
 
-    def __init__(self, name, limit):
+    def __init__(self, name, limit, controller="pids"):
         self.path = None
         if os.geteuid() != 0:
             return
-        for root in self.ROOTS:
+        for root, limit_file in self.CONTROLLERS[controller]:
             if not os.path.isfile(os.path.join(root, "cgroup.procs")):
                 continue
-            path = os.path.join(root, name)
+            path = os.path.join(root, f"{name}-{controller}" if root == "/sys/fs/cgroup" else name)
             try:
                 os.makedirs(path, exist_ok=True)
-                with open(os.path.join(path, "pids.max"), "w") as f:
+                with open(os.path.join(path, limit_file), "w") as f:
                     f.write(str(limit))
                 self.path = path
                 return
             except OSError:
                 self.remove_dir(path)
+
+    @classmethod
+    def remove_stale(cls, prefix, alive):
+        """Kill and remove the groups named ``prefix<pid>-…`` whose pid is not ``alive``
+        (left by a grader that was killed before it could clean up)."""
+        for controller in cls.CONTROLLERS.values():
+            for root, _ in controller:
+                try:
+                    names = os.listdir(root)
+                except OSError:
+                    continue
+                for name in names:
+                    owner = name[len(prefix):].split("-")[0] if name.startswith(prefix) else ""
+                    if owner.isdigit() and not alive(int(owner)):
+                        group = cls.__new__(cls)
+                        group.path = os.path.join(root, name)
+                        group.kill_all()
 
     def join(self):
         """Called by the child before it starts anything."""

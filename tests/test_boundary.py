@@ -163,3 +163,38 @@ def test_without_bubblewrap_every_notebook_says_so(monkeypatch):
     finally:
         box.kill()
         bwrap_problem.cache_clear()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="cgroups around the sandbox are made as root")
+def test_memory_is_capped_for_the_whole_sandbox_not_per_process():
+    """Four processes of 1 GB each, every page written, under a sandbox capped at
+    0.5 GB + the zygote's 2 GB: not all of them live; the sandbox goes on; the
+    notebook's tmpfs is capped too."""
+    if bwrap_problem():
+        pytest.skip(bwrap_problem())
+    box = Sandbox(memory_mb=512)
+    try:
+        box.start()
+        assert not [m for m in box.missing if "not capped" in m], box.missing
+        notebook_id, link, _ = open_link(box, timeout=60)
+        code = ("import os\nalive = 0\npids = []\nfor _ in range(4):\n    pid = os.fork()\n"
+                "    if pid == 0:\n        hog = bytearray(1 << 30)\n"
+                "        for i in range(0, len(hog), 4096):\n            hog[i] = 1\n"
+                "        os._exit(0)\n    pids.append(pid)\n"
+                "for pid in pids:\n    _, status = os.waitpid(pid, 0)\n"
+                "    alive += os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0\nalive")
+        alive = run(link, code, seconds=120)["outputs"][-1]["data"]["text/plain"]
+        assert int(alive) < 4
+        close(box, notebook_id, link)
+        notebook_id, link, _ = open_link(box, timeout=60)  # 15 files of 200 MB: 3 GB
+        try:
+            full = run(link, "try:\n    for i in range(15):\n        with open(f'big{i}', 'wb') "
+                             "as f:\n            f.write(bytes(200 << 20))\n    'written'\n"
+                             "except OSError as error:\n    error.errno", seconds=120)
+            assert "'written'" not in str(full["outputs"])  # ENOSPC, or out of memory
+        except RemoteGone:
+            pass  # killed by the memory cap: the tmpfs pages count against it
+        close(box, notebook_id, link)
+    finally:
+        box.kill()
+    assert not [g for g in box.groups if g.path and os.path.exists(g.path)]
