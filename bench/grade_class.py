@@ -133,9 +133,9 @@ def main():
           f"{os.cpu_count()} cores")
     print(f"firstmlp grade ({args.workers} warm workers, sandbox, verdicts, feedback): "
           f"{ours_s:6.1f} s, {ours_s / n:.2f} s per submission")
-    print(f"firstmlp grade --no-isolation (verdicts, feedback, no sandbox):  "
+    print(f"firstmlp grade --no-isolation (namespaces only, no rlimits/Landlock): "
           f"{plain_s:6.1f} s, {plain_s / n:.2f} s per submission; same scores: {agree_plain}")
-    print(f"sandbox cost: {(ours_s - plain_s) / n:+.2f} s per submission")
+    print(f"rlimits + Landlock cost: {(ours_s - plain_s) / n:+.2f} s per submission")
     print(f"stock nbgrader autograde (no feedback):      {stock_s:6.1f} s, "
           f"{stock_s / n:.2f} s per submission")
     print(f"speed-up: {stock_s / ours_s:.1f}x (target >= 3x); same scores: {agree}")
