@@ -107,6 +107,7 @@ def start_notebook(shell, message, wire_fds, control):
 def stop_notebook(pid, scratch, group, grace):
     """Wait up to ``grace`` seconds for the notebook's process, then kill it (and, as
     PID 1 of its namespace, everything it started); clean its scratch folder."""
+    from autograder.notebook_process import reap_children
     deadline = time.monotonic() + grace
     killed, status = False, None
     while pid:
@@ -130,22 +131,12 @@ def stop_notebook(pid, scratch, group, grace):
             pass
     if group is not None:
         group.kill_all()
-    reap_orphans()
+    reap_children(patience=0)  # without a PID namespace: orphans come back to the zygote
     shutil.rmtree(scratch, ignore_errors=True)
     if status is None:
         return {"signal": None, "exit": None, "killed": killed}
     return {"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None, "killed": killed}
-
-
-def reap_orphans():
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def missing_here():

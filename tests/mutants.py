@@ -222,13 +222,21 @@ class SGDIgnoresWeightDecay(S.SGD):
 
 class AdamNoBiasCorrection(S.Adam):
     def step(self, grads):
-        self.t += 1
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
-            if self.weight_decay:
-                g = g + self.weight_decay * p
-            m[...] = self.beta1 * m + (1 - self.beta1) * g
-            v[...] = self.beta2 * v + (1 - self.beta2) * g * g
-            p -= self.lr * m / (np.sqrt(v) + self.eps)
+        adam_step_variant(self, grads, bias_correction=False)
+
+
+def adam_step_variant(adam, grads, bias_correction=True, eps_inside=False):
+    """One Adam step written out, with a mistake switched on."""
+    adam.t += 1
+    for p, g, m, v in zip(adam.params, grads, adam.m, adam.v):
+        if adam.weight_decay:
+            g = g + adam.weight_decay * p
+        m[...] = adam.beta1 * m + (1 - adam.beta1) * g
+        v[...] = adam.beta2 * v + (1 - adam.beta2) * g * g
+        m_hat, v_hat = m, v
+        if bias_correction:
+            m_hat, v_hat = m / (1 - adam.beta1**adam.t), v / (1 - adam.beta2**adam.t)
+        p -= adam.lr * m_hat / (np.sqrt(v_hat + adam.eps) if eps_inside else np.sqrt(v_hat) + adam.eps)
 
 
 class AdamBiasCorrectionLate(S.Adam):
@@ -241,14 +249,7 @@ class AdamBiasCorrectionLate(S.Adam):
 
 class AdamEpsInsideRoot(S.Adam):
     def step(self, grads):
-        self.t += 1
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
-            if self.weight_decay:
-                g = g + self.weight_decay * p
-            m[...] = self.beta1 * m + (1 - self.beta1) * g
-            v[...] = self.beta2 * v + (1 - self.beta2) * g * g
-            m_hat, v_hat = m / (1 - self.beta1**self.t), v / (1 - self.beta2**self.t)
-            p -= self.lr * m_hat / np.sqrt(v_hat + self.eps)
+        adam_step_variant(self, grads, eps_inside=True)
 
 
 class AdamIgnoresWeightDecay(S.Adam):

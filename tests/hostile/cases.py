@@ -5,7 +5,6 @@ A case: (student, assignment, make(course_dir, root) -> bytes of the file, point
 expected text, where that text must appear: "flags", "notebook" (an output of the
 autograded notebook) or "unmatched")."""
 
-import json
 
 import nbformat
 
