@@ -109,11 +109,14 @@ def sandbox_environment(device=None, threads=None):
     return env
 
 
-def bwrap_arguments(device=None):
-    """bubblewrap's command line, up to the command: what the sandbox is given."""
+def bwrap_arguments(device=None, env=None):
+    """bubblewrap's command line, up to the command: what the sandbox is given (its
+    environment is ``env`` and nothing else: ``--clearenv``, then ``--setenv``)."""
     arguments = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid",
-                 str(NOBODY), "--die-with-parent", "--new-session",
-                 "--clearenv", "--proc", "/proc", "--dev", "/dev",
+                 str(NOBODY), "--die-with-parent", "--new-session", "--clearenv"]
+    for name, value in sorted((env or {}).items()):
+        arguments += ["--setenv", name, value]
+    arguments += ["--proc", "/proc", "--dev", "/dev",
                  "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp",
                  "--hostname", "notebook"]
     for path in ("/usr", "/etc", "/opt"):
@@ -185,8 +188,9 @@ class Sandbox:
         problem = bwrap_problem(self.device) if self.use_bwrap else "not asked for"
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command = [sys.executable, "-m", "autograder.zygote", str(child.fileno())]
+        env = sandbox_environment(self.device, self.threads)
         if problem is None:
-            command = [*bwrap_arguments(self.device), "--", *command]
+            command = [*bwrap_arguments(self.device, env), "--", *command]
         name = f"{GROUP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
         root = problem is None and os.geteuid() == 0
         self.groups = [ProcessGroup(name, PROCESSES),
@@ -200,7 +204,7 @@ class Sandbox:
         self.process = subprocess.Popen(
             command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True,
-            env=sandbox_environment(self.device, self.threads), cwd="/")
+            env=env, cwd="/")
         child.close()
         self.control = parent
         hello = self.receive(STARTUP_SECONDS)

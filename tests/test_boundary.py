@@ -34,6 +34,8 @@ for pid in others:  # the sandbox's init and the zygote, in /proc but out of rea
         pass
 facts["others"] = len(others)
 facts["secret"] = any("{SECRET}" in v for v in os.environ.values())
+facts["data"] = [os.environ.get(name) for name in ("MNIST_ROOT", "SPEECH_ROOT")]
+facts["backend"] = os.environ.get("MPLBACKEND")
 status = open("/proc/self/status").read()
 facts["capabilities"] = [line.split()[1] for line in status.splitlines()
                          if line.startswith(("CapEff", "CapPrm", "CapBnd"))]
@@ -97,6 +99,10 @@ def test_a_notebook_sees_only_itself_and_nothing_of_the_grader(sandbox):
     assert facts["uid"] == 65534
     assert facts["capabilities"] == ["0000000000000000"] * 3
     assert not facts["secret"] and not facts["solutions"] and not facts["tests"]
+    from autograder.boundary import sandbox_environment  # what the grader gives, it gets
+    given = sandbox_environment()
+    assert facts["data"] == [given.get("MNIST_ROOT"), given["SPEECH_ROOT"]]
+    assert facts["backend"] == given["MPLBACKEND"]
     assert facts["udp"] != "sent"
 
 
