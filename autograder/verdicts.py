@@ -30,6 +30,16 @@ PROBED = {  # check → {its option: the probe that runs in the notebook's proce
 }
 
 
+TORCH_EXERCISES = {  # checks of exercises written with torch; all others are numpy
+    "check_mnist_dataset", "check_mnist_model", "check_train_one_epoch", "check_predict_loader",
+    "check_mnist_accuracy", "check_context_frames", "check_frame_model", "check_frame_accuracy"}
+
+
+def numpy_checks_in(source):
+    """The names of the numpy exercises' checks a test cell calls."""
+    return [name for name, _, _ in checks_in(source) if name not in TORCH_EXERCISES]
+
+
 def remote_probe(link, probe):
     """A function that runs ``probe`` in the notebook's process (devices as names)."""
     import torch

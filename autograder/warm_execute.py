@@ -272,11 +272,15 @@ def without_seed(verdict, seed):
 
 def judge(cell, link, seed, record):
     """Decide a test cell's outputs (hence its points) by the grader's verdict."""
-    from autograder.verdicts import judge_cell
+    from autograder.verdicts import judge_cell, numpy_checks_in
     grade_id = cell.metadata.nbgrader.get("grade_id")
     kernel_errors = [o for o in cell.outputs if o.get("output_type") == "error"]
     in_kernel = "failed" if kernel_errors else "passed"
+    link.torch_calls = set()
     verdict = judge_cell(kernel_source(cell), link, seed)
+    if link.torch_calls and numpy_checks_in(kernel_source(cell)):
+        record.flag(f"{grade_id}: your code called torch ({', '.join(sorted(link.torch_calls))}) "
+                    "while the grader checked a numpy exercise — review")
     if verdict is not None:  # this run's seed stays in the grader: never in a notebook
         verdict = without_seed(verdict, seed)
     if verdict is None:

@@ -258,6 +258,7 @@ class Link:
     def __init__(self, to_child, from_child, deadline=None):
         self.to_child, self.from_child = to_child, from_child
         self.codec, self.deadline, self.gone = Codec(), deadline, None
+        self.torch_calls = set()  # torch functions the student's code called, as reported
 
     def handle(self, info):
         return Remote(self, info)
@@ -283,6 +284,8 @@ class Link:
             self.gone = str(error) if isinstance(error, RemoteGone) else "ended"
             raise RemoteGone(self.gone) from None
         warn_here(reply.get("warnings"))
+        if isinstance(reply.get("torch"), list):
+            self.torch_calls |= {str(name)[:60] for name in reply["torch"][:20]}
         if "error" in reply:
             e = reply["error"]
             raise remote_error(str(e.get("type", "Error")), str(e.get("message", "")),
@@ -376,6 +379,7 @@ class Server:
                 arrays = []
                 reply = {"op": "reply", "error": describe(error)}
             reply["warnings"] = getattr(self.guard, "take_warnings", list)()
+            reply["torch"] = getattr(self.guard, "take_torch_calls", list)()
             self.send(reply, arrays)
             if message.get("op") == "reset":
                 self.codec.reset()

@@ -304,6 +304,11 @@ CASES = [
     ("hard_coded", A1, with_cells(A1, replace=[("weighted_sum", "    return X @ w + b",
                                                 "    return X @ w + b\n" + HARD_CODED)]),
      2, "test_weighted_sum: your notebook's own test passed, the grader's check failed", "flags"),
+    ("torch_in_numpy_hidden", A2, with_cells(A2, append=[("stable_sigmoid",
+        "_t = __import__('sys').modules['to' + 'rch']\n"
+        "def stable_sigmoid(x):\n    return getattr(_t, 'sig' + 'moid')(_t.as_tensor(x)).numpy()")]),
+     14, "test_stable_sigmoid: your code called torch (as_tensor, numpy, sigmoid) while the "
+     "grader checked a numpy exercise — review", "flags"),
     ("torch_in_numpy", A2, with_cells(A2, append=[("relu",
         "import torch\n\n\nclass ReLU(ReLU):\n    def forward(self, x):\n"
         "        self.positive = x > 0\n        return torch.relu(torch.from_numpy(x)).numpy()")]), 14,
