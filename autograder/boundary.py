@@ -27,6 +27,9 @@ plain child of the worker, with the same clean environment and the same per-note
 layers (rlimits, Landlock, a pids cgroup as root); every notebook's record says so.
 
 Audit of every channel across the boundary (who reads what the student controls):
+  * the pool's queues (grader ↔ worker) carry pickles between two trusted processes
+    only; no notebook process holds them, and what a worker returns is strings
+    (student, assignment, ok, the last line of an error);
   * the wire (two pipes per notebook): JSON headers and ``.npy`` payloads read with
     ``allow_pickle=False``, size-capped, under a deadline (``wire``); never pickle,
     never ``eval``;

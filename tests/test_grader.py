@@ -172,6 +172,28 @@ def test_unreadable_notebooks_get_zero_and_a_reason(course_dir, tmp_path):
     assert got["empty"][1] == ["zero: not a readable notebook (NotJSONError: the file is empty)"]
 
 
+def test_a_notebook_whose_grading_never_finished_is_not_tried_forever(course_dir, tmp_path):
+    """Resume never loops on a poisoned submission: one whose grading began three times
+    without finishing gets a zero and the reason; --regrade tries it again."""
+    import hashlib
+    import json
+
+    from autograder.grader import ATTEMPTS, attempts_path
+    folder = tmp_path / "lms"
+    folder.mkdir()
+    path = folder / "poison_01_perceptron.ipynb"
+    path.write_text(nbformat.writes(notebook_for(course_dir, "01_perceptron")))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    record = attempts_path(course_dir, "poison", "01_perceptron")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"sha256": digest, "count": ATTEMPTS}))
+    outcome, = grade(folder, course_dir, workers=1, progress=False)[0]
+    assert outcome.score == 0
+    assert f"grading this notebook began {ATTEMPTS} times and never finished" in outcome.flags[0]
+    outcome, = grade(folder, course_dir, workers=1, progress=False, regrade=True)[0]
+    assert outcome.score == 10 and not outcome.flags
+
+
 def test_dask_local_cluster_end_to_end(course_dir, tmp_path, mnist):
     from distributed import Client, LocalCluster
     submitted = tmp_path / "submitted"
