@@ -182,7 +182,7 @@ class Sandbox:
         self.device, self.threads, self.use_bwrap = device, threads, use_bwrap
         self.memory_mb = memory_mb or int(os.environ.get("FIRSTMLP_SANDBOX_MEMORY_MB", 6144))
         self.process = self.control = self.log = None
-        self.groups, self.missing, self.ids = [], [], 0
+        self.groups, self.missing, self.ids, self.oom_seen = [], [], 0, 0
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -221,6 +221,10 @@ class Sandbox:
                 self.missing.append(f"the sandbox's {what} are not capped as a whole (no "
                                     "cgroup could be made)")
         self.missing += [str(m) for m in hello.get("missing", [])]
+
+    def oom_kills(self):
+        """Processes killed so far for the sandbox's memory cap (0 where none is set)."""
+        return sum(g.oom_kills() for g in self.groups if g.controller == "memory")
 
     def alive(self):
         return self.process is not None and self.process.poll() is None
@@ -282,6 +286,7 @@ class Sandbox:
         if not self.alive():
             self.start()
         self.ids += 1
+        self.oom_seen = self.oom_kills()
         to_child_read, to_child_write = os.pipe()
         from_child_read, from_child_write = os.pipe()
         message = {"op": "start", "id": self.ids, "timeout": timeout,
@@ -315,6 +320,9 @@ class Sandbox:
         if reply.get("killed"):
             return f"the notebook ran longer than {grace} s after the grader hung up and was stopped"
         if isinstance(reply.get("signal"), int):
+            if reply["signal"] == signal.SIGKILL and self.oom_kills() > self.oom_seen:
+                return (f"the notebook went over its memory limit ({self.memory_mb} MB for the "
+                        "notebook and everything it started) and the kernel killed it")
             return f"the notebook was killed by signal {reply['signal']}"
         if isinstance(reply.get("exit"), int) and reply["exit"] != 0:
             return f"the notebook's process exited with status {reply['exit']}"

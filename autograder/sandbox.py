@@ -166,7 +166,7 @@ class ProcessGroup:
     }
 
     def __init__(self, name, limit, controller="pids"):
-        self.path = None
+        self.path, self.controller = None, controller
         if os.geteuid() != 0:
             return
         for root, limit_file in self.CONTROLLERS[controller]:
@@ -196,7 +196,7 @@ class ProcessGroup:
                     owner = name[len(prefix):].split("-")[0] if name.startswith(prefix) else ""
                     if owner.isdigit() and not alive(int(owner)):
                         group = cls.__new__(cls)
-                        group.path = os.path.join(root, name)
+                        group.path, group.controller = os.path.join(root, name), None
                         group.kill_all()
 
     def join(self):
@@ -222,6 +222,20 @@ class ProcessGroup:
                     pass
             time.sleep(0.01)
         self.remove_dir(self.path)
+
+    def oom_kills(self):
+        """How many processes the kernel has killed for going over this memory group's
+        limit (``oom_kill`` in memory.events, v2, or memory.oom_control, v1); 0 if unknown."""
+        for name in ("memory.events", "memory.oom_control"):
+            try:
+                with open(os.path.join(self.path or "", name)) as f:
+                    for line in f:
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill":
+                            return int(value)
+            except (OSError, ValueError):
+                continue
+        return 0
 
     @staticmethod
     def remove_dir(path):
