@@ -24,6 +24,7 @@
 import argparse
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 from autograder.table import format_table
@@ -94,7 +95,8 @@ def grade_demo(workdir=None, workers=None):
     workdir = Path(workdir or tempfile.mkdtemp(prefix="firstmlp-grading-"))
     version = load_manifest()["version"]
     print(f"\nRelease {version} into {workdir}/releases, then grade two students:")
-    release = build_release(version, out_root=workdir / "releases", force=True, changelog=False)
+    release = build_release(version, out_root=workdir / "releases", force=True, changelog=False,
+                            report=lambda _: None)
     course_dir = workdir / "course"
     prepare_course(course_dir)
     submitted = workdir / "submitted"
@@ -116,9 +118,20 @@ def grade_class(args):
     from autograder.grader import GraderEnvironmentError, grade, summary_table
     from autograder.submissions import IntakeError
 
+    from autograder.build import load_manifest
+
     if not Path(args.submissions).exists():  # before the course is built: a minute saved
         print(f"grade: no submissions at {args.submissions}: give a folder or a zip file",
               file=sys.stderr)
+        return 2
+    if Path(args.submissions).is_file() and not zipfile.is_zipfile(args.submissions):
+        print(f"grade: {args.submissions} is neither a folder nor a readable zip file",
+              file=sys.stderr)
+        return 2
+    names = [a["name"] for a in load_manifest()["assignments"]]
+    if args.assignment is not None and args.assignment not in names:
+        print(f"grade: --assignment {args.assignment}: the course has no such assignment "
+              f"(it has {', '.join(names)})", file=sys.stderr)
         return 2
     try:
         outcomes, unmatched, csv_path = grade(
@@ -129,10 +142,18 @@ def grade_class(args):
     except (IntakeError, GraderEnvironmentError) as error:
         print(f"grade: {error}", file=sys.stderr)
         return 2
-    print(summary_table(outcomes) if outcomes else "no submissions matched")
-    print(sandbox_summary(args.device, args.isolate))
     for item in unmatched:
         print(f"skipped {item.path}: {item.reason}")
+    if not outcomes:
+        chosen = " and ".join(f"{flag} {value}" for flag, value in
+                              (("--student", args.student), ("--assignment", args.assignment))
+                              if value is not None)
+        print(f"grade: nothing graded: no submission in {args.submissions} matched"
+              f"{' ' + chosen if chosen else ''} ({len(unmatched)} files skipped"
+              f"{', listed above' if unmatched else ''})", file=sys.stderr)
+        return 1
+    print(summary_table(outcomes))
+    print(sandbox_summary(args.device, args.isolate))
     report = write_report(args.course_dir, outcomes)
     print(f"report (flags per student): {report}")
     print(f"grades: {csv_path}; feedback: {args.course_dir}/feedback/<student>/<assignment>/")
@@ -166,11 +187,11 @@ def write_report(course_dir, outcomes):
     return path
 
 
-def cut_release(version, force, out=None):
+def cut_release(version, force, out=None, changelog=True):
     from autograder.release import RELEASES, ReleaseError, build_release
 
     try:
-        target = build_release(version, out_root=out or RELEASES, force=force)
+        target = build_release(version, out_root=out or RELEASES, force=force, changelog=changelog)
     except ReleaseError as error:
         print(f"release {version}: {error}", file=sys.stderr)
         return 1
@@ -184,7 +205,12 @@ def scan(folder):
 
     from autograder.leaks import scan_release
 
-    manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    try:
+        manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    except (OSError, ValueError) as error:
+        print(f"scan: {folder} is not a release (its manifest.json cannot be read: "
+              f"{getattr(error, 'strerror', None) or error})", file=sys.stderr)
+        return 2
     findings = scan_release(folder, list(manifest["points"]))
     print("\n".join(findings) if findings else f"{folder}: leak scan clean")
     return 1 if findings else 0
@@ -193,6 +219,10 @@ def scan(folder):
 def speech_align(audio_dir, out_dir):
     from autograder.forced_alignment import align_folder
 
+    if not Path(audio_dir).is_dir():
+        print(f"speech-align: no folder {audio_dir} (it should hold <id>.wav and <id>.txt)",
+              file=sys.stderr)
+        return 2
     skipped = align_folder(audio_dir, out_dir)
     for name, reason in skipped.items():
         print(f"skipped {name}: {reason}")
@@ -201,31 +231,75 @@ def speech_align(audio_dir, out_dir):
     return 0 if written else 1
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="firstmlp", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, whose errors are one line (``firstmlp grade: --workers: …``) and exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number is needed, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def lms_pattern(text):
+    """A regular expression with the groups ``student`` and ``assignment``."""
+    import re
+    try:
+        groups = re.compile(text).groupindex
+    except re.error as error:
+        raise argparse.ArgumentTypeError(f"not a regular expression ({error})") from None
+    missing = [g for g in ("student", "assignment") if g not in groups]
+    if missing:
+        raise argparse.ArgumentTypeError(
+            "needs the named groups " + " and ".join(f"(?P<{g}>…)" for g in missing))
+    return text
+
+
+def release_version(text):
+    from autograder.release import ReleaseError, check_version
+    try:
+        check_version(text)
+    except ReleaseError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def parse_arguments(argv):
+    parser = OneLineParser(prog="firstmlp", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for name in ("demo", "check", "train"):
         command = commands.add_parser(name)
         command.add_argument("--device", default="auto", help="torch side: auto, cpu or cuda")
-        command.add_argument("--epochs", type=int, default=None)
+        command.add_argument("--epochs", type=positive_int, default=None)
     commands.add_parser("build").add_argument("--out", default="build/course")
     commands.add_parser("grade-demo").add_argument("--workdir", default=None)
     release = commands.add_parser("release")
-    release.add_argument("--version", required=True)
+    release.add_argument("--version", required=True, type=release_version)
     release.add_argument("--force", action="store_true", help="rebuild an existing version")
     release.add_argument("--out", default=None, help="folder of releases (default: releases/)")
+    release.add_argument("--no-changelog", dest="changelog", action="store_false",
+                         help="leave CHANGELOG.md alone (default: Unreleased becomes this release)")
     commands.add_parser("scan").add_argument("folder")
     grade = commands.add_parser("grade")
     grade.add_argument("submissions", help="submitted/ tree, folder or zip of LMS files")
     grade.add_argument("--course-dir", default="build/grading")
-    grade.add_argument("--workers", type=int, default=None, help="default: the machine's cores")
+    grade.add_argument("--workers", type=positive_int, default=None,
+                       help="default: the machine's cores")
     grade.add_argument("--scheduler", default=None, help="Dask scheduler, e.g. tcp://host:8786")
     grade.add_argument("--student", default=None)
     grade.add_argument("--assignment", default=None)
     grade.add_argument("--device", default=None, help="torch device for the checks (cpu, cuda)")
-    grade.add_argument("--pattern", default=None, help="regex with (?P<student>) (?P<assignment>)")
-    grade.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    grade.add_argument("--pattern", type=lms_pattern, default=None,
+                       help="regex with (?P<student>) (?P<assignment>), optionally (?P<late>)")
+    grade.add_argument("--timeout", type=positive_int, default=600, help="seconds per cell")
     grade.add_argument("--regrade", action="store_true",
                        help="grade again what an earlier run graded (default: resume)")
     grade.add_argument("--no-isolation", dest="isolate", action="store_false",
@@ -234,17 +308,35 @@ def main(argv=None):
     align = commands.add_parser("speech-align")
     align.add_argument("audio_dir")
     align.add_argument("out_dir")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Run one command; the course's own errors (a broken source, a refused release or
+    intake, a grader that cannot work here) end in one line and exit 2."""
+    from autograder.build import CourseError
+    from autograder.grader import GraderEnvironmentError
+    from autograder.submissions import IntakeError
+
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["speech-data"]:
         from autograder.speech_corpus import main as speech_data
         return speech_data(argv[1:])
-    args = parser.parse_args(argv)
+    args = parse_arguments(argv)
+    try:
+        return run_command(args)
+    except (CourseError, IntakeError, GraderEnvironmentError) as error:
+        print(f"firstmlp {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+def run_command(args):
     if args.command == "speech-align":
         return speech_align(args.audio_dir, args.out_dir)
     if args.command == "grade":
         return grade_class(args)
     if args.command == "release":
-        return cut_release(args.version, args.force, args.out)
+        return cut_release(args.version, args.force, args.out, args.changelog)
     if args.command == "scan":
         return scan(args.folder)
     if args.command == "build":

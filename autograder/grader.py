@@ -432,12 +432,27 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
                 outcome.max_score = gradebook.find_assignment(submission.assignment).max_score
                 reason = broken.get(key) or results.get(key, {}).get("error", "no result")
                 outcome.flags.append(f"zero: {reason}")
+            if submission.late:
+                outcome.flags.append("late: the LMS marked the file LATE (no penalty applied)")
             outcomes.append(outcome)
+        outcomes += missing_work(gradebook, found, assignment)
     csv_path = course_dir / "grades.csv"
     partial = course_dir / ".grades.csv.partial"
     run_nbgrader(course_dir, "export", f"--to={partial}")
     os.replace(partial, csv_path)  # never a half-written CSV
     return outcomes, unmatched, csv_path
+
+
+def missing_work(gradebook, found, assignment=None):
+    """A zero, flagged "missing", for each student of this run and each assignment in its
+    scope (the ones anybody handed in, or ``assignment``) that the student did not hand
+    in: every total then counts the same assignments, as grades.csv and formgrader do."""
+    scope = {assignment} if assignment else {s.assignment for s in found}
+    handed_in = {(s.student, s.assignment) for s in found}
+    return [Outcome(student, name, 0.0, gradebook.find_assignment(name).max_score,
+                    ["missing: no submission"])
+            for student in sorted({s.student for s in found}) for name in sorted(scope)
+            if (student, name) not in handed_in]
 
 
 def summary_table(outcomes):

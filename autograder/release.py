@@ -17,6 +17,7 @@ same inputs give byte-identical releases.
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -157,11 +158,12 @@ def write_manifest(out, manifest, version):
 def add_changelog_entry(version, manifest, changelog=ROOT / "CHANGELOG.md"):
     """Keep a Changelog style: what is under "## Unreleased" moves under a new
     "## Release <version>" heading with a one-line summary; a fresh, empty
-    Unreleased section stays on top. Nothing changes if the version has an entry."""
+    Unreleased section stays on top. Nothing changes if the version has an entry.
+    True when the file was changed."""
     text = changelog.read_text() if changelog.exists() else "# Changelog\n"
     heading = f"## Release {version}"
     if heading in text:
-        return
+        return False
     total = sum(a["points"] for a in manifest["assignments"])
     entry = (f"## Unreleased\n\n{heading}\n\nStudent release in `releases/{version}/`: "
              f"{len(manifest['assignments'])} notebooks, {total} points.\n")
@@ -171,10 +173,66 @@ def add_changelog_entry(version, manifest, changelog=ROOT / "CHANGELOG.md"):
         head, _, rest = text.partition("\n## ")
         text = f"{head.rstrip()}\n\n{entry}\n" + (f"## {rest}" if rest else "")
     changelog.write_text(text)
+    return True
 
 
-def build_release(version, out_root=RELEASES, force=False, changelog=True):
-    """Build ``out_root/version``; refuses an existing version unless ``force``."""
+VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
+
+
+def check_version(version):
+    """A version names a folder under releases/: letters, digits and ``. _ + -`` only."""
+    if not VERSION.match(version) or ".." in version:
+        raise ReleaseError(f"a version is letters, digits and '.', '_', '+', '-' (like 2026.4), "
+                           f"not {version!r}")
+
+
+def previous_release(out_root, version):
+    """The manifest of the newest other release under ``out_root`` (by version order), or None."""
+    def key(path):
+        return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+                for part in re.split(r"[._+-]", path.parent.name)]
+    others = sorted((p for p in Path(out_root).glob("*/manifest.json")
+                     if p.parent.name != version), key=key)
+    for path in reversed(others):
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def release_changes(old, new):
+    """What a student would notice between two release manifests, in lines."""
+    if old is None:
+        return ["first release in this folder"]
+    lines, old_files, new_files = [], old.get("files", {}), new["files"]
+    notebooks = sorted(n for n in {*old_files, *new_files} if n.endswith(".ipynb"))
+    for name in notebooks:
+        if name not in old_files:
+            lines.append(f"{name}: new")
+        elif name not in new_files:
+            lines.append(f"{name}: removed")
+        elif old_files[name] != new_files[name]:
+            lines.append(f"{name}: changed")
+    for name, points in sorted(new["points"].items()):
+        before = old.get("points", {}).get(name)
+        if before is not None and before != points:
+            lines.append(f"{name}: {before} → {points} points")
+    helpers = [n for n in {*old_files, *new_files} if not n.endswith(".ipynb")
+               and old_files.get(n) != new_files.get(n)]
+    if helpers:
+        lines.append(f"{len(helpers)} other files changed ({', '.join(sorted(helpers)[:4])}"
+                     f"{', …' if len(helpers) > 4 else ''})")
+    total_old, total_new = sum(old.get("points", {}).values()), sum(new["points"].values())
+    if total_old != total_new:
+        lines.append(f"total {total_old} → {total_new} points")
+    return lines or ["no file changed"]
+
+
+def build_release(version, out_root=RELEASES, force=False, changelog=True, report=print):
+    """Build ``out_root/version``; refuses an existing version unless ``force``.
+    ``report`` hears what changed since the previous release and what CHANGELOG.md got."""
+    check_version(version)
     manifest = load_manifest()
     out_root = Path(out_root)
     target = out_root / version
@@ -197,9 +255,14 @@ def build_release(version, out_root=RELEASES, force=False, changelog=True):
         findings = scan_release(out, assignments, source_dir=course_dir / "source")
         if findings:
             raise ReleaseError("leak scan failed, release not written:\n  " + "\n  ".join(findings))
+        before = previous_release(out_root, version)
+        changes = release_changes(before, json.loads((out / "manifest.json").read_text()))
         if target.exists():
             shutil.rmtree(target)
         out.rename(target)
-    if changelog:
-        add_changelog_entry(version, manifest)
+    since = f" since {before['version']}" if before else ""
+    report(f"changes{since}:" + "".join(f"\n  {line}" for line in changes))
+    if changelog and add_changelog_entry(version, manifest):
+        report(f"CHANGELOG.md: the Unreleased notes now stand under '## Release {version}' "
+               "(review and commit it)")
     return target

@@ -25,6 +25,7 @@ Layout (per split ``train``, ``dev``, ``test``)::
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,7 +264,16 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(prog="python -m autograder.speech_corpus",
                                      description="Make notebook 6's speech corpus with Festival.")
-    parser.add_argument("--size", type=float, default=DEFAULT_MINUTES,
+    def minutes(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"a number of minutes is needed, not {text!r}") from None
+        if not 0 < value <= 10000:
+            raise argparse.ArgumentTypeError(f"must be more than 0 minutes, not {text}")
+        return value
+
+    parser.add_argument("--size", type=minutes, default=DEFAULT_MINUTES,
                         help=f"minutes of training speech (default {DEFAULT_MINUTES}); "
                              "dev and test get an eighth each, at least 3")
     parser.add_argument("--seed", type=int, default=0)
@@ -283,7 +293,7 @@ def main(argv=None):
     try:
         manifest = make_corpus(root, size, args.seed, held_out_voice=args.held_out_voice)
     except RuntimeError as error:
-        print(error)
+        print(error, file=sys.stderr)
         return 1
     for split, figures in manifest["splits"].items():
         print(f"{split:5s} {figures['utterances']:5d} utterances {figures['frames']:8d} frames "

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
 
-LMS_PATTERN = (r"^(?P<student>[A-Za-z0-9.\-]+)_(?:LATE_)?(?:\d+_)*"
+LMS_PATTERN = (r"^(?P<student>[A-Za-z0-9.\-]+)_(?:(?P<late>LATE)_)?(?:\d+_)*"
                r"(?P<assignment>\d\d_[A-Za-z0-9_]+?)(?:-\d+)?\.ipynb$")
 
 MAX_NOTEBOOK_BYTES = 50 << 20
@@ -71,6 +71,7 @@ class Submission:
     assignment: str
     path: Path | None  # a private copy of the notebook as handed in; None when refused
     refused: str | None = None  # "refused <file>: <why>": graded zero, never read
+    late: bool = False  # the LMS marked the file late (the pattern's ``late`` group matched)
 
 
 @dataclass(frozen=True)
@@ -156,20 +157,20 @@ def json_depth_refusal(data, name="the notebook"):
     return None
 
 
-def take(student, assignment, name, read, scratch):
+def take(student, assignment, name, read, scratch, late=False):
     """The submission of one notebook: ``read()`` gives its bytes or raises Refused; they
     are checked and copied to ``scratch/files/<student>/<assignment>.ipynb``."""
     try:
         data = read()
     except Refused as why:
-        return Submission(student, assignment, None, f"refused {name}: {why}")
+        return Submission(student, assignment, None, f"refused {name}: {why}", late)
     refusal = json_depth_refusal(data, name)
     if refusal:
-        return Submission(student, assignment, None, refusal)
+        return Submission(student, assignment, None, refusal, late)
     copy = Path(scratch) / "files" / student / f"{assignment}.ipynb"
     copy.parent.mkdir(parents=True, exist_ok=True)
     copy.write_bytes(data)
-    return Submission(student, assignment, copy)
+    return Submission(student, assignment, copy, late=late)
 
 
 def scratch_folder(scratch):
@@ -233,7 +234,8 @@ def student_work(root, student, student_fd, assignments, scratch, found, unmatch
 
 def choose(entries, assignments, pattern):
     """``entries``: (file name, path to show, handle) in order; returns
-    ({(student, assignment): (name, handle)}, unmatched). The last of a duplicate wins."""
+    ({(student, assignment): (name, handle, late)}, unmatched). The last of a duplicate
+    wins; ``late`` is True when the pattern's optional ``late`` group matched."""
     regex = re.compile(pattern)
     chosen, unmatched = {}, []
     for name, shown, handle in entries:
@@ -245,7 +247,8 @@ def choose(entries, assignments, pattern):
         elif match["student"] in (".", ".."):
             unmatched.append(Unmatched(shown, f"unusable student name '{match['student']}'"))
         else:
-            chosen[(match["student"], match["assignment"])] = (name, handle)
+            late = bool(match.groupdict().get("late"))
+            chosen[(match["student"], match["assignment"])] = (name, handle, late)
     return dict(sorted(chosen.items())), unmatched
 
 
@@ -253,7 +256,7 @@ def from_lms_files(paths, assignments, pattern=LMS_PATTERN):
     """Match notebook files named by student (names only, nothing is read); the latest
     name wins for a duplicate. Each Submission's path is the file as named."""
     chosen, unmatched = choose([(p.name, p, p) for p in sorted(paths)], assignments, pattern)
-    return [Submission(s, a, p) for (s, a), (_, p) in chosen.items()], unmatched
+    return [Submission(s, a, p, late=late) for (s, a), (_, p, late) in chosen.items()], unmatched
 
 
 def from_folder(root, assignments, pattern, scratch):
@@ -265,8 +268,8 @@ def from_folder(root, assignments, pattern, scratch):
             return from_nbgrader_tree(root, assignments, scratch)
         files = [(name, root / name, name) for name in names]
         chosen, unmatched = choose(files, assignments, pattern)
-        return [take(s, a, name, partial(read_file_at, root_fd, name), scratch)
-                for (s, a), (name, _) in chosen.items()], unmatched
+        return [take(s, a, name, partial(read_file_at, root_fd, name), scratch, late)
+                for (s, a), (name, _, late) in chosen.items()], unmatched
     finally:
         os.close(root_fd)
 
@@ -327,8 +330,8 @@ def from_zip(source, assignments, pattern, scratch):
         files = [(name, Path(f"{source.name}:{m.filename}"), m)
                  for name, m in sorted(files, key=lambda item: item[0]) if name]
         chosen, unmatched = choose(files, assignments, pattern)
-        return [take(s, a, member.filename, partial(read_member, member), scratch)
-                for (s, a), (_, member) in chosen.items()], unmatched
+        return [take(s, a, member.filename, partial(read_member, member), scratch, late)
+                for (s, a), (_, member, late) in chosen.items()], unmatched
 
 
 def collect(source, assignments, pattern=LMS_PATTERN, scratch=None):

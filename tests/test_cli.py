@@ -44,10 +44,56 @@ def test_grading_on_cuda_without_a_gpu_grades_nothing_and_says_why(tmp_path, cap
     assert not (course / "autograded").exists() and not (course / "gradebook.db").exists()
 
 
-@pytest.mark.parametrize("argv, message", [
+NOT_A_ZIP = __file__  # a file that exists and is no zip
+
+# Bad input and the one line it gets (exit 2, nothing built, graded or written).
+BAD_INPUT = [
     (["grade", "/no/such/folder"], "grade: no submissions at /no/such/folder"),
-])
+    (["grade", NOT_A_ZIP], f"grade: {NOT_A_ZIP} is neither a folder nor a readable zip file"),
+    (["grade", "/tmp", "--workers", "0"], "firstmlp grade: argument --workers: must be 1 or more, not 0"),
+    (["grade", "/tmp", "--workers", "-3"], "firstmlp grade: argument --workers: must be 1 or more"),
+    (["grade", "/tmp", "--workers", "two"], "firstmlp grade: argument --workers: a whole number"),
+    (["grade", "/tmp", "--timeout", "0"], "firstmlp grade: argument --timeout: must be 1 or more"),
+    (["grade", "/tmp", "--pattern", "(?P<student>"], "firstmlp grade: argument --pattern: not a regular"),
+    (["grade", "/tmp", "--pattern", r"(?P<student>\w+)\.ipynb"],
+     "firstmlp grade: argument --pattern: needs the named groups (?P<assignment>"),
+    (["grade", "/tmp", "--assignment", "99_nothing"],
+     "grade: --assignment 99_nothing: the course has no such assignment (it has 01_perceptron"),
+    (["release", "--version", "../../evil"], "firstmlp release: argument --version: a version is"),
+    (["release", "--version", ".hidden"], "firstmlp release: argument --version: a version is"),
+    (["release"], "firstmlp release: the following arguments are required: --version"),
+    (["scan", "/tmp"], "scan: /tmp is not a release"),
+    (["speech-align", "/no/such/audio", "/tmp/out"], "speech-align: no folder /no/such/audio"),
+    (["check", "--epochs", "0"], "firstmlp check: argument --epochs: must be 1 or more"),
+    (["fly"], "firstmlp: argument command: invalid choice: 'fly'"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
 def test_bad_input_is_one_line_and_a_nonzero_exit(argv, message, capsys):
-    assert cli.main(argv) == 2
+    try:
+        status = cli.main(argv)
+    except SystemExit as exit_:  # argparse's own exit
+        status = exit_.code
     err = capsys.readouterr().err
-    assert err.startswith(message) and len(err.strip().splitlines()) == 1
+    assert status == 2
+    assert err.startswith(message) and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_broken_course_source_is_one_line_naming_file_and_line(tmp_path, monkeypatch, capsys):
+    """A course source an author broke (text before the first cell header) is a
+    CourseError: file and line in one line, exit 2, no traceback."""
+    import functools
+    import shutil
+
+    import autograder.nbgrader_course as nbgrader_course
+    from autograder.build import COURSE, build_course, load_manifest
+    course = tmp_path / "course"
+    shutil.copytree(COURSE, course)
+    source = course / load_manifest()["assignments"][0]["source"]
+    source.write_text("stray text\n" + source.read_text())
+    monkeypatch.setattr(nbgrader_course, "build_course", functools.partial(build_course, course=course))
+    assert cli.main(["build", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"firstmlp build: {source}:1: text before the first") and \
+        len(err.strip().splitlines()) == 1

@@ -93,16 +93,21 @@ def test_points_per_graded_cell(graded_class, course_dir, student, assignment):
 
 
 def test_summary_csv_and_untouched_submissions(graded_class, course_dir):
+    """One denominator: work a student did not hand in counts as a flagged zero in the
+    table, as it does in grades.csv (and formgrader)."""
     submitted, originals, outcomes, unmatched, csv_path = graded_class
-    assert unmatched == [] and len(outcomes) == sum(len(w) for w in CLASS.values())
+    assert unmatched == [] and len(outcomes) == len(CLASS) * len(ASSIGNMENTS)
     assert all(p.read_bytes() == data for p, data in originals.items())
-    rows = {(r["student_id"], r["assignment"]): float(r["score"])
+    rows = {(r["student_id"], r["assignment"]): (float(r["score"]), float(r["max_score"]))
             for r in csv.DictReader(open(csv_path))}
     for o in outcomes:
-        assert rows[(o.student, o.assignment)] == o.score
-        assert o.flags == []
+        assert rows[(o.student, o.assignment)] == (o.score, o.max_score)
+        handed_in = o.assignment in CLASS[o.student]
+        assert o.flags == ([] if handed_in else ["missing: no submission"])
     table = summary_table(outcomes)
     assert "reference" in table and "24/24" in table and "0/24" in table
+    partial = next(line for line in table.splitlines() if line.startswith("partial"))
+    assert "/24" in partial and "02_activations: missing: no submission" in partial
 
 
 def test_feedback_names_failures_but_hides_hidden_tests(graded_class, course_dir):
@@ -155,6 +160,7 @@ def test_lms_zip_with_a_stray_file(course_dir, tmp_path):
     outcomes, unmatched, _ = grade(archive, course_dir, workers=1, progress=False)
     assert [(o.student, o.assignment, o.score) for o in outcomes] == [
         ("doejane", "01_perceptron", 10.0)]
+    assert outcomes[0].flags == ["late: the LMS marked the file LATE (no penalty applied)"]
     assert [u.reason for u in unmatched] == ["file name does not match the LMS pattern"]
 
 
@@ -205,3 +211,22 @@ def test_dask_local_cluster_end_to_end(course_dir, tmp_path, mnist):
                       dashboard_address=None) as cluster, Client(cluster) as client:
         outcomes, _, _ = grade(submitted, course_dir, scheduler=client, progress=False)
     assert sorted((o.student, o.score) for o in outcomes) == [("dask_blank", 0.0), ("dask_full", 10.0)]
+
+
+def test_nothing_matched_is_said_and_exits_nonzero(course_dir, tmp_path, capsys):
+    """A pattern or a --student that matches nothing grades nothing and says so (exit 1),
+    after listing the files it skipped."""
+    from autograder import cli
+    folder = tmp_path / "lms"
+    folder.mkdir()
+    (folder / "kim_01_perceptron.ipynb").write_text(
+        nbformat.writes(notebook_for(course_dir, "01_perceptron", solved=set())))
+    args = ["grade", str(folder), "--course-dir", str(course_dir), "--workers", "1"]
+    assert cli.main(args + ["--pattern", r"^(?P<student>\w+)-(?P<assignment>\d\d_\w+)\.ipynb$"]) == 1
+    out, err = capsys.readouterr()
+    assert "skipped" in out and "kim_01_perceptron.ipynb: file name does not match" in out
+    assert err.strip() == f"grade: nothing graded: no submission in {folder} matched (1 files " \
+                          "skipped, listed above)"
+    assert cli.main(args + ["--student", "lee"]) == 1
+    assert capsys.readouterr().err.strip() == (f"grade: nothing graded: no submission in {folder} "
+                                               "matched --student lee (0 files skipped)")

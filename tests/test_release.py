@@ -46,9 +46,47 @@ def test_committed_release_is_not_stale(fresh):
     assert without_commit(built["manifest.json"]) == without_commit(committed["manifest.json"])
 
 
-def test_rebuilding_gives_byte_identical_files(fresh, tmp_path):
-    again = build_release(VERSION, out_root=tmp_path, changelog=False)
+def test_rebuilding_gives_byte_identical_files_and_says_what_changed(fresh, tmp_path):
+    """The release reports, against the newest other release beside it, which notebooks
+    are new, changed or gone and whose points moved."""
+    manifest = json.loads((fresh / "manifest.json").read_text())
+    older = dict(manifest, version="2026.0", files=dict(manifest["files"]),
+                 points=dict(manifest["points"]))
+    first, second, *_ = ASSIGNMENTS
+    del older["files"][f"{first}.ipynb"]
+    older["files"][f"{second}.ipynb"] = "0" * 64
+    older["files"]["00_gone.ipynb"] = "0" * 64
+    older["points"][second] += 3
+    (tmp_path / "2026.0").mkdir()
+    (tmp_path / "2026.0" / "manifest.json").write_text(json.dumps(older))
+    heard = []
+    again = build_release(VERSION, out_root=tmp_path, changelog=False, report=heard.append)
     assert files_of(again) == files_of(fresh)
+    points = manifest["points"][second]
+    assert heard == ["changes since 2026.0:\n  00_gone.ipynb: removed\n"
+                     f"  {first}.ipynb: new\n  {second}.ipynb: changed\n"
+                     f"  {second}: {points + 3} → {points} points\n"
+                     f"  total {sum(older['points'].values())} → {sum(manifest['points'].values())} points"]
+
+
+def test_the_changelog_entry_is_reported(tmp_path):
+    from autograder.release import add_changelog_entry
+    changelog = tmp_path / "CHANGELOG.md"
+    changelog.write_text("# Changelog\n\n## Unreleased\n\n- a fix\n\n## Release 2026.0\n")
+    assert add_changelog_entry("2026.9", MANIFEST, changelog)
+    text = changelog.read_text()
+    assert text.index("## Unreleased") < text.index("## Release 2026.9") < text.index("- a fix")
+    assert not add_changelog_entry("2026.9", MANIFEST, changelog)  # once only
+    assert changelog.read_text() == text
+
+
+def test_the_newest_other_release_is_compared(tmp_path):
+    from autograder.release import previous_release
+    for version in ("2026.9", "2026.10", "2026.2", "2027.1"):
+        (tmp_path / version).mkdir()
+        (tmp_path / version / "manifest.json").write_text(json.dumps({"version": version}))
+    assert previous_release(tmp_path, "2027.1")["version"] == "2026.10"
+    assert previous_release(tmp_path, "2028.1")["version"] == "2027.1"
 
 
 def test_existing_version_is_not_overwritten_without_force(fresh):
