@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder import probes
-from autograder.oracle import (StudentCodeError, Verdict, call_student, check_function, check_loss,
+from autograder.oracle import (CheckFinding, StudentCodeError, Verdict, call_student, check_function, check_loss,
                               check_module, check_optimizer, compare, resolve_device, to_numpy)
 
 ELEMENTWISE_SHAPES = [(1, 1), (1, 9), (4, 3), (3, 4), (2, 3, 5)]
@@ -321,7 +321,7 @@ def check_numerical_gradient(numerical_gradient, seed=0, device="auto"):
         x_in = x.copy()
         grad = numerical_gradient(lambda: f(x_in), x_in)
         if not (np.abs(x_in - x) <= 4 * np.spacing(np.abs(x))).all():  # x ± ε ∓ ε rounds
-            raise ValueError("x was left changed: restore each entry after perturbing it")
+            raise CheckFinding("x was left changed: restore each entry after perturbing it")
         return grad
 
     def autograd(x, which):
@@ -405,7 +405,7 @@ def check_mnist_dataset(MNISTDataset, seed=0, device="auto"):
                 failures.append(f"a DataLoader batch has shapes {tuple(xb.shape)}, {tuple(yb.shape)}")
     except StudentCodeError as error:
         failures.append(str(error))
-    return Verdict("MNISTDataset", failures, 8)
+    return Verdict("MNISTDataset", failures, 8, against=None)
 
 
 def check_mnist_model(build_model, seed=0, device="auto", run=None):
@@ -415,17 +415,17 @@ def check_mnist_model(build_model, seed=0, device="auto", run=None):
     try:
         facts = call_student("build_model", run or probes.run_build_model, build_model, seed, device)
     except StudentCodeError as error:
-        return Verdict("build_model", [str(error)], 3)
+        return Verdict("build_model", [str(error)], 3, against=None)
     if not isinstance(facts, dict) or not facts.get("module"):
         kind = facts.get("type") if isinstance(facts, dict) else type(facts).__name__
-        return Verdict("build_model", [f"build_model must return an nn.Module, got {kind}"], 1)
+        return Verdict("build_model", [f"build_model must return an nn.Module, got {kind}"], 1, against=None)
     failures = []
     if facts.get("linears", 0) < 2:
         failures.append(f"an MLP needs a hidden layer: found {facts.get('linears')} nn.Linear")
     shape = tuple(np.shape(facts.get("output")))
     if shape != (3, 10):
         failures.append(f"model(x) for x of shape (3, 784) has shape {shape}, expected (3, 10)")
-    return Verdict("build_model", failures, 3)
+    return Verdict("build_model", failures, 3, against=None)
 
 
 def check_train_one_epoch(train_one_epoch, seed=0, device="auto", run=None):
@@ -473,7 +473,7 @@ def check_predict_loader(predict_loader, seed=0, device="auto", run=None):
             expected, rtol=0, atol=0)
     except StudentCodeError as error:
         problem = str(error)
-    return Verdict("predict_loader", [problem] if problem else [], 1)
+    return Verdict("predict_loader", [problem] if problem else [], 1, against=None)
 
 
 def measured_accuracy(model, X, y, batch_size=1000, logits=None, classes=10):
@@ -484,8 +484,8 @@ def measured_accuracy(model, X, y, batch_size=1000, logits=None, classes=10):
         batch = (logits or probes.logits)(model, X[i:i + batch_size])
         logits_i = np.asarray(to_numpy(batch))
         if logits_i.shape != (len(X[i:i + batch_size]), classes):
-            raise ValueError(f"logits of shape {logits_i.shape} for a batch of "
-                             f"{len(X[i:i + batch_size])} inputs, expected (N, {classes})")
+            raise CheckFinding(f"logits of shape {logits_i.shape} for a batch of "
+                               f"{len(X[i:i + batch_size])} inputs, expected (N, {classes})")
         correct += int((logits_i.argmax(axis=1) == y[i:i + batch_size]).sum())
     return correct / len(X)
 
@@ -500,11 +500,11 @@ def check_mnist_accuracy(model, X_test, y_test, minimum, name="test accuracy", l
     try:
         accuracy = call_student("model", measured_accuracy, model, X_test, y_test, 1000, logits)
     except StudentCodeError as error:
-        return Verdict(name, [str(error)], 1)
+        return Verdict(name, [str(error)], 1, against=None)
     if accuracy < minimum:
         return Verdict(name, [f"test accuracy measured by the grader {100 * accuracy:.2f} % < "
-                              f"required {100 * minimum:.1f} % on {len(y_test)} test images"], 1)
-    return Verdict(name, [], 1)
+                              f"required {100 * minimum:.1f} % on {len(y_test)} test images"], 1, against=None)
+    return Verdict(name, [], 1, against=None)
 
 
 BOOLEAN_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
@@ -542,7 +542,7 @@ def check_perceptron_fit(Perceptron, seed=0, device="auto"):
                                 f"{int(np.sum(np.asarray(predicted) != y))} of {len(y)} samples")
         except StudentCodeError as error:
             failures.append(f"{error} (on {name})")
-    return Verdict("Perceptron.fit", failures, len(problems))
+    return Verdict("Perceptron.fit", failures, len(problems), against=None)
 
 
 def aliased_history(result):
@@ -572,13 +572,13 @@ def check_perceptron_xor(Perceptron, max_epochs=25, seed=0, device="auto"):
         model = call_student("constructor", Perceptron, 2)
         result = call_student("fit", model.fit, BOOLEAN_INPUTS, np.array([0, 1, 1, 0.0]), max_epochs)
     except StudentCodeError as error:
-        return Verdict("Perceptron.fit on XOR", [str(error)], 1)
+        return Verdict("Perceptron.fit on XOR", [str(error)], 1, against=None)
     converged, epochs = getattr(result, "converged", None), getattr(result, "epochs", None)
     if converged is None or bool(converged) or epochs != max_epochs:  # numpy bools count
         return Verdict("Perceptron.fit on XOR", [
             f"fit on XOR must stop after max_epochs={max_epochs} with converged=False, got "
-            f"converged={converged}, epochs={epochs}"], 1)
-    return Verdict("Perceptron.fit on XOR", [], 1)
+            f"converged={converged}, epochs={epochs}"], 1, against=None)
+    return Verdict("Perceptron.fit on XOR", [], 1, against=None)
 
 
 # ---- notebook 6: speech frames -------------------------------------------------------
@@ -661,7 +661,7 @@ def check_context_frames(ContextFrames, seed=0, device="auto", held=None):
                             f"in __getitem__, not a copy of every window")
     except StudentCodeError as error:
         failures.append(str(error))
-    return Verdict("ContextFrames", failures, comparisons + 3)
+    return Verdict("ContextFrames", failures, comparisons + 3, against=None)
 
 
 def check_frame_model(build_frame_model, seed=0, device="auto", run=None):
@@ -672,12 +672,12 @@ def check_frame_model(build_frame_model, seed=0, device="auto", run=None):
         facts = call_student("build_frame_model", run or probes.run_build_frame_model,
                              build_frame_model, seed, device)
     except StudentCodeError as error:
-        return Verdict("build_frame_model", [str(error)], 2)
+        return Verdict("build_frame_model", [str(error)], 2, against=None)
     failures = []
     for fact in facts if isinstance(facts, list) else [{"module": False, "type": type(facts).__name__}]:
         if not fact.get("module"):
             return Verdict("build_frame_model",
-                           [f"build_frame_model must return an nn.Module, got {fact.get('type')}"], 1)
+                           [f"build_frame_model must return an nn.Module, got {fact.get('type')}"], 1, against=None)
         k = fact["context"]
         if fact.get("linears", 0) < 2:
             failures.append(f"an MLP needs a hidden layer: found {fact.get('linears')} nn.Linear (k={k})")
@@ -685,7 +685,7 @@ def check_frame_model(build_frame_model, seed=0, device="auto", run=None):
         if shape != (5, FRAME_CLASSES):
             failures.append(f"build_frame_model({k})(x) for x of shape (5, {(2 * k + 1) * 28}) has "
                             f"shape {shape}, expected (5, {FRAME_CLASSES})")
-    return Verdict("build_frame_model", failures, 2)
+    return Verdict("build_frame_model", failures, 2, against=None)
 
 
 def frame_test_set(context, root=None):
@@ -701,14 +701,14 @@ def check_frame_accuracy(model, context, minimum=FRAME_ACCURACY, root=None, logi
     windows built here (a printed number earns nothing)."""
     if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or not 0 <= context <= 50:
         return Verdict("frame accuracy", [f"the context must be a whole number of frames from 0 "
-                                          f"to 50, got {context!r}"], 1)
+                                          f"to 50, got {context!r}"], 1, against=None)
     X, y = frame_test_set(int(context), root)
     try:
         accuracy = call_student("model", measured_accuracy, model, X, y, 4096, logits, FRAME_CLASSES)
     except StudentCodeError as error:
-        return Verdict("frame accuracy", [str(error)], 1)
+        return Verdict("frame accuracy", [str(error)], 1, against=None)
     if accuracy < minimum:
         return Verdict("frame accuracy", [
             f"frame accuracy measured by the grader {100 * accuracy:.2f} % < required "
-            f"{100 * minimum:.0f} % on the {len(y)} frames of the test speakers"], 1)
-    return Verdict("frame accuracy", [], 1)
+            f"{100 * minimum:.0f} % on the {len(y)} frames of the test speakers"], 1, against=None)
+    return Verdict("frame accuracy", [], 1, against=None)

@@ -49,4 +49,4 @@ def gradcheck_module(make, shape, name=None, seed=0, eps=EPSILON, rtol=RTOL, ato
     except StudentCodeError as error:
         comparisons += 1
         failures.append(str(error))
-    return Verdict(name, failures, comparisons)
+    return Verdict(name, failures, comparisons, against="finite differences")

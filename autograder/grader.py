@@ -39,7 +39,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
                                     LimitOutput, SaveAutoGrades)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from autograder.feedback import HideTestSources
+from autograder.feedback import HideTestSources, MathAsMathML, template_basedirs
 from autograder.sanitize import SanitizeOutputs
 from autograder.warm_execute import WarmExecute
 c.Autograde.autograde_preprocessors = [WarmExecute, IgnorePattern, ClearMetadataPreprocessor,
@@ -54,8 +54,9 @@ c.WarmExecute.isolate = {isolate}
 c.WarmExecute.memory_mb = {memory_mb}
 c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestSources,
-                                    SanitizeOutputs]
+                                    SanitizeOutputs, MathAsMathML]
 c.HTMLExporter.sanitize_html = False  # SanitizeOutputs (nh3) instead: bleach escapes tables
+c.HTMLExporter.extra_template_basedirs = template_basedirs()  # math as MathML, no CDN
 """
 
 
@@ -405,7 +406,7 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
              and (s.student, s.assignment) not in done]
     prepare_data(course_dir, {task[1] for task in tasks})
     results = dict(done)
-    bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not progress,
+    bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not (progress and tasks),
                file=sys.stderr)
 
     def on_done(result):

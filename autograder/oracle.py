@@ -24,6 +24,7 @@ A check returns a ``Verdict``; ``verdict.assert_passed()`` raises an
 
 import linecache
 import os
+import re
 import traceback
 import warnings
 
@@ -53,9 +54,10 @@ class Verdict:
     ``advice`` what the student's code did that did not cost points (by default, what
     ``call_student`` recorded since the last verdict was made)."""
 
-    def __init__(self, name, failures=(), comparisons=0, advice=None):
+    def __init__(self, name, failures=(), comparisons=0, advice=None, against="torch"):
         self.name, self.failures, self.comparisons = name, list(failures), comparisons
         self.advice = list(dict.fromkeys(take_advice() if advice is None else advice))
+        self.against = against  # what the numbers were compared with; None: plain checks
 
     @property
     def passed(self):
@@ -64,21 +66,30 @@ class Verdict:
     def __bool__(self):
         return self.passed
 
+    def counted(self, how_many):
+        """ "3 comparisons with torch", "1 check" """
+        noun = "comparison" if self.against else "check"
+        return (f"{how_many} {noun}{'' if how_many == 1 else 's'}"
+                + (f" with {self.against}" if self.against else ""))
+
     def __str__(self):
+        unstarted = not_attempted(self.failures)
         if self.passed:
-            lines = [f"{self.name}: all {self.comparisons} comparisons with torch passed"]
+            lines = [f"{self.name}: " + (f"all {self.counted(self.comparisons)} passed"
+                                         if self.comparisons != 1 else f"{self.counted(1)} passed")]
+        elif unstarted:
+            lines = [f"{self.name}: not attempted yet — {unstarted}"]
         else:
-            lines = [f"{self.name}: {len(self.failures)} of {self.comparisons} comparisons "
-                     "with torch failed"]
-            lines += ["  - " + f.replace("\n", "\n    ") for f in self.failures]
+            lines = [f"{self.name}: {len(self.failures)} of {self.counted(self.comparisons)} failed"]
+            lines += ["  - " + f.replace("\n", "\n    ") for f in same_error_once(self.failures)]
         return "\n".join(lines + ["  advice: " + a.replace("\n", "\n    ") for a in self.advice])
 
     __repr__ = __str__
 
     def assert_passed(self):
-        __tracebackhide__ = True  # IPython and pytest show the message, not this frame
+        __tracebackhide__ = True  # pytest shows the message, not this frame
         if not self.passed:
-            raise AssertionError(str(self))
+            raise CheckFailed(str(self))
         return self
 
     @classmethod
@@ -86,7 +97,51 @@ class Verdict:
         verdicts = list(verdicts)
         return cls(name, [f"{v.name}: {f}" for v in verdicts for f in v.failures],
                    sum(v.comparisons for v in verdicts),
-                   [a for v in verdicts for a in v.advice] + take_advice())
+                   [a for v in verdicts for a in v.advice] + take_advice(),
+                   verdicts[0].against if verdicts else "torch")
+
+
+class CheckFailed(AssertionError):
+    """A check that did not pass. In a notebook it shows as its message alone
+    (IPython's ``_render_traceback_``): the checker's own frames say nothing to the
+    student, the message says what to fix."""
+
+    def _render_traceback_(self):
+        first, *rest = str(self).splitlines() or [""]
+        return [f"\x1b[0;31mCheck failed\x1b[0m: {first}", *rest]
+
+
+class CheckFinding(ValueError):
+    """Raised by a check's own wrapper around student code: what that code did wrong,
+    in words (reported as "your <function>: <message>", with no line of the checker)."""
+
+
+NOT_IMPLEMENTED = re.compile(r"your ([\w.()\[\]]+) raised NotImplementedError[^(]*"
+                             r"(?:\(line (\d+) in [\w.<>]+\))?")
+CASE = re.compile(r" on (?:input|arguments) .*?\(case \d+ of \d+(?:, [^)]*)?\)")
+
+
+def not_attempted(failures):
+    """When every failure is student code still raising NotImplementedError: one
+    phrase naming where ("your forward (line 6) still raises …"); else None."""
+    found = [NOT_IMPLEMENTED.search(f) for f in failures]
+    if not failures or not all(found):
+        return None
+    places = list(dict.fromkeys(f"{m[1]}{f' (line {m[2]})' if m[2] else ''}" for m in found))
+    verb = "raises" if len(places) == 1 else "raise"
+    return (f"your {' and '.join(places)} still {verb} NotImplementedError: replace "
+            "`raise NotImplementedError()` with your code")
+
+
+def same_error_once(failures):
+    """Failures that are the same exception on several inputs, said once with a count."""
+    groups = {}
+    for failure in failures:
+        key = CASE.sub("", failure) if " raised " in failure else failure
+        groups.setdefault(key, []).append(failure)
+    return [group[0] + (f" — and the same on {len(group) - 1} more input"
+                        f"{'s' if len(group) > 2 else ''}" if len(group) > 1 else "")
+            for group in groups.values()]
 
 
 class StudentCodeError(Exception):
@@ -97,6 +152,8 @@ def describe_exception(where, error):
     """ "your forward raised ValueError: msg (line 12 in forward)" """
     if type(error).__name__ == "RemoteGone":  # the graded process died or hung
         return f"your {where} did not return: the notebook's process {error}"
+    if isinstance(error, CheckFinding):
+        return f"your {where}: {error}"
     frames = student_frames(traceback.extract_tb(error.__traceback__)[1:])
     at = f" (line {frames[-1].lineno} in {frames[-1].name})" if frames else ""
     at = error.location if hasattr(error, "location") else at  # raised in the graded process
@@ -115,10 +172,13 @@ def describe_exception(where, error):
 def student_frames(frames):
     """The frames of a traceback that are the student's: not numpy's or another
     installed package's (an error raised inside np.vectorize points at the line that
-    called it)."""
+    called it), nor the checker's own (``autograder/``)."""
     import site
-    installed = tuple(site.getsitepackages()) + (os.path.dirname(os.__file__),)
+    installed = tuple(site.getsitepackages()) + (os.path.dirname(os.__file__), HELPERS)
     return [f for f in frames if not f.filename.startswith(installed)]
+
+
+HELPERS = os.path.dirname(os.path.abspath(__file__)) + os.sep  # the checker's own files
 
 
 class StudentFPWarning(RuntimeWarning):

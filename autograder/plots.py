@@ -37,6 +37,49 @@ def plot_decision_boundaries(X, y, history, title, ax=None):
     return ax
 
 
+def plot_decision_region(predict, X, y, title, ax=None, steps=200):
+    """The plane coloured by ``predict(points)`` (a score; the boundary is 0.5), with
+    the points ``X`` coloured by label ``y``."""
+    ax = ax or plt.subplots(figsize=(4, 4))[1]
+    lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+    g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], steps), np.linspace(lo[1], hi[1], steps))
+    scores = np.asarray(predict(np.column_stack([g1.ravel(), g2.ravel()]))).reshape(g1.shape)
+    ax.contourf(g1, g2, scores, levels=[-np.inf, 0.5, np.inf], colors=["#c6dbef", "#fcbba1"])
+    ax.contour(g1, g2, scores, levels=[0.5], colors="k", linewidths=1)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", s=80, edgecolors="k", zorder=3)
+    ax.set(title=title, xlabel="$x_1$", ylabel="$x_2$")
+    return ax
+
+
+def plot_computation_graph(ax=None):
+    """A two-layer MLP with its loss as a computation graph: values flow forward
+    (black, left to right), gradients flow backward (red, right to left), and each
+    node turns the gradient of its output into the gradients of its inputs."""
+    ax = ax or plt.subplots(figsize=(11, 3.2))[1]
+    nodes = [("$x$", 0), ("Linear\n$z_1 = xW_1^\\top + b_1$", 1.6), ("ReLU\n$h = \\max(0, z_1)$", 3.2),
+             ("Linear\n$z_2 = hW_2^\\top + b_2$", 4.8), ("loss\n$L(z_2, y)$", 6.4)]
+    for label, x in nodes:
+        ax.text(x, 0, label, ha="center", va="center", fontsize=10,
+                bbox=dict(boxstyle="round,pad=0.5", fc="#f0f0f0", ec="k"))
+    grads = ["", "$\\partial L/\\partial x$", "$\\partial L/\\partial z_1$",
+             "$\\partial L/\\partial h$", "$\\partial L/\\partial z_2$"]
+    values = ["$x$", "$z_1$", "$h$", "$z_2$"]
+    for i in range(len(nodes) - 1):
+        a, b = nodes[i][1] + 0.55, nodes[i + 1][1] - 0.55
+        ax.annotate("", (b, 0.18), (a, 0.18), arrowprops=dict(arrowstyle="->", color="k"))
+        ax.text((a + b) / 2, 0.3, values[i], ha="center", fontsize=10)
+        ax.annotate("", (a, -0.18), (b, -0.18), arrowprops=dict(arrowstyle="->", color="tab:red"))
+        ax.text((a + b) / 2, -0.42, grads[i + 1], ha="center", color="tab:red", fontsize=10)
+    for x, params in ((1.6, "$\\partial L/\\partial W_1,\\ \\partial L/\\partial b_1$"),
+                      (4.8, "$\\partial L/\\partial W_2,\\ \\partial L/\\partial b_2$")):
+        ax.text(x, -0.75, params, ha="center", color="tab:red", fontsize=10)
+    ax.text(6.4, -0.75, "starts the backward pass", ha="center", color="tab:red", fontsize=9)
+    ax.set(xlim=(-0.6, 7.1), ylim=(-1, 0.6))
+    ax.axis("off")
+    ax.set_title("Forward: values (black). Backward: gradients (red), one sweep right to left")
+    return ax
+
+
 def plot_activation(layer, name, ax=None, x=None):
     """f(x) and f'(x) (from ``backward`` with upstream gradient 1) on [-4, 4]."""
     x = np.linspace(-4, 4, 401) if x is None else x

@@ -25,7 +25,8 @@ def question_status(cell):
     advice = []
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            message = f"{output['ename']}: {output['evalue']}".strip()
+            ename, evalue = output.get("ename", ""), output.get("evalue", "")
+            message = (evalue if ename == "CheckFailed" else f"{ename}: {evalue}").strip()
             if "NotImplementedError" in message:
                 return NOT_ATTEMPTED, ""
             return FAILED, message

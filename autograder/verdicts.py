@@ -104,7 +104,8 @@ def run_check(name, args, keywords, link, seed):
         return Verdict(name, [describe_exception("notebook", error).replace(
             "your notebook raised NameError: ", "")], 1)
     return Verdict(verdicts[0].name, [f for v in verdicts for f in v.failures],
-                   sum(v.comparisons for v in verdicts))
+                   sum(v.comparisons for v in verdicts), [a for v in verdicts for a in v.advice],
+                   verdicts[0].against)
 
 
 def judge_accuracy(model, args, link):

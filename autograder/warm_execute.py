@@ -265,9 +265,10 @@ def merge(submitted, trusted, record):
 def without_seed(verdict, seed):
     """The verdict with this run's hidden seed replaced by words."""
     from autograder.oracle import Verdict
-    return Verdict(verdict.name, [re.sub(rf"\bseed {seed}\b", "the grading run's hidden seed",
-                                         failure) for failure in verdict.failures],
-                   verdict.comparisons)
+    def hide(text):
+        return re.sub(rf"\bseed {seed}\b", "the grading run's hidden seed", text)
+    return Verdict(verdict.name, [hide(f) for f in verdict.failures], verdict.comparisons,
+                   [hide(a) for a in verdict.advice], verdict.against)
 
 
 def judge(cell, link, seed, record):

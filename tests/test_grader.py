@@ -116,6 +116,7 @@ def test_feedback_names_failures_but_hides_hidden_tests(graded_class, course_dir
             html = (course_dir / "feedback" / student / assignment / f"{assignment}.html").read_text()
             assert "seed=7103" not in html and "BEGIN HIDDEN TESTS" not in html
             assert "hidden tests: run when graded, not shown" in html
+            assert "<math" in html and "<script" not in html  # offline: MathML, no CDN
     html = (course_dir / "feedback" / "leaky_001" / "02_activations" / "02_activations.html").read_text()
     assert "LeakyReLU(0.1):" in html and "comparisons with torch failed" in html
 

@@ -1,6 +1,8 @@
 """The oracle passes every reference component, fails every mutant with a message
 naming the fault, and reports raising / None / non-array / NaN implementations."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -144,3 +146,81 @@ def test_self_check_shows_the_advice_of_a_passed_question():
     assert status == PASSED and message.startswith("advice: numpy warned"), message
     text = report("02_activations.ipynb", [("test_sigmoid", 2, status, message)])
     assert "test_sigmoid passed, with advice:" in text and "overflow encountered in exp" in text
+
+
+class NotStarted:
+    def forward(self, x):
+        raise NotImplementedError()
+
+    def backward(self, dout):
+        raise NotImplementedError()
+
+
+class ForwardOnly(S.ReLU):
+    def backward(self, dout):
+        raise NotImplementedError()
+
+
+def test_an_unstarted_exercise_is_one_line_naming_where():
+    """Not "raised NotImplementedError … case k of 5" five times: one line, with the
+    student's own line number."""
+    import inspect
+    line = inspect.getsourcelines(NotStarted.forward)[1] + 1
+    text = str(C.check_relu(NotStarted, device="cpu"))
+    assert text == f"ReLU: not attempted yet — your forward (line {line}) still raises " \
+                   "NotImplementedError: replace `raise NotImplementedError()` with your code"
+    text = str(C.check_relu(ForwardOnly, device="cpu"))
+    assert text.startswith("ReLU: not attempted yet — your backward (line") and "\n" not in text
+
+
+def test_the_same_error_on_every_input_is_said_once():
+    class Raises:
+        def forward(self, x):
+            raise ValueError("shapes do not align")
+
+        def backward(self, dout):
+            return dout
+    verdict = C.check_relu(Raises, device="cpu")
+    lines = [line for line in str(verdict).splitlines() if line.startswith("  - ")]
+    assert len(lines) == 1 and lines[0].endswith(f"and the same on {len(verdict.failures) - 1} "
+                                                 "more inputs")
+
+
+def test_plain_checks_do_not_claim_a_comparison_with_torch():
+    verdict = C.check_perceptron_fit(S.Perceptron, device="cpu")
+    assert str(verdict) == f"Perceptron.fit: all {verdict.comparisons} checks passed"
+    assert str(Verdict("x", [], 1)) == "x: 1 comparison with torch passed"
+    assert "with finite differences" in str(
+        __import__("autograder.gradcheck").gradcheck.gradcheck_module(S.Tanh, (3, 4)))
+
+
+def test_a_finding_of_the_checker_names_no_line_of_the_checker():
+    """The check's own wrapper finds x left changed: the message is the finding, not
+    "line 242 in yours" (a line of the checker)."""
+    from solutions.gradcheck import numerical_gradient
+
+    def leaves_x_changed(f, x):
+        grad = numerical_gradient(f, x)
+        x += 1e-3
+        return grad
+    text = str(C.check_numerical_gradient(leaves_x_changed, device="cpu"))
+    assert "your numerical_gradient: x was left changed" in text
+    assert "in yours" not in text and "components.py" not in text
+
+
+def test_a_failed_check_in_a_notebook_shows_its_message_not_the_checkers_frames(tmp_path):
+    """IPython shows hidden frames except the one that raised: so the failure renders
+    itself (``_render_traceback_``), in the notebook and in the grader's feedback."""
+    import nbformat
+
+    from autograder.execute import execute_notebook
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from autograder.components import check_relu\n"
+        "class ReLU:\n    def forward(self, x):\n        raise NotImplementedError()\n"
+        "    def backward(self, g):\n        raise NotImplementedError()\n"
+        "check_relu(ReLU).assert_passed()")]), str(path))
+    output, = execute_notebook(path, cwd=Path(__file__).parents[1]).cells[0].outputs
+    shown = "\n".join(output["traceback"])
+    assert output["ename"] == "CheckFailed" and "not attempted yet" in shown
+    assert "oracle.py" not in shown and "Traceback" not in shown

@@ -17,8 +17,8 @@
 # | leaky ReLU | $\max(0.1x, x)$ | $1$ if $x>0$, else $0.1$ |
 # | ELU | $x$ if $x>0$, else $\alpha(e^x-1)$ | $1$ if $x>0$, else $\alpha e^x$ |
 # | maxout | $\max(\mathbf{w}_1^\top\mathbf{x}+b_1,\ \mathbf{w}_2^\top\mathbf{x}+b_2)$ | the winning piece's gradient |
-# | GELU (bonus) | $x\,\Phi(x)$ | $\Phi(x) + x\,\varphi(x)$ |
-# | Swish / SiLU (bonus) | $x\,\sigma(x)$ | $\sigma(x)(1 + x(1-\sigma(x)))$ |
+# | GELU | $x\,\Phi(x)$ | $\Phi(x) + x\,\varphi(x)$ |
+# | Swish / SiLU | $x\,\sigma(x)$ | $\sigma(x)(1 + x(1-\sigma(x)))$ |
 #
 # At the kinks, use PyTorch's choice: ReLU'(0) = 0, leaky ReLU'(0) = 0.1. The tests
 # include $x = 0$ and $|x| = 1000$, in float64.
@@ -157,7 +157,9 @@ check_maxout(Maxout, seed=7103).assert_passed()
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## Bonus: GELU and Swish
+# ## Two recent activations: GELU and Swish
+#
+# They count like the others (1 point each).
 #
 # GELU weighs $x$ by the probability $\Phi(x)$ that a standard normal variable is below
 # it; its tanh approximation is what many transformers use. Swish (SiLU) is $x\sigma(x)$.

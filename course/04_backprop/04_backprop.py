@@ -17,7 +17,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from autograder.components import check_linear, check_mlp, check_numerical_gradient, check_relu
-from autograder.plots import attempt
+from autograder.plots import attempt, plot_computation_graph, plot_decision_region
+
+# %% [markdown]
+# The picture to keep in mind: a network and its loss form a chain of nodes. The forward
+# pass sends values left to right and each node keeps what it will need; the backward
+# pass starts with $\partial L/\partial L = 1$ at the loss and sends gradients right to left,
+# each node multiplying by its own local derivative and handing on the result. Nodes
+# with parameters also keep the gradients of those.
+
+# %% [code]
+plot_computation_graph()
+plt.show()
 
 # %% [code]
 # @include solutions.module:Module
@@ -76,6 +87,36 @@ check_mlp(MLP).assert_passed()
 ### BEGIN HIDDEN TESTS
 check_mlp(MLP, seed=7103).assert_passed()
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ## XOR, solved
+#
+# Notebook 1 ended on XOR: no line separates $(0,1), (1,0)$ from $(0,0), (1,1)$, so no
+# perceptron can. A hidden layer bends the boundary. Below, your `MLP([2, 8, 1])` is
+# trained by full-batch gradient descent on the squared error
+# $L = \tfrac1N\sum_n (\hat y_n - y_n)^2$, whose gradient with respect to the outputs is
+# $\tfrac2N(\hat y - y)$; your `backward` does the rest.
+
+# %% [code]
+def train_xor(steps=2000, lr=0.1, seed=0):
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([[0], [1], [1], [0]], dtype=float)
+    model = MLP([2, 8, 1], rng=seed)
+    for _ in range(steps):
+        out = model.forward(X)
+        model.backward(2 * (out - y) / len(X))
+        for p, g in zip(model.parameters(), model.gradients()):
+            p -= lr * g
+    return model, X, y
+
+
+trained = attempt(train_xor, "training an MLP on XOR")
+if trained:
+    xor_model, X_xor, y_xor = trained
+    print("outputs on the four points:", np.round(xor_model.forward(X_xor).ravel(), 3))
+    plot_decision_region(lambda points: xor_model.forward(points).ravel(), X_xor, y_xor.ravel(),
+                         "XOR: an MLP with 8 ReLU units")
+    plt.show()
 
 # %% [markdown]
 # ## Gradient checking
@@ -143,6 +184,8 @@ if all(e is not None for e in errors):
 #
 # - Each layer maps $\partial L/\partial y$ to $\partial L/\partial x$ and stores its
 #   parameter gradients; `Sequential` chains them in reverse.
+# - One hidden layer is enough for XOR: the perceptron's straight line becomes a bent
+#   boundary.
 # - Finite differences check any backward. In float64 their error is smallest near
 #   $\varepsilon \approx 10^{-5}$: rounding grows as $1/\varepsilon$ below it, truncation as
 #   $\varepsilon^2$ above (for a smooth function; a piecewise-linear one has none).

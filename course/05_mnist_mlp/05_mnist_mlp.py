@@ -16,7 +16,7 @@ import numpy as np
 from autograder.components import (check_adam, check_cross_entropy, check_linear,
                                    check_mlp, check_mnist_accuracy, check_mnist_dataset,
                                    check_mnist_model, check_predict_loader, check_relu,
-                                   check_train_one_epoch, required_accuracy)
+                                   check_sgd, check_train_one_epoch, required_accuracy)
 from autograder.data import MEAN, STD, load_mnist
 from autograder.plots import attempt, plot_confusion_matrix, plot_loss_curves, plot_predictions
 
@@ -67,6 +67,32 @@ check_cross_entropy(CrossEntropyLoss).assert_passed()
 check_mlp(MLP).assert_passed()
 
 # %% [markdown]
+# ## SGD with momentum
+#
+# Plain SGD steps against the gradient, $\theta \leftarrow \theta - \eta g$. Momentum keeps a
+# running *velocity* $b$ so that steps along a consistent direction build up and
+# zig-zags across a narrow valley cancel out. As `torch.optim.SGD` does it (no
+# dampening), with weight decay $\lambda$ and momentum $\mu$:
+#
+# $$g \leftarrow g + \lambda\theta,\qquad b \leftarrow \begin{cases} g & \text{first step}\\
+#   \mu b + g & \text{later steps}\end{cases},\qquad \theta \leftarrow \theta - \eta b$$
+#
+# (without momentum, $b = g$). Keep one buffer per parameter, in float64, and update the
+# parameter arrays *in place* (`p -= ...`). The test runs six steps on three settings
+# (plain, momentum 0.9, momentum with weight decay) against `torch.optim.SGD`; when your
+# parameters drift it says which known variant (a dampened buffer started at 0, decay
+# missing or added after the momentum) your numbers match.
+
+# %% [solution] id=sgd
+# @solution solutions.optim:SGD
+
+# %% [tests] id=test_sgd points=2
+check_sgd(SGD).assert_passed()
+### BEGIN HIDDEN TESTS
+check_sgd(SGD, seed=7103).assert_passed()
+### END HIDDEN TESTS
+
+# %% [markdown]
 # ## Adam
 #
 # Adam keeps running averages of the gradient and of its square, corrects their bias
@@ -109,12 +135,56 @@ import time
 # %% [solution] id=train
 # @solution solutions.mlp:train
 
+# %% [markdown]
+# ## Two sanity checks before a long run
+#
+# Minutes of training can hide a bug that two seconds would show (CS231n's advice):
+#
+# 1. **The loss at the start.** With small random weights the logits are near 0, the
+#    softmax is near uniform over the 10 classes, and the cross-entropy is near
+#    $-\ln(1/10) = \ln 10 \approx 2.303$. Far from it: the loss or the initialisation is off.
+# 2. **Overfit a tiny set.** A network with 300 000 weights must learn 50 images by heart:
+#    training accuracy 100 %, loss near 0. If it cannot, the backward pass or the update
+#    is wrong, whatever the accuracy on the full set would have said.
+
+# %% [code]
+def sanity_checks():
+    model = MLP([784, 512, 256, 10], rng=0)
+    start = float(CrossEntropyLoss().forward(model.forward(data.X_train[:1000]), data.y_train[:1000]))
+    print(f"loss at the start: {start:.3f} (ln 10 = {math.log(10):.3f})"
+          f"{'  ✓' if abs(start - math.log(10)) < 0.2 else '  ✗ far from ln 10: check the loss'}")
+    small_X, small_y = data.X_train[:50], data.y_train[:50]
+    history = train(model, CrossEntropyLoss(), Adam(model.parameters(), lr=1e-3), small_X, small_y,
+                    epochs=40, batch_size=10, seed=0)
+    fit = accuracy(model, small_X, small_y)
+    print(f"50 images after 40 epochs: loss {history[-1]['loss']:.4f}, training accuracy "
+          f"{100 * fit:.0f} %{'  ✓' if fit == 1 else '  ✗ cannot overfit: check backward and step'}")
+
+
+attempt(sanity_checks, "the sanity checks")
+
+# %% [markdown]
+# ## Train, watching a validation set
+#
+# The test set is for the end only: choosing epochs or learning rates by its accuracy
+# would make that accuracy an optimistic estimate. So hold out the last twelfth of the
+# training images as a **validation set**, train on the rest, and watch both curves:
+# training loss falling while validation accuracy stalls or drops is overfitting.
+
 # %% [code]
 def train_numpy_mlp():
+    n_val = len(data.X_train) // 12
+    X_fit, y_fit = data.X_train[:-n_val], data.y_train[:-n_val]
+    X_val, y_val = data.X_train[-n_val:], data.y_train[-n_val:]
     model = MLP([784, 512, 256, 10], rng=0, dtype=np.float32, input_grad=False)
     optimizer = Adam(model.parameters(), lr=1e-3)
-    report = lambda r: print(f"epoch {r['epoch']}: loss {r['loss']:.4f} ({r['seconds']:.1f} s)")
-    history = train(model, CrossEntropyLoss(), optimizer, data.X_train, data.y_train, epochs=6,
+
+    def report(record):
+        record["validation"] = accuracy(model, X_val, y_val)
+        print(f"epoch {record['epoch']}: loss {record['loss']:.4f}, validation accuracy "
+              f"{100 * record['validation']:.2f} % ({record['seconds']:.1f} s)")
+
+    history = train(model, CrossEntropyLoss(), optimizer, X_fit, y_fit, epochs=6,
                     batch_size=128, seed=0, lr_schedule=step_decay(1e-3), on_epoch=report)
     return model, history
 
@@ -123,12 +193,47 @@ trained = attempt(train_numpy_mlp, "training the numpy MLP")
 numpy_model = trained[0] if trained else None
 if trained:
     print(f"test accuracy: {100 * accuracy(numpy_model, data.X_test, data.y_test):.2f} %")
-    plot_loss_curves({"numpy MLP": [r["loss"] for r in trained[1]]}, title="Training loss per epoch")
+    epochs = [r["epoch"] for r in trained[1]]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    left.plot(epochs, [r["loss"] for r in trained[1]], "o-")
+    left.set(xlabel="epoch", ylabel="training loss", yscale="log", title="Training loss")
+    right.plot(epochs, [100 * r["validation"] for r in trained[1]], "o-", color="tab:green")
+    right.set(xlabel="epoch", ylabel="accuracy (%)", title="Validation accuracy")
     plt.show()
 
 # %% [tests] id=test_numpy_accuracy points=5
 assert numpy_model is not None, "train the numpy MLP first (the cells above)"
 check_mnist_accuracy(numpy_model, data.X_test, data.y_test, required["numpy"]).assert_passed()
+
+# %% [markdown]
+# ## Update rules compared
+#
+# The same small MLP, the same initial weights and the same mini-batches, trained for
+# two epochs on 6 000 images by each of your optimizers. Plain SGD needs a larger step
+# and still moves slowly along shallow directions; momentum accumulates them; Adam
+# rescales each weight's step by the size of its recent gradients, so one learning rate
+# suits every layer.
+
+# %% [code]
+def compare_update_rules(steps_X=data.X_train[:6000], steps_y=data.y_train[:6000]):
+    rules = {"SGD, η = 0.1": lambda p: SGD(p, lr=0.1),
+             "SGD + momentum 0.9, η = 0.01": lambda p: SGD(p, lr=0.01, momentum=0.9),
+             "Adam, η = 0.001": lambda p: Adam(p, lr=1e-3)}
+    curves = {}
+    for name, make in rules.items():
+        model, loss_fn, rng = MLP([784, 128, 10], rng=0), CrossEntropyLoss(), np.random.default_rng(0)
+        optimizer, losses = make(model.parameters()), []
+        for _ in range(2):
+            for idx in minibatches(len(steps_X), 64, rng):
+                losses.append(float(loss_fn.forward(model.forward(steps_X[idx]), steps_y[idx])))
+                model.backward(loss_fn.backward())
+                optimizer.step(model.gradients())
+        curves[name] = np.convolve(losses, np.ones(10) / 10, mode="valid")  # smoothed
+    plot_loss_curves(curves, title="Training loss per mini-batch (mean of 10)")
+    plt.show()
+
+
+attempt(compare_update_rules, "comparing the update rules")
 
 # %% [markdown]
 # ## Part B · the same in PyTorch
@@ -216,6 +321,12 @@ check_mnist_accuracy(torch_model, data.X_test, data.y_test, required["torch"]).a
 
 # %% [markdown]
 # ## Summary
+#
+# - Before a long run: the loss at the start should be near $\ln 10$, and the network must
+#   be able to overfit 50 images. Choose settings on a validation set; keep the test set
+#   for the end.
+# - SGD steps against the gradient; momentum accumulates consistent directions; Adam
+#   also rescales each weight's step by its recent gradients.
 #
 # You trained the same network twice: once from parts you wrote and proved against
 # PyTorch, once with PyTorch's own parts. Both read 784 pixels and pick the largest of
