@@ -6,6 +6,9 @@ A course source is a Python file of cells, each opened by a header line:
     # %% [code]                         given code (locked)
     # %% [solution] id=relu             the student's cell
     # %% [tests] id=test_relu points=2  a graded test cell (locked)
+    # %% [written] id=q_xor points=1    a written answer (markdown), graded by hand in
+    # @answer solutions.written:XOR       formgrader; the model answer (a string in
+                                        solutions/) goes between the solution markers
 
 Inside code cells, two directives pull code from the reference, so that solution
 code lives only in ``solutions/``:
@@ -33,7 +36,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "course"
-HEADER = re.compile(r"^# %% \[(markdown|code|solution|tests)\](.*)$")
+HEADER = re.compile(r"^# %% \[(markdown|code|solution|tests|written)\](.*)$")
 DIRECTIVE = re.compile(r"^(\s*)# @(include|solution) ([\w.]+):(\w+)\s*$")
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -77,7 +80,7 @@ def parse_course_source(path):
 def finish_cell(cell, body):
     while body and not body[-1].strip():
         body.pop()
-    if cell.kind == "markdown":
+    if cell.kind in ("markdown", "written"):
         body = [line[2:] if line.startswith("# ") else line.lstrip("#") for line in body]
     cell.source = "\n".join(body)
     return cell
@@ -139,10 +142,29 @@ def expand_directives(source, where):
     return "\n".join(out)
 
 
+ANSWER = re.compile(r"^@answer ([\w.]+):(\w+)$")
+
+
+def model_answer(source, where):
+    """A written cell's source, ``@answer module:NAME``, as the text of that string
+    between the solution markers (nbgrader shows the student "YOUR ANSWER HERE")."""
+    match = ANSWER.match(source.strip())
+    if not match:
+        raise CourseError(f"{where}: a written cell holds one line, @answer module:NAME")
+    try:
+        text = getattr(importlib.import_module(match[1]), match[2])
+    except (ImportError, AttributeError):
+        raise CourseError(f"{where}: {match[1]} has no answer named {match[2]}") from None
+    return f"{BEGIN}\n{text.strip()}\n{END}"
+
+
 def nbgrader_metadata(cell, grade_id):
-    meta = {"grade": cell.kind == "tests", "grade_id": grade_id, "locked": cell.kind != "solution",
-            "schema_version": 3, "solution": cell.kind == "solution", "task": False}
-    if cell.kind == "tests":
+    """tests: graded by code; solution: the student's code; written: a markdown answer
+    the student writes and an instructor grades by hand in formgrader."""
+    answer = cell.kind in ("solution", "written")
+    meta = {"grade": cell.kind in ("tests", "written"), "grade_id": grade_id,
+            "locked": not answer, "schema_version": 3, "solution": answer, "task": False}
+    if meta["grade"]:
         meta["points"] = int(cell.options["points"])
     return meta
 
@@ -163,17 +185,19 @@ def build_notebook(path, course_version):
     path = Path(path)
     cells, seen = [], set()
     for cell in parse_course_source(path):
-        if cell.kind in ("solution", "tests") and "id" not in cell.options:
+        if cell.kind in ("solution", "tests", "written") and "id" not in cell.options:
             raise CourseError(f"{path}:{cell.line}: a {cell.kind} cell needs id=...")
-        if cell.kind == "tests" and not str(cell.options.get("points", "")).isdigit():
-            raise CourseError(f"{path}:{cell.line}: a tests cell needs points=N")
-        source = cell.source if cell.kind == "markdown" else expand_directives(
-            cell.source, f"{path}:{cell.line}")
+        if cell.kind in ("tests", "written") and not str(cell.options.get("points", "")).isdigit():
+            raise CourseError(f"{path}:{cell.line}: a {cell.kind} cell needs points=N")
+        text = cell.kind in ("markdown", "written")
+        source = cell.source if text else expand_directives(cell.source, f"{path}:{cell.line}")
+        if cell.kind == "written":
+            source = model_answer(cell.source, f"{path}:{cell.line}")
         identifier = cell_id(cell, seen)
-        make = nbformat.v4.new_markdown_cell if cell.kind == "markdown" else nbformat.v4.new_code_cell
+        make = nbformat.v4.new_markdown_cell if text else nbformat.v4.new_code_cell
         new = make(source, id=identifier)
         new.metadata["nbgrader"] = nbgrader_metadata(cell, identifier)
-        if cell.kind != "markdown":
+        if not text:
             new.metadata["editable"] = cell.kind == "solution"
             new.metadata["deletable"] = False
         if cell.kind == "tests":  # "Run all" shows every test's verdict, not just the first

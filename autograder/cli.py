@@ -110,8 +110,8 @@ def grade_demo(workdir=None, workers=None):
     print(summary_table(outcomes))
     print(sandbox_summary())
     print(f"grades: {csv_path}; feedback: {course_dir / 'feedback'}")
-    return all((o.score == o.max_score) if o.student == "reference" else o.score == 0
-               for o in outcomes)
+    return all((o.score + o.by_hand == o.max_score) if o.student == "reference"
+               else o.score == o.by_hand == 0 for o in outcomes)
 
 
 def grade_class(args):

@@ -67,6 +67,7 @@ class Outcome:
     score: float = 0.0
     max_score: float = 0.0
     flags: list = field(default_factory=list)
+    by_hand: float = 0.0  # points of written answers waiting for an instructor (formgrader)
 
 
 def grading_config_path(course_dir):
@@ -428,7 +429,11 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
             if results.get(key, {}).get("ok"):
                 graded = gradebook.find_submission(submission.assignment, submission.student)
                 outcome.score, outcome.max_score = graded.score, graded.max_score
+                outcome.by_hand = waiting_for_hand_grading(graded)
                 outcome.flags += flags_of(course_dir, *key, version)
+                if outcome.by_hand:
+                    outcome.flags.append(f"to grade by hand: {outcome.by_hand:g} points of "
+                                         "written answers (formgrader, Manual Grading)")
             else:
                 outcome.max_score = gradebook.find_assignment(submission.assignment).max_score
                 reason = broken.get(key) or results.get(key, {}).get("error", "no result")
@@ -442,6 +447,14 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     run_nbgrader(course_dir, "export", f"--to={partial}")
     os.replace(partial, csv_path)  # never a half-written CSV
     return outcomes, unmatched, csv_path
+
+
+def waiting_for_hand_grading(submission):
+    """Points of the submission's cells that nbgrader left for manual grading (written
+    answers a student changed) and that nobody has graded yet."""
+    return float(sum(grade.max_score for notebook in submission.notebooks
+                     for grade in notebook.grades
+                     if grade.needs_manual_grade and grade.manual_score is None))
 
 
 def missing_work(gradebook, found, assignment=None):
@@ -464,11 +477,14 @@ def summary_table(outcomes):
     students = sorted({o.student for o in outcomes})
     cell = {(o.student, o.assignment): o for o in outcomes}
     rows = []
+    def points(score, possible, by_hand):
+        return f"{score:g}/{possible:g}" + (f" (+{by_hand:g} by hand)" if by_hand else "")
+
     for student in students:
         own = [cell.get((student, a)) for a in assignments]
-        total = sum(o.score for o in own if o)
-        possible = sum(o.max_score for o in own if o)
+        total = points(sum(o.score for o in own if o), sum(o.max_score for o in own if o),
+                       sum(o.by_hand for o in own if o))
         flags = "; ".join(f"{o.assignment}: {f}" for o in own if o for f in o.flags)
-        rows.append([student] + [f"{o.score:g}/{o.max_score:g}" if o else "—" for o in own]
-                    + [f"{total:g}/{possible:g}", flags])
+        rows.append([student] + [points(o.score, o.max_score, o.by_hand) if o else "—"
+                                 for o in own] + [total, flags])
     return format_table(["student"] + assignments + ["total", "flags"], rows)

@@ -53,6 +53,9 @@ def test_unknown_definition_is_a_course_error(tmp_path):
     ("# %% [tests] id=t\npass\n", "a tests cell needs points=N"),
     ("# %% [solution]\npass\n", "a solution cell needs id="),
     ("print(1)\n# %% [code]\n", "text before the first"),
+    ("# %% [written] id=q points=1\n# my model answer\n", "a written cell holds one line, @answer"),
+    ("# %% [written] id=q\n# @answer solutions.written:XOR\n", "a written cell needs points=N"),
+    ("# %% [written] id=q points=1\n# @answer solutions.written:NOPE\n", "has no answer named NOPE"),
 ])
 def test_malformed_sources_are_named(tmp_path, text, message):
     with pytest.raises(CourseError, match=message):
@@ -83,6 +86,19 @@ def test_cells_get_nbgrader_metadata_and_stable_ids(tmp_path):
     assert ids == [c.id for c in build_notebook(path, "2026.1").cells]
 
 
+def test_a_written_answer_is_a_markdown_cell_graded_by_hand(tmp_path):
+    """nbgrader's manually graded answer: solution and grade, unlocked, markdown; its
+    model answer from solutions/ between the markers, which the release clears."""
+    from solutions.written import XOR
+    notebook = build_notebook(write(tmp_path, "# %% [written] id=q points=2\n"
+                                              "# @answer solutions.written:XOR\n"), "v")
+    cell, = notebook.cells
+    assert cell.cell_type == "markdown" and cell.source == f"{BEGIN}\n{XOR.strip()}\n{END}"
+    assert cell.metadata["nbgrader"] == {"grade": True, "solution": True, "locked": False,
+                                         "points": 2, "grade_id": "q", "schema_version": 3,
+                                         "task": False}
+
+
 def test_building_twice_gives_identical_bytes(tmp_path):
     first = [p.read_bytes() for p in build_course(tmp_path / "a")]
     second = [p.read_bytes() for p in build_course(tmp_path / "b")]
@@ -104,7 +120,8 @@ def test_course_sources_hold_no_solution_code(path):
 def test_every_notebook_teaches_and_grades(path):
     notebook = build_notebook(path, "v")
     kinds = [c.cell_type for c in notebook.cells]
-    graded = [c for c in notebook.cells if c.metadata["nbgrader"]["grade"]]
+    graded = [c for c in notebook.cells if c.metadata["nbgrader"]["grade"]
+              and c.cell_type == "code"]  # written answers are graded by hand
     assert kinds[0] == "markdown" and "Summary" in notebook.cells[-1].source
     assert graded and all("assert" in c.source for c in graded)
     assert "$" in "".join(c.source for c in notebook.cells if c.cell_type == "markdown")

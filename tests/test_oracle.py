@@ -148,6 +148,26 @@ def test_self_check_shows_the_advice_of_a_passed_question():
     assert "test_sigmoid passed, with advice:" in text and "overflow encountered in exp" in text
 
 
+def test_self_check_lists_written_answers_as_graded_by_hand(tmp_path):
+    import nbformat
+
+    from autograder.selfcheck import ANSWERED, UNANSWERED, check_notebook, report
+
+    def written(grade_id, points, source):
+        cell = nbformat.v4.new_markdown_cell(source)
+        cell.metadata["nbgrader"] = {"grade": True, "solution": True, "grade_id": grade_id,
+                                     "points": points, "locked": False, "schema_version": 3}
+        return cell
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        written("q_a", 1, "Because the hidden layer separates them."),
+        written("q_b", 2, "YOUR ANSWER HERE")]), str(path))
+    results = check_notebook(path)
+    assert [(q, s) for q, _, s, _ in results] == [("q_a", ANSWERED), ("q_b", UNANSWERED)]
+    assert report(path, results).endswith("Written answers (3 points) are graded by hand.")
+    assert "0 of 0 points possible" in report(path, results)
+
+
 class NotStarted:
     def forward(self, x):
         raise NotImplementedError()

@@ -119,6 +119,15 @@ if trained:
     plt.show()
 
 # %% [markdown]
+# **Question (1 point, graded by hand).** A perceptron cannot separate XOR; your MLP
+# with one hidden layer of ReLUs just did. In two or three sentences: what does the
+# hidden layer do to the four points that makes the output layer's job possible? Write
+# your answer in the cell below.
+
+# %% [written] id=q_xor points=1
+# @answer solutions.written:XOR
+
+# %% [markdown]
 # ## Gradient checking
 #
 # How do you know a backward is right without PyTorch? Compare it with the definition

@@ -206,6 +206,14 @@ assert numpy_model is not None, "train the numpy MLP first (the cells above)"
 check_mnist_accuracy(numpy_model, data.X_test, data.y_test, required["numpy"]).assert_passed()
 
 # %% [markdown]
+# **Question (1 point, graded by hand).** Why choose the number of epochs (or the
+# learning rate) by the validation accuracy and not by the test accuracy? Answer in two
+# or three sentences in the cell below.
+
+# %% [written] id=q_validation points=1
+# @answer solutions.written:VALIDATION
+
+# %% [markdown]
 # ## Update rules compared
 #
 # The same small MLP, the same initial weights and the same mini-batches, trained for
