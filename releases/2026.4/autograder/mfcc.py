@@ -14,15 +14,22 @@ N_MFCC, N_MELS = 28, 40
 
 
 def mfcc(wave, rate=RATE):
-    """(T, 28) float32 MFCCs of a mono waveform sampled at ``rate`` = 16 kHz."""
+    """(T, 28) float32 MFCCs of a mono waveform sampled at ``rate`` = 16 kHz.
+
+    Computed in float64 and rounded to ``DECIMALS`` decimals before the float32 cast:
+    the last bits of a float32 FFT or matrix product can change with BLAS threads or
+    memory alignment, and "same seed, same bytes" must not depend on them."""
     import librosa
 
     if rate != RATE:
         raise ValueError(f"MFCCs are computed at {RATE} Hz; resample first (got {rate} Hz)")
-    features = librosa.feature.mfcc(y=np.asarray(wave, dtype=np.float32), sr=RATE,
+    features = librosa.feature.mfcc(y=np.asarray(wave, dtype=np.float64), sr=RATE,
                                     n_mfcc=N_MFCC, n_fft=WINDOW, hop_length=HOP,
                                     win_length=WINDOW, n_mels=N_MELS, center=True)
-    return np.ascontiguousarray(features.T, dtype=np.float32)
+    return np.ascontiguousarray(np.round(features.T, DECIMALS), dtype=np.float32)
+
+
+DECIMALS = 4  # MFCCs are O(1)–O(100): 1e-4 is far below what a model can use
 
 
 def frame_centres(frames):

@@ -17,6 +17,8 @@ from autograder.execute import execute_notebook
 from autograder.table import format_table
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
+ANSWERED, UNANSWERED = "written: graded by hand", "written: no answer yet"
+STUB = "YOUR ANSWER HERE"
 
 
 def question_status(cell):
@@ -42,16 +44,24 @@ def check_notebook(path, timeout=600):
     results = []
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade"):
+        if meta.get("grade") and cell.cell_type == "markdown":  # a written answer
+            answered = cell.source.strip() not in ("", STUB)
+            results.append((meta["grade_id"], meta.get("points", 0),
+                            ANSWERED if answered else UNANSWERED, ""))
+        elif meta.get("grade"):
             status, message = question_status(cell)
             results.append((meta["grade_id"], meta.get("points", 0), status, message))
     return results
 
 
+def by_hand(results):
+    return sum(points for _, points, status, _ in results if status in (ANSWERED, UNANSWERED))
+
+
 def report(path, results):
     rows = [[q, points, status] for q, points, status, _ in results]
     earned = sum(points for _, points, status, _ in results if status == PASSED)
-    possible = sum(points for _, points, _, _ in results)
+    possible = sum(points for _, points, _, _ in results) - by_hand(results)
     lines = [f"Self-check of {path} (visible tests only):", format_table(
         ["question", "points", "status"], rows)]
     for question, _, status, message in results:
@@ -61,13 +71,15 @@ def report(path, results):
             lines.append(f"\n{question} passed, with advice:\n  " + message.replace("\n", "\n  "))
     lines.append(f"\nVisible tests passed: {earned} of {possible} points possible. "
                  "Grading also runs hidden tests on other inputs.")
+    if by_hand(results):
+        lines.append(f"Written answers ({by_hand(results)} points) are graded by hand.")
     return "\n".join(lines)
 
 
 def markdown_report(path, results):
     """The same, as a Markdown table (for a CI job summary)."""
     earned = sum(points for _, points, status, _ in results if status == PASSED)
-    possible = sum(points for _, points, _, _ in results)
+    possible = sum(points for _, points, _, _ in results) - by_hand(results)
     lines = [f"### {Path(path).name}: {earned} / {possible} points (visible tests)", "",
              "| question | points | status |", "|---|---|---|"]
     for question, points, status, message in results:
@@ -96,7 +108,7 @@ def main(argv=None):
         return 2
     results = check_notebook(args.notebook, timeout=args.timeout)
     print((markdown_report if args.markdown else report)(args.notebook, results))
-    return 0 if all(status == PASSED for _, _, status, _ in results) else 1
+    return 0 if all(status in (PASSED, ANSWERED) for _, _, status, _ in results) else 1
 
 
 if __name__ == "__main__":

@@ -119,14 +119,15 @@ def plan(minutes, seed, held_out_voice=None):
 
 def warp_and_noise(spoken, warp, snr_db, rng):
     """Festival's waveform played at ``warp`` × its rate, resampled to 16 kHz, with
-    white noise at ``snr_db``; its phone end times ÷ warp."""
+    white noise at ``snr_db``; its phone end times ÷ warp. float64 throughout (see
+    ``mfcc``: the bytes written must not depend on float32's last bits)."""
     import librosa
 
-    wave = librosa.resample(spoken.wave.astype(np.float32), orig_sr=spoken.rate * warp,
+    wave = librosa.resample(spoken.wave.astype(np.float64), orig_sr=spoken.rate * warp,
                             target_sr=RATE, res_type="soxr_hq")
     power = float(np.mean(wave ** 2)) or 1e-8
-    wave = wave + rng.standard_normal(len(wave)).astype(np.float32) * np.sqrt(power / 10 ** (snr_db / 10))
-    wave = (wave / max(1.0, float(np.abs(wave).max()) / 0.99)).astype(np.float32)
+    wave = wave + rng.standard_normal(len(wave)) * np.sqrt(power / 10 ** (snr_db / 10))
+    wave = wave / max(1.0, float(np.abs(wave).max()) / 0.99)
     phones = [(label_of(p), end / warp) for p, end in spoken.phones]
     return wave, phones
 
