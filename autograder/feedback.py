@@ -82,9 +82,16 @@ def template_basedirs():
 
 class MathAsMathML(NbGraderPreprocessor):
     """Last in ``GenerateFeedback.preprocessors`` (after ``SanitizeOutputs``): markdown
-    cells' math becomes MathML, for the feedback template that loads no MathJax."""
+    cells' math becomes MathML, for the feedback template that loads no MathJax. A cell
+    is converted only when its rendered page still passes the sanitiser's allowlist
+    (plus MathML's presentation tags): a student's answer cell cannot use the
+    conversion to smuggle markup."""
 
     def preprocess_cell(self, cell, resources, index):
+        from autograder.sanitize import is_inert_markdown
         if cell.cell_type == "markdown":
-            cell.source = math_as_mathml(cell.source)
+            converted = math_as_mathml(cell.source)
+            if converted != cell.source and is_inert_markdown(
+                    converted, {tag: MATHML_ATTRIBUTES for tag in MATHML_TAGS}):
+                cell.source = converted  # else as written: the page shows the LaTeX
         return cell, resources

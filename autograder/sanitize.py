@@ -94,13 +94,25 @@ def _allowed_url(tag, attribute, value):
     return value
 
 
-def clean_html(html, link_rel="noopener noreferrer"):
-    """``html`` with only the allowlisted tags, attributes and URLs left (nh3)."""
+def clean_html(html, link_rel="noopener noreferrer", extra=None):
+    """``html`` with only the allowlisted tags, attributes and URLs left (nh3);
+    ``extra``: {tag: attributes} allowed as well (MathML in a feedback page)."""
+    extra = extra or {}
     return nh3.clean(
-        html, tags=TAGS, attributes=ATTRIBUTES, attribute_filter=_allowed_url,
-        url_schemes={"http", "https", "mailto", "data"}, link_rel=link_rel,
-        strip_comments=True,
+        html, tags=TAGS | set(extra), attributes={**ATTRIBUTES, **extra},
+        attribute_filter=_allowed_url, url_schemes={"http", "https", "mailto", "data"},
+        link_rel=link_rel, strip_comments=True,
     )
+
+
+def is_inert_markdown(source, extra=None):
+    """Whether the markdown renders to HTML that the allowlist (plus ``extra``) leaves
+    unchanged."""
+    try:
+        html = render_markdown(source)
+    except Exception:
+        return False
+    return _same_page(html, clean_html(html, link_rel=None, extra=extra))
 
 
 def render_markdown(source, attachments=None):

@@ -49,3 +49,19 @@ def test_feedback_page_of_a_notebook_loads_no_script(tmp_path):
     html, _ = HTMLExporter(config=config).from_notebook_node(
         notebook, resources={"nbgrader": {"notebook": "n", "score": 0, "max_score": 0, "late_penalty": 0}})
     assert "<mfrac>" in html and "<script" not in html and "cdnjs" not in html and "$" not in html
+
+
+def test_a_conversion_that_would_not_be_inert_is_not_made(monkeypatch):
+    """Defence in depth: were the converter ever to emit markup outside MathML's inert
+    subset, the cell keeps its LaTeX text (the page is checked after conversion)."""
+    import nbformat
+
+    import autograder.feedback as feedback
+    cell = nbformat.v4.new_markdown_cell("Plain $x^2$ here.")
+    feedback.MathAsMathML().preprocess_cell(cell, {}, 0)
+    assert "<math" in cell.source
+    monkeypatch.setattr(feedback, "tex_as_mathml", lambda tex, display=False:
+                        '<img src="x" onerror="alert(1)">')
+    cell = nbformat.v4.new_markdown_cell("Plain $x^2$ here.")
+    feedback.MathAsMathML().preprocess_cell(cell, {}, 0)
+    assert cell.source == "Plain $x^2$ here."
