@@ -125,7 +125,9 @@ festvox-kdlpc16k festvox-us-slt-hts` (elsewhere, Festival 2.5 with those three v
 {rows}
 
 Fill in every cell marked `# YOUR CODE HERE` and delete its `raise NotImplementedError()`.
-The test cell under it compares your code with PyTorch and says what differs.
+The test cell under it compares your code with PyTorch and says what differs. A cell
+that reads `YOUR ANSWER HERE` is a written answer (double-click it to write in
+Markdown); an instructor grades it by hand.
 
 ## Check your work before you submit
 
@@ -134,7 +136,8 @@ python -m autograder check 02_activations.ipynb
 ```
 
 runs the notebook's visible tests in a fresh kernel (your file is not changed) and
-prints each question as passed, failed (with the reason) or not attempted. Grading runs
+prints each question as passed, failed (with the reason) or not attempted, and each
+written answer as "graded by hand" or "no answer yet". Grading runs
 the same checks again on other, hidden inputs, so code that only fits the visible ones
 loses points. Submit the notebooks as they are: do not rename them or edit test cells.
 """)
