@@ -18,6 +18,9 @@ code lives only in ``solutions/``:
         function body (after its signature and docstring; ``__init__`` excepted)
         between nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers
 
+A given cell that holds an ``@include`` is marked ``"firstmlp": {"exports": true}``:
+a later notebook that imports this one (``autograder.earlier``) runs it whole.
+
 The build is a list of steps, each a function of the notebook, as nbgrader's
 preprocessors are: parse → expand directives → add nbgrader metadata → stable ids.
 Output is deterministic (no timestamps), so the same input gives identical bytes.
@@ -202,6 +205,8 @@ def build_notebook(path, course_version):
             new.metadata["deletable"] = False
         if cell.kind == "tests":  # "Run all" shows every test's verdict, not just the first
             new.metadata["tags"] = ["raises-exception"]
+        if cell.kind == "code" and any(map(DIRECTIVE.match, cell.source.splitlines())):
+            new.metadata["firstmlp"] = {"exports": True}  # given definitions: see earlier.py
         cells.append(new)
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {

@@ -123,6 +123,51 @@ def place_submission(course_dir, submission):
     record.save()
 
 
+class Unrecorded:
+    """A grading record that keeps nothing: for a notebook read only for its exports."""
+
+    def flag(self, message):
+        pass
+
+    def numpy_only_torch(self, answers, source):
+        pass
+
+
+def earlier_work_path(course_dir, student, assignment):
+    return Path(course_dir) / "firstmlp" / "earlier" / student / f"{assignment}.json"
+
+
+def store_earlier_work(course_dir, submission):
+    """Keep what a later notebook may import from this one (``autograder.earlier``): the
+    exported cells of the release's notebook with this student's answers, as JSON data.
+    The notebook that imports it gets these strings, never the student's file."""
+    from autograder.earlier import exported_cells
+    from autograder.warm_execute import trusted_notebook
+
+    try:
+        original = nbformat.read(str(submission.path), as_version=4)
+        notebook = trusted_notebook(course_dir, submission.assignment, original, Unrecorded())
+    except Exception:  # its own grading says why; later notebooks find nothing to import
+        return
+    write_atomically(earlier_work_path(course_dir, submission.student, submission.assignment),
+                     json.dumps(exported_cells(notebook.cells)))
+
+
+def earlier_work(course_dir, student, assignment):
+    """{notebook: exported cells} for every assignment before ``assignment`` that this
+    student handed in (in this run or an earlier one)."""
+    names = [a["name"] for a in load_manifest()["assignments"]]
+    before = names[:names.index(assignment)] if assignment in names else []
+    work = {}
+    for name in before:
+        path = earlier_work_path(course_dir, student, name)
+        try:
+            work[name] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+    return work
+
+
 def make_api(course_dir):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -376,11 +421,14 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     secret = os.environ.get("FIRSTMLP_GRADING_SECRET") or secrets.token_hex(16)
     scratch = course_dir / ".intake"
     found, unmatched = S.collect(submissions_source, assignments, pattern or S.LMS_PATTERN, scratch)
-    found = [s for s in found if (student is None or s.student == student)
-             and (assignment is None or s.assignment == assignment)]
+    found = [s for s in found if student is None or s.student == student]
     broken = {(s.student, s.assignment): getattr(s, "refused", None) or unreadable_reason(s.path)
               for s in found}
     broken = {key: reason for key, reason in broken.items() if reason}
+    for submission in found:  # what later notebooks import, even those not graded now
+        if (submission.student, submission.assignment) not in broken:
+            store_earlier_work(course_dir, submission)
+    found = [s for s in found if assignment is None or s.assignment == assignment]
     digests = {(s.student, s.assignment): file_digest(s.path) if s.path else ""
                for s in found}
     done = {} if regrade else {

@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-STUDENT_MODULES = ("__init__.py", "__main__.py", "components.py", "data.py", "execute.py",
-                   "festival.py", "forced_alignment.py", "mfcc.py", "oracle.py", "phones.py",
+STUDENT_MODULES = ("__init__.py", "__main__.py", "components.py", "data.py", "earlier.py",
+                   "execute.py", "festival.py", "forced_alignment.py", "mfcc.py", "oracle.py", "phones.py",
                    "plots.py", "probes.py", "selfcheck.py", "speech_corpus.py", "table.py")
 RELEASE_FILES = ("README.md", "environment.yml", "manifest.json", ".github/workflows/classroom.yml")
 SOLUTIONS_IMPORT = re.compile(r"^\s*(from|import)\s+solutions\b", re.M)

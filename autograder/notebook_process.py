@@ -307,7 +307,7 @@ def child_main(shell, to_parent, from_parent, timeout, scratch, limits, readable
            StudentGuard(timeout), PROBE_MODULES).serve()
 
 
-PROBE_MODULES = ("autograder.probes",)
+PROBE_MODULES = ("autograder.probes", "autograder.earlier")
 
 
 class ForkedNotebook:

@@ -117,7 +117,16 @@ class CheckFinding(ValueError):
 
 
 NOT_IMPLEMENTED = re.compile(r"your ([\w.()\[\]]+) raised NotImplementedError[^(]*"
-                             r"(?:\(line (\d+) in [\w.<>]+\))?")
+                             r"(?:\(line (\d+) in [\w.<>]+(, your notebook \w+)?\))?")
+EARLIER = re.compile(r"^<your notebook (\w+), cell [^>]*>$")  # autograder.earlier's cells
+
+
+def frame_location(frame):
+    """ " (line 12 in forward)", or for code imported from an earlier notebook
+    " (line 12 in forward, your notebook 02_activations)"."""
+    earlier = EARLIER.match(frame.filename or "")
+    where = f", your notebook {earlier[1]}" if earlier else ""
+    return f" (line {frame.lineno} in {frame.name}{where})"
 CASE = re.compile(r" on (?:input|arguments) .*?\(case \d+ of \d+(?:, [^)]*)?\)")
 
 
@@ -127,10 +136,13 @@ def not_attempted(failures):
     found = [NOT_IMPLEMENTED.search(f) for f in failures]
     if not failures or not all(found):
         return None
-    places = list(dict.fromkeys(f"{m[1]}{f' (line {m[2]})' if m[2] else ''}" for m in found))
+    places = list(dict.fromkeys(f"{m[1]}{f' (line {m[2]}{m[3] or str()})' if m[2] else ''}"
+                                for m in found))
     verb = "raises" if len(places) == 1 else "raise"
-    return (f"your {' and '.join(places)} still {verb} NotImplementedError: replace "
-            "`raise NotImplementedError()` with your code")
+    earlier = [m[3].removeprefix(", your ") for m in found if m[3]]
+    fix = (f"finish {earlier[0]} (and save it): this one imports your work from there"
+           if earlier else "replace `raise NotImplementedError()` with your code")
+    return f"your {' and '.join(places)} still {verb} NotImplementedError: {fix}"
 
 
 def same_error_once(failures):
@@ -155,7 +167,7 @@ def describe_exception(where, error):
     if isinstance(error, CheckFinding):
         return f"your {where}: {error}"
     frames = student_frames(traceback.extract_tb(error.__traceback__)[1:])
-    at = f" (line {frames[-1].lineno} in {frames[-1].name})" if frames else ""
+    at = frame_location(frames[-1]) if frames else ""
     at = error.location if hasattr(error, "location") else at  # raised in the graded process
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     text = f"your {where} raised {type(error).__name__}{': ' + message if message else ''}{at}"

@@ -53,10 +53,11 @@ class SandboxedNotebook:
 
 
 def execute_in_sandbox(notebook, timeout=600, notebook_timeout=1800, limits=None, readable=(),
-                       judge=None, flag=None, start=None):
+                       judge=None, flag=None, start=None, earlier=None):
     """Execute the notebook's code cells in a fresh notebook process (``start``,
     default: a fork of this worker's sandboxed zygote); fills in outputs and
-    execution counts in place and returns the notebook.
+    execution counts in place and returns the notebook. ``earlier`` ({notebook:
+    exported cells}, data only) is all that ``autograder.earlier.notebook`` can import.
     ``judge(cell, link)``, when given, is called after each graded test cell and may
     replace its outputs (the grader's verdict); ``flag(message)`` hears what the
     sandbox could not apply on this machine."""
@@ -68,6 +69,12 @@ def execute_in_sandbox(notebook, timeout=600, notebook_timeout=1800, limits=None
     deadline = time.monotonic() + notebook_timeout
     stopped = None
     try:
+        if earlier is not None:
+            child.link.deadline = min(deadline, time.monotonic() + timeout)
+            try:
+                child.link.request("probe", "autograder.earlier:provide", earlier)
+            except RemoteGone as error:
+                stopped = str(error)
         for cell in notebook.cells:
             if cell.cell_type != "code":
                 continue
@@ -173,12 +180,14 @@ class WarmExecute(NbGraderPreprocessor):
         if not self.course_root or not release.exists():
             return execute_in_sandbox(nb, self.timeout, self.notebook_timeout,
                                    limits=self.limits(), readable=self.readable()), resources
+        from autograder.grader import earlier_work
         from autograder.grading_record import GradingRecord
         record = GradingRecord.load(self.course_root, student, assignment)
         seed = grading_seed(student, assignment)
         execute_in_sandbox(nb, self.timeout, self.notebook_timeout, limits=self.limits(),
                         readable=self.readable(),
-                        judge=lambda cell, link: judge(cell, link, seed, record), flag=record.flag)
+                        judge=lambda cell, link: judge(cell, link, seed, record), flag=record.flag,
+                        earlier=earlier_work(self.course_root, student, assignment))
         record.save()
         return nb, resources
 

@@ -438,10 +438,10 @@ class Server:
 def describe(error):
     """Type, message and where in the student's code (not this module) it was raised."""
     import traceback
-    from autograder.oracle import student_frames
+    from autograder.oracle import frame_location, student_frames
     frames = student_frames([f for f in traceback.extract_tb(error.__traceback__)
                              if not f.filename.endswith(("wire.py", "notebook_process.py"))])
-    location = f" (line {frames[-1].lineno} in {frames[-1].name})" if frames else ""
+    location = frame_location(frames[-1]) if frames else ""
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return {"type": type(error).__name__, "message": message[:500], "location": location,
             "line": (frames[-1].line or "")[:300] if frames else ""}

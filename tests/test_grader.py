@@ -231,3 +231,29 @@ def test_nothing_matched_is_said_and_exits_nonzero(course_dir, tmp_path, capsys)
     assert cli.main(args + ["--student", "lee"]) == 1
     assert capsys.readouterr().err.strip() == (f"grade: nothing graded: no submission in {folder} "
                                                "matched --student lee (0 files skipped)")
+
+
+def test_a_later_notebook_imports_the_students_own_earlier_work(course_dir, tmp_path):
+    """Notebook 4's MLP uses the ReLU of the student's notebook 2 as handed in (graded
+    there, not again): a wrong one fails notebook 4's MLP check; a notebook 2 not handed
+    in is said in notebook 4. Grading notebook 4 alone still takes notebook 2 from the
+    class's folder, and no file of another student is read."""
+    submitted = tmp_path / "submitted"
+    work = {"own_relu": {"02_activations": {}, "04_backprop": {}},
+            "abs_relu": {"02_activations": {"replace": [("relu", "np.maximum(x, 0)", "np.abs(x)")]},
+                         "04_backprop": {}},
+            "no_nb2": {"04_backprop": {}}}
+    for student, notebooks in work.items():
+        for assignment, recipe in notebooks.items():
+            (submitted / student / assignment).mkdir(parents=True)
+            nbformat.write(notebook_for(course_dir, assignment, **recipe),
+                           str(submitted / student / assignment / f"{assignment}.ipynb"))
+    outcomes, _, _ = grade(submitted, course_dir, workers=2, assignment="04_backprop",
+                           progress=False)
+    assert sorted(o.assignment for o in outcomes) == ["04_backprop"] * 3
+    for student, failing in (("own_relu", set()), ("abs_relu", {"test_mlp"}),
+                             ("no_nb2", {"test_mlp"})):
+        assert cell_scores(course_dir, "04_backprop", student) == expected_cells(
+            course_dir, "04_backprop", failing), student
+    autograded = course_dir / "autograded" / "no_nb2" / "04_backprop" / "04_backprop.ipynb"
+    assert "notebook 02_activations was not handed in" in autograded.read_text()

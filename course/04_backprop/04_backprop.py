@@ -16,7 +16,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from autograder.components import check_linear, check_mlp, check_numerical_gradient, check_relu
+from autograder.components import check_linear, check_mlp, check_numerical_gradient
 from autograder.plots import attempt, plot_computation_graph, plot_decision_region
 
 # %% [markdown]
@@ -61,13 +61,15 @@ check_linear(Linear, seed=7103).assert_passed()
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Paste your `ReLU` from notebook 2: the MLP below uses it.
+# The MLP below uses the `ReLU` you wrote in notebook 2, imported from it as you last
+# saved it (when graded: as you handed it in). It was graded there; if it is wrong, fix
+# it there, save, and run this cell again. `notebook(name)` runs that notebook's imports,
+# functions, classes and constants, never its tests or plots.
 
-# %% [solution] id=relu
-# @solution solutions.activations:ReLU
+# %% [code]
+from autograder.earlier import notebook
 
-# %% [tests] id=test_relu points=1
-check_relu(ReLU).assert_passed()
+ReLU = notebook("02_activations").ReLU
 
 # %% [markdown]
 # ## The chain rule through any depth

@@ -24,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from autograder.components import (FRAME_ACCURACY, check_context_frames, check_frame_accuracy,
-                                   check_frame_model, check_predict_loader, check_train_one_epoch)
+                                   check_frame_model)
 from autograder.phones import LABELS
 from autograder.plots import attempt, plot_phone_confusion, plot_utterance
 from autograder.speech_corpus import ensure_corpus, read_split
@@ -93,20 +93,15 @@ check_context_frames(ContextFrames, seed=7103).assert_passed()
 # %% [markdown]
 # ## The training loop, again
 #
-# Paste your `train_one_epoch` and `predict_loader` from notebook 5 (they are checked
-# again).
+# The same loop as for MNIST: your `train_one_epoch` and `predict_loader`, imported from
+# notebook 5 as you last saved it (when graded: as you handed it in; they were graded
+# there).
 
-# %% [solution] id=train_one_epoch
-# @solution solutions.torch_mnist:train_one_epoch
+# %% [code]
+from autograder.earlier import notebook
 
-# %% [tests] id=test_train_one_epoch points=1
-check_train_one_epoch(train_one_epoch).assert_passed()
-
-# %% [solution] id=predict_loader
-# @solution solutions.torch_mnist:predict_loader
-
-# %% [tests] id=test_predict_loader points=1
-check_predict_loader(predict_loader).assert_passed()
+train_one_epoch = notebook("05_mnist_mlp").train_one_epoch
+predict_loader = notebook("05_mnist_mlp").predict_loader
 
 # %% [markdown]
 # ## The frame MLP
