@@ -1,26 +1,29 @@
 """Your earlier notebooks, imported: each component is written once, graded once.
 
-Notebook 4 uses the ``ReLU`` you wrote in notebook 2; notebook 5 trains the layers of
+Notebook 4 uses the ``ReLU`` you wrote in notebook 2; notebook 5 trains the MLP of
 notebook 4; notebook 6 reuses notebook 5's training loop::
 
     from autograder.earlier import notebook
     ReLU = notebook("02_activations").ReLU
 
 ``notebook(name)`` reads ``<name>.ipynb`` beside this notebook (the release's layout),
-else ``../<name>/<name>.ipynb`` (nbgrader's), as last saved, and runs in a fresh module what that notebook *defines*:
+else ``../<name>/<name>.ipynb`` (nbgrader's), as last saved, and runs in a fresh module
+what that notebook *defines*:
 
-- from your answer cells and the cells you added: imports, functions, classes and
-  assignments — in cells you added, only assignments that call nothing (``eps = 1e-12``,
-  not ``model = MLP(...)``);
-- from the given cells: the helpers the course gives as definitions (cells marked
-  ``"firstmlp": {"exports": true}``) whole; from the others, imports, constants
-  (UPPER_CASE names) and ``X = notebook(...).X`` imports;
-- never a test cell: importing a notebook never trains a model, loads data or draws
-  a plot.
+- from your answer cells and the cells you added: imports, functions, classes, and
+  assignments whose right-hand side calls nothing but numpy, math, torch or functools
+  (``eps = np.finfo(float).eps``, ``relu = lambda x: np.maximum(x, 0)``; not
+  ``model = MLP(...)``), also inside ``if`` / ``try`` blocks made of these;
+- from the given cells: the course's given definitions (cells marked
+  ``"firstmlp": {"exports": true}``) whole; from the others, their imports and
+  ``X = notebook(...).X`` imports;
+- never a test cell, a plot, a print or a training run. An assignment that fails (it
+  needs data the notebook loaded) is skipped and listed in ``__skipped__``; a function,
+  class or import that fails stops the import with the cell and line.
 
 When the grader runs a notebook, it provides these cells itself (``provide``), taken
-from the notebooks *you handed in* (the release's given cells, your answers): no file
-is read, and a notebook you did not hand in cannot be imported.
+from the notebooks *you handed in*: no file is read, so fix an earlier notebook in the
+copy you hand in, not only on your disk.
 """
 
 import ast
@@ -29,9 +32,11 @@ import linecache
 import types
 from pathlib import Path
 
-_provided = None  # {notebook: [(cell label, source), ...]} while the grader runs a notebook
-_loaded = {}  # notebook -> (stamp, module)
-_loading = []
+CALLABLE_MODULES = {"np", "numpy", "math", "torch", "functools", "notebook"}
+_provided = None  # while the grader runs a notebook: {"course", "current", "handed_in"}
+_loaded = {}  # notebook -> ({notebook: stamp} of it and what it imported, module)
+_loading = []  # the notebooks being loaded, outermost first
+_used = []  # per notebook being loaded: the notebooks it imported
 
 
 class EarlierWorkError(ImportError):
@@ -40,40 +45,54 @@ class EarlierWorkError(ImportError):
 
 def notebook(name):
     """Your notebook ``name`` (e.g. ``"02_activations"``) as a module of its definitions;
-    loaded again only when the file was saved since."""
+    loaded again when it, or a notebook it imports, was saved since."""
     name = str(name).removesuffix(".ipynb")
     if name in _loading:
         raise EarlierWorkError(f"notebook {name} imports itself (through "
                                f"{' → '.join(_loading)}): import each notebook only from later ones")
-    path, stamp = _locate(name)
+    if _used:
+        _used[-1].add(name)
     cached = _loaded.get(name)
-    if cached and cached[0] == stamp:
+    if cached and all(_locate(n)[1] == stamp for n, stamp in cached[0].items()):
+        if _used:
+            _used[-1].update(cached[0])
         return cached[1]
-    cells = _provided[name] if path is None else _read(name, path)
+    path, stamp = _locate(name)
+    cells = _provided_cells(name) if path is None else _read(name, path)
     module = types.ModuleType(f"notebook_{name}", f"Your definitions from notebook {name}.")
+    module.__skipped__ = []
+    module.__getattr__ = _missing_name(name, module.__skipped__)
     _loading.append(name)
+    _used.append(set())
     try:
-        for label, source in cells:
-            _run_cell(module, name, label, source)
+        for role, label, source in cells:
+            _run_cell(module, name, role, label, source)
     finally:
         _loading.pop()
-    _loaded[name] = (stamp, module)
+        used = _used.pop()
+    stamps = {name: stamp, **{n: _loaded[n][0].get(n) for n in used if n in _loaded}}
+    _loaded[name] = (stamps, module)
+    if _used:
+        _used[-1].update(stamps)
     return module
 
 
-def provide(cells_by_notebook):
-    """The grader's: the exported cells of each notebook handed in (and only those)."""
+def provide(course, current, handed_in):
+    """The grader's: ``course`` (the notebooks in order), the one being graded, and
+    {notebook: {"cells": [[role, label, source], ...]} or {"error": why}} for the
+    notebooks this student handed in."""
     global _provided
-    _provided = {str(k): [(str(label), str(source)) for label, source in v]
-                 for k, v in dict(cells_by_notebook).items()}
+    _provided = {"course": [str(n) for n in course], "current": str(current),
+                 "handed_in": dict(handed_in)}
     _loaded.clear()
 
 
-def exported_cells(cells):
-    """[(label, source)] of a notebook's cells (dicts as in an .ipynb), reduced to
-    what ``notebook()`` runs (see the module's docstring)."""
-    exported = []
-    for index, cell in enumerate(cells):
+def notebook_cells(cells):
+    """[[role, label, source]] of a notebook's code cells (dicts as in an .ipynb), tests
+    left out; the role (answer, added, given, definitions) comes from the metadata.
+    Nothing is parsed here: the grader calls this outside the sandbox."""
+    kept, added = [], 0
+    for cell in cells:
         if cell.get("cell_type") != "code":
             continue
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -82,63 +101,72 @@ def exported_cells(cells):
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
         if meta.get("solution"):
-            role = "answer"
+            role, label = "answer", f"cell {meta.get('grade_id')}"
         elif cell.get("metadata", {}).get("firstmlp", {}).get("exports"):
-            role = "definitions"
+            role, label = "definitions", f"cell {meta.get('grade_id')}"
         elif meta.get("locked") or meta.get("grade_id"):
-            role = "given"
+            role, label = "given", f"cell {meta.get('grade_id')}"
         else:
-            role = "added"
-        kept = _definitions(source, role)
-        if kept.strip():
-            exported.append((meta.get("grade_id") or f"cell {index + 1}", kept))
-    return exported
+            added += 1
+            role, label = "added", f"added cell {added}"
+        if source.strip():
+            kept.append([role, label, source])
+    return kept
 
 
-def _definitions(source, role):
-    """The source with only the statements that ``role``'s cells export; other lines
-    blanked, so that line numbers stay those of the cell."""
+def exported_statements(tree, role):
+    """The top-level statements of a cell that ``notebook()`` runs (module docstring)."""
     if role == "definitions":
-        return source
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return source if role == "answer" else ""  # an answer's error should show
-    lines = source.splitlines()
-    keep = [False] * len(lines)
-    for node in tree.body:
-        if _exported(node, role):
-            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            for i in range(first - 1, node.end_lineno):
-                keep[i] = True
-    return "\n".join(line if k else "" for line, k in zip(lines, keep))
+        return list(tree.body)
+    return [node for node in tree.body if _exported(node, role)]
 
 
 def _exported(node, role):
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return True
+    if role == "given":
+        return isinstance(node, ast.Assign) and _imports_a_notebook(node.value)
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return role != "given"  # a given plot or demo function may need the notebook's data
-    if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
-        return False
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-    calls = [c for c in ast.walk(node.value) if isinstance(c, ast.Call)]
-    if names and all(n.isupper() for n in names):
-        return True  # a constant
-    if calls and all(isinstance(c.func, ast.Name) and c.func.id == "notebook" for c in calls):
-        return True  # X = notebook("...").X
-    return role == "answer" or (role == "added" and not calls)
+        return True
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        return node.value is not None and _calls_only_libraries(node.value)
+    if isinstance(node, (ast.If, ast.Try)):
+        blocks = [node.body, node.orelse] + [h.body for h in getattr(node, "handlers", [])]
+        return all(_exported(n, role) or isinstance(n, ast.Pass) for b in blocks for n in b)
+    return False
+
+
+def _imports_a_notebook(value):
+    calls = list(_calls(value))
+    return bool(calls) and all(isinstance(c.func, ast.Name) and c.func.id == "notebook"
+                               for c in calls)
+
+
+def _calls_only_libraries(value):
+    """No call outside numpy, math, torch, functools (or notebook()); a lambda's body
+    does not run when it is defined, so its calls do not count."""
+    for call in _calls(value):
+        root = call.func
+        while isinstance(root, (ast.Attribute, ast.Call, ast.Subscript)):
+            root = root.func if isinstance(root, ast.Call) else root.value
+        if not (isinstance(root, ast.Name) and root.id in CALLABLE_MODULES):
+            return False
+    return True
+
+
+def _calls(node):
+    if isinstance(node, ast.Lambda):
+        return
+    if isinstance(node, ast.Call):
+        yield node
+    for child in ast.iter_child_nodes(node):
+        yield from _calls(child)
 
 
 def _locate(name):
-    """(path, modification stamp) of the notebook on disk; (None, "provided") when
-    the grader provided it."""
+    """(path, stamp) of the notebook on disk; (None, "provided") when the grader
+    provided the notebooks."""
     if _provided is not None:
-        if name not in _provided:
-            raise EarlierWorkError(
-                f"notebook {name} was not handed in (or could not be read), so nothing from "
-                "it can be imported here: hand it in with this one")
         return None, "provided"
     here = Path.cwd()
     candidates = [here / f"{name}.ipynb", here.parent / name / f"{name}.ipynb"]
@@ -150,26 +178,83 @@ def _locate(name):
     return path, (str(path), path.stat().st_mtime_ns)
 
 
+def _provided_cells(name):
+    course, current = _provided["course"], _provided["current"]
+    if name not in course:
+        raise EarlierWorkError(f"there is no notebook {name!r} in this course (its notebooks: "
+                               f"{', '.join(course)})")
+    if current in course and course.index(name) >= course.index(current):
+        raise EarlierWorkError(f"notebook {current} can import only the notebooks before it, "
+                               f"not {name}")
+    work = _provided["handed_in"].get(name)
+    if work is None:
+        raise EarlierWorkError(f"notebook {name} was not handed in, so nothing from it can be "
+                               "imported here: hand it in with this one")
+    if "error" in work:
+        raise EarlierWorkError(f"notebook {name} as handed in cannot be imported: {work['error']}")
+    return work["cells"]
+
+
 def _read(name, path):
     try:
         cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-        return exported_cells(cells)
+        return notebook_cells(cells)
     except (OSError, ValueError, AttributeError) as error:
         raise EarlierWorkError(f"notebook {name} could not be read ({path}): {error}") from None
 
 
-def _run_cell(module, name, label, source):
-    filename = f"<your notebook {name}, cell {label}>"
+def _fix_advice(name):
+    if _provided is not None:
+        return f"fix it in the notebook {name} you hand in"
+    return f"fix it in notebook {name} and save it"
+
+
+def _python(source):
+    """Cell source as Python: IPython's %magics and !commands turned into calls."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return source
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - a cell IPython cannot read is parsed as it is
+        return source
+
+
+def _run_cell(module, name, role, label, source):
+    filename = f"<your notebook {name}, {label}>"
+    source = _python(source)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     try:
-        code = compile(source, filename, "exec")
-    except SyntaxError as error:
-        raise EarlierWorkError(f"notebook {name}, cell {label}, line {error.lineno}: "
-                               f"{error.msg} — fix it there and save") from None
-    try:
-        exec(code, module.__dict__)
-    except EarlierWorkError:
-        raise
-    except Exception as error:
-        raise EarlierWorkError(f"notebook {name}, cell {label} raised "
-                               f"{type(error).__name__}: {error} — fix it there and save") from error
+        tree = ast.parse(source, filename)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        where = f", line {error.lineno}" if getattr(error, "lineno", None) else ""
+        problem = f"{name}, {label}{where}: {getattr(error, 'msg', None) or type(error).__name__}"
+        if role == "added":  # a scratch cell of yours that does not run anyway
+            module.__skipped__.append(f"{label}: not Python ({problem})")
+            return
+        raise EarlierWorkError(f"notebook {problem} — {_fix_advice(name)}") from None
+    for node in exported_statements(tree, role):
+        code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec")
+        try:
+            exec(code, module.__dict__)  # noqa: S102 - the student's own code, in the student's process
+        except EarlierWorkError:
+            raise
+        except Exception as error:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and role != "definitions":
+                module.__skipped__.append(f"{label}, line {node.lineno}: "
+                                          f"{type(error).__name__}: {error}")
+                continue
+            raise EarlierWorkError(f"notebook {name}, {label}, line {node.lineno} raised "
+                                   f"{type(error).__name__}: {error} — {_fix_advice(name)}") from error
+
+
+def _missing_name(name, skipped):
+    def __getattr__(attribute):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        why = (f"; importing it skipped: {'; '.join(skipped[:3])}" if skipped else
+               " (importing runs only its imports, functions, classes and simple "
+               "assignments: see autograder/earlier.py)")
+        raise AttributeError(f"notebook {name} defines no {attribute!r}{why}")
+    return __getattr__

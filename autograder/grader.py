@@ -102,6 +102,11 @@ def unreadable_reason(path):
         if Path(path).stat().st_size == 0:
             detail = "the file is empty"
         return f"not a readable notebook ({type(error).__name__}: {detail})"
+    try:  # "\ud800" is valid JSON but no text: writing the notebook would fail later
+        json.dumps(json.loads(Path(path).read_text(encoding="utf-8")),
+                   ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError):
+        return "not a readable notebook (it holds text that is not valid UTF-8, e.g. a lone surrogate)"
     return None
 
 
@@ -133,36 +138,56 @@ class Unrecorded:
         pass
 
 
-def earlier_work_path(course_dir, student, assignment):
-    return Path(course_dir) / "firstmlp" / "earlier" / student / f"{assignment}.json"
+EARLIER_WORK_LIMIT = 4 << 20  # characters of code a later notebook may import from one
 
 
-def store_earlier_work(course_dir, submission):
+def earlier_work_path(course_dir, student, assignment=None):
+    folder = Path(course_dir) / "firstmlp" / "earlier" / student
+    return folder / f"{assignment}.json" if assignment else folder
+
+
+def store_earlier_work(course_dir, submission, refused=None):
     """Keep what a later notebook may import from this one (``autograder.earlier``): the
-    exported cells of the release's notebook with this student's answers, as JSON data.
-    The notebook that imports it gets these strings, never the student's file."""
-    from autograder.earlier import exported_cells
+    code cells of the release's notebook with this student's answers, with their roles,
+    as JSON data — nothing is parsed or run here; the notebook that imports them does
+    that in its sandbox. A notebook that cannot be imported is stored as the reason."""
+    from autograder.earlier import notebook_cells
     from autograder.warm_execute import trusted_notebook
 
-    try:
-        original = nbformat.read(str(submission.path), as_version=4)
-        notebook = trusted_notebook(course_dir, submission.assignment, original, Unrecorded())
-    except Exception:  # its own grading says why; later notebooks find nothing to import
-        return
+    work = {"error": refused} if refused else None
+    if work is None:
+        try:
+            original = nbformat.read(str(submission.path), as_version=4)
+            notebook = trusted_notebook(course_dir, submission.assignment, original, Unrecorded())
+            cells = notebook_cells(notebook.cells)
+            size = sum(len(source) for _, _, source in cells)
+            work = {"cells": cells} if size <= EARLIER_WORK_LIMIT else {
+                "error": f"its code is {size >> 20} MB, over the {EARLIER_WORK_LIMIT >> 20} MB "
+                         "a later notebook imports"}
+        except Exception as error:  # noqa: BLE001 - its own grading says why, in full
+            work = {"error": f"it could not be read ({type(error).__name__})"}
     write_atomically(earlier_work_path(course_dir, submission.student, submission.assignment),
-                     json.dumps(exported_cells(notebook.cells)))
+                     json.dumps(work))
 
 
 def earlier_work(course_dir, student, assignment):
-    """{notebook: exported cells} for every assignment before ``assignment`` that this
-    student handed in (in this run or an earlier one)."""
+    """{notebook: {"cells": …} or {"error": …}} for the notebooks before ``assignment``
+    that this student handed in to this run; when no ``firstmlp grade`` run took this
+    student's work in (stock ``nbgrader autograde`` on the course folder), the notebooks
+    in ``submitted/<student>/``."""
+    from types import SimpleNamespace
     names = [a["name"] for a in load_manifest()["assignments"]]
     before = names[:names.index(assignment)] if assignment in names else []
+    from_submitted = not earlier_work_path(course_dir, student).is_dir()
     work = {}
     for name in before:
-        path = earlier_work_path(course_dir, student, name)
+        if from_submitted:
+            path = Path(course_dir) / "submitted" / student / name / f"{name}.ipynb"
+            if path.is_file() and not path.is_symlink():
+                store_earlier_work(course_dir, SimpleNamespace(
+                    path=path, student=student, assignment=name), unreadable_reason(path))
         try:
-            work[name] = json.loads(path.read_text())
+            work[name] = json.loads(earlier_work_path(course_dir, student, name).read_text())
         except (OSError, ValueError):
             continue
     return work
@@ -425,9 +450,11 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     broken = {(s.student, s.assignment): getattr(s, "refused", None) or unreadable_reason(s.path)
               for s in found}
     broken = {key: reason for key, reason in broken.items() if reason}
+    for name in {s.student for s in found}:  # this run's work only: no stale or foreign file
+        shutil.rmtree(earlier_work_path(course_dir, name), ignore_errors=True)
     for submission in found:  # what later notebooks import, even those not graded now
-        if (submission.student, submission.assignment) not in broken:
-            store_earlier_work(course_dir, submission)
+        store_earlier_work(course_dir, submission,
+                           broken.get((submission.student, submission.assignment)))
     found = [s for s in found if assignment is None or s.assignment == assignment]
     digests = {(s.student, s.assignment): file_digest(s.path) if s.path else ""
                for s in found}

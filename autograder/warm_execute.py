@@ -56,8 +56,9 @@ def execute_in_sandbox(notebook, timeout=600, notebook_timeout=1800, limits=None
                        judge=None, flag=None, start=None, earlier=None):
     """Execute the notebook's code cells in a fresh notebook process (``start``,
     default: a fork of this worker's sandboxed zygote); fills in outputs and
-    execution counts in place and returns the notebook. ``earlier`` ({notebook:
-    exported cells}, data only) is all that ``autograder.earlier.notebook`` can import.
+    execution counts in place and returns the notebook. ``earlier`` (course, this
+    notebook, {notebook: its cells as handed in}: data only) is all that
+    ``autograder.earlier.notebook`` can import.
     ``judge(cell, link)``, when given, is called after each graded test cell and may
     replace its outputs (the grader's verdict); ``flag(message)`` hears what the
     sandbox could not apply on this machine."""
@@ -72,7 +73,7 @@ def execute_in_sandbox(notebook, timeout=600, notebook_timeout=1800, limits=None
         if earlier is not None:
             child.link.deadline = min(deadline, time.monotonic() + timeout)
             try:
-                child.link.request("probe", "autograder.earlier:provide", earlier)
+                child.link.request("probe", "autograder.earlier:provide", *earlier)
             except RemoteGone as error:
                 stopped = str(error)
         for cell in notebook.cells:
@@ -180,6 +181,7 @@ class WarmExecute(NbGraderPreprocessor):
         if not self.course_root or not release.exists():
             return execute_in_sandbox(nb, self.timeout, self.notebook_timeout,
                                    limits=self.limits(), readable=self.readable()), resources
+        from autograder.build import load_manifest
         from autograder.grader import earlier_work
         from autograder.grading_record import GradingRecord
         record = GradingRecord.load(self.course_root, student, assignment)
@@ -187,7 +189,8 @@ class WarmExecute(NbGraderPreprocessor):
         execute_in_sandbox(nb, self.timeout, self.notebook_timeout, limits=self.limits(),
                         readable=self.readable(),
                         judge=lambda cell, link: judge(cell, link, seed, record), flag=record.flag,
-                        earlier=earlier_work(self.course_root, student, assignment))
+                        earlier=([a["name"] for a in load_manifest()["assignments"]], assignment,
+                                 earlier_work(self.course_root, student, assignment)))
         record.save()
         return nb, resources
 

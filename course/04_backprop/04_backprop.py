@@ -62,9 +62,10 @@ check_linear(Linear, seed=7103).assert_passed()
 
 # %% [markdown]
 # The MLP below uses the `ReLU` you wrote in notebook 2, imported from it as you last
-# saved it (when graded: as you handed it in). It was graded there; if it is wrong, fix
-# it there, save, and run this cell again. `notebook(name)` runs that notebook's imports,
-# functions, classes and constants, never its tests or plots.
+# saved it. It was graded there, not again here; but if it is wrong, the MLP is too: fix
+# it in notebook 2, save, run this cell again — and hand in the fixed notebook 2, since
+# the grader imports the notebook you hand in. `notebook(name)` runs that notebook's
+# imports, functions, classes and simple assignments, never its tests, plots or prints.
 
 # %% [code]
 from autograder.earlier import notebook

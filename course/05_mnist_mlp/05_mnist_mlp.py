@@ -31,9 +31,10 @@ plt.show()
 #
 # The network is yours already: notebook 4's `MLP`, built from your `Linear`, your
 # `Sequential` and notebook 2's `ReLU`, and notebook 3's `CrossEntropyLoss` — imported
-# from those notebooks as you last saved them (when graded: as you handed them in).
+# from those notebooks as you last saved them (when graded: as you hand them in).
 # They were graded there; here they train. If one is wrong, fix it in its own notebook,
-# save, and run this cell again. New here: two optimizers and the training loop.
+# save, run this cell again, and hand that notebook in too. New here: two optimizers
+# and the training loop.
 
 # %% [code]
 from autograder.earlier import notebook

@@ -94,7 +94,7 @@ check_context_frames(ContextFrames, seed=7103).assert_passed()
 # ## The training loop, again
 #
 # The same loop as for MNIST: your `train_one_epoch` and `predict_loader`, imported from
-# notebook 5 as you last saved it (when graded: as you handed it in; they were graded
+# notebook 5 as you last saved it (when graded: as you hand it in; they were graded
 # there).
 
 # %% [code]

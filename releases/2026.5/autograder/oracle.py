@@ -140,7 +140,8 @@ def not_attempted(failures):
                                 for m in found))
     verb = "raises" if len(places) == 1 else "raise"
     earlier = [m[3].removeprefix(", your ") for m in found if m[3]]
-    fix = (f"finish {earlier[0]} (and save it): this one imports your work from there"
+    fix = (f"finish {earlier[0]} first: this one imports your work from it (as saved; when "
+           "graded, as handed in)"
            if earlier else "replace `raise NotImplementedError()` with your code")
     return f"your {' and '.join(places)} still {verb} NotImplementedError: {fix}"
 
