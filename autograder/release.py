@@ -39,7 +39,7 @@ from autograder.selfcheck import main
 
 sys.exit(main())
 '''
-INSTRUCTOR_ONLY_DEPENDENCIES = ("nbgrader", "jupytext", "latex2mathml")
+INSTRUCTOR_ONLY_DEPENDENCIES = ("nbgrader", "jupytext", "latex2mathml", "nh3", "distributed")
 
 
 class ReleaseError(Exception):
