@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from autograder import probes
-from autograder.oracle import (CheckFinding, StudentCodeError, Verdict, call_student, check_function, check_loss,
+from autograder.oracle import (CheckFinding, StudentCodeError, Verdict, call_student, check_function,
+                              check_loss,
                               check_module, check_optimizer, compare, resolve_device, to_numpy)
 
 ELEMENTWISE_SHAPES = [(1, 1), (1, 9), (4, 3), (3, 4), (2, 3, 5)]
@@ -394,7 +395,8 @@ def check_mnist_dataset(MNISTDataset, seed=0, device="auto"):
             if not (isinstance(x_i, torch.Tensor) and x_i.dtype == torch.float32
                     and tuple(x_i.shape) == (784,)):
                 failures.append(f"dataset[{i}][0] must be a float32 tensor of shape (784,), got "
-                                f"{getattr(x_i, 'dtype', type(x_i).__name__)} {tuple(getattr(x_i, 'shape', ()))}")
+                                f"{getattr(x_i, 'dtype', type(x_i).__name__)} "
+                                f"{tuple(getattr(x_i, 'shape', ()))}")
             elif not torch.equal(x_i, torch.from_numpy(X[i])):
                 failures.append(f"dataset[{i}][0] is not image {i}")
             if not (isinstance(y_i, torch.Tensor) and y_i.dtype == torch.int64 and int(y_i) == y[i]):
@@ -503,7 +505,8 @@ def check_mnist_accuracy(model, X_test, y_test, minimum, name="test accuracy", l
         return Verdict(name, [str(error)], 1, against=None)
     if accuracy < minimum:
         return Verdict(name, [f"test accuracy measured by the grader {100 * accuracy:.2f} % < "
-                              f"required {100 * minimum:.1f} % on {len(y_test)} test images"], 1, against=None)
+                              f"required {100 * minimum:.1f} % on {len(y_test)} test images"], 1,
+                   against=None)
     return Verdict(name, [], 1, against=None)
 
 
@@ -677,7 +680,8 @@ def check_frame_model(build_frame_model, seed=0, device="auto", run=None):
     for fact in facts if isinstance(facts, list) else [{"module": False, "type": type(facts).__name__}]:
         if not fact.get("module"):
             return Verdict("build_frame_model",
-                           [f"build_frame_model must return an nn.Module, got {fact.get('type')}"], 1, against=None)
+                           [f"build_frame_model must return an nn.Module, got {fact.get('type')}"], 1,
+                           against=None)
         k = fact["context"]
         if fact.get("linears", 0) < 2:
             failures.append(f"an MLP needs a hidden layer: found {fact.get('linears')} nn.Linear (k={k})")

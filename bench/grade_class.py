@@ -5,7 +5,8 @@ Three passes: firstmlp with its sandbox, firstmlp without its per-notebook confi
 (``--no-isolation``: the cost of rlimits and Landlock), stock nbgrader. Then the
 boundary's own cost per notebook: a notebook process opened, given one cell and
 closed, forked by the sandboxed zygote (bubblewrap), by a zygote without bubblewrap,
-and, as before this boundary, forked straight from the grading worker. The class cycles through notebooks 01-04 (05 trains two MNIST models, ~50 s of
+and, as before this boundary, forked straight from the grading worker. The class
+cycles through notebooks 01-04 (05 trains two MNIST models, ~50 s of
 student compute each, which would only dilute the comparison) and three kinds of
 work: the completed reference, the blank release, and a partial submission (every
 other solution cell filled in). Both graders get identical copies of the class.

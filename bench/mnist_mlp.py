@@ -88,7 +88,8 @@ def main():
           f"(target >= 98.0 % within 120 s: {'met' if final >= 0.98 and numpy_total <= 120 else 'NOT met'})")
     print(f"torch:           {100 * torch_accuracy(module, Xte_t, yte_t):.2f} % in {torch_total:.1f} s")
     ratio = numpy_total / torch_total
-    print(f"numpy/torch epoch time ratio: {ratio:.2f} (target <= 1.25: {'met' if ratio <= 1.25 else 'NOT met'})")
+    verdict = "met" if ratio <= 1.25 else "NOT met"
+    print(f"numpy/torch epoch time ratio: {ratio:.2f} (target <= 1.25: {verdict})")
 
 
 if __name__ == "__main__":

@@ -112,8 +112,8 @@ def test_course_sources_hold_no_solution_code(path):
     assert BEGIN not in text and END not in text
     for cell in parse_course_source(path):
         if cell.kind == "solution":
-            lines = [l for l in cell.source.splitlines() if l.strip()]
-            assert lines and all(re.match(r"\s*# @solution ", l) for l in lines), cell.line
+            lines = [line for line in cell.source.splitlines() if line.strip()]
+            assert lines and all(re.match(r"\s*# @solution ", line) for line in lines), cell.line
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])

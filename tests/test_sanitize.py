@@ -159,7 +159,8 @@ def test_benign_markdown_keeps_latex_quotes_and_code():
 
 @pytest.mark.parametrize("source", ["Answer <script>alert(1)</script>", "x <img src=x onerror=alert(1)>",
                                     "[x](javascript:alert(1))", "```mermaid\n<script>alert(1)</script>\n```",
-                                    "![](http://evil/beacon.png)", "<svg onload=alert(1)>", "![](attachment:gone)"])
+                                    "![](http://evil/beacon.png)", "<svg onload=alert(1)>",
+                                    "![](attachment:gone)"])
 def test_a_hostile_markdown_cell_is_shown_as_text(source):
     cleaned = clean_markdown_cell(source)
     assert source in cleaned and cleaned.startswith("*[The grader shows this markdown cell as text")
@@ -222,7 +223,8 @@ def test_feedback_page_runs_no_student_script_and_keeps_rich_output():
     nb = new_notebook(cells=[code, new_markdown_cell(COURSE_MARKDOWN), student_md, raw])
     nb, _ = SanitizeOutputs().preprocess(nb, {})
     page = feedback_html(nb)
-    baseline = feedback_html(new_notebook(cells=[new_code_cell("train()"), new_markdown_cell(COURSE_MARKDOWN)]))
+    baseline = feedback_html(new_notebook(cells=[new_code_cell("train()"),
+                                                 new_markdown_cell(COURSE_MARKDOWN)]))
     for tag in ("script", "iframe", "embed", "object", "svg", "style"):
         assert count_tags(page, tag) == count_tags(baseline, tag), tag
         assert page.lower().count(f"<{tag}") == baseline.lower().count(f"<{tag}"), tag

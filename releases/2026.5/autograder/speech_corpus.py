@@ -278,7 +278,8 @@ def main(argv=None):
                         help=f"minutes of training speech (default {DEFAULT_MINUTES}); "
                              "dev and test get an eighth each, at least 3")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="folder (default: SPEECH_ROOT or ~/.cache/firstmlp/speech/…)")
+    parser.add_argument("--out", default=None,
+                        help="folder (default: SPEECH_ROOT or ~/.cache/firstmlp/speech/…)")
     parser.add_argument("--force", action="store_true", help="make it again even if it exists")
     parser.add_argument("--held-out-voice", choices=VOICES, default=None,
                         help="a voice heard only in dev and test (default: unseen speakers of "
