@@ -3,7 +3,8 @@
     firstmlp demo          check every reference component against torch, train the
                            reference MLP on MNIST, then build the course and let nbgrader
                            grade the reference and a blank submission; prints the tables
-    firstmlp check         only the component table
+    firstmlp reference     only the component table (the reference against torch; a
+                           student's self-check is `python -m autograder check NB`)
     firstmlp train         only the MNIST training run
     firstmlp build         build the nbgrader source notebooks (course/ + solutions/)
     firstmlp grade-demo    only the course build and the nbgrader grade table
@@ -275,7 +276,7 @@ def parse_arguments(argv):
     parser = OneLineParser(prog="firstmlp", description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    for name in ("demo", "check", "train"):
+    for name in ("demo", "reference", "train"):
         command = commands.add_parser(name)
         command.add_argument("--device", default="auto", help="torch side: auto, cpu or cuda")
         command.add_argument("--epochs", type=positive_int, default=None)
@@ -343,7 +344,7 @@ def run_command(args):
         build(args.out)
         return 0
     ok = True
-    if args.command in ("demo", "check"):
+    if args.command in ("demo", "reference"):
         ok = check_reference(args.device)
     if args.command in ("demo", "train"):
         from solutions.recipe import EPOCHS

@@ -31,14 +31,6 @@ from autograder.leaks import STUDENT_MODULES, scan_release
 from autograder.nbgrader_course import generate_assignments, make_course_dir
 
 RELEASES = ROOT / "releases"
-STUDENT_MAIN = '''"""``python -m autograder check NOTEBOOK``: the student self-check."""
-
-import sys
-
-from autograder.selfcheck import main
-
-sys.exit(main())
-'''
 INSTRUCTOR_ONLY_DEPENDENCIES = ("nbgrader", "jupytext", "latex2mathml", "nh3", "distributed")
 
 
@@ -71,10 +63,8 @@ def copy_notebooks(course_dir, assignments, out):
 def copy_helpers(out):
     package = out / "autograder"
     package.mkdir()
-    for module in STUDENT_MODULES:
-        if module != "__main__.py":
-            shutil.copyfile(ROOT / "autograder" / module, package / module)
-    (package / "__main__.py").write_text(STUDENT_MAIN)
+    for module in STUDENT_MODULES:  # __main__.py included: the self-check, as here
+        shutil.copyfile(ROOT / "autograder" / module, package / module)
 
 
 def student_dependencies():

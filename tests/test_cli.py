@@ -7,7 +7,7 @@ from autograder.reference import REFERENCE_CHECKS
 
 
 def test_check_prints_every_component_and_exits_zero(capsys):
-    status = cli.main(["check", "--device", "cpu"])
+    status = cli.main(["reference", "--device", "cpu"])
     out = capsys.readouterr().out
     assert status == 0, out
     for component, counterpart, *_ in REFERENCE_CHECKS:
@@ -19,7 +19,7 @@ def test_check_exits_nonzero_when_a_reference_fails(monkeypatch, capsys):
     from tests.mutants import LinearSignError
     broken = [row if row[0] != "Linear" else (*row[:3], LinearSignError) for row in REFERENCE_CHECKS]
     monkeypatch.setattr("autograder.reference.REFERENCE_CHECKS", broken)
-    assert cli.main(["check", "--device", "cpu"]) == 1
+    assert cli.main(["reference", "--device", "cpu"]) == 1
     assert "FAIL" in capsys.readouterr().out
 
 
@@ -64,7 +64,7 @@ BAD_INPUT = [
     (["release"], "firstmlp release: the following arguments are required: --version"),
     (["scan", "/tmp"], "scan: /tmp is not a release"),
     (["speech-align", "/no/such/audio", "/tmp/out"], "speech-align: no folder /no/such/audio"),
-    (["check", "--epochs", "0"], "firstmlp check: argument --epochs: must be 1 or more"),
+    (["reference", "--epochs", "0"], "firstmlp reference: argument --epochs: must be 1 or more"),
     (["fly"], "firstmlp: argument command: invalid choice: 'fly'"),
 ]
 
@@ -97,3 +97,17 @@ def test_a_broken_course_source_is_one_line_naming_file_and_line(tmp_path, monke
     err = capsys.readouterr().err
     assert err.startswith(f"firstmlp build: {source}:1: text before the first") and \
         len(err.strip().splitlines()) == 1
+
+
+def test_python_m_autograder_check_is_the_self_check_here_as_in_a_release(tmp_path):
+    """One meaning per command: in the repository too, `python -m autograder check` is
+    the student's self-check; the reference table is `firstmlp reference`."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "autograder", "check", "missing.ipynb"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "No notebook at missing.ipynb: give the path of an .ipynb file."
+    with pytest.raises(SystemExit) as stopped:  # no such firstmlp command any more
+        cli.main(["check"])
+    assert stopped.value.code == 2

@@ -44,7 +44,7 @@ def problem(name, shipped, environment):
     return None
 
 
-@pytest.mark.parametrize("module", [m for m in STUDENT_MODULES if m != "__main__.py"])
+@pytest.mark.parametrize("module", STUDENT_MODULES)
 def test_a_shipped_helper_imports_only_what_ships(module):
     problems = {name: why for name in imported((HELPERS / module).read_text())
                 if (why := problem(name, STUDENT_MODULES, student_environment()))}

@@ -1,4 +1,5 @@
-"""``python -m autograder check NOTEBOOK``: the student self-check."""
+"""``python -m autograder check NOTEBOOK``: the student's self-check, the same in the
+repository and in a release (the instructor's commands are ``firstmlp``)."""
 
 import sys
 
