@@ -1,6 +1,6 @@
 """Benchmark: build the course and execute every reference notebook top to bottom
 (fresh kernel each, as a student's "Run all"), printing seconds per notebook and
-the total. Target: the whole course within 10 minutes on 2 cores.
+the total. Target: the whole course within 5 minutes on 2 cores.
 
     MNIST_ROOT=../shared/data/mnist .venv/bin/python bench/course_notebooks.py
 """
@@ -27,7 +27,7 @@ def main():
                          len(cell_errors(notebook))])
             print(f"  {path.stem}: {seconds:.1f} s", flush=True)
     print(format_table(["notebook", "seconds", "plots", "errors"], rows))
-    print(f"whole course: {total:.1f} s on {os.cpu_count()} cores (target <= 600 s)")
+    print(f"whole course: {total:.1f} s on {os.cpu_count()} cores (target <= 300 s)")
 
 
 if __name__ == "__main__":
