@@ -3,6 +3,6 @@ repository and in a release (the instructor's commands are ``firstmlp``)."""
 
 import sys
 
-from autograder.selfcheck import main
+from autograder.student.selfcheck import main
 
 sys.exit(main())

@@ -28,13 +28,13 @@ import time
 import zipfile
 from pathlib import Path
 
-from autograder.table import format_table
+from autograder.student.table import format_table
 
 
 def check_reference(device="auto"):
     """Run every reference component through the oracle; True when all pass."""
-    from autograder.oracle import resolve_device
-    from autograder.reference import FINITE_DIFFERENCE_CHECKS, REFERENCE_CHECKS
+    from autograder.student.oracle import resolve_device
+    from autograder.course.reference import FINITE_DIFFERENCE_CHECKS, REFERENCE_CHECKS
 
     rows, all_passed = [], True
     for component, counterpart, check, reference in REFERENCE_CHECKS + FINITE_DIFFERENCE_CHECKS:
@@ -51,7 +51,7 @@ def check_reference(device="auto"):
 
 
 def train_reference(epochs):
-    from autograder.data import load_mnist
+    from autograder.student.data import load_mnist
     from solutions.recipe import SIZES, train_reference
 
     data = load_mnist()
@@ -74,7 +74,7 @@ def train_reference(epochs):
 
 
 def build(out):
-    from autograder.nbgrader_course import make_course_dir
+    from autograder.course.nbgrader_course import make_course_dir
 
     for assignment in make_course_dir(out):
         print(f"built {out}/source/{assignment}/{assignment}.ipynb")
@@ -88,10 +88,10 @@ def grade_demo(workdir=None, workers=None):
 
     import nbformat
 
-    from autograder.build import load_manifest
-    from autograder.grader import grade, prepare_course, summary_table
-    from autograder.nbgrader_course import completed_notebook
-    from autograder.release import build_release
+    from autograder.course.build import load_manifest
+    from autograder.grading.grader import grade, prepare_course, summary_table
+    from autograder.course.nbgrader_course import completed_notebook
+    from autograder.course.release import build_release
 
     workdir = Path(workdir or tempfile.mkdtemp(prefix="firstmlp-grading-"))
     version = load_manifest()["version"]
@@ -116,10 +116,10 @@ def grade_demo(workdir=None, workers=None):
 
 
 def grade_class(args):
-    from autograder.grader import GraderEnvironmentError, grade, summary_table
-    from autograder.submissions import IntakeError
+    from autograder.grading.grader import GraderEnvironmentError, grade, summary_table
+    from autograder.grading.intake import IntakeError
 
-    from autograder.build import load_manifest
+    from autograder.course.build import load_manifest
 
     if not Path(args.submissions).exists():  # before the course is built: a minute saved
         print(f"grade: no submissions at {args.submissions}: give a folder or a zip file",
@@ -163,7 +163,7 @@ def grade_class(args):
 
 def sandbox_summary(device=None, isolate=True):
     """One line: what the notebooks ran in."""
-    from autograder.boundary import bwrap_problem
+    from autograder.sandbox.boundary import bwrap_problem
     if not isolate:
         return "sandbox incomplete: --no-isolation (namespaces only: no rlimits, Landlock or capability drop)"
     problem = bwrap_problem(device)
@@ -176,7 +176,7 @@ def sandbox_summary(device=None, isolate=True):
 
 def write_report(course_dir, outcomes):
     """report.md: per student, the points and every flag with its reason."""
-    from autograder.grading_record import write_atomically
+    from autograder.grading.record import write_atomically
     lines = ["# Grading report", ""]
     for student in sorted({o.student for o in outcomes}):
         own = [o for o in outcomes if o.student == student]
@@ -189,7 +189,7 @@ def write_report(course_dir, outcomes):
 
 
 def cut_release(version, force, out=None, changelog=True):
-    from autograder.release import RELEASES, ReleaseError, build_release
+    from autograder.course.release import RELEASES, ReleaseError, build_release
 
     try:
         target = build_release(version, out_root=out or RELEASES, force=force, changelog=changelog)
@@ -204,7 +204,7 @@ def scan(folder):
     import json
     from pathlib import Path
 
-    from autograder.leaks import scan_release
+    from autograder.course.leaks import scan_release
 
     try:
         manifest = json.loads((Path(folder) / "manifest.json").read_text())
@@ -218,7 +218,7 @@ def scan(folder):
 
 
 def speech_align(audio_dir, out_dir):
-    from autograder.forced_alignment import align_folder
+    from autograder.student.speech.alignment import align_folder
 
     if not Path(audio_dir).is_dir():
         print(f"speech-align: no folder {audio_dir} (it should hold <id>.wav and <id>.txt)",
@@ -264,7 +264,7 @@ def lms_pattern(text):
 
 
 def release_version(text):
-    from autograder.release import ReleaseError, check_version
+    from autograder.course.release import ReleaseError, check_version
     try:
         check_version(text)
     except ReleaseError as error:
@@ -315,13 +315,13 @@ def parse_arguments(argv):
 def main(argv=None):
     """Run one command; the course's own errors (a broken source, a refused release or
     intake, a grader that cannot work here) end in one line and exit 2."""
-    from autograder.build import CourseError
-    from autograder.grader import GraderEnvironmentError
-    from autograder.submissions import IntakeError
+    from autograder.course.build import CourseError
+    from autograder.grading.grader import GraderEnvironmentError
+    from autograder.grading.intake import IntakeError
 
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["speech-data"]:
-        from autograder.speech_corpus import main as speech_data
+        from autograder.student.speech.corpus import main as speech_data
         return speech_data(argv[1:])
     args = parse_arguments(argv)
     try:

@@ -10,9 +10,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.build import build_course
-from autograder.execute import cell_errors, execute_notebook, image_outputs
-from autograder.table import format_table
+from autograder.course.build import build_course
+from autograder.student.execute import cell_errors, execute_notebook, image_outputs
+from autograder.student.table import format_table
 
 
 def main():

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.build import load_manifest
-from autograder.grader import grade, prepare_course
-from autograder.nbgrader_course import autograde, completed_notebook, gradebook_scores, make_course_dir
-from autograder.release import RELEASES
+from autograder.course.build import load_manifest
+from autograder.grading.grader import grade, prepare_course
+from autograder.course.nbgrader_course import autograde, completed_notebook, gradebook_scores, make_course_dir
+from autograder.course.release import RELEASES
 
 ASSIGNMENTS = ["01_perceptron", "02_activations", "03_loss_and_gradient_descent", "04_backprop"]
 
@@ -49,10 +49,10 @@ def make_class(n, course_dir, submitted):
 
 def boundary_cost(n=30):
     """Seconds per notebook to open a notebook process, run ``1 + 1`` and close it."""
-    from autograder.boundary import Sandbox, bwrap_problem
-    from autograder.notebook_process import ForkedNotebook
-    from autograder.sandbox import Limits, student_readable
-    from autograder.wire import Link
+    from autograder.sandbox.boundary import Sandbox, bwrap_problem
+    from autograder.sandbox.notebook_process import ForkedNotebook
+    from autograder.sandbox.limits import Limits, student_readable
+    from autograder.sandbox.wire import Link
 
     def per_notebook(open_notebook):
         start = time.perf_counter()

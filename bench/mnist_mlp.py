@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 
 import solutions as S
-from autograder.components import torch_mlp
-from autograder.data import load_mnist
-from autograder.table import format_table
+from autograder.student.components import torch_mlp
+from autograder.student.data import load_mnist
+from autograder.student.table import format_table
 from solutions.recipe import BATCH_SIZE, EPOCHS, LR, SIZES, lr_schedule
 
 

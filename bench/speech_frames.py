@@ -19,10 +19,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from autograder.forced_alignment import align, decoder, shared_phones
-from autograder.phones import LABELS, SILENCE
-from autograder.speech_corpus import make_corpus, read_split
-from autograder.table import format_table
+from autograder.student.speech.alignment import align, decoder, shared_phones
+from autograder.student.speech.phones import LABELS, SILENCE
+from autograder.student.speech.corpus import make_corpus, read_split
+from autograder.student.table import format_table
 from solutions.speech import ContextFrames, build_frame_model
 from solutions.torch_mnist import predict_loader, train_one_epoch
 

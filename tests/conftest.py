@@ -25,15 +25,15 @@ def mnist():
     """Full MNIST from MNIST_ROOT (this checkout: ../shared/data/mnist)."""
     if not os.environ.get("MNIST_ROOT"):
         pytest.skip("MNIST_ROOT is not set and ../shared/data/mnist is missing")
-    from autograder.data import load_mnist
+    from autograder.student.data import load_mnist
     return load_mnist()
 
 
 @pytest.fixture(scope="session")
 def speech_corpus():
     """Notebook 6's default corpus (made once, ~1 minute, then cached like a student's)."""
-    from autograder.festival import missing
-    from autograder.speech_corpus import ensure_corpus
+    from autograder.student.speech.festival import missing
+    from autograder.student.speech.corpus import ensure_corpus
     reason = missing()
     if reason:
         pytest.skip(reason)

@@ -10,7 +10,7 @@ import solutions.descent
 import solutions.gradcheck
 import solutions.speech
 import solutions.torch_mnist
-from autograder import components as C
+from autograder.student import components as C
 from solutions.losses import log_softmax
 
 

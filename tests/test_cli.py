@@ -3,7 +3,7 @@
 import pytest
 
 from autograder import cli
-from autograder.reference import REFERENCE_CHECKS
+from autograder.course.reference import REFERENCE_CHECKS
 
 
 def test_check_prints_every_component_and_exits_zero(capsys):
@@ -18,7 +18,7 @@ def test_check_prints_every_component_and_exits_zero(capsys):
 def test_check_exits_nonzero_when_a_reference_fails(monkeypatch, capsys):
     from tests.mutants import LinearSignError
     broken = [row if row[0] != "Linear" else (*row[:3], LinearSignError) for row in REFERENCE_CHECKS]
-    monkeypatch.setattr("autograder.reference.REFERENCE_CHECKS", broken)
+    monkeypatch.setattr("autograder.course.reference.REFERENCE_CHECKS", broken)
     assert cli.main(["reference", "--device", "cpu"]) == 1
     assert "FAIL" in capsys.readouterr().out
 
@@ -86,8 +86,8 @@ def test_a_broken_course_source_is_one_line_naming_file_and_line(tmp_path, monke
     import functools
     import shutil
 
-    import autograder.nbgrader_course as nbgrader_course
-    from autograder.build import COURSE, build_course, load_manifest
+    import autograder.course.nbgrader_course as nbgrader_course
+    from autograder.course.build import COURSE, build_course, load_manifest
     course = tmp_path / "course"
     shutil.copytree(COURSE, course)
     source = course / load_manifest()["assignments"][0]["source"]

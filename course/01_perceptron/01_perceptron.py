@@ -20,9 +20,9 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from autograder.components import (check_perceptron_fit, check_perceptron_update,
-                                   check_perceptron_xor, check_step, check_weighted_sum)
-from autograder.plots import attempt, plot_decision_boundaries
+from autograder.student.components import (check_perceptron_fit, check_perceptron_update,
+                                           check_perceptron_xor, check_step, check_weighted_sum)
+from autograder.student.plots import attempt, plot_decision_boundaries
 
 # %% [markdown]
 # ## The weighted sum

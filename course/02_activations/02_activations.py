@@ -38,10 +38,10 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from autograder.components import (check_elu, check_gelu, check_leaky_relu, check_maxout,
-                                   check_relu, check_sigmoid, check_silu, check_stable_sigmoid,
-                                   check_tanh)
-from autograder.plots import attempt, plot_activation
+from autograder.student.components import (check_elu, check_gelu, check_leaky_relu, check_maxout,
+                                           check_relu, check_sigmoid, check_silu, check_stable_sigmoid,
+                                           check_tanh)
+from autograder.student.plots import attempt, plot_activation
 
 # %% [markdown]
 # Every layer derives from this small base class (given).

@@ -18,8 +18,8 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from autograder.components import check_cross_entropy, check_gradient_descent, check_mse
-from autograder.plots import attempt, plot_loss_curves
+from autograder.student.components import check_cross_entropy, check_gradient_descent, check_mse
+from autograder.student.plots import attempt, plot_loss_curves
 
 # %% [markdown]
 # ## Mean squared error

@@ -16,8 +16,8 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from autograder.components import check_linear, check_mlp, check_numerical_gradient
-from autograder.plots import attempt, plot_computation_graph, plot_decision_region
+from autograder.student.components import check_linear, check_mlp, check_numerical_gradient
+from autograder.student.plots import attempt, plot_computation_graph, plot_decision_region
 
 # %% [markdown]
 # The picture to keep in mind: a network and its loss form a chain of nodes. The forward
@@ -68,7 +68,7 @@ check_linear(Linear, seed=7103).assert_passed()
 # imports, functions, classes and simple assignments, never its tests, plots or prints.
 
 # %% [code]
-from autograder.earlier import notebook
+from autograder.student.earlier import notebook
 
 ReLU = notebook("02_activations").ReLU
 

@@ -13,11 +13,11 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from autograder.components import (check_adam, check_mnist_accuracy, check_mnist_dataset,
-                                   check_mnist_model, check_predict_loader, check_sgd,
-                                   check_train_one_epoch, required_accuracy)
-from autograder.data import MEAN, STD, load_mnist
-from autograder.plots import attempt, plot_confusion_matrix, plot_loss_curves, plot_predictions
+from autograder.student.components import (check_adam, check_mnist_accuracy, check_mnist_dataset,
+                                           check_mnist_model, check_predict_loader, check_sgd,
+                                           check_train_one_epoch, required_accuracy)
+from autograder.student.data import MEAN, STD, load_mnist
+from autograder.student.plots import attempt, plot_confusion_matrix, plot_loss_curves, plot_predictions
 
 data = load_mnist()
 print(f"{data.source}: {len(data.X_train)} training and {len(data.X_test)} test images")
@@ -37,7 +37,7 @@ plt.show()
 # and the training loop.
 
 # %% [code]
-from autograder.earlier import notebook
+from autograder.student.earlier import notebook
 
 MLP = notebook("04_backprop").MLP
 CrossEntropyLoss = notebook("03_loss_and_gradient_descent").CrossEntropyLoss

@@ -23,11 +23,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from autograder.components import (FRAME_ACCURACY, check_context_frames, check_frame_accuracy,
-                                   check_frame_model)
-from autograder.phones import LABELS
-from autograder.plots import attempt, plot_phone_confusion, plot_utterance
-from autograder.speech_corpus import ensure_corpus, read_split
+from autograder.student.components import (FRAME_ACCURACY, check_context_frames, check_frame_accuracy,
+                                           check_frame_model)
+from autograder.student.speech.phones import LABELS
+from autograder.student.plots import attempt, plot_phone_confusion, plot_utterance
+from autograder.student.speech.corpus import ensure_corpus, read_split
 
 root = ensure_corpus()  # made on first use (about a minute), then read from disk
 train_split, dev_split = read_split(root / "train"), read_split(root / "dev")
@@ -98,7 +98,7 @@ check_context_frames(ContextFrames, seed=7103).assert_passed()
 # there).
 
 # %% [code]
-from autograder.earlier import notebook
+from autograder.student.earlier import notebook
 
 train_one_epoch = notebook("05_mnist_mlp").train_one_epoch
 predict_loader = notebook("05_mnist_mlp").predict_loader
@@ -186,5 +186,5 @@ check_frame_accuracy(frame_model, CONTEXT).assert_passed()
 # correctly, against a chance level near 10 %. Everything a phone recogniser adds —
 # sequence models, a pronunciation dictionary, a language model — starts from frame
 # scores like these. To try the same pipeline on your own recordings, align them with
-# `autograder.forced_alignment.align_folder` (pocketsphinx) and point `read_split` at
+# `autograder.student.speech.alignment.align_folder` (pocketsphinx) and point `read_split` at
 # the folder it writes; a real HW1P2 download reads the same way.

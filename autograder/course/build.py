@@ -1,0 +1,248 @@
+"""Build nbgrader source notebooks from ``course/`` and ``solutions/``.
+
+A course source is a Python file of cells, each opened by a header line:
+
+    # %% [markdown]                     Markdown; every line starts with "# "
+    # %% [code]                         given code (locked)
+    # %% [solution] id=relu             the student's cell
+    # %% [tests] id=test_relu points=2  a graded test cell (locked)
+    # %% [written] id=q_xor points=1    a written answer (markdown), graded by hand in
+    # @answer solutions.written:XOR       formgrader; the model answer (a string in
+                                        solutions/) goes between the solution markers
+
+Inside code cells, two directives pull code from the reference, so that solution
+code lives only in ``solutions/``:
+
+    # @include solutions.linear:torch_default_uniform   the definition, verbatim
+    # @solution solutions.activations:ReLU              the definition, with every
+        function body (after its signature and docstring; ``__init__`` excepted)
+        between nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers
+
+A given cell that holds an ``@include`` is marked ``"firstmlp": {"exports": true}``:
+a later notebook that imports this one (``autograder.student.earlier``) runs it whole.
+
+The build is a list of steps, each a function of the notebook, as nbgrader's
+preprocessors are: parse → expand directives → add nbgrader metadata → stable ids.
+Output is deterministic (no timestamps), so the same input gives identical bytes.
+"""
+
+import ast
+import hashlib
+import importlib
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder.course.markers import SOLUTION
+
+ROOT = Path(__file__).resolve().parents[2]
+COURSE = ROOT / "course"
+HEADER = re.compile(r"^# %% \[(markdown|code|solution|tests|written)\](.*)$")
+DIRECTIVE = re.compile(r"^(\s*)# @(include|solution) ([\w.]+):(\w+)\s*$")
+
+
+class CourseError(Exception):
+    """A course source that cannot be built; the message names file and line."""
+
+
+@dataclass
+class Cell:
+    kind: str
+    source: str
+    line: int
+    options: dict = field(default_factory=dict)
+
+
+def parse_course_source(path):
+    """Split a course source into cells at its ``# %% [kind] key=value`` headers."""
+    cells, current, body = [], None, []
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        match = HEADER.match(line)
+        if match:
+            if current:
+                cells.append(finish_cell(current, body))
+            kind, rest = match.groups()
+            try:
+                options = dict(item.split("=", 1) for item in shlex.split(rest))
+            except ValueError:
+                raise CourseError(f"{path}:{number}: options must be key=value, got {rest!r}")
+            current, body = Cell(kind, "", number, options), []
+        elif current is None:
+            if line.strip():
+                raise CourseError(f"{path}:{number}: text before the first '# %% [kind]' header")
+        else:
+            body.append(line)
+    if current:
+        cells.append(finish_cell(current, body))
+    return cells
+
+
+def finish_cell(cell, body):
+    while body and not body[-1].strip():
+        body.pop()
+    if cell.kind in ("markdown", "written"):
+        body = [line[2:] if line.startswith("# ") else line.lstrip("#") for line in body]
+    cell.source = "\n".join(body)
+    return cell
+
+
+def definition_node(tree, name):
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
+            return node
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return node
+    return None
+
+
+def reference_definition(module_name, name, as_solution):
+    """The source of ``name`` in ``module_name``; with ``as_solution``, function
+    bodies wrapped in solution markers (signatures and docstrings stay visible)."""
+    module = importlib.import_module(module_name)
+    source = Path(module.__file__).read_text()
+    node = definition_node(ast.parse(source), name)
+    if node is None:
+        raise CourseError(f"{module_name} has no top-level definition named {name}")
+    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    lines = source.splitlines()[first - 1:node.end_lineno]
+    if not as_solution:
+        return "\n".join(lines)
+    functions = [node] if isinstance(node, ast.FunctionDef) else [
+        f for f in getattr(node, "body", []) if isinstance(f, ast.FunctionDef) and f.name != "__init__"]
+    if not functions:
+        raise CourseError(f"{module_name}:{name} has no function body to turn into a solution")
+    for function in sorted(functions, key=lambda f: f.lineno, reverse=True):
+        body = function.body
+        if isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+            body = body[1:]
+        if not body:
+            continue
+        start, end = body[0].lineno - first, function.end_lineno - first
+        indent = re.match(r"\s*", lines[start]).group(0)
+        lines[end + 1:end + 1] = [indent + SOLUTION[1]]
+        lines[start:start] = [indent + SOLUTION[0]]
+    return "\n".join(lines)
+
+
+def expand_directives(source, where):
+    """Replace each ``# @include`` / ``# @solution`` line by the reference code."""
+    out = []
+    for line in source.splitlines():
+        match = DIRECTIVE.match(line)
+        if not match:
+            out.append(line)
+            continue
+        indent, verb, module, name = match.groups()
+        try:
+            code = reference_definition(module, name, as_solution=verb == "solution")
+        except (ImportError, CourseError) as error:
+            raise CourseError(f"{where}: {error}") from None
+        out.extend(indent + c if c else c for c in code.splitlines())
+    return "\n".join(out)
+
+
+ANSWER = re.compile(r"^@answer ([\w.]+):(\w+)$")
+
+
+def model_answer(source, where):
+    """A written cell's source, ``@answer module:NAME``, as the text of that string
+    between the solution markers (nbgrader shows the student "YOUR ANSWER HERE")."""
+    match = ANSWER.match(source.strip())
+    if not match:
+        raise CourseError(f"{where}: a written cell holds one line, @answer module:NAME")
+    try:
+        text = getattr(importlib.import_module(match[1]), match[2])
+    except (ImportError, AttributeError):
+        raise CourseError(f"{where}: {match[1]} has no answer named {match[2]}") from None
+    return f"{SOLUTION[0]}\n{text.strip()}\n{SOLUTION[1]}"
+
+
+def nbgrader_metadata(cell, grade_id):
+    """tests: graded by code; solution: the student's code; written: a markdown answer
+    the student writes and an instructor grades by hand in formgrader."""
+    answer = cell.kind in ("solution", "written")
+    meta = {"grade": cell.kind in ("tests", "written"), "grade_id": grade_id,
+            "locked": not answer, "schema_version": 3, "solution": answer, "task": False}
+    if meta["grade"]:
+        meta["points"] = int(cell.options["points"])
+    return meta
+
+
+def cell_id(cell, seen):
+    """The declared id, else one derived from the content: stable across builds."""
+    base = cell.options.get("id") or f"{cell.kind}-{hashlib.sha1(cell.source.encode()).hexdigest()[:10]}"
+    number, candidate = 1, base
+    while candidate in seen:
+        number += 1
+        candidate = f"{base}-{number}"
+    seen.add(candidate)
+    return candidate
+
+
+def build_notebook(path, course_version):
+    """One course source → an nbgrader source notebook (nbformat 4.5)."""
+    path = Path(path)
+    cells, seen = [], set()
+    for cell in parse_course_source(path):
+        if cell.kind in ("solution", "tests", "written") and "id" not in cell.options:
+            raise CourseError(f"{path}:{cell.line}: a {cell.kind} cell needs id=...")
+        if cell.kind in ("tests", "written") and not str(cell.options.get("points", "")).isdigit():
+            raise CourseError(f"{path}:{cell.line}: a {cell.kind} cell needs points=N")
+        text = cell.kind in ("markdown", "written")
+        source = cell.source if text else expand_directives(cell.source, f"{path}:{cell.line}")
+        if cell.kind == "written":
+            source = model_answer(cell.source, f"{path}:{cell.line}")
+        identifier = cell_id(cell, seen)
+        make = nbformat.v4.new_markdown_cell if text else nbformat.v4.new_code_cell
+        new = make(source, id=identifier)
+        new.metadata["nbgrader"] = nbgrader_metadata(cell, identifier)
+        if not text:
+            new.metadata["editable"] = cell.kind == "solution"
+            new.metadata["deletable"] = False
+        if cell.kind == "tests":  # "Run all" shows every test's verdict, not just the first
+            new.metadata["tags"] = ["raises-exception"]
+        if cell.kind == "code" and any(map(DIRECTIVE.match, cell.source.splitlines())):
+            new.metadata["firstmlp"] = {"exports": True}  # given definitions: see earlier.py
+        cells.append(new)
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "firstmlp": {"assignment": path.stem, "course_version": course_version},
+    }
+    nbformat.validate(notebook)
+    return notebook
+
+
+def load_manifest(course=COURSE):
+    manifest = tomllib.loads((Path(course) / "course.toml").read_text())
+    for a in manifest["assignments"]:
+        a.setdefault("source", f"{a['name']}/{a['name']}.py")
+    return manifest
+
+
+def points_of(notebook):
+    return sum(c.metadata["nbgrader"].get("points", 0) for c in notebook.cells
+               if c.metadata.get("nbgrader", {}).get("grade"))
+
+
+def build_course(out, course=COURSE, version=None):
+    """Write ``out/source/<assignment>/<assignment>.ipynb`` for every assignment in
+    the manifest; checks each notebook's points against the manifest. Notebooks
+    carry ``version`` (default: the manifest's). Returns the written paths."""
+    manifest, written = load_manifest(course), []
+    for assignment in manifest["assignments"]:
+        notebook = build_notebook(Path(course) / assignment["source"], version or manifest["version"])
+        if points_of(notebook) != assignment["points"]:
+            raise CourseError(f"{assignment['name']}: test cells give {points_of(notebook)} points, "
+                              f"course.toml says {assignment['points']}")
+        target = Path(out) / "source" / assignment["name"] / f"{assignment['name']}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(nbformat.writes(notebook) + "\n")
+        written.append(target)
+    return written

@@ -1,0 +1,140 @@
+"""An nbgrader course directory built from ``course/``, and nbgrader's own commands on it.
+
+    <dir>/nbgrader_config.py
+    <dir>/source/<assignment>/<assignment>.ipynb      built by autograder.course.build
+    <dir>/release/<assignment>/...                    nbgrader generate_assignment
+    <dir>/submitted/<student>/<assignment>/...        submissions
+    <dir>/autograded/..., <dir>/gradebook.db          nbgrader autograde
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from autograder.course.build import build_course
+from autograder.course.markers import CODE_STUB, is_marker_line
+
+CONFIG = '''c = get_config()
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.assignment_id = ""
+c.Execute.timeout = {timeout}
+c.ClearSolutions.code_stub = {{"python": {code_stub!r}}}
+# A deleted test cell is restored from the source instead of "needs manual grade" (#1682).
+c.OverwriteCells.add_missing_cells = True
+# Stock nbgrader on this folder (formgrader's buttons, `nbgrader autograde`,
+# `generate_feedback`) grades and writes feedback as `firstmlp grade` does: sandboxed
+# execution, the grader's verdicts, hidden tests and seeds kept out of feedback,
+# outputs sanitised.
+import os
+if os.path.exists(os.path.join({root!r}, "firstmlp_grading_config.py")):
+    load_subconfig(os.path.join({root!r}, "firstmlp_grading_config.py"))
+'''
+
+
+class NbgraderError(Exception):
+    """nbgrader exited non-zero; the message holds the command and its output tail."""
+
+
+def venv_bin():
+    return Path(sys.executable).parent
+
+
+def run_nbgrader(course_dir, *args):
+    """Run the nbgrader CLI of this interpreter's environment in ``course_dir``.
+    Its ``bin/`` goes first on PATH: generate_assignment runs ``alembic`` from there."""
+    env = dict(os.environ, PATH=f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}")
+    command = [str(venv_bin() / "nbgrader"), *args]
+    done = subprocess.run(command, cwd=course_dir, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
+        raise NbgraderError(f"{' '.join(command[1:])} failed ({done.returncode}):\n{tail}")
+    return done
+
+
+def make_course_dir(course_dir, course_id="firstmlp", timeout=600, version=None):
+    """Build the source notebooks and write nbgrader_config.py; returns the
+    assignment names in manifest order."""
+    course_dir = Path(course_dir).resolve()
+    course_dir.mkdir(parents=True, exist_ok=True)
+    written = build_course(course_dir, version=version)
+    (course_dir / "nbgrader_config.py").write_text(
+        CONFIG.format(course_id=course_id, root=str(course_dir), timeout=timeout,
+                      code_stub=CODE_STUB))
+    return [path.parent.name for path in written]
+
+
+def generate_assignments(course_dir, assignments):
+    for assignment in assignments:
+        run_nbgrader(course_dir, "generate_assignment", assignment, "--force")
+
+
+def completed_notebook(release_path, source_path):
+    """The released notebook with every solution cell filled in from the source
+    (markers removed): what a student who solved everything submits."""
+    release = nbformat.read(str(release_path), as_version=4)
+    source = {c.id: c for c in nbformat.read(str(source_path), as_version=4).cells}
+    for cell in release.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            lines = source[cell.id].source.splitlines()
+            cell.source = "\n".join(line for line in lines if not is_marker_line(line))
+    return release
+
+
+def submit(course_dir, student, assignment, notebook):
+    """Place a notebook (nbformat object) as nbgrader's submitted/<student>/<assignment>."""
+    target = Path(course_dir) / "submitted" / student / assignment / f"{assignment}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, str(target))
+    return target
+
+
+def autograde(course_dir, assignment, student=None):
+    args = ["autograde", assignment, "--force"]
+    if student:
+        args.append(f"--student={student}")
+    return run_nbgrader(course_dir, *args)
+
+
+def gradebook_scores(course_dir, assignment):
+    """{student: (score, max_score)} for an assignment, from nbgrader's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{Path(course_dir) / 'gradebook.db'}") as gradebook:
+        return {s.student.id: (s.score, s.max_score)
+                for s in gradebook.find_assignment(assignment).submissions}
+
+
+def cell_scores(course_dir, assignment, student):
+    """{grade_id: (score, max_score)} for every graded cell of one submission."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{Path(course_dir) / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+        return {g.name: (g.score, g.max_score) for g in notebook.grades}
+
+
+REFERENCE_STUDENT, BLANK_STUDENT = "reference", "blank"
+
+
+def grade_reference_and_blank(course_dir, on_assignment=None):
+    """Build the course, generate every assignment, submit the completed reference
+    and the untouched release as two students, and autograde them with nbgrader.
+    Returns {assignment: {student: (score, max_score)}}."""
+    course_dir = Path(course_dir).resolve()
+    assignments = make_course_dir(course_dir)
+    generate_assignments(course_dir, assignments)
+    results = {}
+    for assignment in assignments:
+        release = course_dir / "release" / assignment / f"{assignment}.ipynb"
+        source = course_dir / "source" / assignment / f"{assignment}.ipynb"
+        submit(course_dir, REFERENCE_STUDENT, assignment, completed_notebook(release, source))
+        submit(course_dir, BLANK_STUDENT, assignment, nbformat.read(str(release), as_version=4))
+        autograde(course_dir, assignment)
+        results[assignment] = gradebook_scores(course_dir, assignment)
+        if on_assignment is not None:
+            on_assignment(assignment, results[assignment])
+    return results

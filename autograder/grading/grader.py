@@ -1,0 +1,565 @@
+"""Grade a class: ``firstmlp grade SUBMISSIONS [--course-dir D] [--workers N]
+[--scheduler tcp://host:port] [--student S] [--assignment A] [--device cuda]``.
+
+Steps:
+  1. prepare the nbgrader course directory (build the sources; ``generate_assignment``
+     when they changed, which registers assignments and test cells in the gradebook);
+  2. collect submissions (``autograder.grading.intake``) and copy each into
+     ``submitted/<student>/<assignment>/`` — the originals are never modified;
+  3. autograde each (student, assignment) with nbgrader's own ``Autograde`` converter
+     (overwrite of locked/test cells, scoring, gradebook) and ``generate_feedback``,
+     in parallel workers: a local process pool, or a Dask cluster (``--scheduler``).
+     Execution is ``WarmExecute``: a fork of a warm worker per notebook;
+  4. export the gradebook to grades.csv (``nbgrader export``) and print the table.
+
+Re-grading is idempotent: a submission's autograded notebook, grades and feedback are
+replaced, never added to.
+"""
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder.course.build import load_manifest
+from autograder.grading.record import write_atomically
+from autograder.course.nbgrader_course import generate_assignments, make_course_dir, run_nbgrader
+
+GRADING_CONFIG = """
+# Grading with firstmlp: nbgrader's autograde pipeline, warm execution, no score from stderr.
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from autograder.grading.feedback import HideTestSources, MathAsMathML, template_basedirs
+from autograder.grading.sanitize import SanitizeOutputs
+from autograder.grading.warm_execute import WarmExecute
+c.Autograde.autograde_preprocessors = [WarmExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SanitizeOutputs, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?s)."
+c.WarmExecute.timeout = {timeout}
+c.WarmExecute.notebook_timeout = {notebook_timeout}
+c.WarmExecute.course_root = {course_root!r}
+c.WarmExecute.isolate = {isolate}
+c.WarmExecute.memory_mb = {memory_mb}
+c.OverwriteCells.add_missing_cells = True
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestSources,
+                                    SanitizeOutputs, MathAsMathML]
+c.HTMLExporter.sanitize_html = False  # SanitizeOutputs (nh3) instead: bleach escapes tables
+c.HTMLExporter.extra_template_basedirs = template_basedirs()  # math as MathML, no CDN
+"""
+
+
+@dataclass
+class Outcome:
+    student: str
+    assignment: str
+    score: float = 0.0
+    max_score: float = 0.0
+    flags: list = field(default_factory=list)
+    by_hand: float = 0.0  # points of written answers waiting for an instructor (formgrader)
+
+
+def grading_config_path(course_dir):
+    return Path(course_dir) / "firstmlp_grading_config.py"
+
+
+def prepare_course(course_dir, timeout=600, notebook_timeout=1800, isolate=True, memory_mb=6144):
+    """Build sources; run generate_assignment only when a source notebook changed."""
+    course_dir = Path(course_dir).resolve()
+    stamp = course_dir / ".generated"
+    before = {p: p.read_bytes() for p in course_dir.glob("source/*/*.ipynb")}
+    assignments = make_course_dir(course_dir)
+    after = {p: p.read_bytes() for p in course_dir.glob("source/*/*.ipynb")}
+    if before != after or not stamp.exists() or not (course_dir / "gradebook.db").exists():
+        generate_assignments(course_dir, assignments)
+        stamp.write_text("\n".join(assignments))
+    grading_config_path(course_dir).write_text(
+        GRADING_CONFIG.format(timeout=timeout, notebook_timeout=notebook_timeout,
+                              course_root=str(course_dir), isolate=isolate,
+                              memory_mb=memory_mb))
+    return assignments
+
+
+def unreadable_reason(path):
+    """None for a notebook nbformat can read, else what is wrong with the file."""
+    try:
+        nbformat.read(str(path), as_version=4)
+    except RecursionError:
+        return "not a readable notebook (its JSON is nested too deeply)"
+    except Exception as error:
+        detail = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""
+        if Path(path).stat().st_size == 0:
+            detail = "the file is empty"
+        return f"not a readable notebook ({type(error).__name__}: {detail})"
+    try:  # "\ud800" is valid JSON but no text: writing the notebook would fail later
+        json.dumps(json.loads(Path(path).read_text(encoding="utf-8")),
+                   ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError):
+        return "not a readable notebook (it holds text that is not valid UTF-8, e.g. a lone surrogate)"
+    return None
+
+
+def place_submission(course_dir, submission):
+    """Write into submitted/<student>/<assignment>/ the notebook nbgrader will grade:
+    the release's cells with the student's answers (``trusted_notebook``); what was
+    edited, forged or added is flagged in the grading record."""
+    from autograder.grading.record import GradingRecord
+    from autograder.grading.warm_execute import trusted_notebook
+
+    target = Path(course_dir) / "submitted" / submission.student / submission.assignment
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    record = GradingRecord(course_dir, submission.student, submission.assignment)
+    original = nbformat.read(str(submission.path), as_version=4)
+    notebook = trusted_notebook(course_dir, submission.assignment, original, record)
+    nbformat.write(notebook, str(target / f"{submission.assignment}.ipynb"))
+    record.save()
+
+
+class Unrecorded:
+    """A grading record that keeps nothing: for a notebook read only for its exports."""
+
+    def flag(self, message):
+        pass
+
+    def numpy_only_torch(self, answers, source):
+        pass
+
+
+EARLIER_WORK_LIMIT = 4 << 20  # characters of code a later notebook may import from one
+
+
+def earlier_work_path(course_dir, student, assignment=None):
+    folder = Path(course_dir) / "firstmlp" / "earlier" / student
+    return folder / f"{assignment}.json" if assignment else folder
+
+
+def store_earlier_work(course_dir, submission, refused=None):
+    """Keep what a later notebook may import from this one (``autograder.student.earlier``): the
+    code cells of the release's notebook with this student's answers, with their roles,
+    as JSON data — nothing is parsed or run here; the notebook that imports them does
+    that in its sandbox. A notebook that cannot be imported is stored as the reason."""
+    from autograder.student.earlier import notebook_cells
+    from autograder.grading.warm_execute import trusted_notebook
+
+    work = {"error": refused} if refused else None
+    if work is None:
+        try:
+            original = nbformat.read(str(submission.path), as_version=4)
+            notebook = trusted_notebook(course_dir, submission.assignment, original, Unrecorded())
+            cells = notebook_cells(notebook.cells)
+            size = sum(len(source) for _, _, source in cells)
+            work = {"cells": cells} if size <= EARLIER_WORK_LIMIT else {
+                "error": f"its code is {size >> 20} MB, over the {EARLIER_WORK_LIMIT >> 20} MB "
+                         "a later notebook imports"}
+        except Exception as error:  # noqa: BLE001 - its own grading says why, in full
+            work = {"error": f"it could not be read ({type(error).__name__})"}
+    write_atomically(earlier_work_path(course_dir, submission.student, submission.assignment),
+                     json.dumps(work))
+
+
+def earlier_work(course_dir, student, assignment):
+    """{notebook: {"cells": …} or {"error": …}} for the notebooks before ``assignment``
+    that this student handed in to this run; when no ``firstmlp grade`` run took this
+    student's work in (stock ``nbgrader autograde`` on the course folder), the notebooks
+    in ``submitted/<student>/``."""
+    from types import SimpleNamespace
+    names = [a["name"] for a in load_manifest()["assignments"]]
+    before = names[:names.index(assignment)] if assignment in names else []
+    from_submitted = not earlier_work_path(course_dir, student).is_dir()
+    work = {}
+    for name in before:
+        if from_submitted:
+            path = Path(course_dir) / "submitted" / student / name / f"{name}.ipynb"
+            if path.is_file() and not path.is_symlink():
+                store_earlier_work(course_dir, SimpleNamespace(
+                    path=path, student=student, assignment=name), unreadable_reason(path))
+        try:
+            work[name] = json.loads(earlier_work_path(course_dir, student, name).read_text())
+        except (OSError, ValueError):
+            continue
+    return work
+
+
+def make_api(course_dir):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    config.merge(PyFileConfigLoader(grading_config_path(course_dir).name,
+                                    path=str(course_dir)).load_config())
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def worker_init(device=None, threads=None):
+    """Once per worker process: die with the grader, pin the device and thread count,
+    start this worker's sandbox (its zygote warms up while the worker imports torch
+    for the judge)."""
+    import warnings
+    die_with_parent()
+    warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy autoflush chatter
+    if device:
+        os.environ["FIRSTMLP_DEVICE"] = device
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    from autograder.sandbox.boundary import worker_sandbox
+    sandbox = worker_sandbox(device, threads)
+    import torch  # noqa: F401  (the judge's)
+    import autograder.student.components  # noqa: F401
+    if threads:
+        torch.set_num_threads(threads)
+    if not sandbox.alive():
+        sandbox.start()
+
+
+def die_with_parent():
+    """A worker is killed with the grader that started it (PR_SET_PDEATHSIG), never
+    left orphaned; its sandbox dies with it (bwrap's --die-with-parent)."""
+    import ctypes
+    if not sys.platform.startswith("linux") or getattr(die_with_parent, "done", False):
+        return
+    parent = os.getppid()
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the grader died before the prctl
+        os._exit(1)
+    die_with_parent.done = True
+
+
+def grade_one(course_dir, assignment, student, digest, secret, device=None, threads=None,
+              attempts=3):
+    """Autograde and write feedback for one submission (runs in a worker); on
+    success, record it as done (atomically) so that a resumed run skips it."""
+    worker_init(device, threads)
+    count_attempt(course_dir, student, assignment, digest)
+    os.environ["FIRSTMLP_GRADING_SECRET"] = secret  # this worker's; never in a sandbox
+    api = make_api(course_dir)
+    for attempt in range(attempts):
+        result = api.autograde(assignment, student, force=True, create=True)
+        text = f"{result.get('log')}{result.get('error')}"
+        if result["success"] or not any(s in text for s in ("sqlite3", "IntegrityError", "locked")):
+            break
+        time.sleep(0.5 * (attempt + 1))  # another worker held the gradebook: try again
+    if not result["success"]:
+        return {"student": student, "assignment": assignment, "ok": False,
+                "error": last_line(result.get("error") or result.get("log"))}
+    feedback = api.generate_feedback(assignment, student, force=True)
+    outcome = {"student": student, "assignment": assignment, "ok": True,
+               "feedback": bool(feedback["success"])}
+    write_atomically(done_path(course_dir, student, assignment),
+                     json.dumps(dict(outcome, sha256=digest)))
+    return outcome
+
+
+def done_path(course_dir, student, assignment):
+    return Path(course_dir) / "firstmlp" / "done" / student / f"{assignment}.json"
+
+
+ATTEMPTS = 3  # a notebook whose grading never finished this often is not tried again
+
+
+def attempts_path(course_dir, student, assignment):
+    return Path(course_dir) / "firstmlp" / "attempts" / student / f"{assignment}.json"
+
+
+def attempts_of(course_dir, student, assignment, digest):
+    """How often grading of this very file began without finishing."""
+    try:
+        record = json.loads(attempts_path(course_dir, student, assignment).read_text())
+    except (OSError, ValueError):
+        return 0
+    return int(record.get("count", 0)) if record.get("sha256") == digest else 0
+
+
+def count_attempt(course_dir, student, assignment, digest):
+    """Called as grading of a notebook begins (so a run killed in it, or a worker that
+    dies in it, leaves a trace): resume never loops on a poisoned submission."""
+    count = attempts_of(course_dir, student, assignment, digest) + 1
+    write_atomically(attempts_path(course_dir, student, assignment),
+                     json.dumps({"sha256": digest, "count": count}))
+    return count
+
+
+def not_finished(task, reason):
+    _, assignment, student, *_ = task
+    return {"student": student, "assignment": assignment, "ok": False, "error": reason}
+
+
+def already_graded(course_dir, submission, digest):
+    """The record of an earlier run that graded this very file, or None."""
+    try:
+        done = json.loads(done_path(course_dir, submission.student, submission.assignment).read_text())
+    except (OSError, ValueError):
+        return None
+    graded = Path(course_dir) / "autograded" / submission.student / submission.assignment
+    return done if done.get("sha256") == digest and graded.is_dir() else None
+
+
+def file_digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def last_line(text):
+    lines = [line for line in str(text or "").strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "unknown error"
+
+
+def run_local(tasks, workers, device, on_done):
+    """A spawn pool (fresh interpreters: no state of the grader's own process). A
+    worker that dies breaks the pool: a new one takes the notebooks left; one whose
+    grading began ``ATTEMPTS`` times and never finished gets its zero and a reason."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    attempts = lambda task: attempts_of(task[0], task[2], task[1], task[3])  # noqa: E731
+    pending = list(tasks)
+    while pending:
+        before, broken = {task: attempts(task) for task in pending}, []
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=worker_init,
+                                 initargs=(device, threads)) as pool:
+            futures = {pool.submit(grade_one, *task, device, threads): task for task in pending}
+            for future in as_completed(futures):
+                try:
+                    on_done(future.result())
+                except BrokenProcessPool:
+                    broken.append(futures[future])
+                except Exception as error:
+                    on_done(not_finished(futures[future], f"grading failed: {last_line(error)}"))
+        charged = {task: attempts(task) for task in broken}
+        pending = [task for task in broken if charged[task] < ATTEMPTS]
+        for task in broken:
+            if charged[task] >= ATTEMPTS:
+                on_done(not_finished(task, f"the grading worker died {charged[task]} times "
+                                           "while grading this notebook; not tried again "
+                                           "(--regrade retries)"))
+        if broken and all(charged[t] == before[t] for t in broken):  # no grading began
+            for task in pending:
+                on_done(not_finished(task, "the grading workers could not start"))
+            return
+
+
+def run_dask(tasks, scheduler, device, on_done):
+    from distributed import Client, as_completed
+
+    client = scheduler if not isinstance(scheduler, str) else Client(scheduler)
+    try:
+        futures = [client.submit(grade_one, *task, device, pure=False) for task in tasks]
+        for future in as_completed(futures):
+            on_done(future.result())
+    finally:
+        if isinstance(scheduler, str):
+            client.close()
+
+
+def flags_of(course_dir, student, assignment, version):
+    """What a grader should look at: an old release, a notebook that stopped, and what
+    grading recorded (disagreements, edited cells, a framework in a numpy exercise)."""
+    from autograder.grading.record import load_record
+    record = load_record(course_dir, student, assignment) or {}
+    flags = list(record.get("flags", []))
+    submitted = Path(course_dir) / "submitted" / student / assignment / f"{assignment}.ipynb"
+    try:
+        meta = nbformat.read(str(submitted), as_version=4).metadata.get("firstmlp", {})
+    except Exception:
+        meta = {}
+    if meta.get("course_version") != version:
+        flags.append(f"release {meta.get('course_version', 'unknown')} (current {version})")
+    autograded = Path(course_dir) / "autograded" / student / assignment / f"{assignment}.ipynb"
+    if autograded.exists():
+        for cell in nbformat.read(str(autograded), as_version=4).cells:
+            stopped = [o for o in cell.get("outputs", []) if o.get("ename") == "NotebookStopped"]
+            if stopped:
+                flags.append(f"stopped: {stopped[0]['evalue']}")
+                break
+    return flags
+
+
+class GraderEnvironmentError(Exception):
+    """The grader cannot do the work here: nothing is graded, no score is recorded."""
+
+
+def check_device(device):
+    """A device the torch side can use, or GraderEnvironmentError in one line: a grader
+    without its GPU must not turn its own failure into students' zeros."""
+    if not device or device in ("auto", "cpu"):
+        return
+    import torch
+    try:
+        torch.zeros(1, device=device)
+    except Exception as error:  # no driver, no such device, a typo
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
+        raise GraderEnvironmentError(
+            f"--device {device} cannot be used here ({type(error).__name__}: {reason}); "
+            "nothing was graded — drop --device to grade on the CPU") from None
+
+
+def prepare_data(course_dir, assignments):
+    """Data the notebooks make on first use is made here, once, before they run (the
+    sandbox lets a notebook read it, not write it): notebook 6's speech corpus. A
+    failure is printed; those notebooks then get the reason in their feedback."""
+    release = Path(course_dir) / "release"
+    if any("ensure_corpus(" in (release / a / f"{a}.ipynb").read_text()
+           for a in assignments if (release / a / f"{a}.ipynb").exists()):
+        from autograder.student.speech.corpus import ensure_corpus
+        try:
+            ensure_corpus(announce=lambda message: print(message, file=sys.stderr))
+        except RuntimeError as error:
+            print(f"grade: {error}", file=sys.stderr)
+
+
+def grade(submissions_source, course_dir, workers=None, scheduler=None, student=None,
+          assignment=None, device=None, pattern=None, progress=True, timeout=600,
+          regrade=False, isolate=True, memory_mb=6144, notebook_timeout=1800):
+    """Grade every matching submission; returns (outcomes, unmatched, csv_path).
+
+    A submission graded by an earlier run (same file, autograded notebook present) is
+    skipped unless ``regrade``: a run that was killed resumes where it stopped."""
+    import threading
+
+    from tqdm import tqdm
+    tqdm.set_lock(threading.RLock())  # no multiprocessing semaphore to leak
+    check_device(device)  # before anything is built, copied or graded
+    from autograder.sandbox.boundary import remove_stale_groups
+    remove_stale_groups()
+    os.environ["FIRSTMLP_SANDBOX_MEMORY_MB"] = str(memory_mb)  # the workers' sandboxes
+
+    from autograder.grading import intake as S
+    from nbgrader.api import Gradebook
+
+    course_dir = Path(course_dir).resolve()
+    assignments = prepare_course(course_dir, timeout=timeout, isolate=isolate, memory_mb=memory_mb,
+                                 notebook_timeout=notebook_timeout)
+    secret = os.environ.get("FIRSTMLP_GRADING_SECRET") or secrets.token_hex(16)
+    scratch = course_dir / ".intake"
+    found, unmatched = S.collect(submissions_source, assignments, pattern or S.LMS_PATTERN, scratch)
+    found = [s for s in found if student is None or s.student == student]
+    broken = {(s.student, s.assignment): getattr(s, "refused", None) or unreadable_reason(s.path)
+              for s in found}
+    broken = {key: reason for key, reason in broken.items() if reason}
+    for name in {s.student for s in found}:  # this run's work only: no stale or foreign file
+        shutil.rmtree(earlier_work_path(course_dir, name), ignore_errors=True)
+    for submission in found:  # what later notebooks import, even those not graded now
+        store_earlier_work(course_dir, submission,
+                           broken.get((submission.student, submission.assignment)))
+    found = [s for s in found if assignment is None or s.assignment == assignment]
+    digests = {(s.student, s.assignment): file_digest(s.path) if s.path else ""
+               for s in found}
+    done = {} if regrade else {
+        (s.student, s.assignment): record for s in found
+        if (record := already_graded(course_dir, s, digests[(s.student, s.assignment)]))}
+    for s in found:
+        key = (s.student, s.assignment)
+        if regrade:
+            attempts_path(course_dir, *key).unlink(missing_ok=True)
+        elif key not in done and key not in broken and \
+                (n := attempts_of(course_dir, *key, digests[key])) >= ATTEMPTS:
+            broken[key] = (f"grading this notebook began {n} times and never finished (the "
+                           "run or its worker was killed in it); not tried again (--regrade "
+                           "retries)")
+    for submission in found:
+        key = (submission.student, submission.assignment)
+        if key not in done and key not in broken:
+            place_submission(course_dir, submission)
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        for name in sorted({s.student for s in found}):  # here, not racing in the workers
+            gradebook.update_or_create_student(name)
+    tasks = [(str(course_dir), s.assignment, s.student, digests[(s.student, s.assignment)], secret)
+             for s in found if (s.student, s.assignment) not in broken
+             and (s.student, s.assignment) not in done]
+    prepare_data(course_dir, {task[1] for task in tasks})
+    results = dict(done)
+    bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not (progress and tasks),
+               file=sys.stderr)
+
+    def on_done(result):
+        results[(result["student"], result["assignment"])] = result
+        bar.update()
+
+    if tasks and scheduler:
+        run_dask(tasks, scheduler, device, on_done)
+    elif tasks:
+        run_local(tasks, workers or os.cpu_count() or 1, device, on_done)
+    bar.close()
+    shutil.rmtree(scratch, ignore_errors=True)
+    version = load_manifest()["version"]
+    outcomes = []
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        for submission in found:
+            key = (submission.student, submission.assignment)
+            outcome = Outcome(*key)
+            if results.get(key, {}).get("ok"):
+                graded = gradebook.find_submission(submission.assignment, submission.student)
+                outcome.score, outcome.max_score = graded.score, graded.max_score
+                outcome.by_hand = waiting_for_hand_grading(graded)
+                outcome.flags += flags_of(course_dir, *key, version)
+                if outcome.by_hand:
+                    outcome.flags.append(f"to grade by hand: {outcome.by_hand:g} points of "
+                                         "written answers (formgrader, Manual Grading)")
+            else:
+                outcome.max_score = gradebook.find_assignment(submission.assignment).max_score
+                reason = broken.get(key) or results.get(key, {}).get("error", "no result")
+                outcome.flags.append(f"zero: {reason}")
+            if submission.late:
+                outcome.flags.append("late: the LMS marked the file LATE (no penalty applied)")
+            outcomes.append(outcome)
+        outcomes += missing_work(gradebook, found, assignment)
+    csv_path = course_dir / "grades.csv"
+    partial = course_dir / ".grades.csv.partial"
+    run_nbgrader(course_dir, "export", f"--to={partial}")
+    os.replace(partial, csv_path)  # never a half-written CSV
+    return outcomes, unmatched, csv_path
+
+
+def waiting_for_hand_grading(submission):
+    """Points of the submission's cells that nbgrader left for manual grading (written
+    answers a student changed) and that nobody has graded yet."""
+    return float(sum(grade.max_score for notebook in submission.notebooks
+                     for grade in notebook.grades
+                     if grade.needs_manual_grade and grade.manual_score is None))
+
+
+def missing_work(gradebook, found, assignment=None):
+    """A zero, flagged "missing", for each student of this run and each assignment in its
+    scope (the ones anybody handed in, or ``assignment``) that the student did not hand
+    in: every total then counts the same assignments, as grades.csv and formgrader do."""
+    scope = {assignment} if assignment else {s.assignment for s in found}
+    handed_in = {(s.student, s.assignment) for s in found}
+    return [Outcome(student, name, 0.0, gradebook.find_assignment(name).max_score,
+                    ["missing: no submission"])
+            for student in sorted({s.student for s in found}) for name in sorted(scope)
+            if (student, name) not in handed_in]
+
+
+def summary_table(outcomes):
+    """Rows: student; columns: each assignment's points, total, flags."""
+    from autograder.student.table import format_table
+
+    assignments = sorted({o.assignment for o in outcomes})
+    students = sorted({o.student for o in outcomes})
+    cell = {(o.student, o.assignment): o for o in outcomes}
+    rows = []
+    def points(score, possible, by_hand):
+        return f"{score:g}/{possible:g}" + (f" (+{by_hand:g} by hand)" if by_hand else "")
+
+    for student in students:
+        own = [cell.get((student, a)) for a in assignments]
+        total = points(sum(o.score for o in own if o), sum(o.max_score for o in own if o),
+                       sum(o.by_hand for o in own if o))
+        flags = "; ".join(f"{o.assignment}: {f}" for o in own if o for f in o.flags)
+        rows.append([student] + [points(o.score, o.max_score, o.by_hand) if o else "—"
+                                 for o in own] + [total, flags])
+    return format_table(["student"] + assignments + ["total", "flags"], rows)

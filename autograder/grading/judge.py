@@ -1,0 +1,137 @@
+"""The grader's verdict on a test cell, decided outside the student's process.
+
+A test cell of the course reads ``check_<component>(<Name>, …).assert_passed()``.
+The grader parses that (trusted) source, looks each name up in the notebook's process
+(``wire``: the class or function comes back as a ``Remote`` proxy), and runs the same
+``components`` check *here*, with torch and the oracle in the grader's own process:
+once on the visible inputs (seed 0) and once on inputs drawn for this grading run
+(``seed``), which no file a student sees contains. Student code only ever receives
+inputs and returns arrays; it cannot reach the comparison.
+
+The torch exercises pass torch objects, which cannot travel; for them the notebook's
+process runs a probe (``probes``) and returns plain numbers. Test accuracy is measured
+on the grader's own copy of the MNIST test set (notebook 6: of the speech corpus's
+test speakers, windows cut by the grader) against the grader's own targets.
+"""
+
+import ast
+from functools import lru_cache
+
+from autograder.student import components
+from autograder.student.oracle import Verdict, describe_exception
+from autograder.sandbox.wire import RemoteGone
+
+PROBED = {  # check → {its option: the probe that runs in the notebook's process}
+    "check_mnist_model": {"run": "autograder.student.probes:run_build_model"},
+    "check_train_one_epoch": {"run": "autograder.student.probes:run_train_one_epoch"},
+    "check_predict_loader": {"run": "autograder.student.probes:run_predict_loader"},
+    "check_frame_model": {"run": "autograder.student.probes:run_build_frame_model"},
+    "check_context_frames": {"held": "autograder.student.probes:held_bytes"},
+}
+
+
+TORCH_EXERCISES = {  # checks of exercises written with torch; all others are numpy
+    "check_mnist_dataset", "check_mnist_model", "check_train_one_epoch", "check_predict_loader",
+    "check_mnist_accuracy", "check_context_frames", "check_frame_model", "check_frame_accuracy"}
+
+
+def numpy_checks_in(source):
+    """The names of the numpy exercises' checks a test cell calls."""
+    return [name for name, _, _ in checks_in(source) if name not in TORCH_EXERCISES]
+
+
+def remote_probe(link, probe):
+    """A function that runs ``probe`` in the notebook's process (devices as names)."""
+    import torch
+
+    return lambda *args: link.request("probe", probe, *[
+        str(a) if isinstance(a, torch.device) else a for a in args])
+
+
+def checks_in(source):
+    """[(check name, argument nodes, keyword nodes)] for each statement of the form
+    ``check_x(...).assert_passed()`` (or a bare ``check_x(...)``) in ``source``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for statement in tree.body:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+                and call.func.attr == "assert_passed":
+            call = call.func.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
+                and call.func.id.startswith("check_") and hasattr(components, call.func.id):
+            found.append((call.func.id, call.args, {k.arg: k.value for k in call.keywords}))
+    return found
+
+
+def resolve(node, link):
+    """A name from the notebook (a Remote, or a plain value), an attribute of one, or
+    a constant; nothing else is evaluated."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return link.request("lookup", node.id)
+    if isinstance(node, ast.Attribute):
+        return getattr(resolve(node.value, link), node.attr)
+    raise ValueError(f"the grader cannot evaluate {ast.unparse(node)!r}")
+
+
+@lru_cache(maxsize=1)
+def grader_mnist():
+    from autograder.student.data import load_mnist
+    return load_mnist(announce=lambda message: None)
+
+
+def run_check(name, args, keywords, link, seed):
+    """One check of a test cell: visible inputs and this run's inputs."""
+    check = getattr(components, name)
+    try:
+        implementation = resolve(args[0], link)
+        if name == "check_mnist_accuracy":
+            return judge_accuracy(implementation, args, link)
+        if name == "check_frame_accuracy":
+            return judge_frame_accuracy(implementation, args, link)
+        options = {k: v.value for k, v in keywords.items() if isinstance(v, ast.Constant)}
+        options.update({option: remote_probe(link, probe)
+                        for option, probe in PROBED.get(name, {}).items()})
+        verdicts = [check(implementation, **dict(options, seed=s)) for s in dict.fromkeys((0, seed))]
+    except RemoteGone as error:
+        return Verdict(name, [f"the notebook's process {error} before this check"], 1)
+    except Exception as error:
+        return Verdict(name, [describe_exception("notebook", error).replace(
+            "your notebook raised NameError: ", "")], 1)
+    return Verdict(verdicts[0].name, [f for v in verdicts for f in v.failures],
+                   sum(v.comparisons for v in verdicts), [a for v in verdicts for a in v.advice],
+                   verdicts[0].against)
+
+
+def judge_accuracy(model, args, link):
+    """Accuracy of the notebook's model on the grader's test set, against the grader's
+    target for the kind of model the cell names (numpy part A, torch part B)."""
+    data = grader_mnist()
+    kind = "torch" if "torch" in ast.unparse(args[0]) else "numpy"
+    minimum = components.required_accuracy(len(data.X_train))[kind]
+    return components.check_mnist_accuracy(model, data.X_test, data.y_test, minimum,
+                                           logits=remote_probe(link, "autograder.student.probes:logits"))
+
+
+def judge_frame_accuracy(model, args, link):
+    """Frame accuracy of the notebook's model on the grader's corpus (test speakers),
+    windows cut by the grader with the context the cell names, the grader's target."""
+    if len(args) < 2:
+        raise ValueError("check_frame_accuracy needs the model and its context")
+    context = resolve(args[1], link)
+    return components.check_frame_accuracy(model, context,
+                                           logits=remote_probe(link, "autograder.student.probes:logits"))
+
+
+def judge_cell(source, link, seed):
+    """The verdict on a test cell's checks, or None when the cell has none."""
+    checks = checks_in(source)
+    if not checks:
+        return None
+    verdicts = [run_check(name, args, keywords, link, seed) for name, args, keywords in checks]
+    return verdicts[0] if len(verdicts) == 1 else Verdict.combine(verdicts[0].name, verdicts)

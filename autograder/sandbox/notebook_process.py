@@ -1,0 +1,351 @@
+"""The notebook's process: a recording IPython shell that runs one student's cells and
+serves the grader over the wire (the sandbox side of the boundary; see ``boundary``).
+
+``warm_up`` imports the heavy modules and builds the shell once, in the zygote
+(``zygote``), before any student code exists; every notebook then runs in a fork of
+that clean image (``child_main``): it confines itself, records each cell's stdout,
+stderr, displays, results and errors as nbformat outputs, and answers the grader's
+requests (``wire.Server``) until the grader hangs up. Nothing here knows a secret, a
+seed, a gradebook or another student: the process only ever receives cell sources
+and the grader's inputs.
+"""
+
+import io
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+
+from nbformat.v4 import new_output
+
+from autograder.sandbox.limits import confine, become_subreaper
+
+_SHELL = None
+HEAVY_MODULES = ("numpy", "torch", "torch.nn.functional", "matplotlib.pyplot", "torchvision",
+                 "sklearn.metrics", "tqdm.auto", "nbformat", "autograder.student.components",
+                 "autograder.student.plots", "autograder.student.data")
+
+
+class CellTimeout(BaseException):
+    """Raised inside a cell that ran past its time limit; a BaseException, so that an
+    ``except Exception`` in the cell does not swallow it (and it is raised again every
+    second until the cell gives up)."""
+
+
+def warm_up():
+    """Import the heavy modules and build the shell, once per worker process."""
+    global _SHELL
+    if _SHELL is not None:
+        return _SHELL
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    import importlib
+
+    for module in HEAVY_MODULES:
+        try:
+            importlib.import_module(module)
+        except Exception:  # a missing optional module only costs warmth
+            pass
+    _SHELL = make_shell()
+    return _SHELL
+
+
+def make_shell():
+    from IPython.core.displayhook import DisplayHook
+    from IPython.core.displaypub import DisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+
+    class RecordingDisplayHook(DisplayHook):
+        def write_output_prompt(self):
+            pass
+
+        def write_format_data(self, format_dict, md_dict=None):
+            RECORDER.add(new_output("execute_result", data=format_dict, metadata=md_dict or {},
+                                    execution_count=self.shell.execution_count))
+
+        def finish_displayhook(self):
+            pass
+
+    class RecordingDisplayPublisher(DisplayPublisher):
+        def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kw):
+            RECORDER.add(new_output("display_data", data=data, metadata=metadata or {}))
+
+        def clear_output(self, wait=False):
+            pass
+
+    class RecordingShell(InteractiveShell):
+        def showtraceback(self, exc_tuple=None, filename=None, tb_offset=None,
+                          exception_only=False, running_compiled_code=False):
+            try:
+                etype, value, tb = self._get_exc_info(exc_tuple)
+            except ValueError:
+                return
+            if issubclass(etype, SyntaxError) or exception_only:
+                return super().showtraceback(exc_tuple, filename, tb_offset, exception_only,
+                                             running_compiled_code)
+            try:
+                stb = self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+            except Exception:  # e.g. no thread or memory left to format it: say what it was
+                stb = [f"{etype.__name__}: {value}"]
+            self._showtraceback(etype, value, stb)
+
+        def _showtraceback(self, etype, evalue, stb):
+            RECORDER.add(new_output("error", ename=getattr(etype, "__name__", str(etype)),
+                                    evalue=str(evalue), traceback=list(stb)))
+
+    from traitlets.config import Config
+    config = Config()
+    config.HistoryManager.enabled = False  # no history thread: a lock it held would be
+    config.HistoryManager.hist_file = ":memory:"  # copied locked into every fork
+    shell = RecordingShell.instance(config=config, displayhook_class=RecordingDisplayHook,
+                                    display_pub_class=RecordingDisplayPublisher,
+                                    colors="nocolor", history_length=0)
+    try:
+        shell.enable_matplotlib("inline")
+    except Exception:
+        pass
+    return shell
+
+
+class Recorder:
+    """The outputs of the cell being run, in order; consecutive stream text merged."""
+
+    def __init__(self):
+        self.outputs = []
+
+    def add(self, output):
+        self.outputs.append(output)
+
+    def stream(self, name, text):
+        last = self.outputs[-1] if self.outputs else None
+        if last is not None and last.output_type == "stream" and last.name == name:
+            last.text += text
+        else:
+            self.outputs.append(new_output("stream", name=name, text=text))
+
+
+RECORDER = Recorder()
+
+
+class OutputCap:
+    """At most ``limit`` characters of stdout/stderr per notebook are recorded."""
+
+    def __init__(self, limit):
+        self.left, self.limit, self.truncated = limit, limit, False
+
+    def take(self, text):
+        if self.left <= 0:
+            if not self.truncated:
+                self.truncated = True
+                return f"\n[output truncated by the grader: more than {self.limit} characters]\n"
+            return ""
+        text, self.left = text[:self.left], self.left - len(text)
+        return text
+
+
+class RecordingStream(io.TextIOBase):
+    """stdout or stderr of the notebook, into the recorder, up to a shared cap."""
+
+    def __init__(self, name, cap):
+        self.name, self.cap = name, cap
+
+    def write(self, text):
+        text = self.cap.take(str(text))
+        if text:
+            RECORDER.stream(self.name, text)
+        return len(text)
+
+    def writable(self):
+        return True
+
+
+class StudentGuard:
+    """Runs the grader's calls of student code: numpy's floating-point warnings
+    recorded for the grader (a check judges numbers: ``take_warnings``), and one time
+    budget of ``timeout`` seconds per check (``reset``), so that a function that loops
+    forever costs one timeout, not one per call."""
+
+    def __init__(self, timeout):
+        self.timeout, self.left, self.warnings, self.torch_calls = timeout, timeout, [], set()
+
+    def reset(self):
+        self.left = self.timeout
+
+    def take_warnings(self):
+        taken, self.warnings = self.warnings[:20], []
+        return taken
+
+    def take_torch_calls(self):
+        """The torch functions student code called during the grader's calls (seen by a
+        TorchFunctionMode: a numpy exercise solved by torch under another name is
+        flagged; calls from other threads are not seen)."""
+        taken, self.torch_calls = sorted(self.torch_calls)[:20], set()
+        return taken
+
+    def __call__(self, function, *args, **kwargs):
+        import linecache
+        import warnings
+
+        import numpy as np
+        if self.left <= 0:
+            raise CellTimeout(f"the check's {self.timeout} s budget is spent (an earlier call "
+                              "ran too long)")
+        started = time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, self.left, 1.0)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"), \
+                            TorchCalls(self.torch_calls):
+                        return function(*args, **kwargs)
+                finally:
+                    self.warnings += [
+                        {"message": str(w.message)[:300],
+                         "line": linecache.getline(w.filename, w.lineno).strip()[:300]}
+                        for w in caught if issubclass(w.category, RuntimeWarning)]
+        except CellTimeout as error:  # the budget is the check's, not the cell's
+            raise CellTimeout(f"your code ran past the check's {self.timeout} s time budget "
+                              "(all its calls together)").with_traceback(error.__traceback__) \
+                from None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            self.left -= time.monotonic() - started
+
+
+def TorchCalls(seen):
+    """A torch function mode that records the name of every torch function called."""
+    from torch.overrides import TorchFunctionMode
+
+    class Recorder(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            seen.add(str(getattr(func, "__name__", func))[:60])
+            return func(*args, **(kwargs or {}))
+    return Recorder()
+
+
+def run_one(shell, source, timeout):
+    """In the child: run one cell; returns its outputs and execution count."""
+    RECORDER.outputs = []
+    signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)
+    result = None
+    try:
+        result = shell.run_cell(source, store_history=True)
+    except CellTimeout as error:  # raised outside the cell's own try/except
+        RECORDER.add(new_output("error", ename="CellTimeout", evalue=str(error), traceback=[]))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    error = result and (result.error_in_exec or result.error_before_exec)
+    if error and not any(o.output_type == "error" for o in RECORDER.outputs):
+        # the traceback could not be shown (no thread, memory or time left): say what it was
+        RECORDER.add(new_output("error", ename=type(error).__name__, evalue=str(error),
+                                traceback=[]))
+    reap_children()
+    outputs = json.loads(json.dumps(RECORDER.outputs, default=str))
+    if len(json.dumps(outputs)) > MAX_CELL_OUTPUT:
+        outputs = [new_output("stream", name="stdout",
+                              text=f"[outputs of this cell dropped by the grader: over "
+                                   f"{MAX_CELL_OUTPUT} bytes]\n")]
+    return {"outputs": outputs, "count": shell.execution_count - 1}
+
+
+MAX_CELL_OUTPUT = 8 << 20
+
+
+def reap_children(patience=1.0):
+    """Collect the processes the cell forked that have ended (a fork bomb's copies;
+    the child is their subreaper, so orphans come back to it): left as zombies they
+    would count against the process limit for the rest of the run. Waits up to
+    ``patience`` seconds for copies still on their way out."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+
+
+def child_main(shell, to_parent, from_parent, timeout, scratch, limits, readable, group=None):
+    """The forked child: confine itself, then serve the grader until it hangs up."""
+    from autograder.sandbox.wire import Server
+
+    def on_alarm(signum, frame):
+        raise CellTimeout(f"this cell ran longer than the {timeout} s limit")
+
+    try:
+        os.setsid()
+    except OSError:  # already a session leader
+        pass
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # C-level writes reach nobody's terminal
+        os.dup2(null, fd)
+    os.close(null)
+    os.chdir(scratch)
+    if "torch" in sys.modules:  # GNU OpenMP is not fork-safe: a thread team the parent
+        sys.modules["torch"].set_num_threads(1)  # used would deadlock the child's first matmul
+    for name in list(os.environ):
+        if name.startswith("FIRSTMLP_GRADING"):  # never set in a sandbox; belt and braces
+            del os.environ[name]
+    if "SPEECH_ROOT" not in os.environ:  # the grader's corpus, before HOME moves
+        from autograder.student.speech.corpus import default_root
+        os.environ["SPEECH_ROOT"] = str(default_root())
+    os.environ.update(TMPDIR=str(scratch), MPLCONFIGDIR=str(scratch), HOME=str(scratch))
+    tempfile.tempdir = None  # gettempdir() looks at TMPDIR again
+    if limits:
+        confine(limits, scratch, readable, group)
+    become_subreaper()  # a fork bomb's orphans come back here, to be reaped
+    signal.signal(signal.SIGALRM, on_alarm)
+    cap = OutputCap(limits.output_bytes if limits else 1 << 20)
+    sys.stdout, sys.stderr = RecordingStream("stdout", cap), RecordingStream("stderr", cap)
+    sys.stdin = open(os.devnull)
+    Server(from_parent, to_parent, shell.user_ns, lambda source: run_one(shell, source, timeout),
+           StudentGuard(timeout), PROBE_MODULES).serve()
+
+
+PROBE_MODULES = ("autograder.student.probes", "autograder.student.earlier")
+
+
+class ForkedNotebook:
+    """A notebook process forked from *this* process, unconfined unless ``limits`` —
+    for tests of the wire, which put their own objects in the shell first. Grading
+    never uses it: its notebooks are forks of the sandboxed zygote."""
+
+    def __init__(self, timeout=600, limits=None, readable=()):
+        from autograder.sandbox.wire import Link
+        shell = warm_up()
+        self.scratch = tempfile.mkdtemp(prefix="firstmlp-notebook-")
+        parent_in, child_out = os.pipe()
+        child_in, parent_out = os.pipe()
+        self.missing = []
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.close(parent_in)
+                os.close(parent_out)
+                child_main(shell, child_out, child_in, timeout, self.scratch, limits, readable)
+            finally:
+                os._exit(0)
+        os.close(child_out)
+        os.close(child_in)
+        self.link = Link(parent_out, parent_in)
+
+    def close(self, limit=5):
+        import shutil
+        for fd in (self.link.to_child, self.link.from_child):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        deadline = time.monotonic() + limit
+        while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.01)
+        shutil.rmtree(self.scratch, ignore_errors=True)

@@ -1,0 +1,447 @@
+"""Calls between the grader and the process that runs a student's notebook — data
+only, never pickle.
+
+A message is a JSON header plus raw ``.npy`` payloads (``numpy.lib.format`` with
+``allow_pickle=False``). Values travel as JSON scalars, lists, tuples, string-keyed
+dicts, numpy arrays and torch tensors (as arrays); anything else stays where it lives
+and travels as a handle: a ``Remote`` proxy on the grader's side (attribute access,
+calls, ``len`` and indexing go back to the notebook's process), a ``Callback`` on the
+notebook's side (a grader function the student's code may call, e.g. a loss).
+
+Arrays the grader passes in are *mirrored*: when the student's code changes one in
+place (an optimizer's step, a finite-difference probe), the new contents travel back
+with the next message and are written into the grader's array, as if shared.
+
+The grader reads with a deadline and a size cap, so a process that hangs, floods or
+dies becomes a ``RemoteGone`` error, never a hang or a crash of the grader.
+"""
+
+import builtins
+import io
+import json
+import os
+import select
+import struct
+import time
+
+import numpy as np
+
+FRAME = struct.Struct("<QQ")
+MAX_MESSAGE = 512 << 20
+MIRROR_BYTES = 1 << 20  # larger arguments (a test-set batch) travel one way
+
+
+class RemoteGone(Exception):
+    """The notebook's process died, hung past its deadline, or broke the protocol."""
+
+
+class RemoteError(Exception):
+    """An exception raised by student code in the notebook's process."""
+
+    location = ""
+
+
+_error_types = {}
+
+
+def warn_here(reported):
+    """numpy's warnings from the student's code, raised again on the grader's side, so
+    that the check records them as it does for local code (``oracle.call_student``)."""
+    if not isinstance(reported, list):
+        return
+    import warnings
+
+    from autograder.student.oracle import StudentFPWarning
+    for item in reported[:20]:
+        if isinstance(item, dict):
+            warnings.warn(StudentFPWarning(str(item.get("message", ""))[:300],
+                                           str(item.get("line", ""))[:300]))
+
+
+def remote_error(name, message, location, line=""):
+    """An exception of a class named like the original (a builtin one stays catchable
+    as itself: FloatingPointError, AttributeError, …)."""
+    if name not in _error_types:
+        base = getattr(builtins, name, None)
+        bases = (RemoteError, base) if isinstance(base, type) and issubclass(base, Exception) \
+            and base not in (RemoteError,) else (RemoteError,)
+        try:
+            _error_types[name] = type(name, bases, {})
+        except TypeError:  # incompatible layouts: keep the name only
+            _error_types[name] = type(name, (RemoteError,), {})
+    error = _error_types[name](message)
+    error.location, error.line = location, line
+    return error
+
+
+# ---- framing ------------------------------------------------------------------------
+
+def send(fd, header, arrays=()):
+    payloads = []
+    for array in arrays:
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, array, allow_pickle=False)
+        payloads.append(buffer.getvalue())
+    header = dict(header, payloads=[len(p) for p in payloads])
+    head = json.dumps(header).encode()
+    data = FRAME.pack(len(head), sum(len(p) for p in payloads)) + head + b"".join(payloads)
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_exactly(fd, n, deadline):
+    chunks, left = [], n
+    while left:
+        wait = None if deadline is None else deadline - time.monotonic()
+        if wait is not None and wait <= 0:
+            raise RemoteGone("timeout")
+        ready, _, _ = select.select([fd], [], [], wait)
+        if not ready:
+            raise RemoteGone("timeout")
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise RemoteGone("ended")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def receive(fd, deadline=None):
+    head_size, body_size = FRAME.unpack(read_exactly(fd, FRAME.size, deadline))
+    if head_size + body_size > MAX_MESSAGE:
+        raise RemoteGone(f"sent a message of {head_size + body_size} bytes")
+    try:
+        header = json.loads(read_exactly(fd, head_size, deadline))
+        body = read_exactly(fd, body_size, deadline)
+        arrays, offset = [], 0
+        for size in header.get("payloads", []):
+            arrays.append(np.lib.format.read_array(io.BytesIO(body[offset:offset + size]),
+                                                   allow_pickle=False))
+            offset += size
+    except RemoteGone:
+        raise
+    except Exception as error:
+        raise RemoteGone(f"sent a malformed message ({type(error).__name__})") from None
+    return header, arrays
+
+
+# ---- values ---------------------------------------------------------------------------
+
+class Codec:
+    """Encodes values for one side; ``handles`` keeps what stays on this side."""
+
+    def __init__(self):
+        self.handles, self.mirrors = {}, {}
+
+    def reset(self):
+        self.handles.clear()
+        self.mirrors.clear()
+
+    def encode(self, value, arrays, mirror=False):
+        import torch
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, Remote):  # the other side's own object, going home
+            return {"$ref": value._info["$handle"]}
+        if isinstance(value, (np.generic, np.ndarray)) and np.asarray(value).dtype != object:
+            arrays.append(np.asarray(value))
+            if mirror and isinstance(value, np.ndarray) and value.nbytes <= MIRROR_BYTES:
+                self.mirrors[id(value)] = value
+                return {"$array": len(arrays) - 1, "mirror": id(value)}
+            return {"$array": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
+        if isinstance(value, torch.Tensor):
+            arrays.append(value.detach().cpu().numpy())
+            return {"$tensor": len(arrays) - 1}
+        if isinstance(value, tuple) and is_namedtuple(value):  # fields travel by name
+            return {"$tuple": [self.encode(v, arrays, mirror) for v in value],
+                    "fields": list(value._fields), "type": type(value).__name__}
+        if isinstance(value, (list, tuple)):
+            return {"$list" if isinstance(value, list) else "$tuple":
+                    [self.encode(v, arrays, mirror) for v in value]}
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return {"$dict": {k: self.encode(v, arrays, mirror) for k, v in value.items()}}
+        self.handles[id(value)] = value
+        return {"$handle": id(value), "type": type(value).__name__,
+                "is_type": isinstance(value, type)}
+
+    def decode(self, value, arrays, make_handle):
+        if not isinstance(value, dict):
+            return value
+        if "$array" in value:
+            array = arrays[value["$array"]]
+            return array[()] if value.get("scalar") else array
+        if "$tensor" in value:
+            import torch
+            return torch.from_numpy(np.array(arrays[value["$tensor"]]))
+        if "$list" in value:
+            return [self.decode(v, arrays, make_handle) for v in value["$list"]]
+        if "$tuple" in value:
+            items = tuple(self.decode(v, arrays, make_handle) for v in value["$tuple"])
+            if "fields" in value:
+                return named_tuple(value.get("type"), value["fields"], items)
+            return items
+        if "$dict" in value:
+            return {k: self.decode(v, arrays, make_handle) for k, v in value["$dict"].items()}
+        if "$handle" in value:
+            return make_handle(value)
+        if "$ref" in value:
+            if value["$ref"] not in self.handles:
+                raise RemoteGone("referred to an object it was never given")
+            return self.handles[value["$ref"]]
+        raise RemoteGone("sent a value of unknown kind")
+
+
+def is_namedtuple(value):
+    fields = getattr(type(value), "_fields", None)
+    return isinstance(fields, tuple) and all(isinstance(f, str) for f in fields)
+
+
+def named_tuple(name, fields, items):
+    """A namedtuple made here with the sender's field names (checked: identifiers only,
+    as many as the items)."""
+    from collections import namedtuple
+    if not (isinstance(fields, list) and len(fields) == len(items) and len(fields) <= 64
+            and all(isinstance(f, str) and f.isidentifier() and not f.startswith("_")
+                    for f in fields) and len(set(fields)) == len(fields)):
+        raise RemoteGone("sent a namedtuple with bad field names")
+    name = name if isinstance(name, str) and name.isidentifier() else "Result"
+    return namedtuple(name, fields)(*items)
+
+
+# ---- the grader's side -------------------------------------------------------------------
+
+class Remote:
+    """A student's object that lives in the notebook's process."""
+
+    __slots__ = ("_link", "_info")
+
+    def __init__(self, link, info):
+        object.__setattr__(self, "_link", link)
+        object.__setattr__(self, "_info", info)
+
+    @property
+    def is_remote_class(self):
+        return self._info["is_type"]
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__") and name not in ("__name__", "__len__"):
+            raise AttributeError(name)  # numpy's and copy's protocol probes stay here
+        return self._link.request("getattr", self, name)
+
+    def __setattr__(self, name, value):
+        self._link.request("setattr", self, name, value)
+
+    def __call__(self, *args, **kwargs):
+        return self._link.request("call", self, *args, **kwargs)
+
+    def __len__(self):
+        n = self._link.request("len", self)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise TypeError("len() of your object is not a non-negative int")
+        return n
+
+    def __getitem__(self, key):
+        return self._link.request("getitem", self, key)
+
+    def __setitem__(self, key, value):
+        self._link.request("setitem", self, key, value)
+
+    def __repr__(self):
+        return f"<your {self._info['type']}>"
+
+
+class Link:
+    """The grader's end of the pipe pair to one notebook's process."""
+
+    def __init__(self, to_child, from_child, deadline=None):
+        self.to_child, self.from_child = to_child, from_child
+        self.codec, self.deadline, self.gone = Codec(), deadline, None
+        self.torch_calls = set()  # torch functions the student's code called, as reported
+
+    def handle(self, info):
+        return Remote(self, info)
+
+    def request(self, op, *args, **kwargs):
+        """Send one operation; serve the student's callbacks until its reply."""
+        if self.gone:
+            raise RemoteGone(self.gone)
+        arrays = []
+        target, rest = (args[0], args[1:]) if args and isinstance(args[0], Remote) else (None, args)
+        header = {"op": op, "target": target._info["$handle"] if target is not None else None,
+                  "args": self.codec.encode(list(rest), arrays, mirror=True),
+                  "kwargs": self.codec.encode(kwargs, arrays, mirror=True)}
+        try:
+            send(self.to_child, header, arrays)
+            while True:
+                reply, payload = receive(self.from_child, self.deadline)
+                self.apply_mirrors(reply, payload)
+                if reply.get("op") != "callback":
+                    break
+                self.serve_callback(reply, payload)
+        except (RemoteGone, OSError) as error:
+            self.gone = str(error) if isinstance(error, RemoteGone) else "ended"
+            raise RemoteGone(self.gone) from None
+        warn_here(reply.get("warnings"))
+        if isinstance(reply.get("torch"), list):
+            self.torch_calls |= {str(name)[:60] for name in reply["torch"][:20]}
+        if "error" in reply:
+            e = reply["error"]
+            raise remote_error(str(e.get("type", "Error")), str(e.get("message", "")),
+                               str(e.get("location", "")), str(e.get("line", "")))
+        return self.codec.decode(reply.get("value"), payload, self.handle)
+
+    def apply_mirrors(self, reply, payload):
+        for key, index in reply.get("mirrors", {}).items():
+            target, new = self.codec.mirrors.get(int(key)), payload[index]
+            if target is not None and target.shape == new.shape:
+                target[...] = new
+
+    def serve_callback(self, message, payload):
+        function = self.codec.handles.get(message.get("id"))
+        arrays = []
+        try:
+            args = self.codec.decode(message.get("args"), payload, self.handle)
+            value = function(*args)
+            reply = {"op": "return", "value": self.codec.encode(value, arrays)}
+        except Exception as error:
+            arrays = []
+            reply = {"op": "return", "error": {"type": type(error).__name__, "message": str(error)}}
+        send(self.to_child, reply, arrays)
+
+
+# ---- the notebook's side ------------------------------------------------------------------
+
+class Callback:
+    """A grader function handed to student code; calling it asks the grader."""
+
+    def __init__(self, server, info):
+        self.server, self.id = server, info["$handle"]
+
+    def __call__(self, *args):
+        arrays = []
+        message = {"op": "callback", "id": self.id,
+                   "args": self.server.codec.encode(list(args), arrays)}
+        self.server.send(message, arrays)
+        reply, payload = receive(self.server.from_parent)
+        if "error" in reply:
+            raise RuntimeError(f"the grader's function raised {reply['error']['type']}: "
+                               f"{reply['error']['message']}")
+        return self.server.codec.decode(reply.get("value"), payload, self.server.handle)
+
+
+class Server:
+    """The notebook's end: runs cells and the grader's operations, in order."""
+
+    def __init__(self, from_parent, to_parent, namespace, run_cell, guard, allowed_modules):
+        self.from_parent, self.to_parent = from_parent, to_parent
+        self.namespace, self.run_cell, self.guard = namespace, run_cell, guard
+        self.allowed_modules = allowed_modules
+        self.codec, self.snapshots = Codec(), {}
+        self.pid = os.getpid()
+
+    def handle(self, info):
+        return Callback(self, info)
+
+    def stray(self):
+        """A copy made by os.fork in student code: it must not touch the pipes."""
+        if os.getpid() != self.pid:
+            os._exit(0)
+
+    def send(self, message, arrays):
+        mirrors = {}
+        for key, array in self.codec.mirrors.items():
+            if self.snapshots.get(key) != array.tobytes():
+                self.snapshots[key] = array.tobytes()
+                mirrors[str(key)] = len(arrays)
+                arrays.append(array)
+        send(self.to_parent, dict(message, mirrors=mirrors), arrays)
+
+    def decode(self, value, payload):
+        return self.codec.decode(value, payload, self.handle)
+
+    def serve(self):
+        """Until the grader closes the pipe."""
+        while True:
+            try:
+                message, payload = receive(self.from_parent)
+            except RemoteGone:
+                return
+            self.mirror_inputs(message, payload)
+            arrays = []
+            try:
+                value = self.perform(message, payload)
+                self.stray()
+                reply = {"op": "reply", "value": self.codec.encode(value, arrays)}
+            except BaseException as error:  # the student's, reported back; the loop goes on
+                self.stray()
+                arrays = []
+                reply = {"op": "reply", "error": describe(error)}
+            reply["warnings"] = getattr(self.guard, "take_warnings", list)()
+            reply["torch"] = getattr(self.guard, "take_torch_calls", list)()
+            self.send(reply, arrays)
+            if message.get("op") == "reset":
+                self.codec.reset()
+                self.snapshots.clear()
+                getattr(self.guard, "reset", lambda: None)()
+
+    def mirror_inputs(self, message, payload):
+        def walk(value):
+            if isinstance(value, dict):
+                if "mirror" in value:
+                    array = payload[value["$array"]]
+                    self.codec.mirrors[value["mirror"]] = array
+                    self.snapshots[value["mirror"]] = array.tobytes()
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+        walk([message.get("args"), message.get("kwargs")])
+
+    def perform(self, message, payload):
+        op = message.get("op")
+        args = self.decode(message.get("args") or {"$list": []}, payload)
+        kwargs = self.decode(message.get("kwargs") or {"$dict": {}}, payload)
+        target = self.codec.handles.get(message.get("target"))
+        if op == "run":
+            return self.run_cell(*args)
+        if op == "reset":
+            return None
+        if op == "lookup":
+            if args[0] not in self.namespace:
+                raise NameError(f"name {args[0]!r} is not defined in your notebook")
+            return self.namespace[args[0]]
+        if op == "probe":
+            module, _, name = str(args[0]).partition(":")
+            if module not in self.allowed_modules:
+                raise PermissionError(f"no probe in {module}")
+            import importlib
+            function = getattr(importlib.import_module(module), name)
+            return self.guard(function, *args[1:], **kwargs)
+        if target is None:
+            raise RemoteGone("an operation without its object")
+        operations = {
+            "getattr": lambda: getattr(target, args[0]),
+            "setattr": lambda: setattr(target, args[0], args[1]),
+            "call": lambda: target(*args, **kwargs),
+            "len": lambda: len(target),
+            "getitem": lambda: target[args[0]],
+            "setitem": lambda: target.__setitem__(args[0], args[1]),
+        }
+        if op not in operations:
+            raise RemoteGone(f"unknown operation {op!r}")
+        return self.guard(operations[op])
+
+
+def describe(error):
+    """Type, message and where in the student's code (not this module) it was raised."""
+    import traceback
+    from autograder.student.oracle import frame_location, student_frames
+    frames = student_frames([f for f in traceback.extract_tb(error.__traceback__)
+                             if not f.filename.endswith(("wire.py", "notebook_process.py"))])
+    location = frame_location(frames[-1]) if frames else ""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return {"type": type(error).__name__, "message": message[:500], "location": location,
+            "line": (frames[-1].line or "")[:300] if frames else ""}

@@ -1,0 +1,1 @@
+"""autograder/course/: build, release, leak scan, layering, the course end to end."""

@@ -1,0 +1,94 @@
+"""The five notebooks end to end with stock nbgrader: the completed reference scores
+full marks with every cell running cleanly and every plot drawn; the released stub
+runs to the end with every graded cell failing with a message, and scores zero."""
+
+import nbformat
+import pytest
+
+from autograder.course.build import load_manifest
+from autograder.student.execute import image_outputs
+from autograder.course.nbgrader_course import (BLANK_STUDENT, REFERENCE_STUDENT, cell_scores,
+                                               grade_reference_and_blank)
+
+pytestmark = pytest.mark.slow
+ASSIGNMENTS = load_manifest()["assignments"]
+IDS = [a["name"] for a in ASSIGNMENTS]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, mnist):
+    course_dir = tmp_path_factory.mktemp("nbgrader_course")
+    return course_dir, grade_reference_and_blank(course_dir)
+
+
+def autograded(course_dir, student, assignment):
+    path = course_dir / "autograded" / student / assignment / f"{assignment}.ipynb"
+    return nbformat.read(str(path), as_version=4)
+
+
+def graded_cells(notebook):
+    """The cells graded by code (written answers are graded by hand)."""
+    return [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")
+            and c.cell_type == "code"]
+
+
+def written_points(course_dir, assignment):
+    """{grade_id: points} of the written answers, graded by hand in formgrader."""
+    source = nbformat.read(str(course_dir / "source" / assignment / f"{assignment}.ipynb"), 4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+            for c in source.cells if c.cell_type == "markdown"
+            and c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def errors(cell):
+    return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
+def test_reference_gets_full_marks_per_cell(graded, assignment):
+    """Every cell graded by code gets its points; a written answer waits for a grader
+    (nbgrader leaves it for manual grading, at no score yet)."""
+    course_dir, results = graded
+    name = assignment["name"]
+    by_hand = written_points(course_dir, name)
+    assert results[name][REFERENCE_STUDENT] == (assignment["points"] - sum(by_hand.values()),
+                                                assignment["points"])
+    for grade_id, (score, max_score) in cell_scores(course_dir, name, REFERENCE_STUDENT).items():
+        if grade_id in by_hand:
+            assert not score and max_score == by_hand[grade_id], grade_id
+        else:
+            assert score == max_score > 0, grade_id
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
+def test_reference_runs_cleanly_and_draws_its_plots(graded, assignment):
+    notebook = autograded(graded[0], REFERENCE_STUDENT, assignment["name"])
+    assert not [c.id for c in notebook.cells if errors(c)]
+    assert image_outputs(notebook) >= 1
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
+def test_blank_scores_zero(graded, assignment):
+    course_dir, results = graded
+    assert results[assignment["name"]][BLANK_STUDENT] == (0, assignment["points"])
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
+def test_stub_runs_to_the_end_and_every_graded_cell_fails_with_a_message(graded, assignment):
+    notebook = autograded(graded[0], BLANK_STUDENT, assignment["name"])
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in code), "the kernel stopped before the end"
+    for cell in graded_cells(notebook):
+        [error] = errors(cell)
+        assert error["ename"] in ("CheckFailed", "AssertionError") and len(error["evalue"]) > 20, cell.id
+    crashed = [c.id for c in code if errors(c) and c not in graded_cells(notebook)]
+    assert not crashed, f"ungraded cells raised on the stub: {crashed}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
+def test_release_has_stubs_and_no_hidden_tests(graded, assignment):
+    name = assignment["name"]
+    release = (graded[0] / "release" / name / f"{name}.ipynb").read_text()
+    assert "raise NotImplementedError()" in release
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "seed=7103"):
+        assert marker not in release

@@ -1,0 +1,1 @@
+"""autograder/grading/: intake, trusted notebook, judge, record, feedback, the grader."""

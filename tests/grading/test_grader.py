@@ -1,0 +1,260 @@
+"""Grading a class: per-cell points for full, blank and partial submissions, the CSV,
+feedback without hidden tests, idempotent re-grading, one student at a time, LMS
+zips, and a real Dask LocalCluster."""
+
+import csv
+import zipfile
+
+import nbformat
+import pytest
+
+from autograder.course.build import load_manifest
+from autograder.grading.grader import grade, prepare_course, summary_table
+from autograder.course.nbgrader_course import cell_scores, completed_notebook
+from autograder.course.release import RELEASES
+
+pytestmark = pytest.mark.slow
+RELEASE = RELEASES / load_manifest()["version"]
+ASSIGNMENTS = ["01_perceptron", "02_activations"]
+
+
+def graded_cell_points(course_dir, assignment):
+    source = nbformat.read(str(course_dir / "source" / assignment / f"{assignment}.ipynb"), 4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+            for c in source.cells if c.metadata["nbgrader"].get("grade")}
+
+
+def notebook_for(course_dir, assignment, solved=None, replace=None):
+    """The release notebook with the listed solution cells (all if None) filled in
+    from the reference, and (cell id, old, new) text replacements applied."""
+    release = RELEASE / f"{assignment}.ipynb"
+    full = completed_notebook(release, course_dir / "source" / assignment / f"{assignment}.ipynb")
+    notebook = nbformat.read(str(release), as_version=4)
+    for cell, done in zip(notebook.cells, full.cells):
+        if solved is None or cell.id in solved:
+            cell.source = done.source
+    for cell_id, old, new in replace or []:
+        cell = next(c for c in notebook.cells if c.id == cell_id)
+        assert old in cell.source
+        cell.source = cell.source.replace(old, new)
+    return notebook
+
+
+# student -> assignment -> (notebook recipe, failing test cells)
+CLASS = {
+    "reference": {a: ({}, set()) for a in ASSIGNMENTS},
+    "blank": {a: ({"solved": set()}, "all") for a in ASSIGNMENTS},
+    "partial": {"01_perceptron": ({"solved": {"weighted_sum", "step"}},
+                                  {"test_perceptron_update", "test_fit", "test_xor"})},
+    "no_fit": {"01_perceptron": ({"replace": [("perceptron", "        order_rng = None",
+                                               "        raise NotImplementedError()\n"
+                                               "        order_rng = None")]},
+                                 {"test_fit", "test_xor"})},
+    "leaky_001": {"02_activations": ({"replace": [("leaky_relu", "slope=0.1", "slope=0.01")]},
+                                     {"test_leaky_relu"})},
+    "maxout_argmin": {"02_activations": ({"replace": [("maxout", "np.argmax(z, axis=0)",
+                                                       "np.argmin(z, axis=0)")]},
+                                         {"test_maxout"})},
+}
+
+
+def expected_cells(course_dir, assignment, failing):
+    points = graded_cell_points(course_dir, assignment)
+    return {cell: (0.0 if failing == "all" or cell in failing else float(p), float(p))
+            for cell, p in points.items()}
+
+
+@pytest.fixture(scope="module")
+def course_dir(tmp_path_factory):
+    course = tmp_path_factory.mktemp("grading") / "course"
+    prepare_course(course)
+    return course
+
+
+@pytest.fixture(scope="module")
+def graded_class(course_dir, tmp_path_factory, mnist):
+    submitted = tmp_path_factory.mktemp("class") / "submitted"
+    for student, work in CLASS.items():
+        for assignment, (recipe, _) in work.items():
+            folder = submitted / student / assignment
+            folder.mkdir(parents=True)
+            nbformat.write(notebook_for(course_dir, assignment, **recipe),
+                           str(folder / f"{assignment}.ipynb"))
+    originals = {p: p.read_bytes() for p in submitted.rglob("*.ipynb")}
+    outcomes, unmatched, csv_path = grade(submitted, course_dir, workers=2, progress=False)
+    return submitted, originals, outcomes, unmatched, csv_path
+
+
+@pytest.mark.parametrize("student, assignment", [(s, a) for s, w in CLASS.items() for a in w])
+def test_points_per_graded_cell(graded_class, course_dir, student, assignment):
+    failing = CLASS[student][assignment][1]
+    assert cell_scores(course_dir, assignment, student) == expected_cells(
+        course_dir, assignment, failing)
+
+
+def test_summary_csv_and_untouched_submissions(graded_class, course_dir):
+    """One denominator: work a student did not hand in counts as a flagged zero in the
+    table, as it does in grades.csv (and formgrader)."""
+    submitted, originals, outcomes, unmatched, csv_path = graded_class
+    assert unmatched == [] and len(outcomes) == len(CLASS) * len(ASSIGNMENTS)
+    assert all(p.read_bytes() == data for p, data in originals.items())
+    rows = {(r["student_id"], r["assignment"]): (float(r["score"]), float(r["max_score"]))
+            for r in csv.DictReader(open(csv_path))}
+    for o in outcomes:
+        assert rows[(o.student, o.assignment)] == (o.score, o.max_score)
+        handed_in = o.assignment in CLASS[o.student]
+        assert o.flags == ([] if handed_in else ["missing: no submission"])
+    table = summary_table(outcomes)
+    assert "reference" in table and "24/24" in table and "0/24" in table
+    partial = next(line for line in table.splitlines() if line.startswith("partial"))
+    assert "/24" in partial and "02_activations: missing: no submission" in partial
+
+
+def test_feedback_names_failures_but_hides_hidden_tests(graded_class, course_dir):
+    for student, work in CLASS.items():
+        for assignment in work:
+            html = (course_dir / "feedback" / student / assignment / f"{assignment}.html").read_text()
+            assert "seed=7103" not in html and "BEGIN HIDDEN TESTS" not in html
+            assert "hidden tests: run when graded, not shown" in html
+            assert "<math" in html and "<script" not in html  # offline: MathML, no CDN
+    html = (course_dir / "feedback" / "leaky_001" / "02_activations" / "02_activations.html").read_text()
+    assert "LeakyReLU(0.1):" in html and "comparisons with torch failed" in html
+
+
+def test_stock_generate_feedback_on_the_course_folder_hides_hidden_tests(graded_class,
+                                                                         course_dir):
+    """Formgrader's "Generate Feedback" button runs stock nbgrader on the course folder:
+    it must be as safe as `firstmlp grade` (the folder's config loads the grader's)."""
+    from autograder.course.nbgrader_course import run_nbgrader
+    feedback = course_dir / "feedback" / "leaky_001" / "02_activations" / "02_activations.html"
+    feedback.unlink()
+    run_nbgrader(course_dir, "generate_feedback", "02_activations", "--student", "leaky_001",
+                 "--force")
+    html = feedback.read_text()
+    assert "seed=7103" not in html and "BEGIN HIDDEN TESTS" not in html
+    assert "hidden tests: run when graded, not shown" in html
+
+
+def test_regrading_one_student_is_idempotent_and_touches_no_one_else(graded_class, course_dir):
+    from nbgrader.api import Gradebook
+    submitted = graded_class[0]
+    before = {(s, a): cell_scores(course_dir, a, s) for s, w in CLASS.items() for a in w}
+    fixed = notebook_for(course_dir, "02_activations")
+    nbformat.write(fixed, str(submitted / "leaky_001" / "02_activations" / "02_activations.ipynb"))
+    outcomes, _, _ = grade(submitted, course_dir, workers=1, student="leaky_001",
+                           assignment="02_activations", progress=False)
+    assert [(o.student, o.score) for o in outcomes] == [("leaky_001", 14.0)]
+    for (student, assignment), scores in before.items():
+        if student != "leaky_001":
+            assert cell_scores(course_dir, assignment, student) == scores
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        assert len(gradebook.find_assignment("02_activations").submissions) == sum(
+            "02_activations" in work for work in CLASS.values())
+
+
+def test_lms_zip_with_a_stray_file(course_dir, tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("submissions/doejane_LATE_123_456_01_perceptron-1.ipynb",
+                   nbformat.writes(notebook_for(course_dir, "01_perceptron")))
+        z.writestr("submissions/notes.txt", "not a notebook")
+    outcomes, unmatched, _ = grade(archive, course_dir, workers=1, progress=False)
+    assert [(o.student, o.assignment, o.score) for o in outcomes] == [
+        ("doejane", "01_perceptron", 10.0)]
+    assert outcomes[0].flags == ["late: the LMS marked the file LATE (no penalty applied)"]
+    assert [u.reason for u in unmatched] == ["file name does not match the LMS pattern"]
+
+
+def test_unreadable_notebooks_get_zero_and_a_reason(course_dir, tmp_path):
+    folder = tmp_path / "lms"
+    folder.mkdir()
+    text = nbformat.writes(notebook_for(course_dir, "01_perceptron"))
+    (folder / "good_01_perceptron.ipynb").write_text(text)
+    (folder / "cut_01_perceptron.ipynb").write_text(text[:2000])
+    (folder / "empty_01_perceptron.ipynb").write_text("")
+    outcomes, _, _ = grade(folder, course_dir, workers=1, progress=False)
+    got = {o.student: (o.score, o.flags) for o in outcomes}
+    assert got["good"] == (10.0, [])
+    assert got["cut"][0] == 0 and got["cut"][1][0].startswith("zero: not a readable notebook (")
+    assert got["empty"][1] == ["zero: not a readable notebook (NotJSONError: the file is empty)"]
+
+
+def test_a_notebook_whose_grading_never_finished_is_not_tried_forever(course_dir, tmp_path):
+    """Resume never loops on a poisoned submission: one whose grading began three times
+    without finishing gets a zero and the reason; --regrade tries it again."""
+    import hashlib
+    import json
+
+    from autograder.grading.grader import ATTEMPTS, attempts_path
+    folder = tmp_path / "lms"
+    folder.mkdir()
+    path = folder / "poison_01_perceptron.ipynb"
+    path.write_text(nbformat.writes(notebook_for(course_dir, "01_perceptron")))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    record = attempts_path(course_dir, "poison", "01_perceptron")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"sha256": digest, "count": ATTEMPTS}))
+    outcome, = grade(folder, course_dir, workers=1, progress=False)[0]
+    assert outcome.score == 0
+    assert f"grading this notebook began {ATTEMPTS} times and never finished" in outcome.flags[0]
+    outcome, = grade(folder, course_dir, workers=1, progress=False, regrade=True)[0]
+    assert outcome.score == 10 and not outcome.flags
+
+
+def test_dask_local_cluster_end_to_end(course_dir, tmp_path, mnist):
+    from distributed import Client, LocalCluster
+    submitted = tmp_path / "submitted"
+    for student, solved in (("dask_full", None), ("dask_blank", set())):
+        (submitted / student / "01_perceptron").mkdir(parents=True)
+        nbformat.write(notebook_for(course_dir, "01_perceptron", solved=solved),
+                       str(submitted / student / "01_perceptron" / "01_perceptron.ipynb"))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        outcomes, _, _ = grade(submitted, course_dir, scheduler=client, progress=False)
+    assert sorted((o.student, o.score) for o in outcomes) == [("dask_blank", 0.0), ("dask_full", 10.0)]
+
+
+def test_nothing_matched_is_said_and_exits_nonzero(course_dir, tmp_path, capsys):
+    """A pattern or a --student that matches nothing grades nothing and says so (exit 1),
+    after listing the files it skipped."""
+    from autograder import cli
+    folder = tmp_path / "lms"
+    folder.mkdir()
+    (folder / "kim_01_perceptron.ipynb").write_text(
+        nbformat.writes(notebook_for(course_dir, "01_perceptron", solved=set())))
+    args = ["grade", str(folder), "--course-dir", str(course_dir), "--workers", "1"]
+    assert cli.main(args + ["--pattern", r"^(?P<student>\w+)-(?P<assignment>\d\d_\w+)\.ipynb$"]) == 1
+    out, err = capsys.readouterr()
+    assert "skipped" in out and "kim_01_perceptron.ipynb: file name does not match" in out
+    assert err.strip() == f"grade: nothing graded: no submission in {folder} matched (1 files " \
+                          "skipped, listed above)"
+    assert cli.main(args + ["--student", "lee"]) == 1
+    assert capsys.readouterr().err.strip() == (f"grade: nothing graded: no submission in {folder} "
+                                               "matched --student lee (0 files skipped)")
+
+
+def test_a_later_notebook_imports_the_students_own_earlier_work(course_dir, tmp_path):
+    """Notebook 4's MLP uses the ReLU of the student's notebook 2 as handed in (graded
+    there, not again): a wrong one fails notebook 4's MLP check; a notebook 2 not handed
+    in is said in notebook 4. Grading notebook 4 alone still takes notebook 2 from the
+    class's folder, and no file of another student is read."""
+    submitted = tmp_path / "submitted"
+    work = {"own_relu": {"02_activations": {}, "04_backprop": {}},
+            "abs_relu": {"02_activations": {"replace": [("relu", "np.maximum(x, 0)", "np.abs(x)")]},
+                         "04_backprop": {}},
+            "no_nb2": {"04_backprop": {}}}
+    for student, notebooks in work.items():
+        for assignment, recipe in notebooks.items():
+            (submitted / student / assignment).mkdir(parents=True)
+            nbformat.write(notebook_for(course_dir, assignment, **recipe),
+                           str(submitted / student / assignment / f"{assignment}.ipynb"))
+    outcomes, _, _ = grade(submitted, course_dir, workers=2, assignment="04_backprop",
+                           progress=False)
+    assert sorted(o.assignment for o in outcomes) == ["04_backprop"] * 3
+    for student, failing in (("own_relu", set()), ("abs_relu", {"test_mlp"}),
+                             ("no_nb2", {"test_mlp"})):
+        failing = failing | {"q_xor"}  # a written answer: 0 until graded by hand
+        assert cell_scores(course_dir, "04_backprop", student) == expected_cells(
+            course_dir, "04_backprop", failing), student
+    autograded = course_dir / "autograded" / "no_nb2" / "04_backprop" / "04_backprop.ipynb"
+    assert "notebook 02_activations was not handed in" in autograded.read_text()

@@ -1,0 +1,1 @@
+"""autograder/sandbox/: the boundary, its limits and the wire."""

@@ -1,0 +1,89 @@
+"""The wire between the grader and a notebook's process: verdicts on a remote object
+equal verdicts on the local one (reference and every mutant), arrays changed in place
+come back, callbacks reach the grader, and nothing is ever unpickled."""
+
+import io
+import os
+import time
+
+import numpy as np
+import pytest
+
+from autograder.sandbox import wire
+from autograder.grading.judge import PROBED, remote_probe
+from autograder.sandbox.notebook_process import ForkedNotebook, warm_up
+from autograder.course.reference import REFERENCE_CHECKS
+from tests.mutants import MUTANTS
+
+PROBES = {getattr(__import__("autograder.student.components", fromlist=["x"]), name): options
+          for name, options in PROBED.items()}
+
+
+def in_place_double(x):
+    x *= 2
+    return None
+
+
+def calls_back(f, x):
+    return f(x) + 1
+
+
+@pytest.fixture(scope="module")
+def child():
+    shell = warm_up()
+    shell.user_ns.update(mutants=[m.impl for m in MUTANTS],
+                         references=[r[3] for r in REFERENCE_CHECKS],
+                         in_place_double=in_place_double, calls_back=calls_back,
+                         object_array=np.array([object()], dtype=object))
+    notebook = ForkedNotebook(timeout=60)  # forked now: the namespace above goes with it
+    notebook.link.deadline = time.monotonic() + 300  # a hung child fails the test, not CI
+    yield notebook.link
+    notebook.close()
+
+
+def remote_verdict(link, check, impl):
+    options = {option: remote_probe(link, probe) for option, probe in PROBES.get(check, {}).items()}
+    return check(impl, **options)
+
+
+@pytest.mark.parametrize("index", range(len(MUTANTS)), ids=[m.name for m in MUTANTS])
+def test_mutant_verdict_is_the_same_through_the_wire(child, index):
+    mutant = MUTANTS[index]
+    remote = child.request("lookup", "mutants")[index]
+    verdict = remote_verdict(child, mutant.check, remote)
+    assert not verdict.passed
+    assert mutant.expect in str(verdict), str(verdict)
+
+
+@pytest.mark.parametrize("index", range(len(REFERENCE_CHECKS)),
+                         ids=[r[0] for r in REFERENCE_CHECKS])
+def test_reference_passes_through_the_wire(child, index):
+    remote = child.request("lookup", "references")[index]
+    verdict = remote_verdict(child, REFERENCE_CHECKS[index][2], remote)
+    assert verdict.passed, str(verdict)
+
+
+def test_arrays_changed_in_place_come_back(child):
+    x = np.arange(4.0)
+    child.request("lookup", "in_place_double")(x)
+    np.testing.assert_array_equal(x, [0.0, 2.0, 4.0, 6.0])
+
+
+def test_student_code_can_call_the_grader_back(child):
+    assert child.request("lookup", "calls_back")(lambda v: v * 10, 4) == 41
+
+
+def test_an_object_array_stays_behind_a_handle(child):
+    value = child.request("lookup", "object_array")
+    assert isinstance(value, wire.Remote)
+
+
+def test_a_pickled_payload_is_refused():
+    read, write = os.pipe()
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.array([object()], dtype=object), allow_pickle=True)
+    payload = buffer.getvalue()
+    head = b'{"op": "reply", "payloads": [%d]}' % len(payload)
+    os.write(write, wire.FRAME.pack(len(head), len(payload)) + head + payload)
+    with pytest.raises(wire.RemoteGone, match="malformed"):
+        wire.receive(read, deadline=None)

@@ -1,0 +1,1 @@
+"""The reference implementation (solutions/) against torch."""

@@ -1,0 +1,1 @@
+"""autograder/student/: the oracle, the checks, data, earlier work, speech."""

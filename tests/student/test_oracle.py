@@ -1,0 +1,247 @@
+"""The oracle passes every reference component, fails every mutant with a message
+naming the fault, and reports raising / None / non-array / NaN implementations."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import solutions as S
+from autograder.course.gradcheck import gradcheck_module
+from autograder.course.reference import REFERENCE_CHECKS
+from autograder.student import components as C
+from autograder.student.oracle import Verdict, check_loss, check_module, compare
+from tests.mutants import MUTANTS
+
+
+@pytest.mark.parametrize("component, counterpart, check, reference", REFERENCE_CHECKS,
+                         ids=[row[0] for row in REFERENCE_CHECKS])
+def test_reference_passes(component, counterpart, check, reference):
+    verdict = check(reference, device="cpu")
+    assert verdict.passed, str(verdict)
+    assert verdict.comparisons >= 1
+
+
+@pytest.mark.parametrize("component, counterpart, check, reference", REFERENCE_CHECKS,
+                         ids=[row[0] for row in REFERENCE_CHECKS])
+def test_reference_passes_hidden_seed(component, counterpart, check, reference):
+    assert check(reference, seed=20261124, device="cpu").passed
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_mutant_is_caught(mutant):
+    verdict = mutant.check(mutant.impl, device="cpu")
+    assert not verdict.passed, f"{mutant.name} passed the oracle"
+    assert mutant.expect in str(verdict)
+
+
+def test_every_component_has_a_mutant():
+    checked = {m.check for m in MUTANTS}
+    assert {row[2] for row in REFERENCE_CHECKS} <= checked
+
+
+class Raises(S.ReLU):
+    def forward(self, x):
+        raise ValueError("shapes do not align")
+
+
+class ReturnsList(S.ReLU):
+    def forward(self, x):
+        return "not an array"
+
+
+class ReturnsNaN(S.ReLU):
+    def forward(self, x):
+        y = super().forward(x)
+        y.flat[0] = np.nan
+        return y
+
+
+class BackwardRaises(S.ReLU):
+    def backward(self, dout):
+        return dout @ np.ones((7, 7))
+
+
+@pytest.mark.parametrize("impl, expected", [
+    (Raises, "your forward raised ValueError: shapes do not align (line"),
+    (ReturnsList, "forward: expected a numpy array, got str"),
+    (ReturnsNaN, "forward: NaN at index (0, 0) (x = -1000) where torch has 0 (1 such elements)"),
+    (BackwardRaises, "your backward raised ValueError"),
+])
+def test_student_faults_are_named(impl, expected):
+    verdict = C.check_relu(impl, device="cpu")
+    assert expected in str(verdict)
+    with pytest.raises(AssertionError, match="comparisons with torch failed"):
+        verdict.assert_passed()
+
+
+def test_failure_message_names_quantity_shape_errors_and_worst_element():
+    yours = np.zeros((2, 3))
+    expected = torch.zeros(2, 3, dtype=torch.float64)
+    expected[1, 2] = 0.5
+    message = compare("dL/dW", yours, expected)
+    assert message.startswith("dL/dW: max abs error 0.5, max rel error 1;")
+    assert "worst at index (1, 2): yours 0, torch 0.5" in message
+    assert compare("dL/dW", yours.T, expected) == (
+        "dL/dW: shape (3, 2) != expected (2, 3) — the transpose of torch's shape: a transpose "
+        "missing or one too many?")
+
+
+def test_tolerance_policy_is_rtol_and_atol():
+    expected = np.array([1.0, 0.0])
+    assert compare("x", expected * (1 + 0.9e-7), expected) is None
+    assert compare("x", expected * (1 + 1.1e-7), expected) is not None
+    assert compare("x", np.array([1.0, 0.9e-10]), expected) is None
+    assert compare("x", np.array([1.0, 1.1e-10]), expected) is not None
+
+
+def test_matching_infinities_and_nans_agree():
+    values = np.array([np.inf, -np.inf, np.nan])
+    assert compare("x", values, values.copy()) is None
+    assert "inf at index (0,)" in compare("x", np.array([np.inf]), np.array([1.0]))
+
+
+def test_module_counterpart_with_other_parameter_count_is_reported():
+    verdict = check_module(lambda: S.Linear(3, 2), torch.nn.Bilinear(3, 3, 2, bias=False),
+                           [(2, 3)], device="cpu")
+    assert "your module has 2 parameters, torch's Bilinear has 1" in str(verdict)
+
+
+def test_loss_that_returns_none_backward_is_reported():
+    class NoBackward(S.MSELoss):
+        def backward(self):
+            pass
+    verdict = check_loss(NoBackward, F.mse_loss, [C.regression_case((3, 2))], device="cpu")
+    assert "dL/dpred: your code returned None" in str(verdict)
+
+
+def test_verdict_combine_keeps_the_part_names():
+    combined = Verdict.combine("all", [Verdict("part A", ["boom"], 2), Verdict("B", [], 3)])
+    assert combined.failures == ["part A: boom"] and combined.comparisons == 5
+    assert not combined and str(combined).startswith("all: 1 of 5 comparisons")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("component, counterpart, check, reference", REFERENCE_CHECKS,
+                         ids=[row[0] for row in REFERENCE_CHECKS])
+def test_reference_passes_on_cuda(component, counterpart, check, reference):
+    assert check(reference, device="cuda").passed
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_cuda_verdict_equals_cpu_verdict(mutant):
+    assert mutant.check(mutant.impl, device="cuda").passed == mutant.check(
+        mutant.impl, device="cpu").passed
+
+
+def test_self_check_shows_the_advice_of_a_passed_question():
+    from autograder.student.selfcheck import PASSED, question_status, report
+    from tests.fairness.implementations import CORRECT
+    naive = next(case.impl for case in CORRECT if case.name == "Sigmoid/naive")
+    verdict = C.check_sigmoid(naive, device="cpu")
+    cell = {"outputs": [{"output_type": "execute_result", "data": {"text/plain": repr(verdict)}}]}
+    status, message = question_status(cell)
+    assert status == PASSED and message.startswith("advice: numpy warned"), message
+    text = report("02_activations.ipynb", [("test_sigmoid", 2, status, message)])
+    assert "test_sigmoid passed, with advice:" in text and "overflow encountered in exp" in text
+
+
+def test_self_check_lists_written_answers_as_graded_by_hand(tmp_path):
+    import nbformat
+
+    from autograder.student.selfcheck import ANSWERED, UNANSWERED, check_notebook, report
+
+    def written(grade_id, points, source):
+        cell = nbformat.v4.new_markdown_cell(source)
+        cell.metadata["nbgrader"] = {"grade": True, "solution": True, "grade_id": grade_id,
+                                     "points": points, "locked": False, "schema_version": 3}
+        return cell
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        written("q_a", 1, "Because the hidden layer separates them."),
+        written("q_b", 2, "YOUR ANSWER HERE")]), str(path))
+    results = check_notebook(path)
+    assert [(q, s) for q, _, s, _ in results] == [("q_a", ANSWERED), ("q_b", UNANSWERED)]
+    assert report(path, results).endswith("Written answers (3 points) are graded by hand.")
+    assert "0 of 0 points possible" in report(path, results)
+
+
+class NotStarted:
+    def forward(self, x):
+        raise NotImplementedError()
+
+    def backward(self, dout):
+        raise NotImplementedError()
+
+
+class ForwardOnly(S.ReLU):
+    def backward(self, dout):
+        raise NotImplementedError()
+
+
+def test_an_unstarted_exercise_is_one_line_naming_where():
+    """Not "raised NotImplementedError … case k of 5" five times: one line, with the
+    student's own line number."""
+    import inspect
+    line = inspect.getsourcelines(NotStarted.forward)[1] + 1
+    text = str(C.check_relu(NotStarted, device="cpu"))
+    assert text == f"ReLU: not attempted yet — your forward (line {line}) still raises " \
+                   "NotImplementedError: replace `raise NotImplementedError()` with your code"
+    text = str(C.check_relu(ForwardOnly, device="cpu"))
+    assert text.startswith("ReLU: not attempted yet — your backward (line") and "\n" not in text
+
+
+def test_the_same_error_on_every_input_is_said_once():
+    class Raises:
+        def forward(self, x):
+            raise ValueError("shapes do not align")
+
+        def backward(self, dout):
+            return dout
+    verdict = C.check_relu(Raises, device="cpu")
+    lines = [line for line in str(verdict).splitlines() if line.startswith("  - ")]
+    assert len(lines) == 1 and lines[0].endswith(f"and the same on {len(verdict.failures) - 1} "
+                                                 "more inputs")
+
+
+def test_plain_checks_do_not_claim_a_comparison_with_torch():
+    verdict = C.check_perceptron_fit(S.Perceptron, device="cpu")
+    assert str(verdict) == f"Perceptron.fit: all {verdict.comparisons} checks passed"
+    assert str(Verdict("x", [], 1)) == "x: 1 comparison with torch passed"
+    assert "with finite differences" in str(
+        gradcheck_module(S.Tanh, (3, 4)))
+
+
+def test_a_finding_of_the_checker_names_no_line_of_the_checker():
+    """The check's own wrapper finds x left changed: the message is the finding, not
+    "line 242 in yours" (a line of the checker)."""
+    from solutions.gradcheck import numerical_gradient
+
+    def leaves_x_changed(f, x):
+        grad = numerical_gradient(f, x)
+        x += 1e-3
+        return grad
+    text = str(C.check_numerical_gradient(leaves_x_changed, device="cpu"))
+    assert "your numerical_gradient: x was left changed" in text
+    assert "in yours" not in text and "components.py" not in text
+
+
+def test_a_failed_check_in_a_notebook_shows_its_message_not_the_checkers_frames(tmp_path):
+    """IPython shows hidden frames except the one that raised: so the failure renders
+    itself (``_render_traceback_``), in the notebook and in the grader's feedback."""
+    import nbformat
+
+    from autograder.student.execute import execute_notebook
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from autograder.student.components import check_relu\n"
+        "class ReLU:\n    def forward(self, x):\n        raise NotImplementedError()\n"
+        "    def backward(self, g):\n        raise NotImplementedError()\n"
+        "check_relu(ReLU).assert_passed()")]), str(path))
+    output, = execute_notebook(path, cwd=Path(__file__).parents[2]).cells[0].outputs
+    shown = "\n".join(output["traceback"])
+    assert output["ename"] == "CheckFailed" and "not attempted yet" in shown
+    assert "oracle.py" not in shown and "Traceback" not in shown
