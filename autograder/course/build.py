@@ -1,14 +1,24 @@
 """Build nbgrader source notebooks from ``course/`` and ``solutions/``.
 
-A course source is a Python file of cells, each opened by a header line:
+A course source is a notebook in jupytext's percent format (``jupytext --to ipynb``
+opens it in JupyterLab with its metadata; ``tests/course/test_build.py`` round-trips
+every source). A cell's role is its tag:
 
-    # %% [markdown]                     Markdown; every line starts with "# "
-    # %% [code]                         given code (locked)
-    # %% [solution] id=relu             the student's cell
-    # %% [tests] id=test_relu points=2  a graded test cell (locked)
-    # %% [written] id=q_xor points=1    a written answer (markdown), graded by hand in
-    # @answer solutions.written:XOR       formgrader; the model answer (a string in
-                                        solutions/) goes between the solution markers
+    # %% [markdown]                                   Markdown
+    # %%                                              given code (locked)
+    # %% id="relu" tags=["solution"]                  the student's cell
+    # %% id="test_relu" points=2 tags=["tests"]       a graded test cell (locked);
+    # %% hidden_seed=true id="test_relu" points=2 tags=["tests"]
+                                                      the same, and its hidden tests are
+                                                      its check_… lines again with the
+                                                      course's ``hidden_seed`` (course.toml)
+    # %% [markdown] id="q" points=1 tags=["written"]  a written answer, graded by hand in
+    # @answer solutions.written:XOR                   formgrader; the model answer (a
+                                                      string in solutions/) goes between
+                                                      the solution markers
+
+Options stand in alphabetical order, as JupyterLab saves them, so a round trip
+through an ``.ipynb`` changes no byte.
 
 Inside code cells, two directives pull code from the reference, so that solution
 code lives only in ``solutions/``:
@@ -21,27 +31,26 @@ code lives only in ``solutions/``:
 A given cell that holds an ``@include`` is marked ``"firstmlp": {"exports": true}``:
 a later notebook that imports this one (``autograder.student.earlier``) runs it whole.
 
-The build is a list of steps, each a function of the notebook, as nbgrader's
-preprocessors are: parse → expand directives → add nbgrader metadata → stable ids.
-Output is deterministic (no timestamps), so the same input gives identical bytes.
+The build is a list of steps, each a function of one cell, as nbgrader's
+preprocessors are: read (jupytext) → check the role's options → expand directives or
+the model answer → add the hidden tests → nbgrader metadata → stable ids. Output is
+deterministic (no timestamps), so the same input gives identical bytes.
 """
 
 import ast
 import hashlib
 import importlib
 import re
-import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from autograder.course.markers import SOLUTION
+from autograder.course.markers import HIDDEN_TESTS, SOLUTION
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = ROOT / "course"
-HEADER = re.compile(r"^# %% \[(markdown|code|solution|tests|written)\](.*)$")
 DIRECTIVE = re.compile(r"^(\s*)# @(include|solution) ([\w.]+):(\w+)\s*$")
 
 
@@ -49,45 +58,50 @@ class CourseError(Exception):
     """A course source that cannot be built; the message names file and line."""
 
 
+ROLES = ("solution", "tests", "written")
+OPTIONS = ("id", "tags", "points", "hidden_seed")  # what a course cell's metadata may hold
+
+
 @dataclass
 class Cell:
-    kind: str
+    kind: str  # markdown, code, or a role
     source: str
     line: int
     options: dict = field(default_factory=dict)
 
 
 def parse_course_source(path):
-    """Split a course source into cells at its ``# %% [kind] key=value`` headers."""
-    cells, current, body = [], None, []
-    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
-        match = HEADER.match(line)
-        if match:
-            if current:
-                cells.append(finish_cell(current, body))
-            kind, rest = match.groups()
-            try:
-                options = dict(item.split("=", 1) for item in shlex.split(rest))
-            except ValueError:
-                raise CourseError(f"{path}:{number}: options must be key=value, got {rest!r}")
-            current, body = Cell(kind, "", number, options), []
-        elif current is None:
-            if line.strip():
-                raise CourseError(f"{path}:{number}: text before the first '# %% [kind]' header")
-        else:
-            body.append(line)
-    if current:
-        cells.append(finish_cell(current, body))
-    return cells
+    """The cells of a course source (jupytext percent format), each with its role,
+    options and the line of its ``# %%`` header (for messages)."""
+    import jupytext
+
+    text = Path(path).read_text()
+    headers = [n for n, line in enumerate(text.splitlines(), 1) if line.startswith("# %%")]
+    first = next((n for n, line in enumerate(text.splitlines(), 1) if line.strip()), None)
+    if first is not None and first not in headers:
+        raise CourseError(f"{path}:{first}: text before the first '# %%' cell header")
+    notebook = jupytext.reads(text, fmt="py:percent")
+    if len(notebook.cells) != len(headers):
+        raise CourseError(f"{path}: jupytext reads {len(notebook.cells)} cells from "
+                          f"{len(headers)} '# %%' headers")
+    return [course_cell(cell, line, path) for cell, line in zip(notebook.cells, headers)]
 
 
-def finish_cell(cell, body):
-    while body and not body[-1].strip():
-        body.pop()
-    if cell.kind in ("markdown", "written"):
-        body = [line[2:] if line.startswith("# ") else line.lstrip("#") for line in body]
-    cell.source = "\n".join(body)
-    return cell
+def course_cell(cell, line, path):
+    options = dict(cell.metadata)
+    unknown = sorted(set(options) - set(OPTIONS))
+    roles = [tag for tag in options.pop("tags", []) if tag in ROLES]
+    if unknown:
+        raise CourseError(f"{path}:{line}: unknown cell option {unknown[0]!r} "
+                          f"(a course cell takes {', '.join(OPTIONS)})")
+    if len(roles) > 1:
+        raise CourseError(f"{path}:{line}: one role per cell, got tags {roles}")
+    kind = roles[0] if roles else cell.cell_type
+    wanted = {"written": "markdown", "solution": "code", "tests": "code"}.get(kind, cell.cell_type)
+    if cell.cell_type != wanted:
+        raise CourseError(f"{path}:{line}: a {kind} cell is a {wanted} cell"
+                          + (" ('# %% [markdown]')" if wanted == "markdown" else " ('# %%')"))
+    return Cell(kind, cell.source, line, options)
 
 
 def definition_node(tree, name):
@@ -184,19 +198,44 @@ def cell_id(cell, seen):
     return candidate
 
 
-def build_notebook(path, course_version):
-    """One course source → an nbgrader source notebook (nbformat 4.5)."""
+def with_hidden_tests(source, seed, where):
+    """A tests cell with its hidden tests: each ``check_…(…).assert_passed()`` line
+    again with ``seed=<the course's hidden seed>``, between the hidden-test markers (the
+    grader swaps in its own seed per run)."""
+    checks = [line for line in source.splitlines() if CHECK.match(line)]
+    if not checks:
+        raise CourseError(f"{where}: hidden_seed=true, but no check_…(…).assert_passed() line")
+    if seed is None:
+        raise CourseError(f"{where}: hidden_seed=true, but course.toml sets no hidden_seed")
+    hidden = [CHECK.sub(lambda m: f"{m[1]}{m[2]}{', ' if m[2] else ''}seed={seed}).assert_passed()",
+                        line) for line in checks]
+    return "\n".join([source, HIDDEN_TESTS[0], *hidden, HIDDEN_TESTS[1]])
+
+
+CHECK = re.compile(r"^(check_\w+\()(.*?)\)\.assert_passed\(\)$")
+
+
+def build_notebook(path, course_version, hidden_seed=None):
+    """One course source → an nbgrader source notebook (nbformat 4.5); ``hidden_seed``
+    defaults to the course's (course.toml)."""
     path = Path(path)
     cells, seen = [], set()
     for cell in parse_course_source(path):
-        if cell.kind in ("solution", "tests", "written") and "id" not in cell.options:
-            raise CourseError(f"{path}:{cell.line}: a {cell.kind} cell needs id=...")
+        where = f"{path}:{cell.line}"
+        if cell.kind in ROLES and "id" not in cell.options:
+            raise CourseError(f'{where}: a {cell.kind} cell needs id="..."')
         if cell.kind in ("tests", "written") and not str(cell.options.get("points", "")).isdigit():
-            raise CourseError(f"{path}:{cell.line}: a {cell.kind} cell needs points=N")
+            raise CourseError(f"{where}: a {cell.kind} cell needs points=N")
+        if cell.options.get("hidden_seed") and cell.kind != "tests":
+            raise CourseError(f"{where}: hidden_seed=true belongs on a tests cell")
         text = cell.kind in ("markdown", "written")
-        source = cell.source if text else expand_directives(cell.source, f"{path}:{cell.line}")
+        source = cell.source if text else expand_directives(cell.source, where)
+        if cell.options.get("hidden_seed"):
+            if hidden_seed is None:
+                hidden_seed = load_manifest().get("hidden_seed")
+            source = with_hidden_tests(source, hidden_seed, where)
         if cell.kind == "written":
-            source = model_answer(cell.source, f"{path}:{cell.line}")
+            source = model_answer(cell.source, where)
         identifier = cell_id(cell, seen)
         make = nbformat.v4.new_markdown_cell if text else nbformat.v4.new_code_cell
         new = make(source, id=identifier)
@@ -237,7 +276,8 @@ def build_course(out, course=COURSE, version=None):
     carry ``version`` (default: the manifest's). Returns the written paths."""
     manifest, written = load_manifest(course), []
     for assignment in manifest["assignments"]:
-        notebook = build_notebook(Path(course) / assignment["source"], version or manifest["version"])
+        notebook = build_notebook(Path(course) / assignment["source"], version or manifest["version"],
+                                  manifest.get("hidden_seed"))
         if points_of(notebook) != assignment["points"]:
             raise CourseError(f"{assignment['name']}: test cells give {points_of(notebook)} points, "
                               f"course.toml says {assignment['points']}")

@@ -16,7 +16,7 @@
 # your code with PyTorch on many inputs and tells you what differs. Hidden tests run
 # the same checks on other inputs when your notebook is graded.
 
-# %% [code]
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -30,14 +30,11 @@ from autograder.student.plots import attempt, plot_decision_boundaries
 # For a batch of $N$ inputs stacked as the rows of $X \in \mathbb{R}^{N\times D}$, all
 # weighted sums at once are one matrix–vector product: $\mathbf{z} = X\mathbf{w} + b$.
 
-# %% [solution] id=weighted_sum
+# %% id="weighted_sum" tags=["solution"]
 # @solution solutions.perceptron:weighted_sum
 
-# %% [tests] id=test_weighted_sum points=2
+# %% hidden_seed=true id="test_weighted_sum" points=2 tags=["tests"]
 check_weighted_sum(weighted_sum).assert_passed()
-### BEGIN HIDDEN TESTS
-check_weighted_sum(weighted_sum, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## The threshold
@@ -45,14 +42,11 @@ check_weighted_sum(weighted_sum, seed=7103).assert_passed()
 # The step function returns floats `1.0` where $z \ge 0$ and `0.0` elsewhere — note
 # what happens exactly at $z = 0$ (PyTorch's `torch.heaviside(z, 1)` is the judge).
 
-# %% [solution] id=step
+# %% id="step" tags=["solution"]
 # @solution solutions.perceptron:step
 
-# %% [tests] id=test_step points=1
+# %% hidden_seed=true id="test_step" points=1 tags=["tests"]
 check_step(step).assert_passed()
-### BEGIN HIDDEN TESTS
-check_step(step, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## The perceptron learning rule
@@ -68,17 +62,14 @@ check_step(step, seed=7103).assert_passed()
 # many mistakes. When they cannot, it never stops — so `fit` gives up after
 # `max_epochs` and reports it. `fit` returns a `FitResult` (given below).
 
-# %% [code]
+# %%
 # @include solutions.perceptron:FitResult
 
-# %% [solution] id=perceptron
+# %% id="perceptron" tags=["solution"]
 # @solution solutions.perceptron:Perceptron
 
-# %% [tests] id=test_perceptron_update points=3
+# %% hidden_seed=true id="test_perceptron_update" points=3 tags=["tests"]
 check_perceptron_update(Perceptron).assert_passed()
-### BEGIN HIDDEN TESTS
-check_perceptron_update(Perceptron, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Learning AND and OR
@@ -86,7 +77,7 @@ check_perceptron_update(Perceptron, seed=7103).assert_passed()
 # Each gate has four inputs. The green lines are the boundary $\mathbf{w}^\top\mathbf{x} +
 # b = 0$ after each epoch — lighter lines are earlier epochs.
 
-# %% [code]
+# %%
 X_gates = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 gates = {"AND": np.array([0, 0, 0, 1.0]), "OR": np.array([0, 1, 1, 1.0])}
 fig, axes = plt.subplots(1, 2, figsize=(8, 4))
@@ -97,11 +88,8 @@ for ax, (name, labels) in zip(axes, gates.items()):
         plot_decision_boundaries(X_gates, labels, result.history, name, ax=ax)
 plt.show()
 
-# %% [tests] id=test_fit points=3
+# %% hidden_seed=true id="test_fit" points=3 tags=["tests"]
 check_perceptron_fit(Perceptron).assert_passed()
-### BEGIN HIDDEN TESTS
-check_perceptron_fit(Perceptron, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## XOR: where one neuron is not enough
@@ -109,7 +97,7 @@ check_perceptron_fit(Perceptron, seed=7103).assert_passed()
 # XOR is 1 when exactly one input is 1. No single line separates its two classes, so the
 # rule cycles for ever; `fit` must stop at `max_epochs` and say so.
 
-# %% [code]
+# %%
 xor = np.array([0, 1, 1, 0.0])
 result = attempt(lambda: Perceptron(2).fit(X_gates, xor, max_epochs=20), "fit on XOR")
 if result is not None:
@@ -117,7 +105,7 @@ if result is not None:
     plot_decision_boundaries(X_gates, xor, result.history[-4:], "XOR: the last epochs")
     plt.show()
 
-# %% [tests] id=test_xor points=1
+# %% id="test_xor" points=1 tags=["tests"]
 check_perceptron_xor(Perceptron).assert_passed()
 ### BEGIN HIDDEN TESTS
 check_perceptron_xor(Perceptron, max_epochs=40).assert_passed()

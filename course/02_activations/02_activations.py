@@ -32,7 +32,7 @@
 # as float32 is compared at float32's tolerance (with advice), and float32 rounding
 # inside a float64 result is named as such when it fails.
 
-# %% [code]
+# %%
 import math
 
 import matplotlib.pyplot as plt
@@ -46,7 +46,7 @@ from autograder.student.plots import attempt, plot_activation
 # %% [markdown]
 # Every layer derives from this small base class (given).
 
-# %% [code]
+# %%
 # @include solutions.module:Module
 
 # %% [markdown]
@@ -61,32 +61,23 @@ from autograder.student.plots import attempt, plot_activation
 # test passes it on to you as advice); $e^{z}/(1+e^{z})$ gives $\infty/\infty$ = `nan`
 # at $z = 10^4$ and fails. The stable form never overflows at all.
 
-# %% [solution] id=stable_sigmoid
+# %% id="stable_sigmoid" tags=["solution"]
 # @solution solutions.activations:stable_sigmoid
 
-# %% [tests] id=test_stable_sigmoid points=1
+# %% hidden_seed=true id="test_stable_sigmoid" points=1 tags=["tests"]
 check_stable_sigmoid(stable_sigmoid).assert_passed()
-### BEGIN HIDDEN TESTS
-check_stable_sigmoid(stable_sigmoid, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
-# %% [solution] id=sigmoid
+# %% id="sigmoid" tags=["solution"]
 # @solution solutions.activations:Sigmoid
 
-# %% [tests] id=test_sigmoid points=2
+# %% hidden_seed=true id="test_sigmoid" points=2 tags=["tests"]
 check_sigmoid(Sigmoid).assert_passed()
-### BEGIN HIDDEN TESTS
-check_sigmoid(Sigmoid, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
-# %% [solution] id=tanh
+# %% id="tanh" tags=["solution"]
 # @solution solutions.activations:Tanh
 
-# %% [tests] id=test_tanh points=1
+# %% hidden_seed=true id="test_tanh" points=1 tags=["tests"]
 check_tanh(Tanh).assert_passed()
-### BEGIN HIDDEN TESTS
-check_tanh(Tanh, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## ReLU and leaky ReLU
@@ -95,23 +86,17 @@ check_tanh(Tanh, seed=7103).assert_passed()
 # only ever sees negative inputs never learns again ("dies"); leaky ReLU keeps a small
 # slope of 0.1 on the negative side.
 
-# %% [solution] id=relu
+# %% id="relu" tags=["solution"]
 # @solution solutions.activations:ReLU
 
-# %% [tests] id=test_relu points=1
+# %% hidden_seed=true id="test_relu" points=1 tags=["tests"]
 check_relu(ReLU).assert_passed()
-### BEGIN HIDDEN TESTS
-check_relu(ReLU, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
-# %% [solution] id=leaky_relu
+# %% id="leaky_relu" tags=["solution"]
 # @solution solutions.activations:LeakyReLU
 
-# %% [tests] id=test_leaky_relu points=2
+# %% hidden_seed=true id="test_leaky_relu" points=2 tags=["tests"]
 check_leaky_relu(LeakyReLU).assert_passed()
-### BEGIN HIDDEN TESTS
-check_leaky_relu(LeakyReLU, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## ELU
@@ -119,14 +104,11 @@ check_leaky_relu(LeakyReLU, seed=7103).assert_passed()
 # ELU is smooth for $\alpha = 1$ and saturates at $-\alpha$. Use `np.expm1` and only
 # exponentiate non-positive numbers.
 
-# %% [solution] id=elu
+# %% id="elu" tags=["solution"]
 # @solution solutions.activations:ELU
 
-# %% [tests] id=test_elu points=2
+# %% hidden_seed=true id="test_elu" points=2 tags=["tests"]
 check_elu(ELU).assert_passed()
-### BEGIN HIDDEN TESTS
-check_elu(ELU, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Maxout
@@ -144,17 +126,14 @@ check_elu(ELU, seed=7103).assert_passed()
 # Its weights start like PyTorch's `nn.Linear` (given). The test compares it with $k$
 # linear maps and `torch.max`.
 
-# %% [code]
+# %%
 # @include solutions.linear:torch_default_uniform
 
-# %% [solution] id=maxout
+# %% id="maxout" tags=["solution"]
 # @solution solutions.activations:Maxout
 
-# %% [tests] id=test_maxout points=3
+# %% hidden_seed=true id="test_maxout" points=3 tags=["tests"]
 check_maxout(Maxout).assert_passed()
-### BEGIN HIDDEN TESTS
-check_maxout(Maxout, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Two recent activations: GELU and Swish
@@ -174,27 +153,21 @@ check_maxout(Maxout, seed=7103).assert_passed()
 # | `"none"` (default) | $x\,\Phi(x)$ | $\Phi(x) + x\,\varphi(x)$ |
 # | `"tanh"` | $\tfrac12 x\,(1 + \tanh u)$, $u = \sqrt{2/\pi}\,(x + 0.044715\,x^3)$ | $\tfrac12(1 + \tanh u) + \tfrac12 x\,(1 - \tanh^2 u)\,\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\,x^2)$ |
 
-# %% [code]
+# %%
 # @include solutions.activations:_erf
 # @include solutions.activations:_SQRT_2_OVER_PI
 
-# %% [solution] id=gelu
+# %% id="gelu" tags=["solution"]
 # @solution solutions.activations:GELU
 
-# %% [tests] id=test_gelu points=1
+# %% hidden_seed=true id="test_gelu" points=1 tags=["tests"]
 check_gelu(GELU).assert_passed()
-### BEGIN HIDDEN TESTS
-check_gelu(GELU, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
-# %% [solution] id=silu
+# %% id="silu" tags=["solution"]
 # @solution solutions.activations:SiLU
 
-# %% [tests] id=test_silu points=1
+# %% hidden_seed=true id="test_silu" points=1 tags=["tests"]
 check_silu(SiLU).assert_passed()
-### BEGIN HIDDEN TESTS
-check_silu(SiLU, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Every activation and its derivative
@@ -203,7 +176,7 @@ check_silu(SiLU, seed=7103).assert_passed()
 # Look for the kink of ReLU at 0, the 0.1 slope of leaky ReLU, and how sigmoid's
 # derivative never exceeds 1/4 — why deep sigmoid networks learn slowly.
 
-# %% [code]
+# %%
 layers = {"sigmoid": Sigmoid, "tanh": Tanh, "ReLU": ReLU, "leaky ReLU": LeakyReLU,
           "ELU": ELU, "GELU": GELU, "SiLU": SiLU}
 fig, axes = plt.subplots(2, 4, figsize=(14, 6))

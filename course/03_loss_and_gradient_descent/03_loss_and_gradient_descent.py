@@ -14,7 +14,7 @@
 # returning $\partial L/\partial\,\mathrm{pred}$. Conventions are PyTorch's: both losses
 # are *means*.
 
-# %% [code]
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -29,14 +29,11 @@ from autograder.student.plots import attempt, plot_loss_curves
 #
 # over all $M$ elements (`F.mse_loss`).
 
-# %% [solution] id=mse
+# %% id="mse" tags=["solution"]
 # @solution solutions.losses:MSELoss
 
-# %% [tests] id=test_mse points=2
+# %% hidden_seed=true id="test_mse" points=2 tags=["tests"]
 check_mse(MSELoss).assert_passed()
-### BEGIN HIDDEN TESTS
-check_mse(MSELoss, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Softmax cross-entropy
@@ -57,20 +54,17 @@ check_mse(MSELoss, seed=7103).assert_passed()
 # trick fails (the failure names numpy's overflow warning); a warning on the way to right
 # numbers only earns advice.
 
-# %% [solution] id=log_softmax
+# %% id="log_softmax" tags=["solution"]
 # @solution solutions.losses:log_softmax
 
-# %% [code]
+# %%
 # @include solutions.losses:as_target_distribution
 
-# %% [solution] id=cross_entropy
+# %% id="cross_entropy" tags=["solution"]
 # @solution solutions.losses:CrossEntropyLoss
 
-# %% [tests] id=test_cross_entropy points=3
+# %% hidden_seed=true id="test_cross_entropy" points=3 tags=["tests"]
 check_cross_entropy(CrossEntropyLoss).assert_passed()
-### BEGIN HIDDEN TESTS
-check_cross_entropy(CrossEntropyLoss, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Gradient descent
@@ -79,14 +73,11 @@ check_cross_entropy(CrossEntropyLoss, seed=7103).assert_passed()
 # *before* each update. The test runs your function on a least-squares problem and
 # compares the result with `torch.linalg.lstsq`.
 
-# %% [solution] id=gradient_descent
+# %% id="gradient_descent" tags=["solution"]
 # @solution solutions.descent:gradient_descent
 
-# %% [tests] id=test_gradient_descent points=3
+# %% hidden_seed=true id="test_gradient_descent" points=3 tags=["tests"]
 check_gradient_descent(gradient_descent).assert_passed()
-### BEGIN HIDDEN TESTS
-check_gradient_descent(gradient_descent, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## The learning rate
@@ -96,10 +87,10 @@ check_gradient_descent(gradient_descent, seed=7103).assert_passed()
 # $\eta > 2/\lambda_{\max}$, where $\lambda_{\max}$ is the largest eigenvalue of
 # $\tfrac{2}{N}X^\top X$.)
 
-# %% [code]
+# %%
 # @include solutions.descent:linear_regression_loss
 
-# %% [code]
+# %%
 rng = np.random.default_rng(0)
 x = rng.uniform(-1, 1, size=100)
 X_line = np.column_stack([np.ones_like(x), x])
@@ -118,7 +109,7 @@ if curves:
     plot_loss_curves(curves, title="Loss per step for four learning rates")
     plt.show()
 
-# %% [code]
+# %%
 final_losses = {}
 for eta in np.linspace(0.01, 2 / lambda_max, 25):
     run = attempt(lambda: gradient_descent(loss_and_grad, np.zeros(2), eta, 60), "descent")

@@ -10,7 +10,7 @@
 #
 # storing the gradients of its own parameters on the way. That is backpropagation.
 
-# %% [code]
+# %%
 import math
 
 import matplotlib.pyplot as plt
@@ -26,11 +26,11 @@ from autograder.student.plots import attempt, plot_computation_graph, plot_decis
 # each node multiplying by its own local derivative and handing on the result. Nodes
 # with parameters also keep the gradients of those.
 
-# %% [code]
+# %%
 plot_computation_graph()
 plt.show()
 
-# %% [code]
+# %%
 # @include solutions.module:Module
 # @include solutions.linear:torch_default_uniform
 
@@ -51,14 +51,11 @@ plt.show()
 # `input_grad=False` lets a first layer skip $\partial L/\partial x$, which training on
 # data never needs (return `None` then).
 
-# %% [solution] id=linear
+# %% id="linear" tags=["solution"]
 # @solution solutions.linear:Linear
 
-# %% [tests] id=test_linear points=3
+# %% hidden_seed=true id="test_linear" points=3 tags=["tests"]
 check_linear(Linear).assert_passed()
-### BEGIN HIDDEN TESTS
-check_linear(Linear, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # The MLP below uses the `ReLU` you wrote in notebook 2, imported from it as you last
@@ -67,7 +64,7 @@ check_linear(Linear, seed=7103).assert_passed()
 # the grader imports the notebook you hand in. `notebook(name)` runs that notebook's
 # imports, functions, classes and simple assignments, never its tests, plots or prints.
 
-# %% [code]
+# %%
 from autograder.student.earlier import notebook
 
 ReLU = notebook("02_activations").ReLU
@@ -79,17 +76,15 @@ ReLU = notebook("02_activations").ReLU
 # are its layers' parameters, in order, named `"<layer index>.<name>"` (`"0.W"`, `"0.b"`,
 # `"2.W"`, …). `MLP([in, h1, …, out])` (given) builds Linear → ReLU → … → Linear.
 
-# %% [solution] id=sequential
+# %% id="sequential" tags=["solution"]
 # @solution solutions.mlp:Sequential
 
-# %% [code]
+# %%
 # @include solutions.mlp:MLP
 
-# %% [tests] id=test_mlp points=4
+# %% hidden_seed=true id="test_mlp" points=4 tags=["tests"]
 check_mlp(MLP).assert_passed()
-### BEGIN HIDDEN TESTS
-check_mlp(MLP, seed=7103).assert_passed()
-### END HIDDEN TESTS
+
 
 # %% [markdown]
 # ## XOR, solved
@@ -100,7 +95,7 @@ check_mlp(MLP, seed=7103).assert_passed()
 # $L = \tfrac1N\sum_n (\hat y_n - y_n)^2$, whose gradient with respect to the outputs is
 # $\tfrac2N(\hat y - y)$; your `backward` does the rest.
 
-# %% [code]
+# %%
 def train_xor(steps=2000, lr=0.1, seed=0):
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     y = np.array([[0], [1], [1], [0]], dtype=float)
@@ -127,7 +122,7 @@ if trained:
 # hidden layer do to the four points that makes the output layer's job possible? Write
 # your answer in the cell below.
 
-# %% [written] id=q_xor points=1
+# %% [markdown] id="q_xor" points=1 tags=["written"]
 # @answer solutions.written:XOR
 
 # %% [markdown]
@@ -141,14 +136,12 @@ if trained:
 # has error $O(\varepsilon^2)$. Implement it for a scalar function `f()` that reads the
 # array `x`: perturb `x[i]` in place, evaluate, and restore it.
 
-# %% [solution] id=numerical_gradient
+# %% id="numerical_gradient" tags=["solution"]
 # @solution solutions.gradcheck:numerical_gradient
 
-# %% [tests] id=test_numerical_gradient points=2
+# %% hidden_seed=true id="test_numerical_gradient" points=2 tags=["tests"]
 check_numerical_gradient(numerical_gradient).assert_passed()
-### BEGIN HIDDEN TESTS
-check_numerical_gradient(numerical_gradient, seed=7103).assert_passed()
-### END HIDDEN TESTS
+
 
 # %% [markdown]
 # Now use it on your own layers: $L = \sum g \odot \tanh(\mathrm{MLP}(x))$ for a random $g$,
@@ -161,7 +154,7 @@ check_numerical_gradient(numerical_gradient, seed=7103).assert_passed()
 # floating-point rounding ($\propto 1/\varepsilon$, left); they meet near
 # $\varepsilon \approx 10^{-5}$, about the cube root of float64's machine epsilon.
 
-# %% [code]
+# %%
 def relative_error(a, n):
     return np.max(np.abs(a - n)) / max(np.max(np.abs(a)), np.max(np.abs(n)), 1e-300)
 
@@ -181,7 +174,7 @@ error = attempt(gradient_check_mlp, "gradient check")
 if error is not None:
     print(f"relative error of dL/dW of the first layer: {error:.2e}")
 
-# %% [code]
+# %%
 epsilons = np.logspace(-12, -1, 23)
 errors = [attempt(lambda: gradient_check_mlp(eps), "gradient check") for eps in epsilons]
 if all(e is not None for e in errors):

@@ -7,7 +7,7 @@
 # accuracy). **Part B** builds the same pipeline the way practitioners do, in PyTorch
 # (target: ≥ 98 %). The grader measures both accuracies itself on the 10 000 test images.
 
-# %% [code]
+# %%
 import math
 
 import matplotlib.pyplot as plt
@@ -36,7 +36,7 @@ plt.show()
 # save, run this cell again, and hand that notebook in too. New here: two optimizers
 # and the training loop.
 
-# %% [code]
+# %%
 from autograder.student.earlier import notebook
 
 MLP = notebook("04_backprop").MLP
@@ -59,14 +59,11 @@ CrossEntropyLoss = notebook("03_loss_and_gradient_descent").CrossEntropyLoss
 # parameters drift it says which known variant (a dampened buffer started at 0, decay
 # missing or added after the momentum) your numbers match.
 
-# %% [solution] id=sgd
+# %% id="sgd" tags=["solution"]
 # @solution solutions.optim:SGD
 
-# %% [tests] id=test_sgd points=2
+# %% hidden_seed=true id="test_sgd" points=2 tags=["tests"]
 check_sgd(SGD).assert_passed()
-### BEGIN HIDDEN TESTS
-check_sgd(SGD, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Adam
@@ -85,14 +82,11 @@ check_sgd(SGD, seed=7103).assert_passed()
 # says which known variant (bias correction one step late, $\epsilon$ inside the root,
 # decay missing) your numbers match.
 
-# %% [solution] id=adam
+# %% id="adam" tags=["solution"]
 # @solution solutions.optim:Adam
 
-# %% [tests] id=test_adam points=2
+# %% hidden_seed=true id="test_adam" points=2 tags=["tests"]
 check_adam(Adam).assert_passed()
-### BEGIN HIDDEN TESTS
-check_adam(Adam, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## The training loop
@@ -101,14 +95,15 @@ check_adam(Adam, seed=7103).assert_passed()
 # backward and an optimizer step. `minibatches` and a step-decay learning-rate schedule
 # are given.
 
-# %% [code]
+# %%
 # @include solutions.mlp:minibatches
 # @include solutions.mlp:step_decay
 # @include solutions.mlp:predict
 # @include solutions.mlp:accuracy
 import time
 
-# %% [solution] id=train
+
+# %% id="train" tags=["solution"]
 # @solution solutions.mlp:train
 
 # %% [markdown]
@@ -123,7 +118,7 @@ import time
 #    training accuracy 100 %, loss near 0. If it cannot, the backward pass or the update
 #    is wrong, whatever the accuracy on the full set would have said.
 
-# %% [code]
+# %%
 def sanity_checks():
     model = MLP([784, 512, 256, 10], rng=0)
     start = float(CrossEntropyLoss().forward(model.forward(data.X_train[:1000]), data.y_train[:1000]))
@@ -139,6 +134,7 @@ def sanity_checks():
 
 attempt(sanity_checks, "the sanity checks")
 
+
 # %% [markdown]
 # ## Train, watching a validation set
 #
@@ -147,7 +143,7 @@ attempt(sanity_checks, "the sanity checks")
 # training images as a **validation set**, train on the rest, and watch both curves:
 # training loss falling while validation accuracy stalls or drops is overfitting.
 
-# %% [code]
+# %%
 def train_numpy_mlp():
     n_val = len(data.X_train) // 12
     X_fit, y_fit = data.X_train[:-n_val], data.y_train[:-n_val]
@@ -177,16 +173,17 @@ if trained:
     right.set(xlabel="epoch", ylabel="accuracy (%)", title="Validation accuracy")
     plt.show()
 
-# %% [tests] id=test_numpy_accuracy points=5
+# %% id="test_numpy_accuracy" points=5 tags=["tests"]
 assert numpy_model is not None, "train the numpy MLP first (the cells above)"
 check_mnist_accuracy(numpy_model, data.X_test, data.y_test, required["numpy"]).assert_passed()
+
 
 # %% [markdown]
 # **Question (1 point, graded by hand).** Why choose the number of epochs (or the
 # learning rate) by the validation accuracy and not by the test accuracy? Answer in two
 # or three sentences in the cell below.
 
-# %% [written] id=q_validation points=1
+# %% [markdown] id="q_validation" points=1 tags=["written"]
 # @answer solutions.written:VALIDATION
 
 # %% [markdown]
@@ -198,7 +195,7 @@ check_mnist_accuracy(numpy_model, data.X_test, data.y_test, required["numpy"]).a
 # rescales each weight's step by the size of its recent gradients, so one learning rate
 # suits every layer.
 
-# %% [code]
+# %%
 def compare_update_rules(steps_X=data.X_train[:6000], steps_y=data.y_train[:6000]):
     rules = {"SGD, η = 0.1": lambda p: SGD(p, lr=0.1),
              "SGD + momentum 0.9, η = 0.01": lambda p: SGD(p, lr=0.01, momentum=0.9),
@@ -227,7 +224,7 @@ attempt(compare_update_rules, "comparing the update rules")
 # model on the GPU when there is one, `CrossEntropyLoss`, Adam, tqdm progress bars, a
 # model summary, and an evaluation with scikit-learn.
 
-# %% [code]
+# %%
 import torch
 from sklearn.metrics import accuracy_score, confusion_matrix
 from torch import nn
@@ -239,37 +236,32 @@ device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 torch.manual_seed(0)
 print(f"device: {device}")
 
-# %% [solution] id=mnist_dataset
+# %% id="mnist_dataset" tags=["solution"]
 # @solution solutions.torch_mnist:MNISTDataset
 
-# %% [tests] id=test_mnist_dataset points=2
+# %% hidden_seed=true id="test_mnist_dataset" points=2 tags=["tests"]
 check_mnist_dataset(MNISTDataset).assert_passed()
-### BEGIN HIDDEN TESTS
-check_mnist_dataset(MNISTDataset, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
-# %% [solution] id=build_model
+# %% id="build_model" tags=["solution"]
 # @solution solutions.torch_mnist:build_model
 
-# %% [tests] id=test_build_model points=1
+# %% id="test_build_model" points=1 tags=["tests"]
 check_mnist_model(build_model).assert_passed()
 
-# %% [solution] id=train_one_epoch
+# %% id="train_one_epoch" tags=["solution"]
 # @solution solutions.torch_mnist:train_one_epoch
 
-# %% [tests] id=test_train_one_epoch points=3
+# %% hidden_seed=true id="test_train_one_epoch" points=3 tags=["tests"]
 check_train_one_epoch(train_one_epoch).assert_passed()
-### BEGIN HIDDEN TESTS
-check_train_one_epoch(train_one_epoch, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
-# %% [solution] id=predict_loader
+# %% id="predict_loader" tags=["solution"]
 # @solution solutions.torch_mnist:predict_loader
 
-# %% [tests] id=test_predict_loader points=1
+# %% id="test_predict_loader" points=1 tags=["tests"]
 check_predict_loader(predict_loader).assert_passed()
 
-# %% [code]
+
+# %%
 def train_torch_mlp(epochs=8):
     train_loader = DataLoader(MNISTDataset(data.X_train, data.y_train), batch_size=128, shuffle=True)
     model = build_model().to(device)
@@ -288,7 +280,7 @@ def train_torch_mlp(epochs=8):
 trained = attempt(train_torch_mlp, "training the torch MLP")
 torch_model = trained[0] if trained else None
 
-# %% [code]
+# %%
 if torch_model is not None:
     test_loader = DataLoader(MNISTDataset(data.X_test, data.y_test), batch_size=1000)
     predictions = predict_loader(torch_model, test_loader, device)
@@ -298,8 +290,7 @@ if torch_model is not None:
     plot_predictions(data.X_test[:18] * STD + MEAN, data.y_test[:18], predictions[:18])
     plt.show()
 
-
-# %% [tests] id=test_torch_accuracy points=5
+# %% id="test_torch_accuracy" points=5 tags=["tests"]
 assert torch_model is not None, "train the torch MLP first (the cells above)"
 check_mnist_accuracy(torch_model, data.X_test, data.y_test, required["torch"]).assert_passed()
 

@@ -13,7 +13,7 @@
 # tract), at random speaking rates and with noise; the dev and test speakers are never
 # heard in training. The grader measures your model's frame accuracy on the test speakers.
 
-# %% [code]
+# %%
 import json
 
 import matplotlib.pyplot as plt
@@ -48,7 +48,7 @@ print(f"chance level (always '{LABELS[counts.argmax()]}'): {100 * chance:.1f} % 
 # ones its finer shape). Bottom: the phone label of each frame — see how the columns
 # change where the label does.
 
-# %% [code]
+# %%
 first = sorted((root / "dev" / "mfcc").glob("*.npy"))[0].stem
 wav, notes = root / "dev" / "wav" / f"{first}.wav", root / "dev" / "utterances.jsonl"
 wave, rate = soundfile.read(str(wav)) if wav.exists() else (np.zeros(160), 16000)
@@ -81,14 +81,11 @@ plt.show()
 #
 # `labels=None` (a test set without transcripts) gives every frame the label `-1`.
 
-# %% [solution] id=context_frames
+# %% id="context_frames" tags=["solution"]
 # @solution solutions.speech:ContextFrames
 
-# %% [tests] id=test_context_frames points=4
+# %% hidden_seed=true id="test_context_frames" points=4 tags=["tests"]
 check_context_frames(ContextFrames).assert_passed()
-### BEGIN HIDDEN TESTS
-check_context_frames(ContextFrames, seed=7103).assert_passed()
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## The training loop, again
@@ -97,7 +94,7 @@ check_context_frames(ContextFrames, seed=7103).assert_passed()
 # notebook 5 as you last saved it (when graded: as you hand it in; they were graded
 # there).
 
-# %% [code]
+# %%
 from autograder.student.earlier import notebook
 
 train_one_epoch = notebook("05_mnist_mlp").train_one_epoch
@@ -110,10 +107,10 @@ predict_loader = notebook("05_mnist_mlp").predict_loader
 # `(N, (2k+1)·28)`, to 40 logits. The architecture is yours; what works well here are a
 # few wide hidden layers, each `Linear → BatchNorm1d → GELU (or ReLU) → Dropout`.
 
-# %% [solution] id=frame_model
+# %% id="frame_model" tags=["solution"]
 # @solution solutions.speech:build_frame_model
 
-# %% [tests] id=test_frame_model points=1
+# %% id="test_frame_model" points=1 tags=["tests"]
 check_frame_model(build_frame_model).assert_passed()
 
 # %% [markdown]
@@ -124,7 +121,7 @@ check_frame_model(build_frame_model).assert_passed()
 # frame's label $y$, $\ell = -\log \operatorname{softmax}(z)_y$, and the prediction is
 # $\hat y = \arg\max_c z_c$.
 
-# %% [code]
+# %%
 from sklearn.metrics import accuracy_score, confusion_matrix
 from torch.utils.data import DataLoader
 from torchinfo import summary
@@ -156,7 +153,7 @@ def train_frame_mlp(epochs=4):
 trained = attempt(train_frame_mlp, "training the frame MLP")
 frame_model = trained[0] if trained else None
 
-# %% [code]
+# %%
 if frame_model is not None:
     _, dev_set, dev_loader = trained
     predictions = predict_loader(frame_model, dev_loader, device)
@@ -175,7 +172,7 @@ if frame_model is not None:
 # measures the accuracy of your model's argmax; it must reach the target printed at the
 # top (`FRAME_ACCURACY`).
 
-# %% [tests] id=test_frame_accuracy points=5
+# %% id="test_frame_accuracy" points=5 tags=["tests"]
 assert frame_model is not None, "train the frame MLP first (the cells above)"
 check_frame_accuracy(frame_model, CONTEXT).assert_passed()
 

@@ -4,12 +4,13 @@ output is deterministic, and bad sources get a message naming file and line."""
 import re
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 
 from autograder.course.build import (COURSE, CourseError, build_course, build_notebook, load_manifest,
                                      parse_course_source, reference_definition)
-from autograder.course.markers import SOLUTION
+from autograder.course.markers import HIDDEN_TESTS, SOLUTION
 
 BEGIN, END = SOLUTION
 
@@ -46,19 +47,29 @@ def test_include_is_verbatim_and_finds_module_level_assignments():
 
 
 def test_unknown_definition_is_a_course_error(tmp_path):
-    path = write(tmp_path, "# %% [solution] id=x\n# @solution solutions.linear:Nope\n")
+    path = write(tmp_path, '# %% id="x" tags=["solution"]\n# @solution solutions.linear:Nope\n')
     with pytest.raises(CourseError, match=r"01_demo.py:1: solutions.linear has no top-level"):
         build_notebook(path, "v")
 
 
 @pytest.mark.parametrize("text, message", [
-    ("# %% [tests] points=2\npass\n", "a tests cell needs id="),
-    ("# %% [tests] id=t\npass\n", "a tests cell needs points=N"),
-    ("# %% [solution]\npass\n", "a solution cell needs id="),
-    ("print(1)\n# %% [code]\n", "text before the first"),
-    ("# %% [written] id=q points=1\n# my model answer\n", "a written cell holds one line, @answer"),
-    ("# %% [written] id=q\n# @answer solutions.written:XOR\n", "a written cell needs points=N"),
-    ("# %% [written] id=q points=1\n# @answer solutions.written:NOPE\n", "has no answer named NOPE"),
+    ('# %% tags=["tests"] points=2\npass\n', "a tests cell needs id="),
+    ('# %% id="t" tags=["tests"]\npass\n', "a tests cell needs points=N"),
+    ('# %% tags=["solution"]\npass\n', "a solution cell needs id="),
+    ("print(1)\n# %%\n", "text before the first"),
+    ('# %% [markdown] id="q" tags=["written"] points=1\n# my model answer\n',
+     "a written cell holds one line, @answer"),
+    ('# %% [markdown] id="q" tags=["written"]\n# @answer solutions.written:XOR\n',
+     "a written cell needs points=N"),
+    ('# %% [markdown] id="q" tags=["written"] points=1\n# @answer solutions.written:NOPE\n',
+     "has no answer named NOPE"),
+    ('# %% id="q" tags=["written"] points=1\n# @answer solutions.written:XOR\n',
+     r"a written cell is a markdown cell \('# %% \[markdown\]'\)"),
+    ('# %% [markdown] id="s" tags=["solution"]\nx = 1\n', "a solution cell is a code cell"),
+    ('# %% id="s" tags=["solution", "tests"]\nx = 1\n', "one role per cell"),
+    ('# %% id="s" tags=["solution"] point=2\nx = 1\n', "unknown cell option 'point'"),
+    ('# %% id="s" tags=["solution"] hidden_seed=true\nx = 1\n', "hidden_seed=true belongs on a tests cell"),
+    ('# %% id="t" tags=["tests"] points=1 hidden_seed=true\nassert True\n', "no check_"),
 ])
 def test_malformed_sources_are_named(tmp_path, text, message):
     with pytest.raises(CourseError, match=message):
@@ -68,15 +79,15 @@ def test_malformed_sources_are_named(tmp_path, text, message):
 def test_points_must_match_the_manifest(tmp_path):
     course = tmp_path / "course"
     (course / "01_demo").mkdir(parents=True)
-    (course / "01_demo" / "01_demo.py").write_text("# %% [tests] id=t points=2\npass\n")
+    (course / "01_demo" / "01_demo.py").write_text('# %% id="t" tags=["tests"] points=2\npass\n')
     (course / "course.toml").write_text('version = "v"\n[[assignments]]\nname = "01_demo"\npoints = 3\n')
     with pytest.raises(CourseError, match="test cells give 2 points, course.toml says 3"):
         build_course(tmp_path / "out", course=course)
 
 
 def test_cells_get_nbgrader_metadata_and_stable_ids(tmp_path):
-    path = write(tmp_path, "# %% [markdown]\n# Hi\n# %% [solution] id=s\nx = 1\n"
-                           "# %% [tests] id=t points=2\nassert x == 1\n# %% [markdown]\n# Hi\n")
+    path = write(tmp_path, '# %% [markdown]\n# Hi\n\n# %% id="s" tags=["solution"]\nx = 1\n\n'
+                           '# %% id="t" tags=["tests"] points=2\nassert x == 1\n\n# %% [markdown]\n# Hi\n')
     notebook = build_notebook(path, "2026.1")
     meta = [c.metadata["nbgrader"] for c in notebook.cells]
     assert [m["solution"] for m in meta] == [False, True, False, False]
@@ -93,7 +104,7 @@ def test_a_written_answer_is_a_markdown_cell_graded_by_hand(tmp_path):
     """nbgrader's manually graded answer: solution and grade, unlocked, markdown; its
     model answer from solutions/ between the markers, which the release clears."""
     from solutions.written import XOR
-    notebook = build_notebook(write(tmp_path, "# %% [written] id=q points=2\n"
+    notebook = build_notebook(write(tmp_path, '# %% [markdown] id="q" tags=["written"] points=2\n'
                                               "# @answer solutions.written:XOR\n"), "v")
     cell, = notebook.cells
     assert cell.cell_type == "markdown" and cell.source == f"{BEGIN}\n{XOR.strip()}\n{END}"
@@ -134,3 +145,36 @@ def test_manifest_lists_every_course_folder_in_order():
     names = [a["name"] for a in load_manifest()["assignments"]]
     assert names == sorted(p.parent.name for p in SOURCES)
     nbformat.validate(build_notebook(SOURCES[0], "v"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])
+def test_a_course_source_round_trips_through_jupytext_and_an_ipynb(path, tmp_path):
+    """An author opens the source as a notebook in JupyterLab (``jupytext --to ipynb``),
+    edits and saves it, and converts it back: same text, metadata intact."""
+    ipynb = tmp_path / f"{path.stem}.ipynb"
+    jupytext.write(jupytext.read(path), ipynb)
+    opened = nbformat.read(str(ipynb), as_version=4)
+    roles = [c.metadata.get("tags") for c in opened.cells if c.metadata.get("tags")]
+    assert roles and all(len(r) == 1 and r[0] in ("solution", "tests", "written") for r in roles)
+    assert all("id" in c.metadata for c in opened.cells if c.metadata.get("tags"))
+    assert jupytext.writes(jupytext.read(ipynb), fmt="py:percent") == path.read_text()
+
+
+def test_hidden_tests_are_the_checks_again_with_the_courses_seed(tmp_path):
+    path = write(tmp_path, '# %% id="t" tags=["tests"] points=2 hidden_seed=true\n'
+                           "x = 1\ncheck_relu(ReLU).assert_passed()\n"
+                           "check_mse(MSELoss, sizes=[3]).assert_passed()\n")
+    source = build_notebook(path, "v", hidden_seed=41).cells[0].source
+    visible, hidden = source.split(HIDDEN_TESTS[0] + "\n")
+    assert visible.startswith("x = 1\n") and hidden.splitlines() == [
+        "check_relu(ReLU, seed=41).assert_passed()",
+        "check_mse(MSELoss, sizes=[3], seed=41).assert_passed()", HIDDEN_TESTS[1]]
+    assert "seed=42" in build_notebook(path, "v", hidden_seed=42).cells[0].source
+
+
+def test_the_course_states_its_hidden_seed_once():
+    seed = load_manifest()["hidden_seed"]
+    assert not any(f"seed={seed}" in p.read_text() for p in SOURCES)
+    built = [c.source for p in SOURCES for c in build_notebook(p, "v").cells
+             if c.metadata["nbgrader"]["grade"] and HIDDEN_TESTS[0] in c.source]
+    assert len(built) >= 20 and all(f"seed={seed}" in s for s in built if "check_perceptron_xor" not in s)

@@ -85,8 +85,8 @@ def test_statements_are_cut_by_the_parser_not_by_lines():
 
 def test_given_definitions_are_exported_whole_and_the_build_marks_them(tmp_path):
     source = tmp_path / "nb.py"
-    source.write_text("# %% [code]\nimport math\n# @include solutions.activations:_SQRT_2_OVER_PI\n"
-                      "# %% [code]\nx = math.pi\n")
+    source.write_text("# %%\nimport math\n# @include solutions.activations:_SQRT_2_OVER_PI\n\n"
+                      "# %%\nx = math.pi\n")
     built = build_notebook(source, "test")
     assert built.cells[0].metadata["firstmlp"] == {"exports": True}
     assert "firstmlp" not in built.cells[1].metadata
