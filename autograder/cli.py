@@ -89,6 +89,7 @@ def grade_demo(workdir=None, workers=None):
     import nbformat
 
     from autograder.course.build import load_manifest
+    from autograder.course.course_dir import CourseDir
     from autograder.grading.grader import grade, prepare_course, summary_table
     from autograder.course.nbgrader_course import completed_notebook
     from autograder.course.release import build_release
@@ -102,7 +103,7 @@ def grade_demo(workdir=None, workers=None):
     prepare_course(course_dir)
     submitted = workdir / "submitted"
     for path in sorted(release.glob("*.ipynb")):
-        source = course_dir / "source" / path.stem / path.name
+        source = CourseDir(course_dir).source(path.stem)
         for student, notebook in (("reference", completed_notebook(path, source)),
                                   ("blank", nbformat.read(str(path), as_version=4))):
             (submitted / student / path.stem).mkdir(parents=True, exist_ok=True)
@@ -143,6 +144,10 @@ def grade_class(args):
     except (IntakeError, GraderEnvironmentError) as error:
         print(f"grade: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as stop:
+        print(f"grade: stopped ({stop or 'SIGINT'}); what was graded is kept: run the same "
+              "command again to resume", file=sys.stderr)
+        return 130
     for item in unmatched:
         print(f"skipped {item.path}: {item.reason}")
     if not outcomes:

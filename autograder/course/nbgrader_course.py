@@ -1,11 +1,6 @@
-"""An nbgrader course directory built from ``course/``, and nbgrader's own commands on it.
-
-    <dir>/nbgrader_config.py
-    <dir>/source/<assignment>/<assignment>.ipynb      built by autograder.course.build
-    <dir>/release/<assignment>/...                    nbgrader generate_assignment
-    <dir>/submitted/<student>/<assignment>/...        submissions
-    <dir>/autograded/..., <dir>/gradebook.db          nbgrader autograde
-"""
+"""An nbgrader course directory built from ``course/`` (its files: ``course_dir``), and
+nbgrader's own commands on it: ``source/`` by ``build``, ``release/`` by
+``generate_assignment``, ``autograded/`` and the gradebook by ``autograde``."""
 
 import os
 import subprocess
@@ -15,6 +10,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course.build import build_course
+from autograder.course.course_dir import CourseDir
 from autograder.course.markers import CODE_STUB, is_marker_line
 
 CONFIG = '''c = get_config()
@@ -61,7 +57,7 @@ def make_course_dir(course_dir, course_id="firstmlp", timeout=600, version=None)
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
     written = build_course(course_dir, version=version)
-    (course_dir / "nbgrader_config.py").write_text(
+    CourseDir(course_dir).nbgrader_config.write_text(
         CONFIG.format(course_id=course_id, root=str(course_dir), timeout=timeout,
                       code_stub=CODE_STUB))
     return [path.parent.name for path in written]
@@ -86,7 +82,7 @@ def completed_notebook(release_path, source_path):
 
 def submit(course_dir, student, assignment, notebook):
     """Place a notebook (nbformat object) as nbgrader's submitted/<student>/<assignment>."""
-    target = Path(course_dir) / "submitted" / student / assignment / f"{assignment}.ipynb"
+    target = CourseDir(course_dir).submitted(student, assignment)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, str(target))
     return target
@@ -103,7 +99,7 @@ def gradebook_scores(course_dir, assignment):
     """{student: (score, max_score)} for an assignment, from nbgrader's gradebook."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{Path(course_dir) / 'gradebook.db'}") as gradebook:
+    with Gradebook(CourseDir(course_dir).gradebook_url) as gradebook:
         return {s.student.id: (s.score, s.max_score)
                 for s in gradebook.find_assignment(assignment).submissions}
 
@@ -112,7 +108,7 @@ def cell_scores(course_dir, assignment, student):
     """{grade_id: (score, max_score)} for every graded cell of one submission."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{Path(course_dir) / 'gradebook.db'}") as gradebook:
+    with Gradebook(CourseDir(course_dir).gradebook_url) as gradebook:
         notebook = gradebook.find_submission_notebook(assignment, assignment, student)
         return {g.name: (g.score, g.max_score) for g in notebook.grades}
 
@@ -129,8 +125,7 @@ def grade_reference_and_blank(course_dir, on_assignment=None):
     generate_assignments(course_dir, assignments)
     results = {}
     for assignment in assignments:
-        release = course_dir / "release" / assignment / f"{assignment}.ipynb"
-        source = course_dir / "source" / assignment / f"{assignment}.ipynb"
+        release, source = CourseDir(course_dir).release(assignment), CourseDir(course_dir).source(assignment)
         submit(course_dir, REFERENCE_STUDENT, assignment, completed_notebook(release, source))
         submit(course_dir, BLANK_STUDENT, assignment, nbformat.read(str(release), as_version=4))
         autograde(course_dir, assignment)

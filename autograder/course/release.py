@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course.build import ROOT, load_manifest
+from autograder.course.course_dir import CourseDir
 from autograder import PACKAGE, shipped_files
 from autograder.course.leaks import scan_release
 from autograder.course.nbgrader_course import generate_assignments, make_course_dir
@@ -57,7 +58,7 @@ def generate_notebooks(scratch, version):
 
 def copy_notebooks(course_dir, assignments, out):
     for assignment in assignments:
-        notebook = nbformat.read(str(course_dir / "release" / assignment / f"{assignment}.ipynb"), 4)
+        notebook = nbformat.read(str(CourseDir(course_dir).release(assignment)), 4)
         (out / f"{assignment}.ipynb").write_text(nbformat.writes(notebook) + "\n")
 
 
@@ -247,7 +248,7 @@ def build_release(version, out_root=RELEASES, force=False, changelog=True, repor
         write_environment(out)
         write_readme(out, manifest, version)
         write_manifest(out, manifest, version)
-        findings = scan_release(out, assignments, source_dir=course_dir / "source")
+        findings = scan_release(out, assignments, source_dir=CourseDir(course_dir).root / "source")
         if findings:
             raise ReleaseError("leak scan failed, release not written:\n  " + "\n  ".join(findings))
         before = previous_release(out_root, version)

@@ -1,16 +1,21 @@
 """Grade a class: ``firstmlp grade SUBMISSIONS [--course-dir D] [--workers N]
 [--scheduler tcp://host:port] [--student S] [--assignment A] [--device cuda]``.
 
-Steps:
-  1. prepare the nbgrader course directory (build the sources; ``generate_assignment``
-     when they changed, which registers assignments and test cells in the gradebook);
-  2. collect submissions (``autograder.grading.intake``) and copy each into
-     ``submitted/<student>/<assignment>/`` — the originals are never modified;
-  3. autograde each (student, assignment) with nbgrader's own ``Autograde`` converter
-     (overwrite of locked/test cells, scoring, gradebook) and ``generate_feedback``,
-     in parallel workers: a local process pool, or a Dask cluster (``--scheduler``).
-     Execution is ``WarmExecute``: a fork of a warm worker per notebook;
-  4. export the gradebook to grades.csv (``nbgrader export``) and print the table.
+Steps (``grade`` calls them in this order; the folder is ``course.course_dir``):
+  0. ``prepare_course``: build the sources; ``generate_assignment`` when they changed,
+     which registers assignments and test cells in the gradebook;
+  1. ``take_in``: collect submissions (``intake``: sizes, depth, links refused); the
+     originals are never modified;
+  2. ``keep_earlier_work``: the code cells later notebooks import, as data;
+  3. ``graded_before`` / ``poisoned``: resume where a killed run stopped, never looping
+     on a notebook whose grading keeps dying;
+  4. ``place_and_list``: the trusted notebook of each into ``submitted/``;
+  5. ``run_tasks``: nbgrader's own ``Autograde`` converter and ``generate_feedback`` per
+     (student, assignment) in parallel workers (a local spawn pool, or Dask with
+     ``--scheduler``); execution is ``WarmExecute``: a fresh fork of a sandboxed zygote
+     per notebook, judged from outside;
+  6. ``gather_outcomes``: scores from the gradebook, flags from each record;
+  7. ``export_grades``: grades.csv (``nbgrader export``), replaced whole.
 
 Re-grading is idempotent: a submission's autograded notebook, grades and feedback are
 replaced, never added to.
@@ -24,13 +29,16 @@ import shutil
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from autograder.course.build import load_manifest
+from autograder.course.course_dir import CourseDir
 from autograder.grading.record import write_atomically
+from autograder.student.errors import first_line
 from autograder.course.nbgrader_course import generate_assignments, make_course_dir, run_nbgrader
 
 GRADING_CONFIG = """
@@ -70,21 +78,17 @@ class Outcome:
     by_hand: float = 0.0  # points of written answers waiting for an instructor (formgrader)
 
 
-def grading_config_path(course_dir):
-    return Path(course_dir) / "firstmlp_grading_config.py"
-
-
 def prepare_course(course_dir, timeout=600, notebook_timeout=1800, isolate=True, memory_mb=6144):
     """Build sources; run generate_assignment only when a source notebook changed."""
     course_dir = Path(course_dir).resolve()
-    stamp = course_dir / ".generated"
+    tree = CourseDir(course_dir)
     before = {p: p.read_bytes() for p in course_dir.glob("source/*/*.ipynb")}
     assignments = make_course_dir(course_dir)
     after = {p: p.read_bytes() for p in course_dir.glob("source/*/*.ipynb")}
-    if before != after or not stamp.exists() or not (course_dir / "gradebook.db").exists():
+    if before != after or not tree.generated.exists() or not tree.gradebook.exists():
         generate_assignments(course_dir, assignments)
-        stamp.write_text("\n".join(assignments))
-    grading_config_path(course_dir).write_text(
+        tree.generated.write_text("\n".join(assignments))
+    tree.grading_config.write_text(
         GRADING_CONFIG.format(timeout=timeout, notebook_timeout=notebook_timeout,
                               course_root=str(course_dir), isolate=isolate,
                               memory_mb=memory_mb))
@@ -98,7 +102,7 @@ def unreadable_reason(path):
     except RecursionError:
         return "not a readable notebook (its JSON is nested too deeply)"
     except Exception as error:
-        detail = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""
+        detail = first_line(error, 120)
         if Path(path).stat().st_size == 0:
             detail = "the file is empty"
         return f"not a readable notebook ({type(error).__name__}: {detail})"
@@ -115,16 +119,16 @@ def place_submission(course_dir, submission):
     the release's cells with the student's answers (``trusted_notebook``); what was
     edited, forged or added is flagged in the grading record."""
     from autograder.grading.record import GradingRecord
-    from autograder.grading.warm_execute import trusted_notebook
+    from autograder.grading.trusted import trusted_notebook
 
-    target = Path(course_dir) / "submitted" / submission.student / submission.assignment
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
+    target = CourseDir(course_dir).submitted(submission.student, submission.assignment)
+    if target.parent.exists():
+        shutil.rmtree(target.parent)
+    target.parent.mkdir(parents=True)
     record = GradingRecord(course_dir, submission.student, submission.assignment)
     original = nbformat.read(str(submission.path), as_version=4)
     notebook = trusted_notebook(course_dir, submission.assignment, original, record)
-    nbformat.write(notebook, str(target / f"{submission.assignment}.ipynb"))
+    nbformat.write(notebook, str(target))
     record.save()
 
 
@@ -141,18 +145,13 @@ class Unrecorded:
 EARLIER_WORK_LIMIT = 4 << 20  # characters of code a later notebook may import from one
 
 
-def earlier_work_path(course_dir, student, assignment=None):
-    folder = Path(course_dir) / "firstmlp" / "earlier" / student
-    return folder / f"{assignment}.json" if assignment else folder
-
-
 def store_earlier_work(course_dir, submission, refused=None):
     """Keep what a later notebook may import from this one (``autograder.student.earlier``): the
     code cells of the release's notebook with this student's answers, with their roles,
     as JSON data — nothing is parsed or run here; the notebook that imports them does
     that in its sandbox. A notebook that cannot be imported is stored as the reason."""
     from autograder.student.earlier import notebook_cells
-    from autograder.grading.warm_execute import trusted_notebook
+    from autograder.grading.trusted import trusted_notebook
 
     work = {"error": refused} if refused else None
     if work is None:
@@ -166,7 +165,7 @@ def store_earlier_work(course_dir, submission, refused=None):
                          "a later notebook imports"}
         except Exception as error:  # noqa: BLE001 - its own grading says why, in full
             work = {"error": f"it could not be read ({type(error).__name__})"}
-    write_atomically(earlier_work_path(course_dir, submission.student, submission.assignment),
+    write_atomically(CourseDir(course_dir).earlier(submission.student, submission.assignment),
                      json.dumps(work))
 
 
@@ -178,16 +177,17 @@ def earlier_work(course_dir, student, assignment):
     from types import SimpleNamespace
     names = [a["name"] for a in load_manifest()["assignments"]]
     before = names[:names.index(assignment)] if assignment in names else []
-    from_submitted = not earlier_work_path(course_dir, student).is_dir()
+    tree = CourseDir(course_dir)
+    from_submitted = not tree.earlier(student).is_dir()
     work = {}
     for name in before:
         if from_submitted:
-            path = Path(course_dir) / "submitted" / student / name / f"{name}.ipynb"
+            path = tree.submitted(student, name)
             if path.is_file() and not path.is_symlink():
                 store_earlier_work(course_dir, SimpleNamespace(
                     path=path, student=student, assignment=name), unreadable_reason(path))
         try:
-            work[name] = json.loads(earlier_work_path(course_dir, student, name).read_text())
+            work[name] = json.loads(tree.earlier(student, name).read_text())
         except (OSError, ValueError):
             continue
     return work
@@ -199,7 +199,7 @@ def make_api(course_dir):
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
-    config.merge(PyFileConfigLoader(grading_config_path(course_dir).name,
+    config.merge(PyFileConfigLoader(CourseDir(course_dir).grading_config.name,
                                     path=str(course_dir)).load_config())
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
@@ -258,26 +258,18 @@ def grade_one(course_dir, assignment, student, digest, secret, device=None, thre
     feedback = api.generate_feedback(assignment, student, force=True)
     outcome = {"student": student, "assignment": assignment, "ok": True,
                "feedback": bool(feedback["success"])}
-    write_atomically(done_path(course_dir, student, assignment),
+    write_atomically(CourseDir(course_dir).done(student, assignment),
                      json.dumps(dict(outcome, sha256=digest)))
     return outcome
-
-
-def done_path(course_dir, student, assignment):
-    return Path(course_dir) / "firstmlp" / "done" / student / f"{assignment}.json"
 
 
 ATTEMPTS = 3  # a notebook whose grading never finished this often is not tried again
 
 
-def attempts_path(course_dir, student, assignment):
-    return Path(course_dir) / "firstmlp" / "attempts" / student / f"{assignment}.json"
-
-
 def attempts_of(course_dir, student, assignment, digest):
     """How often grading of this very file began without finishing."""
     try:
-        record = json.loads(attempts_path(course_dir, student, assignment).read_text())
+        record = json.loads(CourseDir(course_dir).attempts(student, assignment).read_text())
     except (OSError, ValueError):
         return 0
     return int(record.get("count", 0)) if record.get("sha256") == digest else 0
@@ -287,7 +279,7 @@ def count_attempt(course_dir, student, assignment, digest):
     """Called as grading of a notebook begins (so a run killed in it, or a worker that
     dies in it, leaves a trace): resume never loops on a poisoned submission."""
     count = attempts_of(course_dir, student, assignment, digest) + 1
-    write_atomically(attempts_path(course_dir, student, assignment),
+    write_atomically(CourseDir(course_dir).attempts(student, assignment),
                      json.dumps({"sha256": digest, "count": count}))
     return count
 
@@ -300,10 +292,11 @@ def not_finished(task, reason):
 def already_graded(course_dir, submission, digest):
     """The record of an earlier run that graded this very file, or None."""
     try:
-        done = json.loads(done_path(course_dir, submission.student, submission.assignment).read_text())
+        tree = CourseDir(course_dir)
+        done = json.loads(tree.done(submission.student, submission.assignment).read_text())
     except (OSError, ValueError):
         return None
-    graded = Path(course_dir) / "autograded" / submission.student / submission.assignment
+    graded = tree.autograded(submission.student, submission.assignment).parent
     return done if done.get("sha256") == digest and graded.is_dir() else None
 
 
@@ -320,13 +313,18 @@ def run_local(tasks, workers, device, on_done):
     """A spawn pool (fresh interpreters: no state of the grader's own process). A
     worker that dies breaks the pool: a new one takes the notebooks left; one whose
     grading began ``ATTEMPTS`` times and never finished gets its zero and a reason."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    attempts = lambda task: attempts_of(task[0], task[2], task[1], task[3])  # noqa: E731
+    pending = list(tasks)
+    with workers_stop_with_the_grader():
+        run_pool(pending, workers, threads, device, on_done, attempts)
+
+
+def run_pool(pending, workers, threads, device, on_done, attempts):
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    attempts = lambda task: attempts_of(task[0], task[2], task[1], task[3])  # noqa: E731
-    pending = list(tasks)
     while pending:
         before, broken = {task: attempts(task) for task in pending}, []
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=worker_init,
@@ -352,6 +350,32 @@ def run_local(tasks, workers, device, on_done):
             return
 
 
+@contextmanager
+def workers_stop_with_the_grader():
+    """SIGTERM or SIGINT (Ctrl-C) to the grader kills its workers at once (their
+    sandboxes die with them: bwrap's --die-with-parent) and stops the run with
+    KeyboardInterrupt, so the pool shuts down and unlinks its semaphores instead of
+    waiting for the notebook in hand; what was graded is kept for the next run. A
+    SIGKILL cannot be caught: the workers then die by PR_SET_PDEATHSIG."""
+    import multiprocessing
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        for child in multiprocessing.active_children():
+            child.kill()
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def run_dask(tasks, scheduler, device, on_done):
     from distributed import Client, as_completed
 
@@ -371,14 +395,15 @@ def flags_of(course_dir, student, assignment, version):
     from autograder.grading.record import load_record
     record = load_record(course_dir, student, assignment) or {}
     flags = list(record.get("flags", []))
-    submitted = Path(course_dir) / "submitted" / student / assignment / f"{assignment}.ipynb"
+    tree = CourseDir(course_dir)
+    submitted = tree.submitted(student, assignment)
     try:
         meta = nbformat.read(str(submitted), as_version=4).metadata.get("firstmlp", {})
     except Exception:
         meta = {}
     if meta.get("course_version") != version:
         flags.append(f"release {meta.get('course_version', 'unknown')} (current {version})")
-    autograded = Path(course_dir) / "autograded" / student / assignment / f"{assignment}.ipynb"
+    autograded = tree.autograded(student, assignment)
     if autograded.exists():
         for cell in nbformat.read(str(autograded), as_version=4).cells:
             stopped = [o for o in cell.get("outputs", []) if o.get("ename") == "NotebookStopped"]
@@ -401,7 +426,7 @@ def check_device(device):
     try:
         torch.zeros(1, device=device)
     except Exception as error:  # no driver, no such device, a typo
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
+        reason = first_line(error, 160)
         raise GraderEnvironmentError(
             f"--device {device} cannot be used here ({type(error).__name__}: {reason}); "
             "nothing was graded — drop --device to grade on the CPU") from None
@@ -411,9 +436,9 @@ def prepare_data(course_dir, assignments):
     """Data the notebooks make on first use is made here, once, before they run (the
     sandbox lets a notebook read it, not write it): notebook 6's speech corpus. A
     failure is printed; those notebooks then get the reason in their feedback."""
-    release = Path(course_dir) / "release"
-    if any("ensure_corpus(" in (release / a / f"{a}.ipynb").read_text()
-           for a in assignments if (release / a / f"{a}.ipynb").exists()):
+    tree = CourseDir(course_dir)
+    if any("ensure_corpus(" in tree.release(a).read_text()
+           for a in assignments if tree.release(a).exists()):
         from autograder.student.speech.corpus import ensure_corpus
         try:
             ensure_corpus(announce=lambda message: print(message, file=sys.stderr))
@@ -428,60 +453,95 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
 
     A submission graded by an earlier run (same file, autograded notebook present) is
     skipped unless ``regrade``: a run that was killed resumes where it stopped."""
-    import threading
-
-    from tqdm import tqdm
-    tqdm.set_lock(threading.RLock())  # no multiprocessing semaphore to leak
     check_device(device)  # before anything is built, copied or graded
     from autograder.sandbox.boundary import remove_stale_groups
     remove_stale_groups()
     os.environ["FIRSTMLP_SANDBOX_MEMORY_MB"] = str(memory_mb)  # the workers' sandboxes
-
-    from autograder.grading import intake as S
-    from nbgrader.api import Gradebook
-
     course_dir = Path(course_dir).resolve()
     assignments = prepare_course(course_dir, timeout=timeout, isolate=isolate, memory_mb=memory_mb,
                                  notebook_timeout=notebook_timeout)
     secret = os.environ.get("FIRSTMLP_GRADING_SECRET") or secrets.token_hex(16)
-    scratch = course_dir / ".intake"
-    found, unmatched = S.collect(submissions_source, assignments, pattern or S.LMS_PATTERN, scratch)
+
+    found, unmatched, broken = take_in(submissions_source, course_dir, assignments, pattern, student)
+    keep_earlier_work(course_dir, found, broken)
+    found = [s for s in found if assignment is None or s.assignment == assignment]
+    digests = {(s.student, s.assignment): file_digest(s.path) if s.path else "" for s in found}
+    done = {} if regrade else graded_before(course_dir, found, digests)
+    broken |= poisoned(course_dir, found, digests, done, broken, regrade)
+    tasks = place_and_list(course_dir, found, digests, done, broken, secret)
+    results = dict(done) | run_tasks(course_dir, tasks, workers, scheduler, device, progress)
+    shutil.rmtree(CourseDir(course_dir).intake, ignore_errors=True)
+    outcomes = gather_outcomes(course_dir, found, results, broken, assignment)
+    return outcomes, unmatched, export_grades(course_dir)
+
+
+def take_in(submissions_source, course_dir, assignments, pattern=None, student=None):
+    """Step 1, intake: (submissions found, files that matched nothing, {(student,
+    assignment): why it is refused or unreadable})."""
+    from autograder.grading import intake
+    found, unmatched = intake.collect(submissions_source, assignments, pattern or intake.LMS_PATTERN,
+                                      CourseDir(course_dir).intake)
     found = [s for s in found if student is None or s.student == student]
     broken = {(s.student, s.assignment): getattr(s, "refused", None) or unreadable_reason(s.path)
               for s in found}
-    broken = {key: reason for key, reason in broken.items() if reason}
-    for name in {s.student for s in found}:  # this run's work only: no stale or foreign file
-        shutil.rmtree(earlier_work_path(course_dir, name), ignore_errors=True)
-    for submission in found:  # what later notebooks import, even those not graded now
-        store_earlier_work(course_dir, submission,
-                           broken.get((submission.student, submission.assignment)))
-    found = [s for s in found if assignment is None or s.assignment == assignment]
-    digests = {(s.student, s.assignment): file_digest(s.path) if s.path else ""
-               for s in found}
-    done = {} if regrade else {
-        (s.student, s.assignment): record for s in found
-        if (record := already_graded(course_dir, s, digests[(s.student, s.assignment)]))}
+    return found, unmatched, {key: reason for key, reason in broken.items() if reason}
+
+
+def keep_earlier_work(course_dir, found, broken):
+    """Step 2: what later notebooks import, stored for every notebook handed in (also
+    those this run does not grade); each student's folder holds this run's work only."""
+    for name in {s.student for s in found}:
+        shutil.rmtree(CourseDir(course_dir).earlier(name), ignore_errors=True)
+    for submission in found:
+        store_earlier_work(course_dir, submission, broken.get((submission.student, submission.assignment)))
+
+
+def graded_before(course_dir, found, digests):
+    """Step 3a, resume: {key: record} of what an earlier run graded from the same file."""
+    return {(s.student, s.assignment): record for s in found
+            if (record := already_graded(course_dir, s, digests[(s.student, s.assignment)]))}
+
+
+def poisoned(course_dir, found, digests, done, broken, regrade):
+    """Step 3b: {key: reason} for the notebooks whose grading began ``ATTEMPTS`` times
+    and never finished (a run or worker killed in it): resume never loops on them.
+    ``regrade`` forgets the count."""
+    tree, refused = CourseDir(course_dir), {}
     for s in found:
         key = (s.student, s.assignment)
         if regrade:
-            attempts_path(course_dir, *key).unlink(missing_ok=True)
+            tree.attempts(*key).unlink(missing_ok=True)
         elif key not in done and key not in broken and \
                 (n := attempts_of(course_dir, *key, digests[key])) >= ATTEMPTS:
-            broken[key] = (f"grading this notebook began {n} times and never finished (the "
-                           "run or its worker was killed in it); not tried again (--regrade "
-                           "retries)")
-    for submission in found:
-        key = (submission.student, submission.assignment)
-        if key not in done and key not in broken:
-            place_submission(course_dir, submission)
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
-        for name in sorted({s.student for s in found}):  # here, not racing in the workers
+            refused[key] = (f"grading this notebook began {n} times and never finished (the "
+                            "run or its worker was killed in it); not tried again (--regrade "
+                            "retries)")
+    return refused
+
+
+def place_and_list(course_dir, found, digests, done, broken, secret):
+    """Step 4: each notebook to grade placed as nbgrader reads it (the trusted notebook),
+    its student in the gradebook (here, not racing in the workers); the workers' tasks."""
+    from nbgrader.api import Gradebook
+    skip = done.keys() | broken.keys()
+    todo = [s for s in found if (s.student, s.assignment) not in skip]
+    for submission in todo:
+        place_submission(course_dir, submission)
+    with Gradebook(CourseDir(course_dir).gradebook_url) as gradebook:
+        for name in sorted({s.student for s in found}):
             gradebook.update_or_create_student(name)
-    tasks = [(str(course_dir), s.assignment, s.student, digests[(s.student, s.assignment)], secret)
-             for s in found if (s.student, s.assignment) not in broken
-             and (s.student, s.assignment) not in done]
+    return [(str(course_dir), s.assignment, s.student, digests[(s.student, s.assignment)], secret)
+            for s in todo]
+
+
+def run_tasks(course_dir, tasks, workers, scheduler, device, progress):
+    """Step 5: grade in parallel (a local spawn pool, or Dask); {key: result}."""
+    import threading
+
+    from tqdm import tqdm
+    tqdm.set_lock(threading.RLock())  # no multiprocessing semaphore to leak
     prepare_data(course_dir, {task[1] for task in tasks})
-    results = dict(done)
+    results = {}
     bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not (progress and tasks),
                file=sys.stderr)
 
@@ -494,10 +554,16 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     elif tasks:
         run_local(tasks, workers or os.cpu_count() or 1, device, on_done)
     bar.close()
-    shutil.rmtree(scratch, ignore_errors=True)
+    return results
+
+
+def gather_outcomes(course_dir, found, results, broken, assignment=None):
+    """Step 6: one Outcome per submission (score from the gradebook, flags from the
+    record), and a zero for each assignment in scope that a student did not hand in."""
+    from nbgrader.api import Gradebook
     version = load_manifest()["version"]
     outcomes = []
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+    with Gradebook(CourseDir(course_dir).gradebook_url) as gradebook:
         for submission in found:
             key = (submission.student, submission.assignment)
             outcome = Outcome(*key)
@@ -517,11 +583,16 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
                 outcome.flags.append("late: the LMS marked the file LATE (no penalty applied)")
             outcomes.append(outcome)
         outcomes += missing_work(gradebook, found, assignment)
-    csv_path = course_dir / "grades.csv"
-    partial = course_dir / ".grades.csv.partial"
+    return outcomes
+
+
+def export_grades(course_dir):
+    """Step 7: grades.csv from the gradebook (``nbgrader export``), replaced whole."""
+    tree = CourseDir(course_dir)
+    partial = tree.root / ".grades.csv.partial"
     run_nbgrader(course_dir, "export", f"--to={partial}")
-    os.replace(partial, csv_path)  # never a half-written CSV
-    return outcomes, unmatched, csv_path
+    os.replace(partial, tree.grades_csv)  # never a half-written CSV
+    return tree.grades_csv
 
 
 def waiting_for_hand_grading(submission):

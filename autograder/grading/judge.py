@@ -15,29 +15,27 @@ test speakers, windows cut by the grader) against the grader's own targets.
 """
 
 import ast
+import hashlib
+import os
+import re
 from functools import lru_cache
 
+from nbformat.v4 import new_output
+
+from autograder.grading.trusted import kernel_source
+from autograder.sandbox.wire import RemoteGone
 from autograder.student import components
 from autograder.student.oracle import Verdict, describe_exception
-from autograder.sandbox.wire import RemoteGone
 
-PROBED = {  # check → {its option: the probe that runs in the notebook's process}
-    "check_mnist_model": {"run": "autograder.student.probes:run_build_model"},
-    "check_train_one_epoch": {"run": "autograder.student.probes:run_train_one_epoch"},
-    "check_predict_loader": {"run": "autograder.student.probes:run_predict_loader"},
-    "check_frame_model": {"run": "autograder.student.probes:run_build_frame_model"},
-    "check_context_frames": {"held": "autograder.student.probes:held_bytes"},
-}
-
-
-TORCH_EXERCISES = {  # checks of exercises written with torch; all others are numpy
-    "check_mnist_dataset", "check_mnist_model", "check_train_one_epoch", "check_predict_loader",
-    "check_mnist_accuracy", "check_context_frames", "check_frame_model", "check_frame_accuracy"}
+def probes_of(name):
+    """{option: probe} a check declares (``components.declares``)."""
+    return getattr(getattr(components, name), "probes", {})
 
 
 def numpy_checks_in(source):
     """The names of the numpy exercises' checks a test cell calls."""
-    return [name for name, _, _ in checks_in(source) if name not in TORCH_EXERCISES]
+    return [name for name, _, _ in checks_in(source)
+            if getattr(getattr(components, name), "framework", "numpy") == "numpy"]
 
 
 def remote_probe(link, probe):
@@ -96,7 +94,7 @@ def run_check(name, args, keywords, link, seed):
             return judge_frame_accuracy(implementation, args, link)
         options = {k: v.value for k, v in keywords.items() if isinstance(v, ast.Constant)}
         options.update({option: remote_probe(link, probe)
-                        for option, probe in PROBED.get(name, {}).items()})
+                        for option, probe in probes_of(name).items()})
         verdicts = [check(implementation, **dict(options, seed=s)) for s in dict.fromkeys((0, seed))]
     except RemoteGone as error:
         return Verdict(name, [f"the notebook's process {error} before this check"], 1)
@@ -135,3 +133,51 @@ def judge_cell(source, link, seed):
         return None
     verdicts = [run_check(name, args, keywords, link, seed) for name, args, keywords in checks]
     return verdicts[0] if len(verdicts) == 1 else Verdict.combine(verdicts[0].name, verdicts)
+
+
+def grading_seed(student, assignment):
+    """Per grading run: from FIRSTMLP_GRADING_SECRET (the grader draws it for each run
+    and keeps it in memory and the environment only), per student and assignment."""
+    secret = os.environ.get("FIRSTMLP_GRADING_SECRET", "")
+    if not secret:  # stock nbgrader, no run secret: the course's seed, as in the source
+        from autograder.course.build import load_manifest
+        return load_manifest()["hidden_seed"]
+    digest = hashlib.sha256(f"{secret}/{student}/{assignment}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") % (2 ** 31 - 1) + 1
+
+
+def without_seed(verdict, seed):
+    """The verdict with this run's hidden seed replaced by words."""
+    def hide(text):
+        return re.sub(rf"\bseed {seed}\b", "the grading run's hidden seed", text)
+    return Verdict(verdict.name, [hide(f) for f in verdict.failures], verdict.comparisons,
+                   [hide(a) for a in verdict.advice], verdict.against)
+
+
+def judge_test_cell(cell, link, seed, record):
+    """Decide a test cell's outputs (hence its points) by the grader's verdict."""
+    grade_id = cell.metadata.nbgrader.get("grade_id")
+    kernel_errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+    in_kernel = "failed" if kernel_errors else "passed"
+    link.torch_calls = set()
+    verdict = judge_cell(kernel_source(cell), link, seed)
+    if link.torch_calls and numpy_checks_in(kernel_source(cell)):
+        record.flag(f"{grade_id}: your code called torch ({', '.join(sorted(link.torch_calls))}) "
+                    "while the grader checked a numpy exercise — review")
+    if verdict is not None:  # this run's seed stays in the grader: never in a notebook
+        verdict = without_seed(verdict, seed)
+    if verdict is None:
+        record.cell(grade_id, in_kernel, None, "no out-of-kernel check: scored in the kernel")
+        return
+    note = ""
+    if kernel_errors and verdict.passed:
+        first = kernel_errors[0]
+        note = (f"\n(in your notebook this cell failed — {first.get('ename')}: "
+                f"{str(first.get('evalue'))[:300]} — but the grader's own check passed)")
+    if verdict.passed:
+        cell.outputs = [new_output("stream", name="stdout",
+                                   text=f"graded out of your notebook's reach: {verdict}{note}\n")]
+    else:
+        cell.outputs = [new_output("error", ename="GradingCheckFailed", evalue=str(verdict),
+                                   traceback=[f"GradingCheckFailed: {verdict}"])]
+    record.cell(grade_id, in_kernel, verdict.passed, str(verdict))

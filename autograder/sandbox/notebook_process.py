@@ -187,7 +187,7 @@ class StudentGuard:
         import linecache
         import warnings
 
-        import numpy as np
+        from autograder.student.errors import student_errstate
         if self.left <= 0:
             raise CellTimeout(f"the check's {self.timeout} s budget is spent (an earlier call "
                               "ran too long)")
@@ -197,7 +197,7 @@ class StudentGuard:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"), \
+                    with student_errstate(), \
                             TorchCalls(self.torch_calls):
                         return function(*args, **kwargs)
                 finally:

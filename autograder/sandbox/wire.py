@@ -26,12 +26,14 @@ import time
 
 import numpy as np
 
+from autograder.student.errors import ProcessGone
+
 FRAME = struct.Struct("<QQ")
 MAX_MESSAGE = 512 << 20
 MIRROR_BYTES = 1 << 20  # larger arguments (a test-set batch) travel one way
 
 
-class RemoteGone(Exception):
+class RemoteGone(ProcessGone):
     """The notebook's process died, hung past its deadline, or broke the protocol."""
 
 
@@ -51,7 +53,7 @@ def warn_here(reported):
         return
     import warnings
 
-    from autograder.student.oracle import StudentFPWarning
+    from autograder.student.errors import StudentFPWarning
     for item in reported[:20]:
         if isinstance(item, dict):
             warnings.warn(StudentFPWarning(str(item.get("message", ""))[:300],
@@ -438,10 +440,9 @@ class Server:
 def describe(error):
     """Type, message and where in the student's code (not this module) it was raised."""
     import traceback
-    from autograder.student.oracle import frame_location, student_frames
+    from autograder.student.errors import first_line, frame_location, student_frames
     frames = student_frames([f for f in traceback.extract_tb(error.__traceback__)
                              if not f.filename.endswith(("wire.py", "notebook_process.py"))])
     location = frame_location(frames[-1]) if frames else ""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return {"type": type(error).__name__, "message": message[:500], "location": location,
+    return {"type": type(error).__name__, "message": first_line(error, 500), "location": location,
             "line": (frames[-1].line or "")[:300] if frames else ""}

@@ -14,8 +14,24 @@ import torch.nn.functional as F
 
 from autograder.student import probes
 from autograder.student.oracle import (CheckFinding, StudentCodeError, Verdict, call_student, check_function,
-                                       check_loss,
-                                       check_module, check_optimizer, compare, resolve_device, to_numpy)
+                                       check_loss, check_module, check_optimizer, compare, resolve_device,
+                                       to_numpy)
+
+
+def declares(*, framework="numpy", probes=None):
+    """What the grader needs to know of a check, stated where the check is defined:
+    the ``framework`` the exercise is written in (a numpy exercise that calls torch is
+    flagged), and ``probes``, {option: "module:function"} that the notebook's process
+    runs for this check when graded (torch objects cannot cross the sandbox's wire)."""
+    def declare(check):
+        check.framework, check.probes = framework, dict(probes or {})
+        return check
+    return declare
+
+
+def probe(name):
+    return f"autograder.student.probes:{name}"
+
 
 ELEMENTWISE_SHAPES = [(1, 1), (1, 9), (4, 3), (3, 4), (2, 3, 5)]
 
@@ -380,6 +396,7 @@ def check_gradient_descent(gradient_descent, seed=0, device="auto"):
     return Verdict("gradient_descent", failures, 4)
 
 
+@declares(framework="torch")
 def check_mnist_dataset(MNISTDataset, seed=0, device="auto"):
     """len, items (float32 (784,) image, int64 label equal to the arrays), batching."""
     rng = np.random.default_rng(seed)
@@ -410,6 +427,7 @@ def check_mnist_dataset(MNISTDataset, seed=0, device="auto"):
     return Verdict("MNISTDataset", failures, 8, against=None)
 
 
+@declares(framework="torch", probes={"run": probe("run_build_model")})
 def check_mnist_model(build_model, seed=0, device="auto", run=None):
     """An nn.Module MLP mapping (N, 784) to logits (N, 10), with a hidden layer.
     ``run`` replaces the local probe (the grader runs it in the notebook's process)."""
@@ -430,6 +448,7 @@ def check_mnist_model(build_model, seed=0, device="auto", run=None):
     return Verdict("build_model", failures, 3, against=None)
 
 
+@declares(framework="torch", probes={"run": probe("run_train_one_epoch")})
 def check_train_one_epoch(train_one_epoch, seed=0, device="auto", run=None):
     """One epoch of SGD on a tiny problem (unshuffled loader) must leave the same
     parameters, and return the same mean loss, as torch's canonical loop."""
@@ -463,6 +482,7 @@ def check_train_one_epoch(train_one_epoch, seed=0, device="auto", run=None):
     return Verdict("train_one_epoch", failures, 5)
 
 
+@declares(framework="torch", probes={"run": probe("run_predict_loader")})
 def check_predict_loader(predict_loader, seed=0, device="auto", run=None):
     """predict_loader(model, loader, device) equals the argmax of the model's logits."""
     device = resolve_device(device)
@@ -497,6 +517,7 @@ def required_accuracy(n_train):
     return {"numpy": 0.97, "torch": 0.98} if n_train == 60000 else {"numpy": 0.85, "torch": 0.88}
 
 
+@declares(framework="torch")
 def check_mnist_accuracy(model, X_test, y_test, minimum, name="test accuracy", logits=None):
     """The grader measures accuracy itself (a printed number earns nothing)."""
     try:
@@ -609,6 +630,7 @@ def speech_case(rng, lengths, d=28):
     return mfccs, [rng.integers(0, FRAME_CLASSES, size=t) for t in lengths]
 
 
+@declares(framework="torch", probes={"held": probe("held_bytes")})
 def check_context_frames(ContextFrames, seed=0, device="auto", held=None):
     """ContextFrames(mfccs, labels, k): len = all frames; item i = (float32 window of
     (2k+1)·28, int64 label) equal to torch's unfold of the mean-normalised, zero-padded
@@ -667,6 +689,7 @@ def check_context_frames(ContextFrames, seed=0, device="auto", held=None):
     return Verdict("ContextFrames", failures, comparisons + 3, against=None)
 
 
+@declares(framework="torch", probes={"run": probe("run_build_frame_model")})
 def check_frame_model(build_frame_model, seed=0, device="auto", run=None):
     """build_frame_model(k) is an nn.Module MLP taking (N, (2k+1)·28) windows to
     (N, 40) logits, with a hidden layer, for k = 0 and k = 4."""
@@ -700,6 +723,7 @@ def frame_test_set(context, root=None):
     return context_windows(mfccs, context).float().numpy(), np.concatenate(labels)
 
 
+@declares(framework="torch")
 def check_frame_accuracy(model, context, minimum=FRAME_ACCURACY, root=None, logits=None):
     """Frame accuracy on the test speakers, measured here from the model's logits on
     windows built here (a printed number earns nothing)."""

@@ -31,6 +31,9 @@ import warnings
 import numpy as np
 import torch
 
+from autograder.student.errors import (ProcessGone, first_line, frame_location, student_errstate,
+                                      student_frames)
+
 RTOL = 1e-7
 ATOL = 1e-10
 FLOAT32_RTOL, FLOAT32_ATOL = 1.3e-6, 1e-5  # torch.testing.assert_close's, for float32
@@ -118,15 +121,7 @@ class CheckFinding(ValueError):
 
 NOT_IMPLEMENTED = re.compile(r"your ([\w.()\[\]]+) raised NotImplementedError[^(]*"
                              r"(?:\(line (\d+) in [\w.<>]+(, your notebook \w+)?\))?")
-EARLIER = re.compile(r"^<your notebook (\w+), cell [^>]*>$")  # autograder.student.earlier's cells
 
-
-def frame_location(frame):
-    """ " (line 12 in forward)", or for code imported from an earlier notebook
-    " (line 12 in forward, your notebook 02_activations)"."""
-    earlier = EARLIER.match(frame.filename or "")
-    where = f", your notebook {earlier[1]}" if earlier else ""
-    return f" (line {frame.lineno} in {frame.name}{where})"
 CASE = re.compile(r" on (?:input|arguments) .*?\(case \d+ of \d+(?:, [^)]*)?\)")
 
 
@@ -163,14 +158,14 @@ class StudentCodeError(Exception):
 
 def describe_exception(where, error):
     """ "your forward raised ValueError: msg (line 12 in forward)" """
-    if type(error).__name__ == "RemoteGone":  # the graded process died or hung
+    if isinstance(error, ProcessGone):  # the graded process died or hung
         return f"your {where} did not return: the notebook's process {error}"
     if isinstance(error, CheckFinding):
         return f"your {where}: {error}"
     frames = student_frames(traceback.extract_tb(error.__traceback__)[1:])
     at = frame_location(frames[-1]) if frames else ""
     at = error.location if hasattr(error, "location") else at  # raised in the graded process
-    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    message = first_line(error)
     text = f"your {where} raised {type(error).__name__}{': ' + message if message else ''}{at}"
     line = getattr(error, "line", None) or (frames[-1].line if frames else "")
     if isinstance(error, ArithmeticError) and "where(" in (line or ""):
@@ -180,28 +175,6 @@ def describe_exception(where, error):
     elif isinstance(error, ArithmeticError):
         text += " — use a numerically stable formula (e.g. exp of a non-positive number only)"
     return text
-
-
-def student_frames(frames):
-    """The frames of a traceback that are the student's: not numpy's or another
-    installed package's (an error raised inside np.vectorize points at the line that
-    called it), nor the checker's own (``autograder/``)."""
-    import site
-    installed = tuple(site.getsitepackages()) + (os.path.dirname(os.__file__), HELPERS)
-    return [f for f in frames if not f.filename.startswith(installed)]
-
-
-# autograder/: the checker's own files
-HELPERS = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-class StudentFPWarning(RuntimeWarning):
-    """A numpy floating-point warning raised by student code in another process,
-    re-emitted here by the wire: ``line`` is the student's source line."""
-
-    def __init__(self, message, line=""):
-        super().__init__(message)
-        self.line = line
 
 
 _ADVICE = []  # (what numpy warned, its stable rewrite): recorded by call_student
@@ -270,7 +243,7 @@ def call_student(where, fn, *args):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"):
+            with student_errstate():
                 value = fn(*args)
         except Exception as error:
             _ADVICE.extend(floating_point_advice(where, caught, args))

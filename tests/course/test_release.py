@@ -154,7 +154,7 @@ PLANTS = {
     "solution body in a helper": (lambda r: append(r / "autograder" / "student" / "plots.py", RELU_BODY),
                                   "plots.py: contains solution code"),
     "hidden test": (lambda r: add_cell(r / "02_activations.ipynb",
-                                       "check_maxout(Maxout, seed=7103).assert_passed()"),
+                                       f"check_maxout(Maxout, seed={load_manifest()['hidden_seed']}).assert_passed()"),
                     "contains hidden test"),
     "solution marker": (lambda r: append(r / "autograder" / "student" / "data.py", "\n### BEGIN SOLUTION\n"),
                         "grading marker 'BEGIN SOLUTION'"),

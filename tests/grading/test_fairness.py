@@ -14,12 +14,13 @@ import time
 
 import pytest
 
+from autograder.course.build import load_manifest
 from autograder.student import components
 from autograder.sandbox.notebook_process import ForkedNotebook, warm_up
-from autograder.grading.judge import PROBED, remote_probe
+from autograder.grading.judge import probes_of, remote_probe
 from tests.fairness.implementations import CORRECT
 
-SEEDS = (0, 7103)
+SEEDS = (0, load_manifest()["hidden_seed"])  # visible, hidden
 CASES = [pytest.param(index, case.float32, id=case.name + ("[float32]" if case.float32 else ""))
          for index, case in enumerate(CORRECT)]
 
@@ -89,7 +90,7 @@ def test_correct_implementation_passes_through_the_wire(notebook, index, float32
     notebook.request("reset")  # a fresh time budget in the notebook's process for this check
     remote = notebook.request("lookup", "fairness_corpus")[index]
     options = {option: remote_probe(notebook, probe)
-               for option, probe in PROBED.get(case.check_name, {}).items()}
+               for option, probe in probes_of(case.check_name).items()}
     verdict = getattr(components, case.check_name)(remote, seed=0, **options)
     assert passes_by_the_rule(verdict, float32_arithmetic), \
         f"{describe(case)}, through the wire:\n{verdict}"

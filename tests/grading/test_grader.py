@@ -13,6 +13,8 @@ from autograder.grading.grader import grade, prepare_course, summary_table
 from autograder.course.nbgrader_course import cell_scores, completed_notebook
 from autograder.course.release import RELEASES
 
+HIDDEN_SEED = load_manifest()["hidden_seed"]
+
 pytestmark = pytest.mark.slow
 RELEASE = RELEASES / load_manifest()["version"]
 ASSIGNMENTS = ["01_perceptron", "02_activations"]
@@ -114,7 +116,7 @@ def test_feedback_names_failures_but_hides_hidden_tests(graded_class, course_dir
     for student, work in CLASS.items():
         for assignment in work:
             html = (course_dir / "feedback" / student / assignment / f"{assignment}.html").read_text()
-            assert "seed=7103" not in html and "BEGIN HIDDEN TESTS" not in html
+            assert f"seed={HIDDEN_SEED}" not in html and "BEGIN HIDDEN TESTS" not in html
             assert "hidden tests: run when graded, not shown" in html
             assert "<math" in html and "<script" not in html  # offline: MathML, no CDN
     html = (course_dir / "feedback" / "leaky_001" / "02_activations" / "02_activations.html").read_text()
@@ -131,7 +133,7 @@ def test_stock_generate_feedback_on_the_course_folder_hides_hidden_tests(graded_
     run_nbgrader(course_dir, "generate_feedback", "02_activations", "--student", "leaky_001",
                  "--force")
     html = feedback.read_text()
-    assert "seed=7103" not in html and "BEGIN HIDDEN TESTS" not in html
+    assert f"seed={HIDDEN_SEED}" not in html and "BEGIN HIDDEN TESTS" not in html
     assert "hidden tests: run when graded, not shown" in html
 
 
@@ -185,13 +187,14 @@ def test_a_notebook_whose_grading_never_finished_is_not_tried_forever(course_dir
     import hashlib
     import json
 
-    from autograder.grading.grader import ATTEMPTS, attempts_path
+    from autograder.course.course_dir import CourseDir
+    from autograder.grading.grader import ATTEMPTS
     folder = tmp_path / "lms"
     folder.mkdir()
     path = folder / "poison_01_perceptron.ipynb"
     path.write_text(nbformat.writes(notebook_for(course_dir, "01_perceptron")))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    record = attempts_path(course_dir, "poison", "01_perceptron")
+    record = CourseDir(course_dir).attempts("poison", "01_perceptron")
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({"sha256": digest, "count": ATTEMPTS}))
     outcome, = grade(folder, course_dir, workers=1, progress=False)[0]

@@ -10,7 +10,8 @@ import pytest
 from autograder.grading.feedback import HideTestSources
 from autograder.grading.record import GradingRecord, load_record
 from autograder.student.oracle import Verdict
-from autograder.grading.warm_execute import kernel_source, merge, trusted_notebook, without_seed
+from autograder.grading.judge import without_seed
+from autograder.grading.trusted import kernel_source, merge, trusted_notebook
 
 
 def code(source, grade_id=None, **nbgrader):

@@ -19,7 +19,7 @@ import pytest
 from autograder.grading.grader import grade, prepare_course
 from autograder.sandbox.limits import landlock_abi
 from tests.grading.hostile.cases import (CASES, HONEST, HONEST_MARKER, PWNED, SECRET, SYMLINK,
-                                 UDP_PORT, WRONG_NAME)
+                                         UDP_PORT, WRONG_NAME)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
@@ -136,7 +136,7 @@ def graded_texts(course_dir):
 
 
 def test_no_secret_seed_or_other_students_work_reaches_any_output(graded, course_dir):
-    from autograder.grading.warm_execute import grading_seed
+    from autograder.grading.judge import grading_seed
     os.environ["FIRSTMLP_GRADING_SECRET"] = SECRET
     try:
         seeds = {str(grading_seed(s, a)) for (s, a) in graded[0]}
@@ -239,6 +239,75 @@ def test_killed_grader_resumes_without_lost_or_duplicated_grades(tmp_path, cours
     assert scores == {s: 10 for s in students}
     rows = (course / "grades.csv").read_text().strip().splitlines()[1:]
     assert len([r for r in rows if "01_perceptron" in r]) == len(students)
+
+
+def process_tree(root):
+    """(pid, start time, command line) of every process below ``root``, found by
+    parent links in /proc (the sandbox's processes included: bubblewrap's namespaces
+    hide them from each other, not from here)."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append((int(stat.parent.name), fields[19], command))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child[0])
+    return found
+
+
+def still_running(pid, started):
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[19] == started and fields[0] != "Z"
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT"])
+def test_a_stopped_grader_leaves_no_process_behind(tmp_path, course_dir, how):
+    """Killed (SIGKILL to its own PID only) or stopped (SIGTERM, Ctrl-C's SIGINT) in the
+    middle of a notebook, the grader leaves no worker, sandbox or notebook running; a
+    stop is said in one line, with no leaked-semaphore warning, and the next run resumes."""
+    folder = tmp_path / "submitted"
+    for student in ("a", "b"):
+        target = folder / student / "01_perceptron"
+        target.mkdir(parents=True)
+        (target / "01_perceptron.ipynb").write_bytes(HONEST[1][2](course_dir, ROOT))
+    course, errors = tmp_path / "course", tmp_path / "stderr"
+    command = [sys.executable, "-m", "autograder.cli", "grade", str(folder), "--course-dir",
+               str(course), "--workers", "1"]
+    with errors.open("w") as stderr:
+        grader = subprocess.Popen(command, cwd=ROOT, start_new_session=True,
+                                  stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline, tree = time.monotonic() + 300, []
+        while time.monotonic() < deadline and grader.poll() is None and not any(
+                "autograder.sandbox.zygote" in c for _, _, c in tree):
+            time.sleep(0.2)
+            tree = process_tree(grader.pid)
+        assert grader.poll() is None, "the grader ended before it could be stopped"
+        time.sleep(1)
+        tree = process_tree(grader.pid)
+        os.kill(grader.pid, getattr(signal, how))
+        status = grader.wait(timeout=120)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(still_running(p, s) for p, s, _ in tree):
+        time.sleep(0.2)
+    left = [c for p, s, c in tree if still_running(p, s)]
+    if left:
+        os.killpg(grader.pid, signal.SIGKILL)
+    assert not left, f"left running after {how}: {left}"
+    said = errors.read_text()
+    if how != "SIGKILL":
+        assert status == 130 and f"stopped ({how})" in said, said[-2000:]
+        assert "leaked semaphore" not in said and "Traceback" not in said, said[-2000:]
+    rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
 
 
 def test_zip_bomb_in_a_class_export_costs_its_sender_only(tmp_path, course_dir, mnist):

@@ -1,0 +1,70 @@
+"""The nbgrader course folder: every file the build, the release and the grader read
+or write there, named once.
+
+    <root>/nbgrader_config.py             nbgrader's config (course id, root, stub)
+    <root>/firstmlp_grading_config.py     the grader's additions (sandboxed Execute, limits,
+                                          feedback without hidden tests)
+    <root>/gradebook.db                   nbgrader's gradebook
+    <root>/.generated                     the assignments generate_assignment last saw
+    <root>/source/<a>/<a>.ipynb           built sources: solutions and hidden tests (instructor)
+    <root>/release/<a>/<a>.ipynb          the student's notebooks: the trusted cells
+    <root>/submitted/<s>/<a>/<a>.ipynb    the trusted notebook nbgrader grades
+    <root>/autograded/<s>/<a>/<a>.ipynb   nbgrader's graded copy
+    <root>/feedback/<s>/<a>/<a>.html      feedback pages
+    <root>/grades.csv                     nbgrader export, replaced whole (never half-written)
+    <root>/.intake/                       scratch while a class zip is read
+    <root>/firstmlp/verdicts/<s>/<a>.json the grading record: cell verdicts and flags
+    <root>/firstmlp/earlier/<s>/<a>.json  code cells a later notebook may import (data)
+    <root>/firstmlp/done/<s>/<a>.json     this file (sha256) was graded: resume skips it
+    <root>/firstmlp/attempts/<s>/<a>.json grading of this file began this often
+"""
+
+from pathlib import Path
+
+
+class CourseDir:
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def __fspath__(self):
+        return str(self.root)
+
+    def __repr__(self):
+        return f"CourseDir({str(self.root)!r})"
+
+    nbgrader_config = property(lambda self: self.root / "nbgrader_config.py")
+    grading_config = property(lambda self: self.root / "firstmlp_grading_config.py")
+    gradebook = property(lambda self: self.root / "gradebook.db")
+    gradebook_url = property(lambda self: f"sqlite:///{self.root / 'gradebook.db'}")
+    generated = property(lambda self: self.root / ".generated")
+    grades_csv = property(lambda self: self.root / "grades.csv")
+    intake = property(lambda self: self.root / ".intake")
+
+    def source(self, assignment):
+        return self.root / "source" / str(assignment) / f"{assignment}.ipynb"
+
+    def release(self, assignment):
+        return self.root / "release" / str(assignment) / f"{assignment}.ipynb"
+
+    def submitted(self, student, assignment):
+        return self.root / "submitted" / str(student) / str(assignment) / f"{assignment}.ipynb"
+
+    def autograded(self, student, assignment):
+        return self.root / "autograded" / str(student) / str(assignment) / f"{assignment}.ipynb"
+
+    def _kept(self, kind, student, assignment=None):
+        folder = self.root / "firstmlp" / kind / str(student)
+        return folder / f"{assignment}.json" if assignment else folder
+
+    def verdicts(self, student, assignment):
+        return self._kept("verdicts", student, assignment)
+
+    def earlier(self, student, assignment=None):
+        """One notebook's stored cells, or (no ``assignment``) the student's folder."""
+        return self._kept("earlier", student, assignment)
+
+    def done(self, student, assignment):
+        return self._kept("done", student, assignment)
+
+    def attempts(self, student, assignment):
+        return self._kept("attempts", student, assignment)

@@ -1,0 +1,131 @@
+"""The grader's side of one notebook's run: its executor and its time limits.
+
+Stock nbgrader starts a Jupyter kernel per notebook and the notebook then imports
+numpy and torch again: seconds of overhead before any student code runs. Here each
+grading worker keeps a zygote inside a bubblewrap sandbox (``sandbox.boundary``,
+``sandbox.zygote``) that imported the heavy modules once; each notebook runs in a fresh
+fork of it, in namespaces of its own, so it starts in milliseconds from the same clean
+image and no student's state can reach another's, nor the grader's.
+
+The executor sends the code cells one at a time over the wire (``sandbox.wire``); the
+notebook's process runs each in its recording shell (``sandbox.notebook_process``) and
+answers with its outputs, which are sanitised (``sanitize``) before they enter the
+notebook; after a test cell the judge decides the cell through the same wire
+(``judge``). A cell gets ``timeout`` seconds, the notebook ``notebook_timeout``, both
+kept by this process, outside the sandbox; a notebook that dies, stops or wedges leaves
+every cell it did not finish with an error output naming the reason, so a test cell
+that never ran can never score.
+"""
+
+import os
+import time
+
+from nbformat.v4 import new_output
+
+from autograder.grading.trusted import is_test_cell, kernel_source
+
+
+class SandboxedNotebook:
+    """The grader's handle on one notebook process, forked by this worker's zygote."""
+
+    def __init__(self, timeout=600, limits=None, readable=(), sandbox=None):
+        from autograder.sandbox.boundary import worker_sandbox
+        from autograder.sandbox.wire import Link
+        self.sandbox = sandbox or worker_sandbox()
+        self.id, from_child, to_child, self.missing = self.sandbox.open_notebook(
+            timeout, limits, readable)
+        self.link = Link(to_child, from_child)
+
+    def close(self, limit=5):
+        """Hang up; the zygote waits ``limit`` s, then kills what is left. Returns None
+        for a clean exit, else why the notebook stopped."""
+        for fd in (self.link.to_child, self.link.from_child):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        return self.sandbox.close_notebook(self.id, limit)
+
+
+def execute_in_sandbox(notebook, timeout=600, notebook_timeout=1800, limits=None, readable=(),
+                       judge=None, flag=None, start=None, earlier=None):
+    """Execute the notebook's code cells in a fresh notebook process (``start``,
+    default: a fork of this worker's sandboxed zygote); fills in outputs and
+    execution counts in place and returns the notebook. ``earlier`` (course, this
+    notebook, {notebook: its cells as handed in}: data only) is all that
+    ``autograder.student.earlier.notebook`` can import.
+    ``judge(cell, link)``, when given, is called after each graded test cell and may
+    replace its outputs (the grader's verdict); ``flag(message)`` hears what the
+    sandbox could not apply on this machine."""
+    from autograder.sandbox.wire import RemoteGone
+    child = (start or SandboxedNotebook)(timeout, limits, readable)
+    for message in child.missing:
+        if flag:
+            flag(f"sandbox incomplete: {message}")
+    deadline = time.monotonic() + notebook_timeout
+    stopped = None
+    try:
+        if earlier is not None:
+            child.link.deadline = min(deadline, time.monotonic() + timeout)
+            try:
+                child.link.request("probe", "autograder.student.earlier:provide", *earlier)
+            except RemoteGone as error:
+                stopped = str(error)
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            if stopped is None:
+                child.link.deadline = min(deadline, time.monotonic() + timeout + 10)
+                try:
+                    result = child.link.request("run", kernel_source(cell))
+                    cell.outputs = outputs_from(result)
+                    count = result.get("count") if isinstance(result, dict) else None
+                    cell.execution_count = count if type(count) is int and count >= 0 else None
+                except RemoteGone as error:
+                    stopped = str(error)
+            if stopped is not None:
+                cell.execution_count = None
+                cell.outputs = [new_output("error", ename="NotebookStopped", evalue=stopped,
+                                           traceback=[])]
+            if judge is not None and is_test_cell(cell):
+                child.link.deadline = min(deadline, time.monotonic() + 4 * timeout)
+                judge(cell, child.link)
+                try:
+                    child.link.request("reset")
+                except RemoteGone as error:
+                    stopped = stopped or str(error)
+    finally:
+        reason = child.close()
+    if stopped is not None:
+        why = stopped if stopped == "timeout" else reason or stopped
+        for cell in notebook.cells:
+            for output in cell.get("outputs", []):
+                if output.get("ename") == "NotebookStopped":
+                    output["evalue"] = explain_stop(why)
+    return notebook
+
+
+def outputs_from(result):
+    """The cell's outputs as sent by the notebook's process, sanitised: nothing the
+    student controls reaches a notebook or a page unchecked."""
+    from autograder.grading.sanitize import clean_outputs
+    outputs = result.get("outputs") if isinstance(result, dict) else None
+    if not isinstance(outputs, list):
+        return [new_output("stream", name="stderr", text="[the grader received no outputs]\n")]
+    kept = []
+    for output in clean_outputs(outputs):
+        try:
+            kept.append(new_output(**output))
+        except Exception:
+            kept.append(new_output("stream", name="stderr",
+                                   text="[an output the grader could not read was dropped]\n"))
+    return kept
+
+
+def explain_stop(reason):
+    if reason in ("ended", None):
+        return "the notebook's process ended before this cell ran (os._exit or a crash?)"
+    if reason == "timeout":
+        return ("the notebook was stopped: a cell ran past its time limit without giving "
+                "control back (a loop inside C code?) and was killed")
+    return f"the notebook stopped before this cell ran: {reason}"
