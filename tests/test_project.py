@@ -1,5 +1,5 @@
 """Project invariants: dependency lists in sync, CI runs the README's test command,
-data never committed."""
+data never committed, every document the code cites is in the repository."""
 
 import re
 import subprocess
@@ -70,3 +70,14 @@ def test_ruff_finds_nothing():
     result = subprocess.run([ruff, "check", "--output-format", "concise", "."], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_document_the_code_cites_is_in_the_repository():
+    """A docstring's "see CONVENTIONS.md" must not point outside the checkout."""
+    cited = {(path, name) for folder in ("autograder", "solutions", "course", "bench")
+             for path in (ROOT / folder).rglob("*.py")
+             for name in re.findall(r"\b([A-Z][A-Z_]+\.md)\b", path.read_text())}
+    assert cited, "the pattern found no citation at all"
+    missing = sorted(f"{path.relative_to(ROOT)} cites {name}" for path, name in cited
+                     if not (ROOT / name).is_file())
+    assert not missing, missing
