@@ -4,7 +4,7 @@
   * resource limits: CPU seconds (SIGXCPU, then SIGKILL), address space (a memory
     bomb gets ``MemoryError``), file size, no core dumps, and a process count;
   * Landlock (Linux ≥ 5.13, unprivileged): the process may read only the system and
-    Python directories, the student-safe helper modules and the data set, may write
+    Python directories, ``autograder/student/`` and the data set, may write
     only its scratch folder, and may not open TCP connections. ``solutions/``,
     ``course/``, the nbgrader course folder (sources with hidden tests, gradebook,
     other students' files) are out of reach;
