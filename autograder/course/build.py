@@ -31,10 +31,11 @@ code lives only in ``solutions/``:
 A given cell that holds an ``@include`` is marked ``"firstmlp": {"exports": true}``:
 a later notebook that imports this one (``autograder.student.earlier``) runs it whole.
 
-The build is a list of steps, each a function of one cell, as nbgrader's
-preprocessors are: read (jupytext) → check the role's options → expand directives or
-the model answer → add the hidden tests → nbgrader metadata → stable ids. Output is
-deterministic (no timestamps), so the same input gives identical bytes.
+The build reads a source (jupytext), checks each cell's options, makes its notebook cell
+with nbgrader's metadata and a stable id, and runs ``STEPS`` on it in order, as
+nbgrader's preprocessors run on a notebook: expand directives → add the hidden tests →
+write the model answer → mark exports. Output is deterministic (no timestamps), so the
+same input gives identical bytes.
 """
 
 import ast
@@ -215,38 +216,70 @@ def with_hidden_tests(source, seed, where):
 CHECK = re.compile(r"^(check_\w+\()(.*?)\)\.assert_passed\(\)$")
 
 
+def check_options(cell, where):
+    """A role's options are there and make sense, else a CourseError naming the line."""
+    if cell.kind in ROLES and "id" not in cell.options:
+        raise CourseError(f'{where}: a {cell.kind} cell needs id="..."')
+    if cell.kind in ("tests", "written") and not str(cell.options.get("points", "")).isdigit():
+        raise CourseError(f"{where}: a {cell.kind} cell needs points=N")
+    if cell.options.get("hidden_seed") and cell.kind != "tests":
+        raise CourseError(f"{where}: hidden_seed=true belongs on a tests cell")
+
+
+def nbgrader_cell(cell, identifier):
+    """The notebook cell of a course cell, source as written, with nbgrader's metadata;
+    given and test cells locked, test cells tagged so "Run all" shows every verdict."""
+    text = cell.kind in ("markdown", "written")
+    new = (nbformat.v4.new_markdown_cell if text else nbformat.v4.new_code_cell)(cell.source, id=identifier)
+    new.metadata["nbgrader"] = nbgrader_metadata(cell, identifier)
+    if not text:
+        new.metadata["editable"] = cell.kind == "solution"
+        new.metadata["deletable"] = False
+    if cell.kind == "tests":
+        new.metadata["tags"] = ["raises-exception"]
+    return new
+
+
+# The build's steps, each (course cell, notebook cell, "file:line", build options),
+# applied in this order to every cell, as nbgrader's preprocessors are to a notebook.
+
+def expand_code(cell, new, where, options):
+    if new.cell_type == "code":
+        new.source = expand_directives(new.source, where)
+
+
+def add_hidden_tests(cell, new, where, options):
+    if cell.options.get("hidden_seed"):
+        seed = options.get("hidden_seed")
+        new.source = with_hidden_tests(new.source, load_manifest().get("hidden_seed")
+                                       if seed is None else seed, where)
+
+
+def write_model_answer(cell, new, where, options):
+    if cell.kind == "written":
+        new.source = model_answer(cell.source, where)
+
+
+def mark_exports(cell, new, where, options):
+    """Given definitions (``@include``) run whole when a later notebook imports this
+    one (``autograder.student.earlier``)."""
+    if cell.kind == "code" and any(map(DIRECTIVE.match, cell.source.splitlines())):
+        new.metadata["firstmlp"] = {"exports": True}
+
+
+STEPS = (expand_code, add_hidden_tests, write_model_answer, mark_exports)
+
+
 def build_notebook(path, course_version, hidden_seed=None):
     """One course source → an nbgrader source notebook (nbformat 4.5); ``hidden_seed``
     defaults to the course's (course.toml)."""
-    path = Path(path)
-    cells, seen = [], set()
+    path, seen, cells = Path(path), set(), []
     for cell in parse_course_source(path):
         where = f"{path}:{cell.line}"
-        if cell.kind in ROLES and "id" not in cell.options:
-            raise CourseError(f'{where}: a {cell.kind} cell needs id="..."')
-        if cell.kind in ("tests", "written") and not str(cell.options.get("points", "")).isdigit():
-            raise CourseError(f"{where}: a {cell.kind} cell needs points=N")
-        if cell.options.get("hidden_seed") and cell.kind != "tests":
-            raise CourseError(f"{where}: hidden_seed=true belongs on a tests cell")
-        text = cell.kind in ("markdown", "written")
-        source = cell.source if text else expand_directives(cell.source, where)
-        if cell.options.get("hidden_seed"):
-            if hidden_seed is None:
-                hidden_seed = load_manifest().get("hidden_seed")
-            source = with_hidden_tests(source, hidden_seed, where)
-        if cell.kind == "written":
-            source = model_answer(cell.source, where)
-        identifier = cell_id(cell, seen)
-        make = nbformat.v4.new_markdown_cell if text else nbformat.v4.new_code_cell
-        new = make(source, id=identifier)
-        new.metadata["nbgrader"] = nbgrader_metadata(cell, identifier)
-        if not text:
-            new.metadata["editable"] = cell.kind == "solution"
-            new.metadata["deletable"] = False
-        if cell.kind == "tests":  # "Run all" shows every test's verdict, not just the first
-            new.metadata["tags"] = ["raises-exception"]
-        if cell.kind == "code" and any(map(DIRECTIVE.match, cell.source.splitlines())):
-            new.metadata["firstmlp"] = {"exports": True}  # given definitions: see earlier.py
+        check_options(cell, where)
+        new = nbgrader_cell(cell, cell_id(cell, seen))
+        for step in STEPS:
+            step(cell, new, where, {"hidden_seed": hidden_seed})
         cells.append(new)
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {
