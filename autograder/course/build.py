@@ -250,9 +250,9 @@ def expand_code(cell, new, where, options):
 
 def add_hidden_tests(cell, new, where, options):
     if cell.options.get("hidden_seed"):
-        seed = options.get("hidden_seed")
-        new.source = with_hidden_tests(new.source, load_manifest().get("hidden_seed")
-                                       if seed is None else seed, where)
+        if options.get("hidden_seed") is None:  # read course.toml once per notebook
+            options["hidden_seed"] = load_manifest().get("hidden_seed")
+        new.source = with_hidden_tests(new.source, options["hidden_seed"], where)
 
 
 def write_model_answer(cell, new, where, options):
@@ -273,13 +273,13 @@ STEPS = (expand_code, add_hidden_tests, write_model_answer, mark_exports)
 def build_notebook(path, course_version, hidden_seed=None):
     """One course source → an nbgrader source notebook (nbformat 4.5); ``hidden_seed``
     defaults to the course's (course.toml)."""
-    path, seen, cells = Path(path), set(), []
+    path, seen, cells, options = Path(path), set(), [], {"hidden_seed": hidden_seed}
     for cell in parse_course_source(path):
         where = f"{path}:{cell.line}"
         check_options(cell, where)
         new = nbgrader_cell(cell, cell_id(cell, seen))
         for step in STEPS:
-            step(cell, new, where, {"hidden_seed": hidden_seed})
+            step(cell, new, where, options)
         cells.append(new)
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {
