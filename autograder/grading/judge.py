@@ -27,6 +27,7 @@ from autograder.sandbox.wire import RemoteGone
 from autograder.student import components
 from autograder.student.oracle import Verdict, describe_exception
 
+
 def probes_of(name):
     """{option: probe} a check declares (``components.declares``)."""
     return getattr(getattr(components, name), "probes", {})
