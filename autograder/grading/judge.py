@@ -9,13 +9,18 @@ once on the visible inputs (seed 0) and once on inputs drawn for this grading ru
 inputs and returns arrays; it cannot reach the comparison.
 
 The torch exercises pass torch objects, which cannot travel; for them the notebook's
-process runs a probe (``probes``) and returns plain numbers. Test accuracy is measured
+process runs a probe (``probes``) and returns plain numbers. A probe builds its problem
+from a seed in that process, so it is given ``probe_seed(seed)``, a keyed one-way
+function of this run's seed: the notebook learns the problem it is handed, never the
+run's seed (nor the secret, without which the function cannot be inverted or
+enumerated). Test accuracy is measured
 on the grader's own copy of the MNIST test set (notebook 6: of the speech corpus's
 test speakers, windows cut by the grader) against the grader's own targets.
 """
 
 import ast
 import hashlib
+import hmac
 import os
 import re
 from functools import lru_cache
@@ -96,7 +101,8 @@ def run_check(name, args, keywords, link, seed):
         options = {k: v.value for k, v in keywords.items() if isinstance(v, ast.Constant)}
         options.update({option: remote_probe(link, probe)
                         for option, probe in probes_of(name).items()})
-        verdicts = [check(implementation, **dict(options, seed=s)) for s in dict.fromkeys((0, seed))]
+        hidden = probe_seed(seed) if probes_of(name) else seed
+        verdicts = [check(implementation, **dict(options, seed=s)) for s in dict.fromkeys((0, hidden))]
     except RemoteGone as error:
         return Verdict(name, [f"the notebook's process {error} before this check"], 1)
     except Exception as error:
@@ -147,6 +153,16 @@ def grading_seed(student, assignment):
     return int.from_bytes(digest[:4], "little") % (2 ** 31 - 1) + 1
 
 
+def probe_seed(seed):
+    """The hidden seed a probe check hands the notebook's process: HMAC-SHA256 of the
+    grading seed keyed by this run's secret, in [1, 2**31 - 1]. Knowing it (and the
+    visible seed 0) tells nothing of ``seed``; without a secret (stock nbgrader, where
+    the hidden tests run in the kernel anyway) it is keyed by the empty string."""
+    key = os.environ.get("FIRSTMLP_GRADING_SECRET", "").encode()
+    digest = hmac.new(key, f"probe/{seed}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:4], "little") % (2 ** 31 - 1) + 1
+
+
 def without_seed(verdict, seed):
     """The verdict with this run's hidden seed replaced by words."""
     def hide(text):
@@ -166,7 +182,7 @@ def judge_test_cell(cell, link, seed, record):
         record.flag(f"{grade_id}: your code called torch ({', '.join(sorted(link.torch_calls))}) "
                     "while the grader checked a numpy exercise — review")
     if verdict is not None:  # this run's seed stays in the grader: never in a notebook
-        verdict = without_seed(verdict, seed)
+        verdict = without_seed(without_seed(verdict, seed), probe_seed(seed))
     if verdict is None:
         record.cell(grade_id, in_kernel, None, "no out-of-kernel check: scored in the kernel")
         return

