@@ -9,8 +9,9 @@ and ``assignment``; the default reads Canvas-style names such as
 Intake is made for hostile input (the grader that reads the result runs unsandboxed):
 
 * Links are never followed. A notebook, student folder or assignment folder that is a
-  symbolic link is refused, and so is a hard link (a file with more than one name):
-  either could point at the course's source notebook and its hidden tests.
+  symbolic link is refused (a student folder: a zero for each assignment), and so is a
+  hard link (a file with more than one name): either could point at the course's source
+  notebook and its hidden tests.
 * Only regular files are read: FIFOs (which block a reader forever), device files and
   sockets are refused. Files are opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked
   with ``fstat`` on the opened descriptor, and folders are walked by descriptor, so
@@ -185,8 +186,10 @@ def from_nbgrader_tree(root, assignments, scratch=None):
     try:
         for student in sorted(os.listdir(root_fd)):
             mode = lstat_mode(student, root_fd)
-            if stat.S_ISLNK(mode):
-                unmatched.append(Unmatched(root / student, f"the student folder {IS_LINK}"))
+            if stat.S_ISLNK(mode):  # not followed: a zero for each assignment, with the reason
+                found += [Submission(student, assignment, None,
+                                     f"refused {student}/: the student folder {IS_LINK}")
+                          for assignment in sorted(assignments)]
             elif stat.S_ISDIR(mode):
                 try:
                     student_fd = open_folder(student, root_fd)

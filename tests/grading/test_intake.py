@@ -102,15 +102,18 @@ def test_symlinked_notebook_is_refused_and_never_read(tmp_path):
     assert no_secret_under(tmp_path / "scratch")
 
 
-def test_symlinked_student_folder_is_not_walked(tmp_path):
+def test_symlinked_student_folder_is_not_walked_and_scores_zero(tmp_path):
     root = nbgrader_tree(tmp_path / "submitted", kim="01_perceptron")
     elsewhere = nbgrader_tree(tmp_path / "elsewhere", lee="02_activations")
     (elsewhere / "lee" / "02_activations" / "02_activations.ipynb").write_text(SECRET)
     (root / "lee").symlink_to(elsewhere / "lee")
     found, unmatched = collect(root, ASSIGNMENTS, scratch=tmp_path / "scratch")
-    assert [s.student for s in found] == ["kim"]
-    assert [(u.path.name, u.reason) for u in unmatched] == [
-        ("lee", "the student folder is a symbolic link (links are never followed)")]
+    assert [s.student for s in found if s.refused is None] == ["kim"]
+    lee = [s for s in found if s.student == "lee"]
+    assert sorted(s.assignment for s in lee) == sorted(ASSIGNMENTS)
+    assert {(s.path, s.refused) for s in lee} == {
+        (None, "refused lee/: the student folder is a symbolic link (links are never followed)")}
+    assert unmatched == []
     assert no_secret_under(tmp_path / "scratch")
 
 
