@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 import tokenize
+import unicodedata
 from pathlib import Path
 
 BANNED_IN_NUMPY = ("torch", "tensorflow", "jax", "autograder")  # the grader's torch helpers too
@@ -27,6 +28,16 @@ def write_atomically(path, text):
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, path)
+
+
+def plain_line(text, limit=500):
+    """``text`` as one line a terminal or a Markdown file shows as written: parts of a
+    flag come from a student's notebook (a cell's grade_id, an error's text), so control
+    and format characters (escape sequences, carriage returns, bidirectional overrides)
+    become "?" and line breaks a space; at most ``limit`` characters."""
+    text = "".join(" " if c in "\n\t" else "?" if unicodedata.category(c)[0] == "C" else c
+                   for c in str(text))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def framework_names(source):

@@ -85,8 +85,10 @@ def attempt(name, action):
     try:
         action()
         print(f"{name}: worked")
+        return [name]
     except OSError as error:
         print(f"{name}: OSError {error}")
+        return []
 def udp():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.sendto(b"hostile", ("127.0.0.1", UDP_PORT))
@@ -98,8 +100,9 @@ def abstract():
 def unix_file():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind("listener.sock")
-for name, action in (("udp", udp), ("tcp", tcp), ("abstract", abstract), ("unix", unix_file)):
-    attempt(name, action)
+outward = attempt("udp", udp) + attempt("tcp", tcp) + attempt("abstract", abstract)
+attempt("unix", unix_file)  # a socket file in its own scratch folder: no way out
+print(f"sockets that reached out: {outward}")
 '''.replace("UDP_PORT", "47913")
 UDP_PORT = 47913
 
@@ -113,7 +116,8 @@ for pid in pids:
         readable.append(pid)
     except OSError:
         pass
-print(f"processes visible: {[p for p in pids if p == os.getpid()]} of {pids}; environ readable: {readable}")
+others = [p for p in pids if p != os.getpid()]
+print(f"other processes visible: {others}; environ readable: {[p for p in readable if p in others]}")
 '''
 
 WRITE_WIRE = '''
@@ -169,9 +173,14 @@ def drop(cell_id):
     return edit
 
 
+# a grade_id that would clear the grader's terminal, retitle it and start a new line of
+# report.md: a flag quotes it as plain text
+FORGED_ID = "bonus\x1b[2J\x1b]0;forged title\x07\r\n# forged heading"
+
+
 def add_forged_cell(notebook):
     cell = nbformat.v4.new_code_cell("print('bonus')")
-    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 50,
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": FORGED_ID, "points": 50,
                                  "locked": True, "solution": False, "schema_version": 3}
     notebook.cells.append(cell)
 
@@ -268,9 +277,10 @@ CASES = [
      0, "secrets searched", "notebook"),
     ("read_other_students", A2, with_cells(A2, solved=set(), append=[("relu", READ_OTHERS)]),
      0, "other students found: 0", "notebook"),
-    ("sockets", A2, with_cells(A2, append=[("relu", SOCKETS)]), 14, "udp: OSError", "notebook"),
+    ("sockets", A2, with_cells(A2, append=[("relu", SOCKETS)]), 14,
+     "sockets that reached out: []", "notebook"),
     ("read_proc", A2, with_cells(A2, append=[("relu", READ_PROC)]), 14,
-     "processes visible: [1]", "notebook"),
+     "other processes visible: []; environ readable: []", "notebook"),
     ("write_wire", A2, with_cells(A2, append=[("relu", WRITE_WIRE)]), 4,
      "the notebook stopped before this cell ran", "notebook"),
     ("html_injection", A2, with_cells(A2, append=[("relu", HTML_INJECTION)]), 14,
@@ -293,7 +303,8 @@ CASES = [
         "test_leaky_relu", locked=False, grade=False)), 12, "cell test_leaky_relu was edited",
      "flags"),
     ("forged_grade_cell", A2, with_cells(A2, solved=set(), edit=add_forged_cell), 0,
-     "a cell claims nbgrader metadata it was not given (bonus)", "flags"),
+     "a cell claims nbgrader metadata it was not given (bonus?[2J?]0;forged title?? # forged "
+     "heading)", "flags"),
     # files that are not this assignment's notebook
     ("other_assignment", A1, other_assignment, 0,
      "this is the notebook of 02_activations, submitted as 01_perceptron: graded as a blank",
