@@ -1,9 +1,10 @@
 """The nbgrader course folder: every file the build, the release and the grader read
 or write there, named once.
 
-    <root>/nbgrader_config.py             nbgrader's config (course id, root, stub)
+    <root>/nbgrader_config.py             nbgrader's config (course id, root, stub); loads:
     <root>/firstmlp_grading_config.py     the grader's additions (sandboxed Execute, limits,
-                                          feedback without hidden tests)
+                                          feedback without hidden tests), in every folder:
+                                          stock nbgrader refuses to run without it
     <root>/gradebook.db                   nbgrader's gradebook
     <root>/.generated                     the assignments generate_assignment last saw
     <root>/source/<a>/<a>.ipynb           built sources: solutions and hidden tests (instructor)

@@ -10,7 +10,8 @@ gradient from ``backward`` to |fd - analytic| <= ATOL + RTOL·|fd| (float64, ε 
 
 import numpy as np
 
-from autograder.student.oracle import StudentCodeError, Verdict, call_student, compare, instantiate, param_names_of
+from autograder.student.oracle import (StudentCodeError, Verdict, call_student, compare, instantiate,
+                                       param_names_of)
 from solutions.gradcheck import numerical_gradient
 
 EPSILON = 1e-6

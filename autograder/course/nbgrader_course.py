@@ -24,11 +24,49 @@ c.OverwriteCells.add_missing_cells = True
 # Stock nbgrader on this folder (formgrader's buttons, `nbgrader autograde`,
 # `generate_feedback`) grades and writes feedback as `firstmlp grade` does: sandboxed
 # execution, the grader's verdicts, hidden tests and seeds kept out of feedback,
-# outputs sanitised.
+# outputs sanitised. Every course folder has this file; without it nbgrader stops
+# (load_subconfig alone would pass silently, and stock Execute would run hidden tests).
 import os
-if os.path.exists(os.path.join({root!r}, "firstmlp_grading_config.py")):
-    load_subconfig(os.path.join({root!r}, "firstmlp_grading_config.py"))
+if not os.path.isfile({grading_config!r}):
+    raise SystemExit({grading_config!r} + " is missing: run `firstmlp build --out` or "
+                     "`firstmlp grade --course-dir` on this folder again")
+load_subconfig({grading_config!r})
 '''
+
+GRADING_CONFIG = """
+# Grading with firstmlp: nbgrader's autograde pipeline, warm execution, no score from stderr.
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from autograder.grading.feedback import HideTestSources, MathAsMathML, template_basedirs
+from autograder.grading.sanitize import SanitizeOutputs
+from autograder.grading.warm_execute import WarmExecute
+c.Autograde.autograde_preprocessors = [WarmExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SanitizeOutputs, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?s)."
+c.WarmExecute.timeout = {timeout}
+c.WarmExecute.notebook_timeout = {notebook_timeout}
+c.WarmExecute.course_root = {course_root!r}
+c.WarmExecute.isolate = {isolate}
+c.WarmExecute.memory_mb = {memory_mb}
+c.OverwriteCells.add_missing_cells = True
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestSources,
+                                    SanitizeOutputs, MathAsMathML]
+c.HTMLExporter.sanitize_html = False  # SanitizeOutputs (nh3) instead: bleach escapes tables
+c.HTMLExporter.extra_template_basedirs = template_basedirs()  # math as MathML, no CDN
+"""
+
+
+def write_grading_config(course_dir, timeout=600, notebook_timeout=1800, isolate=True,
+                         memory_mb=6144):
+    """The grader's additions to the folder's nbgrader config (``GRADING_CONFIG``)."""
+    course_dir = Path(course_dir).resolve()
+    CourseDir(course_dir).grading_config.write_text(GRADING_CONFIG.format(
+        timeout=timeout, notebook_timeout=notebook_timeout, course_root=str(course_dir),
+        isolate=isolate, memory_mb=memory_mb))
 
 
 class NbgraderError(Exception):
@@ -57,9 +95,12 @@ def make_course_dir(course_dir, course_id="firstmlp", timeout=600, version=None)
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
     written = build_course(course_dir, version=version)
-    CourseDir(course_dir).nbgrader_config.write_text(
+    tree = CourseDir(course_dir)
+    tree.nbgrader_config.write_text(
         CONFIG.format(course_id=course_id, root=str(course_dir), timeout=timeout,
-                      code_stub=CODE_STUB))
+                      code_stub=CODE_STUB, grading_config=str(tree.grading_config)))
+    if not tree.grading_config.exists():  # `firstmlp grade` writes its own limits over it
+        write_grading_config(course_dir)
     return [path.parent.name for path in written]
 
 

@@ -137,6 +137,40 @@ def test_stock_generate_feedback_on_the_course_folder_hides_hidden_tests(graded_
     assert "hidden tests: run when graded, not shown" in html
 
 
+def test_stock_nbgrader_on_a_built_course_folder_grades_as_the_grader_does(tmp_path):
+    """A folder made by `firstmlp build` (never by `firstmlp grade`), formgrader's
+    buttons on it: stock `nbgrader autograde` runs the grader's sandboxed execution
+    judged from outside (a comparator patched in the kernel fools nothing), and
+    `generate_feedback` hides the hidden tests and the seed."""
+    from nbgrader.api import Gradebook
+
+    from autograder.course.nbgrader_course import (NbgraderError, generate_assignments, make_course_dir,
+                                                   run_nbgrader)
+    folder = tmp_path / "course"
+    make_course_dir(folder)
+    generate_assignments(folder, ["02_activations"])
+    notebook = notebook_for(folder, "02_activations", replace=[("leaky_relu", "slope=0.1", "slope=0.01")])
+    leaky = next(c for c in notebook.cells if c.id == "leaky_relu")
+    leaky.source += ("\nnp.allclose = lambda *a, **k: True\n"
+                     "np.testing.assert_allclose = lambda *a, **k: None\nnp.abs = lambda x: 0 * x")
+    submitted = folder / "submitted" / "kim" / "02_activations" / "02_activations.ipynb"
+    submitted.parent.mkdir(parents=True)
+    nbformat.write(notebook, str(submitted))
+    run_nbgrader(folder, "autograde", "02_activations", "--student", "kim", "--force")
+    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:
+        # as `firstmlp grade` scores it (tests/grading/hostile: patch_numpy); in-kernel: 14
+        assert gradebook.find_submission("02_activations", "kim").score == 11
+    autograded = (folder / "autograded" / "kim" / "02_activations" / "02_activations.ipynb").read_text()
+    assert "graded out of your notebook" in autograded and "LeakyReLU(0.1)" in autograded
+    run_nbgrader(folder, "generate_feedback", "02_activations", "--student", "kim", "--force")
+    html = (folder / "feedback" / "kim" / "02_activations" / "02_activations.html").read_text()
+    assert f"seed={HIDDEN_SEED}" not in html and "BEGIN HIDDEN TESTS" not in html
+    assert "hidden tests: run when graded, not shown" in html
+    (folder / "firstmlp_grading_config.py").unlink()  # stock nbgrader stops, never runs unsafely
+    with pytest.raises(NbgraderError, match="firstmlp_grading_config.py is missing"):
+        run_nbgrader(folder, "generate_feedback", "02_activations", "--student", "kim", "--force")
+
+
 def test_regrading_one_student_is_idempotent_and_touches_no_one_else(graded_class, course_dir):
     from nbgrader.api import Gradebook
     submitted = graded_class[0]
