@@ -23,6 +23,8 @@
 """
 
 import argparse
+import os
+import re
 import sys
 import time
 import zipfile
@@ -179,14 +181,22 @@ def sandbox_summary(device=None, isolate=True):
             "zygote per notebook, in namespaces of its own)")
 
 
+def as_markdown_text(text):
+    """``text`` (one plain line: ``record.plain_line``) shown as written in rendered
+    Markdown: a flag may quote a student's notebook, so HTML, links and emphasis are
+    escaped (CommonMark: a backslash before ASCII punctuation makes it literal)."""
+    return re.sub(r"([\\`*_\[\]<>&#|!])", r"\\\1", text)
+
+
 def write_report(course_dir, outcomes):
     """report.md: per student, the points and every flag with its reason."""
     from autograder.grading.record import write_atomically
     lines = ["# Grading report", ""]
     for student in sorted({o.student for o in outcomes}):
         own = [o for o in outcomes if o.student == student]
-        lines.append(f"## {student}: {sum(o.score for o in own):g}/{sum(o.max_score for o in own):g}")
-        flagged = [f"- {o.assignment}: {flag}" for o in own for flag in o.flags]
+        lines.append(f"## {as_markdown_text(student)}: {sum(o.score for o in own):g}/"
+                     f"{sum(o.max_score for o in own):g}")
+        flagged = [f"- {o.assignment}: {as_markdown_text(flag)}" for o in own for flag in o.flags]
         lines += (flagged or ["- nothing flagged"]) + [""]
     path = Path(course_dir) / "report.md"
     write_atomically(path, "\n".join(lines))
@@ -196,8 +206,11 @@ def write_report(course_dir, outcomes):
 def cut_release(version, force, out=None, changelog=True):
     from autograder.course.release import RELEASES, ReleaseError, build_release
 
+    out = Path(out or RELEASES)
+    # CHANGELOG.md tells the repository's own releases; a cut elsewhere (a try) leaves it be
+    changelog = changelog and out.resolve() == RELEASES.resolve()
     try:
-        target = build_release(version, out_root=out or RELEASES, force=force, changelog=changelog)
+        target = build_release(version, out_root=out, force=force, changelog=changelog)
     except ReleaseError as error:
         print(f"release {version}: {error}", file=sys.stderr)
         return 1
@@ -268,6 +281,33 @@ def lms_pattern(text):
     return text
 
 
+def output_folder(text):
+    """A folder to write into: one that exists, or one that can be made (no file in
+    the way, the nearest existing folder writable)."""
+    path = Path(text)
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder: give a folder "
+                                         "that exists or can be made")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{existing} is not writable here: give a folder "
+                                         "you can write in")
+    return text
+
+
+def scheduler_address(text):
+    """A Dask scheduler's address as ``distributed.Client`` takes it: [tcp://]host:port."""
+    from distributed.comm import get_address_host_port
+    try:
+        port = get_address_host_port(text)[1]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"a Dask scheduler address such as tcp://host:8786 "
+                                         f"is needed, not {text!r} ({error})") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"port {port} of {text!r} is not a port (1 to 65535)")
+    return text
+
+
 def release_version(text):
     from autograder.course.release import ReleaseError, check_version
     try:
@@ -285,21 +325,24 @@ def parse_arguments(argv):
         command = commands.add_parser(name)
         command.add_argument("--device", default="auto", help="torch side: auto, cpu or cuda")
         command.add_argument("--epochs", type=positive_int, default=None)
-    commands.add_parser("build").add_argument("--out", default="build/course")
-    commands.add_parser("grade-demo").add_argument("--workdir", default=None)
+    commands.add_parser("build").add_argument("--out", type=output_folder, default="build/course")
+    commands.add_parser("grade-demo").add_argument("--workdir", type=output_folder, default=None)
     release = commands.add_parser("release")
     release.add_argument("--version", required=True, type=release_version)
     release.add_argument("--force", action="store_true", help="rebuild an existing version")
-    release.add_argument("--out", default=None, help="folder of releases (default: releases/)")
+    release.add_argument("--out", type=output_folder, default=None,
+                         help="folder of releases (default: releases/)")
     release.add_argument("--no-changelog", dest="changelog", action="store_false",
-                         help="leave CHANGELOG.md alone (default: Unreleased becomes this release)")
+                         help="leave CHANGELOG.md alone (default: Unreleased becomes this "
+                              "release, when it is cut into releases/)")
     commands.add_parser("scan").add_argument("folder")
     grade = commands.add_parser("grade")
     grade.add_argument("submissions", help="submitted/ tree, folder or zip of LMS files")
-    grade.add_argument("--course-dir", default="build/grading")
+    grade.add_argument("--course-dir", type=output_folder, default="build/grading")
     grade.add_argument("--workers", type=positive_int, default=None,
                        help="default: the machine's cores")
-    grade.add_argument("--scheduler", default=None, help="Dask scheduler, e.g. tcp://host:8786")
+    grade.add_argument("--scheduler", type=scheduler_address, default=None,
+                       help="Dask scheduler, e.g. tcp://host:8786 (default: a local pool)")
     grade.add_argument("--student", default=None)
     grade.add_argument("--assignment", default=None)
     grade.add_argument("--device", default=None, help="torch device for the checks (cpu, cuda)")
@@ -313,7 +356,7 @@ def parse_arguments(argv):
     commands.add_parser("speech-data", add_help=False)
     align = commands.add_parser("speech-align")
     align.add_argument("audio_dir")
-    align.add_argument("out_dir")
+    align.add_argument("out_dir", type=output_folder)
     return parser.parse_args(argv)
 
 
@@ -327,7 +370,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["speech-data"]:
         from autograder.student.speech.corpus import main as speech_data
-        return speech_data(argv[1:])
+        return speech_data(argv[1:], prog="firstmlp speech-data")
     args = parse_arguments(argv)
     try:
         return run_command(args)

@@ -45,6 +45,8 @@ def test_grading_on_cuda_without_a_gpu_grades_nothing_and_says_why(tmp_path, cap
 
 
 NOT_A_ZIP = __file__  # a file that exists and is no zip
+FILE = "<a file>"  # stands for a regular file that exists (made by the test)
+DASK_ADDRESS = "firstmlp grade: argument --scheduler: a Dask scheduler address such as tcp://host:8786"
 
 # Bad input and the one line it gets (exit 2, nothing built, graded or written).
 BAD_INPUT = [
@@ -59,25 +61,88 @@ BAD_INPUT = [
      "firstmlp grade: argument --pattern: needs the named groups (?P<assignment>"),
     (["grade", "/tmp", "--assignment", "99_nothing"],
      "grade: --assignment 99_nothing: the course has no such assignment (it has 01_perceptron"),
+    (["grade", "/tmp", "--course-dir", FILE],
+     f"firstmlp grade: argument --course-dir: {FILE} is a file, not a folder: give a folder"),
+    (["grade", "/tmp", "--course-dir", f"{FILE}/course"],
+     f"firstmlp grade: argument --course-dir: {FILE} is a file, not a folder"),
+    (["grade", "/tmp", "--scheduler", "bogus"], f"{DASK_ADDRESS} is needed, not 'bogus'"),
+    (["grade", "/tmp", "--scheduler", "tcp://host"], f"{DASK_ADDRESS} is needed, not 'tcp://host'"),
+    (["grade", "/tmp", "--scheduler", "foo://host:8786"], f"{DASK_ADDRESS} is needed, not 'foo://"),
+    (["grade", "/tmp", "--scheduler", "tcp://host:0"], "firstmlp grade: argument --scheduler: port 0 of"),
+    (["build", "--out", FILE], f"firstmlp build: argument --out: {FILE} is a file, not a folder"),
+    (["grade-demo", "--workdir", FILE], f"firstmlp grade-demo: argument --workdir: {FILE} is a file"),
     (["release", "--version", "../../evil"], "firstmlp release: argument --version: a version is"),
     (["release", "--version", ".hidden"], "firstmlp release: argument --version: a version is"),
     (["release"], "firstmlp release: the following arguments are required: --version"),
+    (["release", "--version", "9.9", "--out", FILE], f"firstmlp release: argument --out: {FILE} is a file"),
     (["scan", "/tmp"], "scan: /tmp is not a release"),
     (["speech-align", "/no/such/audio", "/tmp/out"], "speech-align: no folder /no/such/audio"),
+    (["speech-align", "/tmp", FILE], f"firstmlp speech-align: argument out_dir: {FILE} is a file"),
+    (["speech-data", "--size", "-1"], "firstmlp speech-data: argument --size: must be more than 0"),
+    (["speech-data", "--size", "1e9"], "firstmlp speech-data: argument --size: must be more than 0"),
+    (["speech-data", "--seed", "-1"], "firstmlp speech-data: argument --seed: must be 0 or more"),
+    (["speech-data", "--bogus"], "firstmlp speech-data: unrecognized arguments: --bogus"),
+    (["speech-data", "--out", FILE], f"firstmlp speech-data: {FILE} is a file, not a folder"),
+    (["speech-data", "--out", ".", "--force"],  # the test's folder: it holds FILE
+     "firstmlp speech-data: . holds files but no speech corpus, and making one would replace them"),
     (["reference", "--epochs", "0"], "firstmlp reference: argument --epochs: must be 1 or more"),
     (["fly"], "firstmlp: argument command: invalid choice: 'fly'"),
 ]
 
 
 @pytest.mark.parametrize("argv, message", BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
-def test_bad_input_is_one_line_and_a_nonzero_exit(argv, message, capsys):
+def test_bad_input_is_one_line_and_a_nonzero_exit(argv, message, tmp_path, monkeypatch, capsys):
+    """Run in an empty folder but for FILE: a default output folder (build/grading, …)
+    would appear there, so nothing in it afterwards but FILE, unchanged, means nothing
+    was written."""
+    file = tmp_path / "file"
+    file.write_text("kept\n")
+    monkeypatch.chdir(tmp_path)
     try:
-        status = cli.main(argv)
+        status = cli.main([arg.replace(FILE, str(file)) for arg in argv])
     except SystemExit as exit_:  # argparse's own exit
         status = exit_.code
     err = capsys.readouterr().err
     assert status == 2
-    assert err.startswith(message) and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(message.replace(FILE, str(file))) and len(err.strip().splitlines()) == 1, err
+    assert [p.name for p in tmp_path.iterdir()] == ["file"] and file.read_text() == "kept\n"
+
+
+@pytest.mark.parametrize("argv", [
+    ["grade", "/tmp", "--scheduler", "tcp://10.0.0.5:8786"],  # the README's
+    ["grade", "/tmp", "--scheduler", "localhost:8786"],
+    ["grade", "/tmp", "--course-dir", "new/deeper/course"],
+    ["speech-align", "/tmp", "new/aligned"],
+])
+def test_good_arguments_are_taken_and_nothing_is_made_while_parsing(argv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cli.parse_arguments(argv)
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_speech_corpus_module_answers_in_one_line_under_its_own_name(capsys):
+    from autograder.student.speech import corpus
+    with pytest.raises(SystemExit) as stopped:
+        corpus.main(["--size", "-1"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("python -m autograder.student.speech.corpus: argument --size: must be")
+
+
+def test_only_a_release_into_releases_edits_the_changelog(tmp_path, monkeypatch):
+    """CHANGELOG.md tells the repository's releases: a release cut elsewhere leaves it be."""
+    from autograder.course.release import RELEASES
+    asked = []
+
+    def build_release(version, out_root, force, changelog):
+        asked.append(changelog)
+        return out_root / version
+
+    monkeypatch.setattr("autograder.course.release.build_release", build_release)
+    for more, changelog in (([], True), (["--out", str(RELEASES)], True),
+                            (["--no-changelog"], False), (["--out", str(tmp_path)], False)):
+        assert cli.main(["release", "--version", "9.9", *more]) == 0
+        assert asked.pop() is changelog, more
 
 
 def test_a_broken_course_source_is_one_line_naming_file_and_line(tmp_path, monkeypatch, capsys):
@@ -111,3 +176,19 @@ def test_python_m_autograder_check_is_the_self_check_here_as_in_a_release(tmp_pa
     with pytest.raises(SystemExit) as stopped:  # no such firstmlp command any more
         cli.main(["check"])
     assert stopped.value.code == 2
+
+
+def test_report_shows_a_flag_quoting_a_notebook_as_written(tmp_path):
+    """report.md rendered (mistune, nbconvert's Markdown renderer): a flag that quotes
+    a student's notebook is text, never HTML, a link or emphasis."""
+    import mistune
+
+    from autograder.cli import write_report
+    from autograder.grading.grader import Outcome
+    quoted = "<script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3)) **b**"
+    outcome = Outcome("kim_<b>", "02_activations", 3, 14,
+                      [f"a cell claims nbgrader metadata it was not given ({quoted})"])
+    html = mistune.html(write_report(tmp_path, [outcome]).read_text())
+    assert "<script" not in html and "<img" not in html and "<a " not in html
+    assert "<strong>" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "**b**" in html and "kim_&lt;b&gt;" in html

@@ -22,6 +22,7 @@ Layout (per split ``train``, ``dev``, ``test``)::
 ``[SOS]``/``[EOS]`` around the frames) just the same.
 """
 
+import argparse
 import json
 import os
 import shutil
@@ -259,25 +260,54 @@ def read_split(folder, limit=None):
     return mfccs, labels
 
 
-def main(argv=None):
-    """``python -m autograder.student.speech.corpus [--size MINUTES] [--seed S] [--out DIR]``."""
-    import argparse
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line and exit 2, as ``firstmlp``'s (this module
+    ships to students, so it cannot import the instructor's ``autograder.cli``)."""
 
-    parser = argparse.ArgumentParser(prog="python -m autograder.student.speech.corpus",
-                                     description="Make notebook 6's speech corpus with Festival.")
-    def minutes(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"a number of minutes is needed, not {text!r}") from None
-        if not 0 < value <= 10000:
-            raise argparse.ArgumentTypeError(f"must be more than 0 minutes, not {text}")
-        return value
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
-    parser.add_argument("--size", type=minutes, default=DEFAULT_MINUTES,
+
+def size_minutes(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of minutes is needed, not {text!r}") from None
+    if not 0 < value <= 10000:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 10000 minutes, not {text}")
+    return value
+
+
+def seed_number(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number is needed, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def refusal(root):
+    """Why a corpus cannot be made at ``root`` without failing at the end or replacing
+    what is not a corpus (``make_corpus`` replaces a folder without a manifest); None if it can."""
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder: give --out a new or empty folder"
+    if existing == root and not (root / "manifest.json").exists() and any(root.iterdir()):
+        return (f"{root} holds files but no speech corpus, and making one would replace them: "
+                "give --out a new or empty folder")
+    return None
+
+
+def main(argv=None, prog="python -m autograder.student.speech.corpus"):
+    """``python -m autograder.student.speech.corpus [--size MINUTES] [--seed S] [--out DIR]``
+    (``firstmlp speech-data`` passes its own name as ``prog``)."""
+    parser = OneLineParser(prog=prog, description="Make notebook 6's speech corpus with Festival.")
+    parser.add_argument("--size", type=size_minutes, default=DEFAULT_MINUTES,
                         help=f"minutes of training speech (default {DEFAULT_MINUTES}); "
                              "dev and test get an eighth each, at least 3")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_number, default=0)
     parser.add_argument("--out", default=None,
                         help="folder (default: SPEECH_ROOT or ~/.cache/firstmlp/speech/…)")
     parser.add_argument("--force", action="store_true", help="make it again even if it exists")
@@ -287,6 +317,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     size = int(args.size) if float(args.size).is_integer() else args.size
     root = Path(args.out or default_root(size, args.seed, args.held_out_voice))
+    if reason := refusal(root):
+        parser.error(reason)
     if args.force:
         shutil.rmtree(root, ignore_errors=True)
     if (root / "manifest.json").exists():
