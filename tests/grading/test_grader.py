@@ -171,6 +171,27 @@ def test_stock_nbgrader_on_a_built_course_folder_grades_as_the_grader_does(tmp_p
         run_nbgrader(folder, "generate_feedback", "02_activations", "--student", "kim", "--force")
 
 
+def test_without_bubblewrap_every_outcome_says_so(course_dir, tmp_path, monkeypatch):
+    """Where bubblewrap cannot start, the notebooks are graded in the fallback layers
+    and every outcome carries the flag (the table, report.md and the notebook)."""
+    from autograder.sandbox.boundary import bwrap_problem
+    monkeypatch.setenv("FIRSTMLP_NO_BUBBLEWRAP", "1")  # the workers inherit it
+    bwrap_problem.cache_clear()
+    try:
+        submitted = tmp_path / "submitted"
+        for student in ("nobwrap_a", "nobwrap_b"):
+            (submitted / student / "01_perceptron").mkdir(parents=True)
+            nbformat.write(notebook_for(course_dir, "01_perceptron"),
+                           str(submitted / student / "01_perceptron" / "01_perceptron.ipynb"))
+        outcomes, _, _ = grade(submitted, course_dir, workers=1, progress=False)
+    finally:
+        bwrap_problem.cache_clear()
+    assert [(o.student, o.score) for o in outcomes] == [("nobwrap_a", 10), ("nobwrap_b", 10)]
+    for outcome in outcomes:
+        assert any("no bubblewrap sandbox (switched off by FIRSTMLP_NO_BUBBLEWRAP)" in f
+                   for f in outcome.flags), outcome.flags
+
+
 def test_regrading_one_student_is_idempotent_and_touches_no_one_else(graded_class, course_dir):
     from nbgrader.api import Gradebook
     submitted = graded_class[0]
