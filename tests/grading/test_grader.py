@@ -192,6 +192,38 @@ def test_without_bubblewrap_every_outcome_says_so(course_dir, tmp_path, monkeypa
                    for f in outcome.flags), outcome.flags
 
 
+def test_a_worker_killed_mid_class_is_replaced_and_nothing_is_lost(course_dir, tmp_path):
+    """SIGKILL to the grading worker as it begins the class's first notebook: the pool
+    is started again, that notebook is graded again, the others in their turn."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+    import time
+
+    from autograder.course.course_dir import CourseDir
+    submitted, students = tmp_path / "submitted", ("killed_a", "killed_b", "killed_c")
+    for student in students:
+        (submitted / student / "01_perceptron").mkdir(parents=True)
+        nbformat.write(notebook_for(course_dir, "01_perceptron"),
+                       str(submitted / student / "01_perceptron" / "01_perceptron.ipynb"))
+    result, killed = [], []
+    grading = threading.Thread(target=lambda: result.append(
+        grade(submitted, course_dir, workers=1, progress=False)))
+    grading.start()
+    began = CourseDir(course_dir).attempts("killed_a", "01_perceptron")
+    while grading.is_alive() and not killed:
+        if began.exists():
+            for worker in multiprocessing.active_children():
+                os.kill(worker.pid, signal.SIGKILL)
+                killed.append(worker.pid)
+        time.sleep(0.05)
+    grading.join()
+    assert killed, "no worker was seen grading"
+    outcomes = result[0][0]
+    assert [(o.student, o.score, o.flags) for o in outcomes] == [(s, 10, []) for s in students]
+
+
 def test_regrading_one_student_is_idempotent_and_touches_no_one_else(graded_class, course_dir):
     from nbgrader.api import Gradebook
     submitted = graded_class[0]
