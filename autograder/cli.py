@@ -30,6 +30,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from autograder.student.errors import OneLineParser
 from autograder.student.table import format_table
 
 
@@ -248,13 +249,6 @@ def speech_align(audio_dir, out_dir):
     written = len(list(Path(out_dir).glob("mfcc/*.npy")))
     print(f"{written} utterances aligned into {out_dir}")
     return 0 if written else 1
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, whose errors are one line (``firstmlp grade: --workers: …``) and exit 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def positive_int(text):

@@ -1,7 +1,9 @@
 """What student code did wrong, said the same way on both sides of the sandbox: the
 first line of an error, where in the student's code it was raised, numpy's error state
-while student code runs, and a process that is gone."""
+while student code runs, and a process that is gone; and a command line whose errors
+are one line (``OneLineParser``, for ``firstmlp`` and the student-side commands)."""
 
+import argparse
 import os
 import re
 
@@ -55,3 +57,10 @@ def frame_location(frame):
     earlier = EARLIER.match(frame.filename or "")
     where = f", your notebook {earlier[1]}" if earlier else ""
     return f" (line {frame.lineno} in {frame.name}{where})"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, whose errors are one line (``firstmlp grade: --workers: …``) and exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")

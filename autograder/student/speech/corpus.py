@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.student.errors import OneLineParser
 from autograder.student.speech.festival import VOICES, missing, speak
 from autograder.student.speech.mfcc import HOP, N_MFCC, RATE, frame_labels, mfcc
 from autograder.student.speech.phones import INDEX, LABELS, label_of
@@ -258,14 +259,6 @@ def read_split(folder, limit=None):
         if len(x) != len(y):
             raise ValueError(f"{f.name}: {len(x)} MFCC frames but {len(y)} labels")
     return mfccs, labels
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse whose errors are one line and exit 2, as ``firstmlp``'s (this module
-    ships to students, so it cannot import the instructor's ``autograder.cli``)."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def size_minutes(text):
