@@ -169,6 +169,14 @@ class MLPSkipsActivationBackward(S.MLP):
         return dout
 
 
+class MLPWeightGradientsTransposed(S.MLP):
+    """Hands back every dW transposed (xᵀ·dY): a wrong shape for most layers, the
+    right shape but transposed numbers for the square 8 → 8 one."""
+
+    def gradients(self):
+        return [g.T if g.ndim == 2 else g for g in super().gradients()]
+
+
 class MSESum(S.MSELoss):
     def forward(self, pred, target):
         self.diff = pred - target
@@ -220,6 +228,18 @@ class SGDIgnoresWeightDecay(S.SGD):
         super().__init__(params, lr, momentum, 0.0)
 
 
+class SGDDecayAfterMomentum(S.SGD):
+    """b ← μb + ∇ on the bare gradient, then θ ← θ − η(b + λθ) (torch: b ← μb + ∇ + λθ)."""
+
+    def step(self, grads):
+        decay, self.weight_decay = self.weight_decay, 0.0
+        decays = [decay * p for p in self.params]
+        super().step(grads)
+        for p, d in zip(self.params, decays):
+            p -= self.lr * d
+        self.weight_decay = decay
+
+
 class AdamNoBiasCorrection(S.Adam):
     def step(self, grads):
         adam_step_variant(self, grads, bias_correction=False)
@@ -255,6 +275,18 @@ class AdamEpsInsideRoot(S.Adam):
 class AdamIgnoresWeightDecay(S.Adam):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, betas, eps, 0.0)
+
+
+class AdamDecoupledWeightDecay(S.Adam):
+    """AdamW's θ ← θ(1 − ηλ), then Adam's step on the bare gradient (torch.optim.Adam
+    adds λθ to the gradient)."""
+
+    def step(self, grads):
+        for p in self.params:
+            p *= 1 - self.lr * self.weight_decay
+        decay, self.weight_decay = self.weight_decay, 0.0
+        super().step(grads)
+        self.weight_decay = decay
 
 
 class AdamRebindsParams(S.Adam):
@@ -501,8 +533,10 @@ MUTANTS = [
     Mutant("linear bias gradient doubled", C.check_linear, LinearDoubleBiasGradient,
            "yours is exactly 2 × torch's: a factor 2 too many"),
     Mutant("linear backward sign error", C.check_linear, LinearSignError,
-           "dL/dx: max abs error"),
+           "the sign is flipped: yours = −torch"),
     Mutant("MLP backward skips activations", C.check_mlp, MLPSkipsActivationBackward, "dL/d0.W"),
+    Mutant("MLP weight gradients transposed", C.check_mlp, MLPWeightGradientsTransposed,
+           "yours is the transpose of torch's"),
     Mutant("MSE sum instead of mean", C.check_mse, MSESum,
            "yours is exactly 15 × torch's, 15 = the number of elements: a mean missing"),
     Mutant("MSE gradient without the 2", C.check_mse, MSENoFactorTwo,
@@ -521,6 +555,8 @@ MUTANTS = [
            "your parameters match SGD with dampened momentum"),
     Mutant("SGD ignores weight decay", C.check_sgd, SGDIgnoresWeightDecay,
            "your parameters match SGD without its weight decay"),
+    Mutant("SGD decay after momentum", C.check_sgd, SGDDecayAfterMomentum,
+           "your parameters match SGD with the weight decay added after the momentum"),
     Mutant("Adam without bias correction", C.check_adam, AdamNoBiasCorrection,
            "your parameters match Adam without bias correction"),
     Mutant("Adam bias correction one step late", C.check_adam, AdamBiasCorrectionLate,
@@ -529,6 +565,8 @@ MUTANTS = [
            "your parameters match Adam with ε inside the square root"),
     Mutant("Adam ignores weight decay", C.check_adam, AdamIgnoresWeightDecay,
            "your parameters match Adam without its weight decay"),
+    Mutant("Adam with AdamW's decoupled weight decay", C.check_adam, AdamDecoupledWeightDecay,
+           "your parameters match AdamW's decoupled weight decay"),
     Mutant("Adam rebinds parameters", C.check_adam, AdamRebindsParams, "in place"),
     Mutant("step is 1 only for z > 0", C.check_step, step_strict, "result"),
     Mutant("weighted sum without bias", C.check_weighted_sum, weighted_sum_no_bias, "result"),

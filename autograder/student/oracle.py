@@ -9,15 +9,18 @@ and compares outputs, input gradients and parameter gradients under one policy:
 The rule: **a check judges numbers.** The implementation runs with numpy's
 floating-point warnings recorded, not raised: an overflow on the way to a right answer
 (``1/(1+np.exp(-x))`` at x = -1000, both branches of an ``np.where``) does not fail a
-check; the verdict carries it as advice (the operation, the line, the input, a stable
-rewrite). A wrong or non-finite number fails, and when a warning came with it the
-failure says so. float32: a result returned as float32 is compared at torch's own
-float32 tolerance (``torch.testing``: rtol 1.3e-6, atol 1e-5), with advice to keep
-float64; a float64 result is compared at float64's, and one whose errors look like
-float32 rounding fails with words that say so (the course's convention is float64). A failure names its
-likely cause where the arrays show one (``diagnose``): a constant factor — the batch
-size, 2 or ½ (a missing or extra mean or ½) —, a flipped sign, a transpose, the input
-at the worst element (a kink at 0), or a known mistake that reproduces the numbers.
+check; the verdict carries it as advice, once (the operation, the line, the input values
+it can be put down to, a stable rewrite). A wrong or non-finite number fails, and when
+a warning came with it the failure says so. float32: a result returned as float32 is
+compared at torch's own float32 tolerance (``torch.testing``: rtol 1.3e-6, atol 1e-5),
+with advice to keep float64; a float64 result is compared at float64's, and one whose
+errors look like float32 rounding fails with words that say so (the course's convention
+is float64; for arrays updated in place: compute in float64). A failure names its likely
+cause where the arrays show one (``diagnose``): a constant factor — the batch size, 2 or
+½ (a missing or extra mean or ½) —, a flipped sign, a transpose, the input at the worst
+element (a kink at 0), or a known mistake that reproduces the numbers and is told apart
+from the right answer (``shows_mistake``). A failure said on several inputs is said
+once, with a count.
 A check returns a ``Verdict``; ``verdict.assert_passed()`` raises an
 ``AssertionError`` whose message says what to fix.
 """
@@ -39,6 +42,8 @@ ATOL = 1e-10
 FLOAT32_RTOL, FLOAT32_ATOL = 1.3e-6, 1e-5  # torch.testing.assert_close's, for float32
 FLOAT32_ROUNDING = 4e-7  # a few float32 ulps (2⁻²³ ≈ 1.2e-7), relative to max(1, |x|)
 EDGE_VALUES = (-1000.0, -30.0, -1.0, -1e-3, 0.0, 1e-3, 1.0, 30.0, 1000.0)
+DISTINCT = 100  # a known mistake is named only when it is this many tolerances off torch
+EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))  # ≈ 709.78: exp(t) is inf beyond
 
 
 def resolve_device(device="auto"):
@@ -122,7 +127,7 @@ class CheckFinding(ValueError):
 NOT_IMPLEMENTED = re.compile(r"your ([\w.()\[\]]+) raised NotImplementedError[^(]*"
                              r"(?:\(line (\d+) in [\w.<>]+(, your notebook \w+)?\))?")
 
-CASE = re.compile(r" on (?:input|arguments) .*?\(case \d+ of \d+(?:, [^)]*)?\)")
+CASE = re.compile(r" on (?:input|arguments|predictions) .*?\(case \d+ of \d+(?:, [^)]*)?\)")
 
 
 def not_attempted(failures):
@@ -142,10 +147,11 @@ def not_attempted(failures):
 
 
 def same_error_once(failures):
-    """Failures that are the same exception on several inputs, said once with a count."""
+    """Failures that say the same on several inputs (an exception, a list returned: the
+    words without the input's description), said once with a count."""
     groups = {}
     for failure in failures:
-        key = CASE.sub("", failure) if " raised " in failure else failure
+        key = CASE.sub("", failure)
         groups.setdefault(key, []).append(failure)
     return [group[0] + (f" — and the same on {len(group) - 1} more input"
                         f"{'s' if len(group) > 2 else ''}" if len(group) > 1 else "")
@@ -177,14 +183,34 @@ def describe_exception(where, error):
     return text
 
 
-_ADVICE = []  # (what numpy warned, its stable rewrite): recorded by call_student
+_ADVICE = []  # (note, rewrite, input values, why there): recorded by call_student
+
+
+def gathered(records):
+    """(note, rewrite) pairs, each note once, with the input values it was put down to
+    in every case gathered into one " at x = …"."""
+    groups = {}
+    for note, rewrite, values, why in records:
+        seen = groups.setdefault((note, why), (rewrite, []))[1]
+        seen += [v for v in values if v not in seen]
+    return [(note + at_inputs(values, why), rewrite)
+            for (note, why), (rewrite, values) in groups.items()]
+
+
+def at_inputs(values, why):
+    """ " at x = -1000, 1000<why>": the largest |x| first, three of them named at most."""
+    if not values:
+        return ""
+    values = sorted(values, key=lambda v: (-abs(v), v))  # the largest first
+    more = f" and {len(values) - 3} more" if len(values) > 3 else ""
+    return f" at x = {', '.join(f'{v:g}' for v in values[:3])}{more}{why}"
 
 
 def take_advice():
     """The warnings recorded since the last verdict, as advice: they cost nothing."""
     advice = [f"{note} — the numbers were still right, so it cost nothing"
               + (f"; to avoid it: {rewrite}" if rewrite else "")
-              for note, rewrite in dict(reversed(_ADVICE)).items()][::-1]  # once per note
+              for note, rewrite in gathered(_ADVICE)]
     _ADVICE[:] = []
     return advice
 
@@ -192,8 +218,9 @@ def take_advice():
 def warned_since(mark):
     """The warnings recorded since ``mark`` (a length of the record), as words for a
     failure they came with; they are no longer advice."""
-    notes, _ADVICE[mark:] = _ADVICE[mark:], []
-    return "".join(f" — {note}" + (f": {rewrite}" if rewrite else "") for note, rewrite in notes)
+    records, _ADVICE[mark:] = _ADVICE[mark:], []
+    return "".join(f" — {note}" + (f": {rewrite}" if rewrite else "")
+                   for note, rewrite in gathered(records))
 
 
 def advice_mark():
@@ -212,19 +239,30 @@ STABLE_REWRITES = {  # numpy's words → how to avoid them
 }
 
 
-def floating_point_advice(where, caught, args):
-    """Advice from numpy's floating-point warnings: the operation, the line, the input's
-    most extreme value and a stable rewrite."""
-    notes = []
-    extreme = ""
+def warned_inputs(x, value):
+    """The values of the input x a floating-point warning can be put down to, and why
+    there: where the result (of x's shape) is inf or NaN; else where |x| > 709.78,
+    beyond which exp(x) or exp(-x) leaves float64's range."""
+    if isinstance(value, np.ndarray) and value.shape == x.shape and value.dtype.kind == "f":
+        at = ~np.isfinite(value) & np.isfinite(x)
+        if at.any():
+            return tuple(x[at].tolist()), ", where your result is inf or NaN"
+    return (tuple(x[np.abs(x) > EXP_OVERFLOW].tolist()),
+            f" (|x| > {EXP_OVERFLOW:.2f}: exp(x) or exp(-x) is out of float64's range there)")
+
+
+def floating_point_advice(where, caught, args, value=None):
+    """Advice from numpy's floating-point warnings: the operation, the line, the input
+    values it can be put down to (``warned_inputs``) and a stable rewrite."""
+    records = [r for r in caught if issubclass(r.category, RuntimeWarning)
+               and "encountered" in str(r.message)]
     arrays = [a for a in args if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size]
-    if arrays and where != "backward":  # backward's argument is the upstream gradient
-        low, high = float(np.nanmin(arrays[0])), float(np.nanmax(arrays[0]))
-        extreme = f" on an input with x from {low:g} to {high:g}"
-    for record in caught:
+    values, why = ((), "")
+    if records and arrays and where != "backward":  # backward's argument is the upstream gradient
+        values, why = warned_inputs(arrays[0], value)
+    notes = []
+    for record in records:
         message = str(record.message)
-        if not issubclass(record.category, RuntimeWarning) or "encountered" not in message:
-            continue
         line = getattr(record.message, "line", "") or linecache.getline(
             record.filename, record.lineno).strip()
         rewrite = next((v for k, v in STABLE_REWRITES.items() if message.startswith(k)), "")
@@ -233,7 +271,7 @@ def floating_point_advice(where, caught, args):
                        "do not choose still runs: clamp its argument first, e.g. "
                        "np.exp(np.minimum(x, 0))")
         notes.append((f"numpy warned \"{message}\" in your {where}"
-                      + (f" (`{line}`)" if line else "") + extreme, rewrite))
+                      + (f" (`{line}`)" if line else ""), rewrite, values, why))
     return notes
 
 
@@ -248,7 +286,7 @@ def call_student(where, fn, *args):
         except Exception as error:
             _ADVICE.extend(floating_point_advice(where, caught, args))
             raise StudentCodeError(describe_exception(where, error)) from None
-    _ADVICE.extend(floating_point_advice(where, caught, args))
+    _ADVICE.extend(floating_point_advice(where, caught, args, value))
     return value
 
 
@@ -262,8 +300,9 @@ def compare(quantity, yours, expected, rtol=RTOL, atol=ATOL, context=None):
     """None when ``yours`` matches ``expected`` (a tensor or array), else a message
     naming the quantity, the shapes, the errors, the worst element and, where the
     arrays show one, the likely cause (``diagnose``; ``context`` may hold the input
-    ``x``, the upstream gradient ``g``, ``sizes`` such as the batch size, and
-    ``hypotheses``: (mistake, what it would give))."""
+    ``x``, the upstream gradient ``g``, ``sizes`` such as the batch size,
+    ``hypotheses``: (mistake, what it would give), and ``in_place``: true for arrays the
+    student updates in place, which cannot come back as float32)."""
     context = context or {}
     expected = np.asarray(to_numpy(expected), dtype=np.float64)
     if yours is None:
@@ -299,7 +338,7 @@ def compare(quantity, yours, expected, rtol=RTOL, atol=ATOL, context=None):
             _ADVICE.append((f"your {quantity} came back as {dtype} and was compared at "
                             f"float32's tolerance (rtol {rtol:g}, atol {atol:g}, as "
                             "torch.testing)", "keep float64, the course's convention, for "
-                            "the full float64 comparison"))
+                            "the full float64 comparison", (), ""))
         return None
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(error <= allowed, 0.0, error / allowed)
@@ -312,7 +351,7 @@ def compare(quantity, yours, expected, rtol=RTOL, atol=ATOL, context=None):
                f"worst at index {index}{input_at(context, index)}: yours "
                f"{yours[index]:.10g}, torch {expected[index]:.10g} "
                f"(allowed |yours - torch| <= {atol:g} + {rtol:g}·|torch|)")
-    causes = diagnose(yours, expected, dtype, rel, index, context)
+    causes = diagnose(yours, expected, dtype, index, context, rtol, atol)
     return message + "".join(f" — {cause}" for cause in causes)
 
 
@@ -331,21 +370,48 @@ def close(a, b):
     return bool(np.allclose(a, b, rtol=1e-6, atol=1e-9))
 
 
-def diagnose(yours, expected, dtype, rel, index, context):
+def tolerances_apart(a, b, expected, rtol, atol):
+    """max |a - b| / (atol + rtol·|torch|) over the arrays of ``a`` and ``b``: how many
+    of the comparison's tolerances (at torch's ``expected``) lie between them."""
+    def apart(x, y, e):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            error = np.where(x == y, 0.0, np.abs(x - y))  # equal infinities: 0 apart
+            return np.divide(error, atol + rtol * np.abs(e), out=np.zeros_like(error),
+                             where=error != 0)  # a NaN stays NaN: never "apart enough"
+    return float(np.max([np.max(apart(*arrays), initial=0.0) for arrays in zip(a, b, expected)],
+                        initial=0.0))
+
+
+def shows_mistake(yours, mistake, expected, rtol, atol):
+    """Whether ``yours`` (a list of arrays) shows a known mistake, ``mistake`` being what
+    it gives: the mistake is told apart from the right answer (it lies DISTINCT or more
+    tolerances from torch's ``expected``) and yours matches it (to 1e-6), DISTINCT
+    times closer to it than it is to torch's. A mistake that changes the numbers by
+    less (ε inside the root with ε = 1e-8) is never named: any near miss would match."""
+    apart = tolerances_apart(mistake, expected, expected, rtol, atol)
+    return (apart >= DISTINCT and all(map(close, yours, mistake))
+            and DISTINCT * tolerances_apart(yours, mistake, expected, rtol, atol) <= apart)
+
+
+def diagnose(yours, expected, dtype, index, context, rtol=RTOL, atol=ATOL):
     """Likely causes of a mismatch, in words: the ones the arrays show."""
     causes = []
     hypotheses = [(name, np.asarray(to_numpy(value), dtype=np.float64))
                   for name, value in context.get("hypotheses", ())]
     for name, value in hypotheses:
-        if value.shape == yours.shape and close(yours, value):
+        if value.shape == yours.shape and shows_mistake([yours], [value], [expected], rtol, atol):
             causes.append(f"your numbers match {name}")
     if dtype is not None and dtype in (np.float32, np.float16):
         causes.append(f"your result is {dtype}, compared at float32's tolerance: it is off "
                       "by more than float32 rounding")
     elif (np.abs(yours - expected) <= FLOAT32_ROUNDING * np.maximum(1, np.abs(expected))).all():
-        causes.append("this looks like float32 rounding (errors of a few float32 ulps): a "
-                      "float64 result is compared at float64's tolerance — keep float64 "
-                      "throughout, or return float32 to be compared at float32's")
+        fix = ("the arrays you update in place are float64 and compared at float64's "
+               "tolerance — compute the update in float64: keep your state (momentum "
+               "velocity, Adam's moments) as float64 arrays, e.g. np.zeros_like(p)"
+               if context.get("in_place") else
+               "a float64 result is compared at float64's tolerance — keep float64 "
+               "throughout, or return float32 to be compared at float32's")
+        causes.append(f"this looks like float32 rounding (errors of a few float32 ulps): {fix}")
     x, g = context.get("x"), context.get("g")
     if x is not None and np.shape(x) == yours.shape and float(np.asarray(x)[index]) == 0.0:
         if g is not None and np.shape(g) == yours.shape and g[index] != 0:
@@ -569,7 +635,7 @@ def check_optimizer(make, make_torch, shapes=((4, 3), (3,), (1, 5)), steps=6, na
     ``step(grads)``) and ``make_torch(tensors)`` on the same seeded gradients; compare
     every parameter after every step. mistakes: (name, run(initial params, gradients
     so far) -> parameters) of known wrong optimizers; a student whose parameters
-    match one is told which."""
+    match one (``shows_mistake``) is told which."""
     device = resolve_device(device)
     rng = np.random.default_rng(seed)
     name = name or getattr(make, "__name__", "optimizer")
@@ -592,15 +658,16 @@ def check_optimizer(make, make_torch, shapes=((4, 3), (3,), (1, 5)), steps=6, na
             for i, (p, t) in enumerate(zip(params, tensors)):
                 comparisons += 1
                 problem = compare(f"parameter {i} {p.shape} after step {step}", p,
-                                  t.detach(), rtol, atol)
+                                  t.detach(), rtol, atol, {"in_place": True})
                 if problem and np.array_equal(before[i], p):
                     problem += " — it did not change: update the arrays in place (p -= ...)"
                 if problem:
                     failures.append(problem + warned_since(mark))
             if failures:
+                expected = [t.detach().cpu().numpy() for t in tensors]
                 failures[0] += "".join(
                     f" — your parameters match {mistake}" for mistake, run in mistakes
-                    if all(close(p, q) for p, q in zip(params, run(initial, history))))
+                    if shows_mistake(params, run(initial, history), expected, rtol, atol))
                 break
     except StudentCodeError as error:
         comparisons += 1

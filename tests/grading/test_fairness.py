@@ -1,6 +1,7 @@
 """Fairness: every correct implementation in the corpus (``tests/fairness``) passes its
-check, on the visible seed and on another one, and through the grader's out-of-process
-path (the implementation in a notebook's process, the check in the grader's). A check
+check, on the visible seed and on another one, here and through the grader's
+out-of-process path (the implementation in a notebook's process, the check in the
+grader's). A check
 that rejects one of these rejects a correct student.
 
 The ``float32_arithmetic`` cases compute in float32 and hand back float64 (right to
@@ -83,17 +84,18 @@ def notebook():
     forked.close()
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("index, float32_arithmetic", CASES)
-def test_correct_implementation_passes_through_the_wire(notebook, index, float32_arithmetic):
+def test_correct_implementation_passes_through_the_wire(notebook, index, float32_arithmetic, seed):
     case = CORRECT[index]
     notebook.deadline = time.monotonic() + 120  # a hung child fails this case, not the run
     notebook.request("reset")  # a fresh time budget in the notebook's process for this check
     remote = notebook.request("lookup", "fairness_corpus")[index]
     options = {option: remote_probe(notebook, probe)
                for option, probe in probes_of(case.check_name).items()}
-    verdict = getattr(components, case.check_name)(remote, seed=0, **options)
+    verdict = getattr(components, case.check_name)(remote, seed=seed, **options)
     assert passes_by_the_rule(verdict, float32_arithmetic), \
-        f"{describe(case)}, through the wire:\n{verdict}"
+        f"{describe(case)}, seed {seed}, through the wire:\n{verdict}"
 
 
 def corpus_case(name):
@@ -108,7 +110,8 @@ def corpus_case(name):
 def test_a_warning_on_the_way_to_right_numbers_is_advice(notebook, where, name, operation,
                                                         rewrite):
     """The rule: numbers are judged; numpy's warning is advice that names the operation,
-    the student's line, the input and a stable rewrite — locally and in the grader."""
+    the student's line, the input values it came from and a stable rewrite — locally and
+    in the grader."""
     case = CORRECT[corpus_case(name)]
     impl = case.impl
     if where != "here":
@@ -119,6 +122,6 @@ def test_a_warning_on_the_way_to_right_numbers_is_advice(notebook, where, name, 
     assert verdict.passed, str(verdict)
     advice = "\n".join(verdict.advice)
     assert f'numpy warned "{operation}"' in advice and "np.exp(" in advice, advice
-    assert "on an input with x from -1000 to 1000" in advice, advice
+    assert "at x = -1000, 1000" in advice and "x from" not in advice, advice  # where it warned
     assert rewrite in advice and "cost nothing" in advice, advice
     assert "advice:" in str(verdict)  # what the notebook and the feedback show

@@ -12,7 +12,7 @@ import solutions as S
 from autograder.course.gradcheck import gradcheck_module
 from autograder.course.reference import REFERENCE_CHECKS
 from autograder.student import components as C
-from autograder.student.oracle import Verdict, check_loss, check_module, compare
+from autograder.student.oracle import Verdict, check_loss, check_module, check_optimizer, compare
 from tests.mutants import MUTANTS
 
 
@@ -245,3 +245,81 @@ def test_a_failed_check_in_a_notebook_shows_its_message_not_the_checkers_frames(
     shown = "\n".join(output["traceback"])
     assert output["ename"] == "CheckFailed" and "not attempted yet" in shown
     assert "oracle.py" not in shown and "Traceback" not in shown
+
+
+class AdamFloat32Moments(S.Adam):
+    """A near miss: Adam with its moments kept in float32 (right to float32 rounding)."""
+
+    def __init__(self, params, **kw):
+        super().__init__(params, **kw)
+        self.m = [np.zeros(p.shape, np.float32) for p in self.params]
+        self.v = [np.zeros(p.shape, np.float32) for p in self.params]
+
+
+def test_a_known_mistake_is_named_only_where_it_is_told_apart_from_torch():
+    """ε inside the root with Adam's default ε = 1e-8 moves the parameters by about
+    1e-8 relative, inside the tolerance: every near miss would "match" it. A mistake is
+    named only when it lies far outside the tolerance and yours lies far closer to it."""
+    from autograder.student.oracle import ATOL, DISTINCT, RTOL, shows_mistake
+    right = np.linspace(-2, 2, 9)
+    near_miss = [right * (1 + 3 * RTOL)]  # fails the check, close to both below
+    assert not shows_mistake(near_miss, [right * (1 + RTOL / 10)], [right], RTOL, ATOL)
+    far = right * (1 + 10 * DISTINCT * RTOL)
+    assert shows_mistake([far.copy()], [far], [right], RTOL, ATOL)
+    assert not shows_mistake([(far + right) / 2], [far], [right], RTOL, ATOL)
+
+    kw = {"lr": 0.01}  # ε = 1e-8
+    verdicts = [check_optimizer(lambda p: AdamFloat32Moments(p, **kw),
+                                lambda t: torch.optim.Adam(t, **kw), seed=seed, device="cpu",
+                                mistakes=C.adam_mistakes(kw)) for seed in range(10)]
+    failed = [str(v) for v in verdicts if not v.passed]
+    assert failed and all("ε inside" not in text and "float32 rounding" in text for text in failed)
+
+    from tests.mutants import AdamEpsInsideRoot
+    eps_inside = C.check_adam(AdamEpsInsideRoot, device="cpu").failures[0]
+    assert "'eps': 1e-06" in eps_inside and "match Adam with ε inside the square root" in eps_inside
+
+
+class SGDFloat32Velocity(S.SGD):
+    """Momentum kept in a float32 buffer; the parameters still float64, updated in place."""
+
+    def step(self, grads):
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            g = g + self.weight_decay * p
+            if self.momentum:
+                b = self.buffers[i]
+                self.buffers[i] = (g if b is None else self.momentum * b + g).astype(np.float32)
+                g = self.buffers[i]
+            p -= self.lr * g
+
+
+def test_float32_rounding_in_an_optimizer_is_told_to_compute_in_float64():
+    """An optimizer updates float64 arrays in place: it cannot return float32."""
+    verdict = C.check_sgd(SGDFloat32Velocity, device="cpu")
+    assert not verdict.passed and all("looks like float32 rounding" in f for f in verdict.failures)
+    assert "keep your state (momentum velocity, Adam's moments) as float64" in str(verdict)
+    assert "return float32" not in str(verdict)
+
+
+def test_a_failure_on_every_case_is_said_once_with_a_count():
+    from tests.mutants import weighted_sum_list
+    verdict = C.check_weighted_sum(weighted_sum_list, device="cpu")
+    lines = [line for line in str(verdict).splitlines() if line.startswith("  - ")]
+    assert len(verdict.failures) > 1 and len(lines) == 1
+    assert "returned a list" in lines[0]
+    assert lines[0].endswith(f"and the same on {len(verdict.failures) - 1} more inputs")
+
+
+def test_floating_point_advice_names_the_input_values_once():
+    """Not the input's range on every case: the value(s) the warning comes from, once."""
+    from autograder.student.oracle import EXP_OVERFLOW
+    from tests.fairness.implementations import CORRECT
+    from tests.mutants import UnstableSigmoid
+    naive = next(case.impl for case in CORRECT if case.name == "Sigmoid/naive")
+    advice = C.check_sigmoid(naive, device="cpu").advice
+    assert len(advice) == 1 and "overflow encountered in exp" in advice[0], advice
+    assert f" at x = -1000, 1000 (|x| > {EXP_OVERFLOW:.2f}" in advice[0] and "from" not in advice[0]
+
+    failure = C.check_sigmoid(UnstableSigmoid, device="cpu").failures[0]
+    assert failure.count("overflow encountered in exp") == 1, failure  # two np.exp, one line
+    assert "at x = 1000, where your result is inf or NaN" in failure
