@@ -35,6 +35,12 @@ plt.show()
 # They were graded there; here they train. If one is wrong, fix it in its own notebook,
 # save, run this cell again, and hand that notebook in too. New here: two optimizers
 # and the training loop.
+#
+# The optimizers are judged as everything before: by their numbers, against
+# `torch.optim` in float64 (a numpy warning on the way to right numbers is advice, never
+# a failure). They update the float64 arrays they are given in place, so keep their
+# buffers in float64 too: float32 moments drift from torch's within a few steps, and the
+# test says when your numbers look like float32 rounding.
 
 # %%
 from autograder.student.earlier import notebook
