@@ -9,8 +9,10 @@ notebook runs in a fork of it, so every notebook starts from the same clean imag
 
 Each notebook's fork enters namespaces of its own (``enter_namespaces``): a user
 namespace owning new PID, network, IPC and UTS namespaces. The notebook is PID 1 of
-its PID namespace — it sees no other process, and when it ends the kernel kills every
-process it left behind — and has no network but its own loopback, which is down.
+its PID namespace — it can signal no other process (the sandbox's ``/proc`` still lists
+bwrap's init and this zygote: see ``boundary``'s audit), and when it ends the kernel
+kills every process it left behind — and has no network but its own loopback, which is
+down.
 Then it confines itself (``limits.confine``: rlimits, Landlock) and drops every
 capability before any student code runs. Where the kernel refuses user namespaces
 the notebook is a plain fork (the worker is told; its processes are then killed by

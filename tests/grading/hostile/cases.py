@@ -6,6 +6,9 @@ expected text, where that text must appear: "flags", "notebook" (an output of th
 autograded notebook) or "unmatched")."""
 
 
+import os
+import socket
+
 import nbformat
 
 from tests.grading.test_grader import notebook_for
@@ -96,28 +99,44 @@ def tcp():
     socket.create_connection(("127.0.0.1", 22), timeout=1)
 def abstract():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect("\\0firstmlp-hostile-probe")
+    s.connect("\\0ABSTRACT_NAME")
 def unix_file():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind("listener.sock")
 outward = attempt("udp", udp) + attempt("tcp", tcp) + attempt("abstract", abstract)
 attempt("unix", unix_file)  # a socket file in its own scratch folder: no way out
 print(f"sockets that reached out: {outward}")
-'''.replace("UDP_PORT", "47913")
-UDP_PORT = 47913
+'''
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# this run's own listeners (test_hostile.listeners): two runs of the suite on one machine
+# (two CI jobs, a fresh clone beside a working tree) must not take each other's
+UDP_PORT, ABSTRACT_NAME = free_udp_port(), f"firstmlp-hostile-probe-{os.getpid()}"
+SOCKETS = SOCKETS.replace("UDP_PORT", str(UDP_PORT)).replace("ABSTRACT_NAME", ABSTRACT_NAME)
 
 READ_PROC = '''
-import os
-pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
-readable = []
-for pid in pids:
+import os, signal
+me = int(os.readlink("/proc/self"))  # this process as the sandbox's /proc numbers it
+others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != me]
+readable, signalled = [], []
+for pid in others:  # bwrap's init and the zygote are listed; neither may be reached
     try:
         open(f"/proc/{pid}/environ", "rb").read()
         readable.append(pid)
     except OSError:
         pass
-others = [p for p in pids if p != os.getpid()]
-print(f"other processes visible: {others}; environ readable: {[p for p in readable if p in others]}")
+    try:
+        signal.pidfd_send_signal(os.open(f"/proc/{pid}", os.O_RDONLY), signal.SIGSTOP)
+        signalled.append(pid)
+    except OSError:
+        pass
+print(f"other processes listed: {len(others)}; environ readable: {readable}; signalled: {signalled}")
 '''
 
 WRITE_WIRE = '''
@@ -280,7 +299,7 @@ CASES = [
     ("sockets", A2, with_cells(A2, append=[("relu", SOCKETS)]), 14,
      "sockets that reached out: []", "notebook"),
     ("read_proc", A2, with_cells(A2, append=[("relu", READ_PROC)]), 14,
-     "other processes visible: []; environ readable: []", "notebook"),
+     "environ readable: []; signalled: []", "notebook"),
     ("write_wire", A2, with_cells(A2, append=[("relu", WRITE_WIRE)]), 4,
      "the notebook stopped before this cell ran", "notebook"),
     ("html_injection", A2, with_cells(A2, append=[("relu", HTML_INJECTION)]), 14,

@@ -18,8 +18,8 @@ import pytest
 
 from autograder.grading.grader import grade, prepare_course
 from autograder.sandbox.limits import landlock_abi
-from tests.grading.hostile.cases import (CASES, HONEST, HONEST_MARKER, PWNED, SECRET, SYMLINK,
-                                         UDP_PORT, WRONG_NAME)
+from tests.grading.hostile.cases import (ABSTRACT_NAME, CASES, HONEST, HONEST_MARKER, PWNED, SECRET,
+                                         SYMLINK, UDP_PORT, WRONG_NAME)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
@@ -56,7 +56,7 @@ def listeners():
     udp.bind(("127.0.0.1", UDP_PORT))
     udp.setblocking(False)
     abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    abstract.bind("\0firstmlp-hostile-probe")
+    abstract.bind(f"\0{ABSTRACT_NAME}")
     abstract.listen()
     abstract.setblocking(False)
     yield udp, abstract
