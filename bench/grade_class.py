@@ -103,8 +103,10 @@ def main():
         ours, stock = scratch / "ours", scratch / "stock"
         prepare_course(ours)
         shutil.copytree(ours, stock)  # same sources, same gradebook of assignments
-        (stock / "firstmlp_grading_config.py").unlink()  # stock nbgrader: stock settings
         make_course_dir(stock)  # nbgrader_config.py names this copy as its root
+        # the baseline is stock nbgrader with stock settings (Execute, hidden tests in the
+        # kernel), not the grader's configuration every course folder gets
+        (stock / "firstmlp_grading_config.py").write_text("# stock nbgrader: the baseline\n")
         make_class(args.n, ours, scratch / "submitted")
         shutil.copytree(scratch / "submitted", stock / "submitted")
 
@@ -126,7 +128,12 @@ def main():
 
         stock_scores = {(s, a): v[0] for a in ASSIGNMENTS
                         for s, v in gradebook_scores(stock, a).items()}
-        agree = all(stock_scores.get((o.student, o.assignment)) == o.score for o in outcomes)
+        # the handed-in work (the table adds a flagged zero for each notebook not handed in)
+        outcomes, plain_outcomes = ([o for o in found if "missing: no submission" not in o.flags]
+                                    for found in (outcomes, plain_outcomes))
+        differ = [(o.student, o.assignment, o.score, stock_scores.get((o.student, o.assignment)))
+                  for o in outcomes if stock_scores.get((o.student, o.assignment)) != o.score]
+        agree = not differ
         agree_plain = sorted((o.student, o.assignment, o.score) for o in plain_outcomes) == \
             sorted((o.student, o.assignment, o.score) for o in outcomes)
     n = len(outcomes)
@@ -140,6 +147,8 @@ def main():
     print(f"stock nbgrader autograde (no feedback):      {stock_s:6.1f} s, "
           f"{stock_s / n:.2f} s per submission")
     print(f"speed-up: {stock_s / ours_s:.1f}x (target >= 3x); same scores: {agree}")
+    for student, assignment, score, stock_score in differ:
+        print(f"  differs: {student} {assignment}: firstmlp {score:g}, stock {stock_score}")
     print("boundary cost per notebook (open, run `1 + 1`, close; 30 notebooks each):")
     for label, (seconds, startup) in boundary_cost().items():
         start = f"; zygote start {startup:.1f} s, once per worker" if startup else ""
