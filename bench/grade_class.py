@@ -25,7 +25,8 @@ import nbformat
 
 from autograder.course.build import load_manifest
 from autograder.grading.grader import grade, prepare_course
-from autograder.course.nbgrader_course import autograde, completed_notebook, gradebook_scores, make_course_dir
+from autograder.course.nbgrader_course import (autograde, completed_notebook, gradebook_scores,
+                                               make_course_dir, use_stock_settings)
 from autograder.course.release import RELEASES
 
 ASSIGNMENTS = ["01_perceptron", "02_activations", "03_loss_and_gradient_descent", "04_backprop"]
@@ -104,9 +105,7 @@ def main():
         prepare_course(ours)
         shutil.copytree(ours, stock)  # same sources, same gradebook of assignments
         make_course_dir(stock)  # nbgrader_config.py names this copy as its root
-        # the baseline is stock nbgrader with stock settings (Execute, hidden tests in the
-        # kernel), not the grader's configuration every course folder gets
-        (stock / "firstmlp_grading_config.py").write_text("# stock nbgrader: the baseline\n")
+        use_stock_settings(stock)  # the baseline, not the grader's configuration
         make_class(args.n, ours, scratch / "submitted")
         shutil.copytree(scratch / "submitted", stock / "submitted")
 

@@ -69,6 +69,14 @@ def write_grading_config(course_dir, timeout=600, notebook_timeout=1800, isolate
         isolate=isolate, memory_mb=memory_mb))
 
 
+def use_stock_settings(course_dir):
+    """Make a folder run stock nbgrader's own settings (Execute in a kernel, hidden tests
+    there, stock feedback): a baseline for benchmarks and for testing the notebooks'
+    own tests as a student's Jupyter runs them — never a folder to grade a class in."""
+    CourseDir(course_dir).grading_config.write_text(
+        "# stock nbgrader settings: a baseline, not a folder to grade a class in\n")
+
+
 class NbgraderError(Exception):
     """nbgrader exited non-zero; the message holds the command and its output tail."""
 
@@ -159,10 +167,13 @@ REFERENCE_STUDENT, BLANK_STUDENT = "reference", "blank"
 
 def grade_reference_and_blank(course_dir, on_assignment=None):
     """Build the course, generate every assignment, submit the completed reference
-    and the untouched release as two students, and autograde them with nbgrader.
+    and the untouched release as two students, and autograde them with stock nbgrader
+    and its stock settings (``use_stock_settings``; `firstmlp grade-demo` grades them
+    through the grader).
     Returns {assignment: {student: (score, max_score)}}."""
     course_dir = Path(course_dir).resolve()
     assignments = make_course_dir(course_dir)
+    use_stock_settings(course_dir)  # the notebooks' own tests, in the kernel
     generate_assignments(course_dir, assignments)
     results = {}
     for assignment in assignments:

@@ -120,10 +120,16 @@ EARLIER_WORK_LIMIT = 4 << 20  # characters of code a later notebook may import f
 
 
 def store_earlier_work(course_dir, submission, refused=None):
-    """Keep what a later notebook may import from this one (``autograder.student.earlier``): the
+    """Keep what a later notebook may import from this one (``earlier_cells``)."""
+    write_atomically(CourseDir(course_dir).earlier(submission.student, submission.assignment),
+                     json.dumps(earlier_cells(course_dir, submission, refused)))
+
+
+def earlier_cells(course_dir, submission, refused=None):
+    """What a later notebook may import from this one (``autograder.student.earlier``): the
     code cells of the release's notebook with this student's answers, with their roles,
     as JSON data — nothing is parsed or run here; the notebook that imports them does
-    that in its sandbox. A notebook that cannot be imported is stored as the reason."""
+    that in its sandbox. A notebook that cannot be imported: the reason."""
     from autograder.student.earlier import notebook_cells
     from autograder.grading.trusted import trusted_notebook
 
@@ -139,15 +145,15 @@ def store_earlier_work(course_dir, submission, refused=None):
                          "a later notebook imports"}
         except Exception as error:  # noqa: BLE001 - its own grading says why, in full
             work = {"error": f"it could not be read ({type(error).__name__})"}
-    write_atomically(CourseDir(course_dir).earlier(submission.student, submission.assignment),
-                     json.dumps(work))
+    return work
 
 
 def earlier_work(course_dir, student, assignment):
     """{notebook: {"cells": …} or {"error": …}} for the notebooks before ``assignment``
     that this student handed in to this run; when no ``firstmlp grade`` run took this
     student's work in (stock ``nbgrader autograde`` on the course folder), the notebooks
-    in ``submitted/<student>/``."""
+    in ``submitted/<student>/``, read each time (storing them would make the next
+    notebook's grading take the stored few for a run's)."""
     from types import SimpleNamespace
     names = [a["name"] for a in load_manifest()["assignments"]]
     before = names[:names.index(assignment)] if assignment in names else []
@@ -158,8 +164,9 @@ def earlier_work(course_dir, student, assignment):
         if from_submitted:
             path = tree.submitted(student, name)
             if path.is_file() and not path.is_symlink():
-                store_earlier_work(course_dir, SimpleNamespace(
+                work[name] = earlier_cells(course_dir, SimpleNamespace(
                     path=path, student=student, assignment=name), unreadable_reason(path))
+            continue
         try:
             work[name] = json.loads(tree.earlier(student, name).read_text())
         except (OSError, ValueError):

@@ -1,4 +1,6 @@
-"""The five notebooks end to end with stock nbgrader: the completed reference scores
+"""The six notebooks end to end with stock nbgrader and its stock settings (the
+notebooks' own tests in the kernel, as a student's Jupyter runs them; the grader's
+path is tests/grading's and `make run`'s): the completed reference scores
 full marks with every cell running cleanly and every plot drawn; the released stub
 runs to the end with every graded cell failing with a message, and scores zero."""
 

@@ -224,6 +224,23 @@ def test_a_worker_killed_mid_class_is_replaced_and_nothing_is_lost(course_dir, t
     assert [(o.student, o.score, o.flags) for o in outcomes] == [(s, 10, []) for s in students]
 
 
+def test_stock_autograde_in_turn_imports_every_earlier_notebook_handed_in(course_dir):
+    """Formgrader's Autograde, one notebook after another, with no `firstmlp grade` run
+    behind it: each notebook imports every earlier one in submitted/ (none is stored,
+    so the next one's import cannot take a stored few for a run's)."""
+    from autograder.course.course_dir import CourseDir
+    from autograder.grading.grader import earlier_work
+    names = [a["name"] for a in load_manifest()["assignments"]]
+    for name in names[:3]:
+        path = CourseDir(course_dir).submitted("stock_only", name)
+        path.parent.mkdir(parents=True)
+        nbformat.write(notebook_for(course_dir, name), str(path))
+    assert sorted(earlier_work(course_dir, "stock_only", names[2])) == names[:2]
+    work = earlier_work(course_dir, "stock_only", names[3])
+    assert sorted(work) == names[:3] and all("cells" in w for w in work.values())
+    assert not CourseDir(course_dir).earlier("stock_only").exists()
+
+
 def test_regrading_one_student_is_idempotent_and_touches_no_one_else(graded_class, course_dir):
     from nbgrader.api import Gradebook
     submitted = graded_class[0]
