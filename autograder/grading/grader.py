@@ -423,10 +423,10 @@ def check_data(course_dir, assignments, isolate=True, device=None):
       GraderEnvironmentError; only the shipped 1 000-image sample -> graded, flagged;
     - bubblewrap: cannot start -> said here, before grading (and in every flag)."""
     tree, notes = CourseDir(course_dir), {}
+    sources = {a: tree.release(a).read_text() for a in sorted(assignments) if tree.release(a).exists()}
 
     def uses(call):
-        return [a for a in sorted(assignments)
-                if tree.release(a).exists() and call in tree.release(a).read_text()]
+        return [a for a, source in sources.items() if call in source]
 
     if uses("ensure_corpus("):
         from autograder.student.speech.corpus import ensure_corpus
