@@ -10,7 +10,7 @@ import pytest
 
 from autograder.course.build import load_manifest
 from autograder.grading.grader import grade, prepare_course, summary_table
-from autograder.course.nbgrader_course import cell_scores, completed_notebook
+from autograder.course.nbgrader_course import cell_scores, completed_notebook, submit
 from autograder.course.release import RELEASES
 
 HIDDEN_SEED = load_manifest()["hidden_seed"]
@@ -153,9 +153,7 @@ def test_stock_nbgrader_on_a_built_course_folder_grades_as_the_grader_does(tmp_p
     leaky = next(c for c in notebook.cells if c.id == "leaky_relu")
     leaky.source += ("\nnp.allclose = lambda *a, **k: True\n"
                      "np.testing.assert_allclose = lambda *a, **k: None\nnp.abs = lambda x: 0 * x")
-    submitted = folder / "submitted" / "kim" / "02_activations" / "02_activations.ipynb"
-    submitted.parent.mkdir(parents=True)
-    nbformat.write(notebook, str(submitted))
+    submit(folder, "kim", "02_activations", notebook)
     run_nbgrader(folder, "autograde", "02_activations", "--student", "kim", "--force")
     with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:
         # as `firstmlp grade` scores it (tests/grading/hostile: patch_numpy); in-kernel: 14
@@ -178,12 +176,9 @@ def test_without_bubblewrap_every_outcome_says_so(course_dir, tmp_path, monkeypa
     monkeypatch.setenv("FIRSTMLP_NO_BUBBLEWRAP", "1")  # the workers inherit it
     bwrap_problem.cache_clear()
     try:
-        submitted = tmp_path / "submitted"
         for student in ("nobwrap_a", "nobwrap_b"):
-            (submitted / student / "01_perceptron").mkdir(parents=True)
-            nbformat.write(notebook_for(course_dir, "01_perceptron"),
-                           str(submitted / student / "01_perceptron" / "01_perceptron.ipynb"))
-        outcomes, _, _ = grade(submitted, course_dir, workers=1, progress=False)
+            submit(tmp_path, student, "01_perceptron", notebook_for(course_dir, "01_perceptron"))
+        outcomes, _, _ = grade(tmp_path / "submitted", course_dir, workers=1, progress=False)
     finally:
         bwrap_problem.cache_clear()
     assert [(o.student, o.score) for o in outcomes] == [("nobwrap_a", 10), ("nobwrap_b", 10)]
@@ -204,9 +199,7 @@ def test_a_worker_killed_mid_class_is_replaced_and_nothing_is_lost(course_dir, t
     from autograder.course.course_dir import CourseDir
     submitted, students = tmp_path / "submitted", ("killed_a", "killed_b", "killed_c")
     for student in students:
-        (submitted / student / "01_perceptron").mkdir(parents=True)
-        nbformat.write(notebook_for(course_dir, "01_perceptron"),
-                       str(submitted / student / "01_perceptron" / "01_perceptron.ipynb"))
+        submit(tmp_path, student, "01_perceptron", notebook_for(course_dir, "01_perceptron"))
     result, killed = [], []
     grading = threading.Thread(target=lambda: result.append(
         grade(submitted, course_dir, workers=1, progress=False)))
@@ -232,9 +225,7 @@ def test_stock_autograde_in_turn_imports_every_earlier_notebook_handed_in(course
     from autograder.grading.grader import earlier_work
     names = [a["name"] for a in load_manifest()["assignments"]]
     for name in names[:3]:
-        path = CourseDir(course_dir).submitted("stock_only", name)
-        path.parent.mkdir(parents=True)
-        nbformat.write(notebook_for(course_dir, name), str(path))
+        submit(course_dir, "stock_only", name, notebook_for(course_dir, name))
     assert sorted(earlier_work(course_dir, "stock_only", names[2])) == names[:2]
     work = earlier_work(course_dir, "stock_only", names[3])
     assert sorted(work) == names[:3] and all("cells" in w for w in work.values())
