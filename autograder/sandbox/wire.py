@@ -8,9 +8,14 @@ and travels as a handle: a ``Remote`` proxy on the grader's side (attribute acce
 calls, ``len`` and indexing go back to the notebook's process), a ``Callback`` on the
 notebook's side (a grader function the student's code may call, e.g. a loss).
 
-Arrays the grader passes in are *mirrored*: when the student's code changes one in
-place (an optimizer's step, a finite-difference probe), the new contents travel back
-with the next message and are written into the grader's array, as if shared.
+Arrays travel one way — the notebook's process gets a copy — except those a check
+*lends* (``autograder.student.lending``: an optimizer's parameters, an input it hands
+over to see whether student code changed it): a lent array is *mirrored*, so that when
+the student's code changes it in place (an optimizer's step, a finite-difference probe)
+the new contents travel back with the next message and are written into the grader's
+array, as if shared. Every request tells the notebook's side which mirrors are still
+lent; both sides forget the others, so nothing the grader keeps is ever written from
+the notebook's side.
 
 The grader reads with a deadline and a size cap, so a process that hangs, floods or
 dies becomes a ``RemoteGone`` error, never a hang or a crash of the grader.
@@ -23,14 +28,15 @@ import os
 import select
 import struct
 import time
+import weakref
 
 import numpy as np
 
 from autograder.student.errors import ProcessGone
+from autograder.student.lending import is_lent, lent_ids
 
 FRAME = struct.Struct("<QQ")
 MAX_MESSAGE = 512 << 20
-MIRROR_BYTES = 1 << 20  # larger arguments (a test-set batch) travel one way
 
 
 class RemoteGone(ProcessGone):
@@ -142,6 +148,8 @@ class Codec:
         self.mirrors.clear()
 
     def encode(self, value, arrays, mirror=False):
+        """``mirror``: the grader's side, where a lent array (``lending.is_lent``) is
+        mirrored back; every other array travels one way."""
         import torch
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
@@ -149,7 +157,7 @@ class Codec:
             return {"$ref": value._info["$handle"]}
         if isinstance(value, (np.generic, np.ndarray)) and np.asarray(value).dtype != object:
             arrays.append(np.asarray(value))
-            if mirror and isinstance(value, np.ndarray) and value.nbytes <= MIRROR_BYTES:
+            if mirror and is_lent(value):
                 self.mirrors[id(value)] = value
                 return {"$array": len(arrays) - 1, "mirror": id(value)}
             return {"$array": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
@@ -260,6 +268,7 @@ class Link:
     def __init__(self, to_child, from_child, deadline=None):
         self.to_child, self.from_child = to_child, from_child
         self.codec, self.deadline, self.gone = Codec(), deadline, None
+        self.codec.mirrors = weakref.WeakValueDictionary()  # held by the check, not here
         self.torch_calls = set()  # torch functions the student's code called, as reported
 
     def handle(self, info):
@@ -269,11 +278,13 @@ class Link:
         """Send one operation; serve the student's callbacks until its reply."""
         if self.gone:
             raise RemoteGone(self.gone)
+        self.forget_returned()
         arrays = []
         target, rest = (args[0], args[1:]) if args and isinstance(args[0], Remote) else (None, args)
         header = {"op": op, "target": target._info["$handle"] if target is not None else None,
                   "args": self.codec.encode(list(rest), arrays, mirror=True),
-                  "kwargs": self.codec.encode(kwargs, arrays, mirror=True)}
+                  "kwargs": self.codec.encode(kwargs, arrays, mirror=True),
+                  "lent": sorted(self.codec.mirrors)}
         try:
             send(self.to_child, header, arrays)
             while True:
@@ -294,10 +305,26 @@ class Link:
                                str(e.get("location", "")), str(e.get("line", "")))
         return self.codec.decode(reply.get("value"), payload, self.handle)
 
+    def forget_returned(self):
+        """Drop the mirrors of arrays no longer lent (the check that lent them is done)."""
+        lent = lent_ids()
+        for key in [k for k in self.codec.mirrors if k not in lent]:
+            del self.codec.mirrors[key]
+
     def apply_mirrors(self, reply, payload):
-        for key, index in reply.get("mirrors", {}).items():
-            target, new = self.codec.mirrors.get(int(key)), payload[index]
-            if target is not None and target.shape == new.shape:
+        """Write the student's in-place changes into the lent arrays they came from;
+        anything else (an array never lent, another shape or dtype) is ignored."""
+        mirrors = reply.get("mirrors", {})
+        if not isinstance(mirrors, dict):
+            raise RemoteGone("sent mirrors that are not a map")
+        for key, index in mirrors.items():
+            try:
+                target = self.codec.mirrors.get(int(key))
+                new = payload[index] if isinstance(index, int) and not isinstance(index, bool) else None
+            except (ValueError, TypeError, IndexError):
+                raise RemoteGone("sent a malformed mirror") from None
+            if target is not None and new is not None and is_lent(target) \
+                    and target.shape == new.shape and target.dtype == new.dtype:
                 target[...] = new
 
     def serve_callback(self, message, payload):
@@ -389,6 +416,13 @@ class Server:
                 getattr(self.guard, "reset", lambda: None)()
 
     def mirror_inputs(self, message, payload):
+        """Keep the mirrors the grader still lends (``lent``), and add this message's."""
+        lent = message.get("lent")
+        lent = {k for k in lent if isinstance(k, int)} if isinstance(lent, list) else set()
+        for key in [k for k in self.codec.mirrors if k not in lent]:
+            del self.codec.mirrors[key]
+            self.snapshots.pop(key, None)
+
         def walk(value):
             if isinstance(value, dict):
                 if "mirror" in value:

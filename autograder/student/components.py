@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.student import probes
+from autograder.student.lending import lend
 from autograder.student.oracle import (CheckFinding, StudentCodeError, Verdict, call_student, check_function,
                                        check_loss, check_module, check_optimizer, compare, resolve_device,
                                        to_numpy)
@@ -335,7 +336,7 @@ def check_numerical_gradient(numerical_gradient, seed=0, device="auto"):
     back unchanged (to within the rounding of x + ε − ε)."""
     def yours(x, which):
         f = FD_TARGETS[int(which)][0]
-        x_in = x.copy()
+        x_in = lend(x.copy())  # lent: the student perturbs it, f reads it back
         grad = numerical_gradient(lambda: f(x_in), x_in)
         if not (np.abs(x_in - x) <= 4 * np.spacing(np.abs(x))).all():  # x ± ε ∓ ε rounds
             raise CheckFinding("x was left changed: restore each entry after perturbing it")
@@ -372,7 +373,7 @@ def check_gradient_descent(gradient_descent, seed=0, device="auto"):
         loss.backward()
         return loss.item(), w_t.grad.cpu().numpy()
 
-    w0, steps = np.zeros(d), 400
+    w0, steps = lend(np.zeros(d)), 400  # lent: a descent that writes into w0 is told so
     start_loss = loss_and_grad(np.zeros(d))[0]  # at the w0 handed over, before any update
     best = torch.linalg.lstsq(X_t, target_t.unsqueeze(1)).solution.squeeze(1)
     failures = []

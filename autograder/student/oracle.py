@@ -34,6 +34,7 @@ import warnings
 import numpy as np
 import torch
 
+from autograder.student.lending import fresh, lend
 from autograder.student.errors import (ProcessGone, first_line, frame_location, student_errstate,
                                       student_frames)
 
@@ -276,13 +277,14 @@ def floating_point_advice(where, caught, args, value=None):
 
 
 def call_student(where, fn, *args):
-    """Run student code; numpy's floating-point warnings are recorded as advice, never
-    raised (a check judges numbers)."""
+    """Run student code on arguments made for this call (``lending.fresh``: arrays
+    copied, lent ones as they are); numpy's floating-point warnings are recorded as
+    advice, never raised (a check judges numbers)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with student_errstate():
-                value = fn(*args)
+                value = fn(*[fresh(a) for a in args])
         except Exception as error:
             _ADVICE.extend(floating_point_advice(where, caught, args))
             raise StudentCodeError(describe_exception(where, error)) from None
@@ -527,7 +529,7 @@ def check_module(make, torch_fn, shapes, name=None, seed=0, device="auto",
                 "parameters()", getattr(impl, "parameters", list))]
             y_t, x_t, params_t = torch_forward(torch_fn, x, params, device)
             g = rng.standard_normal(tuple(y_t.shape))
-            x_in = x.copy()
+            x_in = lend(x.copy())  # lent: a forward that writes into x is told so
             y = call_student("forward", impl.forward, x_in)
             comparisons += 1
             elementwise = edge_values and tuple(y_t.shape) == tuple(shape)
@@ -639,7 +641,7 @@ def check_optimizer(make, make_torch, shapes=((4, 3), (3,), (1, 5)), steps=6, na
     device = resolve_device(device)
     rng = np.random.default_rng(seed)
     name = name or getattr(make, "__name__", "optimizer")
-    params = [rng.standard_normal(s) for s in shapes]
+    params = lend([rng.standard_normal(s) for s in shapes])  # state updated in place
     initial = [p.copy() for p in params]
     tensors = [torch.tensor(p, device=device, requires_grad=True) for p in params]
     reference = make_torch(tensors)

@@ -11,6 +11,7 @@ import pytest
 
 from autograder.sandbox import wire
 from autograder.student import components
+from autograder.student.lending import lend
 from autograder.grading.judge import remote_probe
 from autograder.sandbox.notebook_process import ForkedNotebook, warm_up
 from autograder.course.reference import REFERENCE_CHECKS
@@ -63,10 +64,34 @@ def test_reference_passes_through_the_wire(child, index):
     assert verdict.passed, str(verdict)
 
 
-def test_arrays_changed_in_place_come_back(child):
-    x = np.arange(4.0)
+def test_a_lent_array_changed_in_place_comes_back(child):
+    x = lend(np.arange(4.0))
     child.request("lookup", "in_place_double")(x)
     np.testing.assert_array_equal(x, [0.0, 2.0, 4.0, 6.0])
+
+
+def test_an_array_not_lent_travels_one_way(child):
+    """The grader's own arrays never take the student's writes (a module constant
+    changed by one student would be the next student's input)."""
+    x = np.arange(4.0)
+    child.request("lookup", "in_place_double")(x)
+    np.testing.assert_array_equal(x, np.arange(4.0))
+
+
+def test_a_mirror_ends_with_its_lending(child):
+    """Once the check drops a lent array, later requests neither write it nor keep
+    its mirror on either side."""
+    x = lend(np.arange(3.0))
+    keep = x
+    child.request("lookup", "in_place_double")(x)
+    del x
+    assert id(keep) in child.codec.mirrors  # still held, still lent
+    held = keep.copy()
+    lent_id = id(keep)
+    del keep
+    child.request("lookup", "in_place_double")(np.ones(2))
+    assert lent_id not in child.codec.mirrors
+    np.testing.assert_array_equal(held, [0.0, 2.0, 4.0])
 
 
 def test_student_code_can_call_the_grader_back(child):
