@@ -30,6 +30,7 @@ import secrets
 import shutil
 import signal
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -322,9 +323,7 @@ def run_pool(pending, workers, threads, device, on_done, attempts):
         pending = [task for task in broken if charged[task] < ATTEMPTS]
         for task in broken:
             if charged[task] >= ATTEMPTS:
-                on_done(not_finished(task, f"the grading worker died {charged[task]} times "
-                                           "while grading this notebook; not tried again "
-                                           "(--regrade retries)"))
+                on_done(not_finished(task, worker_died(charged[task])))
         if broken and all(charged[t] == before[t] for t in broken):  # no grading began
             for task in pending:
                 on_done(not_finished(task, "the grading workers could not start"))
@@ -357,17 +356,122 @@ def workers_stop_with_the_grader():
             signal.signal(s, handler)
 
 
-def run_dask(tasks, scheduler, device, on_done):
-    from distributed import Client, as_completed
+DASK_CONNECT_SECONDS = 10  # an unreachable scheduler is said after this, before any work
+_DASK_LOCK = threading.Lock()  # one notebook at a time per Dask worker process
 
-    client = scheduler if not isinstance(scheduler, str) else Client(scheduler)
+
+def check_scheduler(scheduler):
+    """Before anything is built: a Dask scheduler that answers, else
+    GraderEnvironmentError in one line (a ``Client`` passed in is the caller's)."""
+    if not isinstance(scheduler, str):
+        return
+    from distributed import Client
     try:
-        futures = [client.submit(grade_one, *task, device, pure=False) for task in tasks]
-        for future in as_completed(futures):
-            on_done(future.result())
+        with Client(scheduler, timeout=DASK_CONNECT_SECONDS, set_as_default=False) as client:
+            workers = len(client.scheduler_info()["workers"])
+    except Exception as error:  # refused, timed out, not a Dask scheduler
+        raise GraderEnvironmentError(
+            f"--scheduler {scheduler}: no Dask scheduler answers there ({type(error).__name__}: "
+            f"{first_line(error, 160)}); nothing was graded — start one (dask scheduler) or "
+            "drop --scheduler to grade in a local pool") from None
+    if not workers:
+        print(f"grade: the Dask scheduler at {scheduler} has no worker yet: grading waits "
+              "for one", file=sys.stderr)
+
+
+def worker_died(count):
+    return (f"the grading worker died {count} times while grading this notebook; not tried "
+            "again (--regrade retries)")
+
+
+def run_dask(tasks, scheduler, device, on_done):
+    """Grade on a Dask cluster as the local pool does (``grade_on_dask``). A worker that
+    dies is started again by its nanny and the scheduler runs its task elsewhere; a task
+    the scheduler gives up on (``KilledWorker``: its workers died past
+    ``allowed-failures``) is submitted again here, until its grading began ``ATTEMPTS``
+    times or it was lost ``ATTEMPTS`` times over; then it ends with the reason."""
+    from distributed import Client, KilledWorker, as_completed
+
+    owned = isinstance(scheduler, str)
+    client = Client(scheduler, timeout=DASK_CONNECT_SECONDS, set_as_default=False) if owned \
+        else scheduler
+    device = device or os.environ.get("FIRSTMLP_DEVICE")  # as a spawned worker inherits it
+    memory_mb = int(os.environ.get("FIRSTMLP_SANDBOX_MEMORY_MB", 6144))
+    futures, lost = {}, {}
+
+    def submit(task):
+        future = client.submit(grade_on_dask, task, device, memory_mb, pure=False)
+        futures[future] = task
+        return future
+
+    running = as_completed([submit(task) for task in tasks])
+    try:
+        for future in running:
+            task = futures.pop(future)
+            try:
+                on_done(future.result())
+            except KilledWorker:
+                count = attempts_of(task[0], task[2], task[1], task[3])
+                lost[task] = lost.get(task, 0) + 1
+                if count >= ATTEMPTS:
+                    on_done(not_finished(task, worker_died(count)))
+                elif lost[task] > ATTEMPTS:
+                    on_done(not_finished(task, f"the Dask workers holding this notebook died "
+                                               f"{lost[task]} times over; not tried again (run "
+                                               "again to retry)"))
+                else:
+                    running.add(submit(task))
+            except Exception as error:  # noqa: BLE001 - one notebook's failure, said
+                on_done(not_finished(task, f"grading failed: {last_line(error)}"))
     finally:
-        if isinstance(scheduler, str):
+        client.cancel(list(futures))  # a stopped run leaves nothing queued on the cluster
+        if owned:
             client.close()
+
+
+def grade_on_dask(task, device, memory_mb):
+    """``grade_one`` on a Dask worker, set up as a pool worker is (``dask_worker_setup``):
+    one notebook at a time per worker process, whatever its thread count (one sandbox
+    each); a notebook whose grading began ``ATTEMPTS`` times is not begun again (the
+    scheduler itself runs a task again when its worker died); the run's secret is in
+    the worker's environment only while it grades (the worker outlives the run)."""
+    with _DASK_LOCK:
+        course_dir, assignment, student, digest, _ = task
+        if (count := attempts_of(course_dir, student, assignment, digest)) >= ATTEMPTS:
+            return not_finished(task, worker_died(count))
+        threads = dask_worker_setup(device, memory_mb)
+        kept = os.environ.get("FIRSTMLP_GRADING_SECRET")
+        try:
+            return grade_one(*task, device, threads)
+        finally:
+            if kept is None:
+                os.environ.pop("FIRSTMLP_GRADING_SECRET", None)
+            else:
+                os.environ["FIRSTMLP_GRADING_SECRET"] = kept
+
+
+def dask_worker_setup(device, memory_mb):
+    """This run's device and sandbox memory on a Dask worker, which may have graded
+    another run (its sandbox is started again when they changed); returns its threads:
+    the OMP_NUM_THREADS its nanny gave it (Dask's default: 1; a cluster sets more with
+    ``distributed.nanny.pre-spawn-environ``), else its share of the cores. The worker is
+    not tied to the grader's life (``die_with_parent``): its nanny's it is."""
+    from distributed import get_worker
+
+    from autograder.sandbox.boundary import worker_sandbox
+    die_with_parent.done = True
+    if device:
+        os.environ["FIRSTMLP_DEVICE"] = device
+    else:
+        os.environ.pop("FIRSTMLP_DEVICE", None)
+    os.environ["FIRSTMLP_SANDBOX_MEMORY_MB"] = str(memory_mb)
+    threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or max(
+        1, (os.cpu_count() or 1) // get_worker().state.nthreads)
+    sandbox = worker_sandbox(device, threads)
+    if (sandbox.device, sandbox.threads, sandbox.memory_mb) != (device, threads, memory_mb):
+        sandbox.kill()
+        sandbox.device, sandbox.threads, sandbox.memory_mb = device, threads, memory_mb
+    return threads
 
 
 def flags_of(course_dir, student, assignment, version):
@@ -466,6 +570,7 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     A submission graded by an earlier run (same file, autograded notebook present) is
     skipped unless ``regrade``: a run that was killed resumes where it stopped."""
     check_device(device)  # before anything is built, copied or graded
+    check_scheduler(scheduler)
     from autograder.sandbox.boundary import remove_stale_groups
     remove_stale_groups()
     os.environ["FIRSTMLP_SANDBOX_MEMORY_MB"] = str(memory_mb)  # the workers' sandboxes
@@ -474,7 +579,8 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
                                  notebook_timeout=notebook_timeout)
     secret = os.environ.get("FIRSTMLP_GRADING_SECRET") or secrets.token_hex(16)
 
-    found, unmatched, broken = take_in(submissions_source, course_dir, assignments, pattern, student)
+    found, unmatched, broken, scope = take_in(submissions_source, course_dir, assignments, pattern,
+                                              student, assignment)
     in_scope = [s for s in found if assignment is None or s.assignment == assignment]
     notes = check_data(course_dir, {s.assignment for s in in_scope if (s.student, s.assignment)
                                     not in broken}, isolate, device)
@@ -486,20 +592,84 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     tasks = place_and_list(course_dir, found, digests, done, broken, secret)
     results = dict(done) | run_tasks(course_dir, tasks, workers, scheduler, device, progress)
     shutil.rmtree(CourseDir(course_dir).intake, ignore_errors=True)
-    outcomes = gather_outcomes(course_dir, found, results, broken, assignment, notes)
+    outcomes = gather_outcomes(course_dir, found, results, broken, scope, notes)
     return outcomes, unmatched, export_grades(course_dir)
 
 
-def take_in(submissions_source, course_dir, assignments, pattern=None, student=None):
+def take_in(submissions_source, course_dir, assignments, pattern=None, student=None,
+            assignment=None):
     """Step 1, intake: (submissions found, files that matched nothing, {(student,
-    assignment): why it is refused or unreadable})."""
+    assignment): why it is refused or unreadable}, the run's scope: ``run_scope``). A
+    file that is one of the grader's own (``grader_files``) is refused; a refused student
+    folder gets a zero for each assignment in scope (``over_scope``)."""
     from autograder.grading import intake
+    keep_out = intake.file_identities(grader_files(course_dir), skip=submissions_source)
     found, unmatched = intake.collect(submissions_source, assignments, pattern or intake.LMS_PATTERN,
-                                      CourseDir(course_dir).intake)
+                                      CourseDir(course_dir).intake, keep_out)
     found = [s for s in found if student is None or s.student == student]
+    scope = run_scope(found, assignment)
+    found = over_scope(found, scope, unmatched, submissions_source)
+    kept_apart(course_dir, {s.student for s in found})
     broken = {(s.student, s.assignment): getattr(s, "refused", None) or unreadable_reason(s.path)
               for s in found}
-    return found, unmatched, {key: reason for key, reason in broken.items() if reason}
+    return found, unmatched, {key: reason for key, reason in broken.items() if reason}, scope
+
+
+def grader_files(course_dir):
+    """The folders whose files no submission may be (a hard link to one is refused):
+    the course folder (sources with hidden tests, gradebook, other students' work) and
+    the project's solutions, course sources and builds."""
+    from autograder.course.build import ROOT
+    return [Path(course_dir)] + [ROOT / name for name in ("solutions", "course", "build")]
+
+
+def kept_apart(course_dir, students):
+    """Two students whose folders the course folder's filesystem would merge (one that
+    ignores case or Unicode normalisation: macOS, SMB, casefolded ext4 — "Kim" and
+    "kim") would grade one's notebook for the other: GraderEnvironmentError naming them,
+    before anything is placed. Whether it merges them is tried there, on their names."""
+    import tempfile
+    import unicodedata
+    alike = {}
+    for name in sorted(students):
+        alike.setdefault(unicodedata.normalize("NFC", name).casefold(), []).append(name)
+    for first, *others in (names for names in alike.values() if len(names) > 1):
+        CourseDir(course_dir).root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=CourseDir(course_dir).root) as probe:
+            os.mkdir(os.path.join(probe, first))
+            merged = [other for other in others if os.path.lexists(os.path.join(probe, other))]
+        if merged:
+            names = ", ".join(repr(name) for name in [first] + merged)
+            raise GraderEnvironmentError(
+                f"students {names} would share one folder in {course_dir} (its filesystem does "
+                "not tell their names apart); nothing was graded — use a --course-dir on a "
+                "case-sensitive filesystem")
+
+
+def run_scope(found, assignment=None):
+    """The assignments this run grades, whose missing work is a zero: the one asked for,
+    else those of the notebooks intake took in. A refused file or folder never widens
+    it: its zero is its owner's, not a "missing" zero for every other student."""
+    if assignment:
+        return {assignment}
+    return {s.assignment for s in found if s.assignment and not s.refused}
+
+
+def over_scope(found, scope, unmatched, source):
+    """A refused student folder (intake gives it no assignment) as a zero for each
+    assignment in ``scope`` the student handed in nothing else for; with an empty scope,
+    a line in ``unmatched``."""
+    from dataclasses import replace
+
+    from autograder.grading.intake import Unmatched
+    kept = [s for s in found if s.assignment]
+    handed_in = {(s.student, s.assignment) for s in kept}
+    for refused in (s for s in found if not s.assignment):
+        kept += [replace(refused, assignment=name) for name in sorted(scope)
+                 if (refused.student, name) not in handed_in]
+        if not scope:
+            unmatched.append(Unmatched(Path(source) / refused.student, refused.refused))
+    return kept
 
 
 def keep_earlier_work(course_dir, found, broken):
@@ -571,10 +741,10 @@ def run_tasks(course_dir, tasks, workers, scheduler, device, progress):
     return results
 
 
-def gather_outcomes(course_dir, found, results, broken, assignment=None, notes=None):
+def gather_outcomes(course_dir, found, results, broken, scope=None, notes=None):
     """Step 6: one Outcome per submission (score from the gradebook, flags from the
     record and ``notes``: {assignment: flags of check_data}), and a zero for each
-    assignment in scope that a student did not hand in."""
+    assignment in ``scope`` (``run_scope``) that a student did not hand in."""
     from nbgrader.api import Gradebook
     version = load_manifest()["version"]
     outcomes = []
@@ -597,8 +767,9 @@ def gather_outcomes(course_dir, found, results, broken, assignment=None, notes=N
                 outcome.flags.append(f"zero: {reason}")
             if submission.late:
                 outcome.flags.append("late: the LMS marked the file LATE (no penalty applied)")
+            outcome.flags += list(getattr(submission, "notes", ()))  # intake's (a shared file)
             outcomes.append(outcome)
-        outcomes += missing_work(gradebook, found, assignment)
+        outcomes += missing_work(gradebook, found, scope)
     for outcome in outcomes:  # a flag may quote the student's notebook: shown as plain text
         outcome.flags = [plain_line(flag) for flag in outcome.flags]
     return outcomes
@@ -621,11 +792,11 @@ def waiting_for_hand_grading(submission):
                      if grade.needs_manual_grade and grade.manual_score is None))
 
 
-def missing_work(gradebook, found, assignment=None):
+def missing_work(gradebook, found, scope=None):
     """A zero, flagged "missing", for each student of this run and each assignment in its
-    scope (the ones anybody handed in, or ``assignment``) that the student did not hand
+    scope (``run_scope``; None: the ones anybody handed in) that the student did not hand
     in: every total then counts the same assignments, as grades.csv and formgrader do."""
-    scope = {assignment} if assignment else {s.assignment for s in found}
+    scope = {s.assignment for s in found} if scope is None else scope
     handed_in = {(s.student, s.assignment) for s in found}
     return [Outcome(student, name, 0.0, gradebook.find_assignment(name).max_score,
                     ["missing: no submission"])

@@ -299,17 +299,107 @@ def test_a_notebook_whose_grading_never_finished_is_not_tried_forever(course_dir
     assert outcome.score == 10 and not outcome.flags
 
 
-def test_dask_local_cluster_end_to_end(course_dir, tmp_path, mnist):
+def sandbox_of_this_worker():
+    """What a Dask worker keeps between tasks: its sandbox's settings, its environment's
+    secret."""
+    import os
+
+    from autograder.sandbox import boundary
+    sandbox = boundary._SANDBOX
+    return (sandbox and sandbox.memory_mb, sandbox and sandbox.alive(),
+            os.environ.get("FIRSTMLP_GRADING_SECRET"))
+
+
+def test_dask_local_cluster_end_to_end(course_dir, tmp_path, mnist, monkeypatch):
+    """Through a LocalCluster whose workers started before the run: the run's sandbox
+    memory reaches them (not the environment they were started with), their sandbox
+    runs, and the run's secret is gone from them once the run ends (they outlive it)."""
     from distributed import Client, LocalCluster
     submitted = tmp_path / "submitted"
     for student, solved in (("dask_full", None), ("dask_blank", set())):
         (submitted / student / "01_perceptron").mkdir(parents=True)
         nbformat.write(notebook_for(course_dir, "01_perceptron", solved=solved),
                        str(submitted / student / "01_perceptron" / "01_perceptron.ipynb"))
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        outcomes, _, _ = grade(submitted, course_dir, scheduler=client, progress=False)
+        monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "a-secret-of-the-dask-run")
+        outcomes, _, _ = grade(submitted, course_dir, scheduler=client, progress=False,
+                               memory_mb=3072)
+        kept = client.run(sandbox_of_this_worker)
     assert sorted((o.student, o.score) for o in outcomes) == [("dask_blank", 0.0), ("dask_full", 10.0)]
+    graded = [state for state in kept.values() if state[0] is not None]
+    assert graded and all(state == (3072, True, None) for state in graded), kept
+
+
+def test_a_dask_worker_killed_mid_class_is_replaced_and_nothing_is_lost(course_dir, tmp_path):
+    """Dask mode: SIGKILL to every worker process as the class's first notebook begins,
+    on a scheduler that gives a task up at its worker's first death (allowed-failures 0,
+    so the grader's own resubmission is what saves it): the nannies start new workers,
+    every notebook is graded, none lost or flagged."""
+    import os
+    import signal
+    import threading
+    import time
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    from autograder.course.course_dir import CourseDir
+    submitted, students = tmp_path / "submitted", ("dkilled_a", "dkilled_b", "dkilled_c")
+    for student in students:
+        submit(tmp_path, student, "01_perceptron", notebook_for(course_dir, "01_perceptron"))
+    result, killed = [], []
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None) as cluster, Client(cluster) as client:
+        workers = client.run(os.getpid)
+        grading = threading.Thread(target=lambda: result.append(
+            grade(submitted, course_dir, scheduler=client, progress=False)))
+        grading.start()
+        began = CourseDir(course_dir).attempts("dkilled_a", "01_perceptron")
+        while grading.is_alive() and not killed:
+            if began.exists():
+                for pid in workers.values():
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+            time.sleep(0.05)
+        grading.join()
+        client.wait_for_workers(2, timeout=300)
+        replaced = client.run(os.getpid)
+    assert killed, "no worker was seen grading"
+    assert len(replaced) == 2 and not set(replaced.values()) & set(killed)
+    outcomes = result[0][0]
+    assert [(o.student, o.score, o.flags) for o in outcomes] == [(s, 10, []) for s in students]
+
+
+def test_a_dask_worker_never_begins_a_notebook_whose_grading_began_three_times(tmp_path):
+    """The scheduler runs a task again each time its worker dies (up to its
+    allowed-failures, 3 by default): the worker does not begin a notebook whose grading
+    began ATTEMPTS times, as the local pool does not, and says why."""
+    import json
+
+    from autograder.course.course_dir import CourseDir
+    from autograder.grading.grader import ATTEMPTS, grade_on_dask
+    record = CourseDir(tmp_path).attempts("poison", "01_perceptron")
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"sha256": "digest", "count": ATTEMPTS}))
+    result = grade_on_dask((str(tmp_path), "01_perceptron", "poison", "digest", "secret"), None, 2048)
+    assert result == {"student": "poison", "assignment": "01_perceptron", "ok": False,
+                      "error": f"the grading worker died {ATTEMPTS} times while grading this "
+                               "notebook; not tried again (--regrade retries)"}
+
+
+def test_an_unreachable_scheduler_is_one_line_before_anything_is_built(tmp_path, capsys):
+    """Nothing listens on port 9: one line, exit 2, no course folder made (issue 21)."""
+    from autograder import cli
+    (tmp_path / "submitted").mkdir()
+    course = tmp_path / "course"
+    assert cli.main(["grade", str(tmp_path / "submitted"), "--course-dir", str(course),
+                     "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("grade: --scheduler tcp://127.0.0.1:9: no Dask scheduler answers "
+                          "there (") and "nothing was graded" in err and "\n" not in err, err
+    assert not course.exists()
 
 
 def test_nothing_matched_is_said_and_exits_nonzero(course_dir, tmp_path, capsys):
