@@ -579,7 +579,8 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
                                  notebook_timeout=notebook_timeout)
     secret = os.environ.get("FIRSTMLP_GRADING_SECRET") or secrets.token_hex(16)
 
-    found, unmatched, broken = take_in(submissions_source, course_dir, assignments, pattern, student)
+    found, unmatched, broken, scope = take_in(submissions_source, course_dir, assignments, pattern,
+                                              student, assignment)
     in_scope = [s for s in found if assignment is None or s.assignment == assignment]
     notes = check_data(course_dir, {s.assignment for s in in_scope if (s.student, s.assignment)
                                     not in broken}, isolate, device)
@@ -591,20 +592,84 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     tasks = place_and_list(course_dir, found, digests, done, broken, secret)
     results = dict(done) | run_tasks(course_dir, tasks, workers, scheduler, device, progress)
     shutil.rmtree(CourseDir(course_dir).intake, ignore_errors=True)
-    outcomes = gather_outcomes(course_dir, found, results, broken, assignment, notes)
+    outcomes = gather_outcomes(course_dir, found, results, broken, scope, notes)
     return outcomes, unmatched, export_grades(course_dir)
 
 
-def take_in(submissions_source, course_dir, assignments, pattern=None, student=None):
+def take_in(submissions_source, course_dir, assignments, pattern=None, student=None,
+            assignment=None):
     """Step 1, intake: (submissions found, files that matched nothing, {(student,
-    assignment): why it is refused or unreadable})."""
+    assignment): why it is refused or unreadable}, the run's scope: ``run_scope``). A
+    file that is one of the grader's own (``grader_files``) is refused; a refused student
+    folder gets a zero for each assignment in scope (``over_scope``)."""
     from autograder.grading import intake
+    keep_out = intake.file_identities(grader_files(course_dir), skip=submissions_source)
     found, unmatched = intake.collect(submissions_source, assignments, pattern or intake.LMS_PATTERN,
-                                      CourseDir(course_dir).intake)
+                                      CourseDir(course_dir).intake, keep_out)
     found = [s for s in found if student is None or s.student == student]
+    scope = run_scope(found, assignment)
+    found = over_scope(found, scope, unmatched, submissions_source)
+    kept_apart(course_dir, {s.student for s in found})
     broken = {(s.student, s.assignment): getattr(s, "refused", None) or unreadable_reason(s.path)
               for s in found}
-    return found, unmatched, {key: reason for key, reason in broken.items() if reason}
+    return found, unmatched, {key: reason for key, reason in broken.items() if reason}, scope
+
+
+def grader_files(course_dir):
+    """The folders whose files no submission may be (a hard link to one is refused):
+    the course folder (sources with hidden tests, gradebook, other students' work) and
+    the project's solutions, course sources and builds."""
+    from autograder.course.build import ROOT
+    return [Path(course_dir)] + [ROOT / name for name in ("solutions", "course", "build")]
+
+
+def kept_apart(course_dir, students):
+    """Two students whose folders the course folder's filesystem would merge (one that
+    ignores case or Unicode normalisation: macOS, SMB, casefolded ext4 — "Kim" and
+    "kim") would grade one's notebook for the other: GraderEnvironmentError naming them,
+    before anything is placed. Whether it merges them is tried there, on their names."""
+    import tempfile
+    import unicodedata
+    alike = {}
+    for name in sorted(students):
+        alike.setdefault(unicodedata.normalize("NFC", name).casefold(), []).append(name)
+    for first, *others in (names for names in alike.values() if len(names) > 1):
+        CourseDir(course_dir).root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=CourseDir(course_dir).root) as probe:
+            os.mkdir(os.path.join(probe, first))
+            merged = [other for other in others if os.path.lexists(os.path.join(probe, other))]
+        if merged:
+            names = ", ".join(repr(name) for name in [first] + merged)
+            raise GraderEnvironmentError(
+                f"students {names} would share one folder in {course_dir} (its filesystem does "
+                "not tell their names apart); nothing was graded — use a --course-dir on a "
+                "case-sensitive filesystem")
+
+
+def run_scope(found, assignment=None):
+    """The assignments this run grades, whose missing work is a zero: the one asked for,
+    else those of the notebooks intake took in. A refused file or folder never widens
+    it: its zero is its owner's, not a "missing" zero for every other student."""
+    if assignment:
+        return {assignment}
+    return {s.assignment for s in found if s.assignment and not s.refused}
+
+
+def over_scope(found, scope, unmatched, source):
+    """A refused student folder (intake gives it no assignment) as a zero for each
+    assignment in ``scope`` the student handed in nothing else for; with an empty scope,
+    a line in ``unmatched``."""
+    from dataclasses import replace
+
+    from autograder.grading.intake import Unmatched
+    kept = [s for s in found if s.assignment]
+    handed_in = {(s.student, s.assignment) for s in kept}
+    for refused in (s for s in found if not s.assignment):
+        kept += [replace(refused, assignment=name) for name in sorted(scope)
+                 if (refused.student, name) not in handed_in]
+        if not scope:
+            unmatched.append(Unmatched(Path(source) / refused.student, refused.refused))
+    return kept
 
 
 def keep_earlier_work(course_dir, found, broken):
@@ -676,10 +741,10 @@ def run_tasks(course_dir, tasks, workers, scheduler, device, progress):
     return results
 
 
-def gather_outcomes(course_dir, found, results, broken, assignment=None, notes=None):
+def gather_outcomes(course_dir, found, results, broken, scope=None, notes=None):
     """Step 6: one Outcome per submission (score from the gradebook, flags from the
     record and ``notes``: {assignment: flags of check_data}), and a zero for each
-    assignment in scope that a student did not hand in."""
+    assignment in ``scope`` (``run_scope``) that a student did not hand in."""
     from nbgrader.api import Gradebook
     version = load_manifest()["version"]
     outcomes = []
@@ -702,8 +767,9 @@ def gather_outcomes(course_dir, found, results, broken, assignment=None, notes=N
                 outcome.flags.append(f"zero: {reason}")
             if submission.late:
                 outcome.flags.append("late: the LMS marked the file LATE (no penalty applied)")
+            outcome.flags += list(getattr(submission, "notes", ()))  # intake's (a shared file)
             outcomes.append(outcome)
-        outcomes += missing_work(gradebook, found, assignment)
+        outcomes += missing_work(gradebook, found, scope)
     for outcome in outcomes:  # a flag may quote the student's notebook: shown as plain text
         outcome.flags = [plain_line(flag) for flag in outcome.flags]
     return outcomes
@@ -726,11 +792,11 @@ def waiting_for_hand_grading(submission):
                      if grade.needs_manual_grade and grade.manual_score is None))
 
 
-def missing_work(gradebook, found, assignment=None):
+def missing_work(gradebook, found, scope=None):
     """A zero, flagged "missing", for each student of this run and each assignment in its
-    scope (the ones anybody handed in, or ``assignment``) that the student did not hand
+    scope (``run_scope``; None: the ones anybody handed in) that the student did not hand
     in: every total then counts the same assignments, as grades.csv and formgrader do."""
-    scope = {assignment} if assignment else {s.assignment for s in found}
+    scope = {s.assignment for s in found} if scope is None else scope
     handed_in = {(s.student, s.assignment) for s in found}
     return [Outcome(student, name, 0.0, gradebook.find_assignment(name).max_score,
                     ["missing: no submission"])

@@ -109,10 +109,9 @@ def test_symlinked_student_folder_is_not_walked_and_scores_zero(tmp_path):
     (root / "lee").symlink_to(elsewhere / "lee")
     found, unmatched = collect(root, ASSIGNMENTS, scratch=tmp_path / "scratch")
     assert [s.student for s in found if s.refused is None] == ["kim"]
-    lee = [s for s in found if s.student == "lee"]
-    assert sorted(s.assignment for s in lee) == sorted(ASSIGNMENTS)
-    assert {(s.path, s.refused) for s in lee} == {
-        (None, "refused lee/: the student folder is a symbolic link (links are never followed)")}
+    # one refusal for the whole folder: the grader gives it a zero per assignment in scope
+    assert [(s.assignment, s.path, s.refused) for s in found if s.student == "lee"] == [
+        (None, None, "refused lee/: the student folder is a symbolic link (links are never followed)")]
     assert unmatched == []
     assert no_secret_under(tmp_path / "scratch")
 
@@ -129,14 +128,106 @@ def test_symlinked_assignment_folder_is_refused(tmp_path):
     assert no_secret_under(tmp_path / "scratch")
 
 
-def test_hard_link_is_refused(tmp_path):
-    folder = tmp_path / "lms"
-    folder.mkdir()
-    os.link(secret_file(tmp_path), folder / "kim_02_activations.ipynb")
-    [found], _ = collect(folder, ASSIGNMENTS, scratch=tmp_path / "scratch")
-    assert found.path is None and found.refused.startswith(
-        "refused kim_02_activations.ipynb: it is a hard link")
-    assert no_secret_under(tmp_path / "scratch")
+def test_hard_link_between_students_is_read_for_both(tmp_path):
+    """A hard link is read as bytes: the honest student whose notebook another linked is
+    graded as handed in (nobody can tell which name is the original); both are noted."""
+    root = nbgrader_tree(tmp_path / "submitted", kim="01_perceptron")
+    honest = root / "kim" / "01_perceptron" / "01_perceptron.ipynb"
+    honest.write_text('{"cells": ["kim wrote this"]}')
+    (root / "mallory" / "01_perceptron").mkdir(parents=True)
+    os.link(honest, root / "mallory" / "01_perceptron" / "01_perceptron.ipynb")
+    found, _ = collect(root, ASSIGNMENTS, scratch=tmp_path / "scratch")
+    by_student = {s.student: s for s in found}
+    for student, other in (("kim", "mallory"), ("mallory", "kim")):
+        assert by_student[student].refused is None
+        assert by_student[student].path.read_text() == '{"cells": ["kim wrote this"]}'
+        assert by_student[student].notes == (
+            f"the same file as {other}'s 01_perceptron (a hard link): both graded as handed in",)
+    assert by_student["kim"].path != by_student["mallory"].path  # a private copy each
+
+
+def test_hard_link_to_a_file_of_the_grader_is_refused_for_its_holder_only(tmp_path):
+    from autograder.grading.grader import take_in
+    course = tmp_path / "course"
+    source = course / "source" / "02_activations" / "02_activations.ipynb"
+    source.parent.mkdir(parents=True)
+    source.write_text(json.dumps({"cells": [{"source": SECRET}]}))
+    root = nbgrader_tree(tmp_path / "submitted", kim="02_activations")
+    (root / "mallory" / "02_activations").mkdir(parents=True)
+    os.link(source, root / "mallory" / "02_activations" / "02_activations.ipynb")
+    found, _, broken, _ = take_in(root, course, ASSIGNMENTS)
+    assert broken[("mallory", "02_activations")] == (
+        "refused mallory/02_activations/02_activations.ipynb: it is one of the course's own "
+        "files (a hard link into the grader's folders), never read as a submission")
+    assert [s.student for s in found if s.refused is None] == ["kim"]
+    assert no_secret_under(course / ".intake")
+
+
+def test_refused_student_folder_never_widens_the_runs_scope(tmp_path):
+    """Only 01 was handed in: a symlinked student folder is a zero for 01 (its owner's),
+    and adds no assignment that every other student would be 'missing'."""
+    from autograder.grading.grader import missing_work, take_in
+    root = nbgrader_tree(tmp_path / "submitted", kim="01_perceptron")
+    (root / "lee").symlink_to(tmp_path)
+    course = tmp_path / "course"
+    found, unmatched, broken, scope = take_in(root, course, ASSIGNMENTS)
+    assert scope == {"01_perceptron"} and unmatched == []
+    assert sorted((s.student, s.assignment) for s in found) == [
+        ("kim", "01_perceptron"), ("lee", "01_perceptron")]
+    assert broken[("lee", "01_perceptron")].startswith("refused lee/: the student folder is a "
+                                                       "symbolic link")
+    assert missing_work(FakeGradebook(), found, scope) == []
+    found, _, _, scope = take_in(root, course, ASSIGNMENTS, assignment="02_activations")
+    assert scope == {"02_activations"}
+    assert [(s.student, s.assignment) for s in found if s.student == "lee"] == [
+        ("lee", "02_activations")]
+
+
+def test_refused_notebook_never_widens_the_runs_scope(tmp_path):
+    from autograder.grading.grader import missing_work, take_in
+    root = nbgrader_tree(tmp_path / "submitted", kim="01_perceptron", lee="01_perceptron")
+    (root / "lee" / "02_activations").mkdir()
+    os.mkfifo(root / "lee" / "02_activations" / "02_activations.ipynb")
+    found, _, broken, scope = take_in(root, tmp_path / "course", ASSIGNMENTS)
+    assert scope == {"01_perceptron"}
+    assert broken == {("lee", "02_activations"): "refused lee/02_activations/02_activations.ipynb: "
+                                                 "it is a FIFO (named pipe), not a file"}
+    assert missing_work(FakeGradebook(), found, scope) == []  # kim is not 'missing' 02
+
+
+def test_a_refused_folder_alone_is_listed_not_lost(tmp_path):
+    from autograder.grading.grader import take_in
+    root = tmp_path / "submitted"
+    root.mkdir()
+    (root / "lee").symlink_to(tmp_path)
+    found, unmatched, _, scope = take_in(root, tmp_path / "course", ASSIGNMENTS)
+    assert (found, scope) == ([], set())
+    assert [(u.path.name, u.reason) for u in unmatched] == [
+        ("lee", "refused lee/: the student folder is a symbolic link (links are never followed)")]
+
+
+def test_students_a_case_blind_course_folder_would_merge_stop_the_run(tmp_path, monkeypatch):
+    """'Kim' and 'kim' share one folder where the course folder's filesystem ignores case
+    (macOS, SMB): one's notebook would be graded for the other. The grader says so in one
+    line and grades nothing; where the filesystem keeps them apart, both are graded."""
+    from autograder.grading import grader
+    root = nbgrader_tree(tmp_path / "submitted", kim="01_perceptron", Kim="01_perceptron")
+    found, *_ = grader.take_in(root, tmp_path / "course", ASSIGNMENTS)
+    assert sorted(s.student for s in found) == ["Kim", "kim"]
+
+    def case_blind(path):
+        path = Path(path)
+        return any(p.name.casefold() == path.name.casefold() for p in path.parent.iterdir())
+    monkeypatch.setattr(grader.os.path, "lexists", case_blind)
+    with pytest.raises(grader.GraderEnvironmentError, match=(
+            r"^students 'Kim', 'kim' would share one folder in .*course \(its filesystem does "
+            r"not tell their names apart\); nothing was graded")):
+        grader.take_in(root, tmp_path / "course", ASSIGNMENTS)
+
+
+class FakeGradebook:
+    def find_assignment(self, name):
+        return type("Assignment", (), {"max_score": 10.0})
 
 
 def collect_within(seconds, *args, **kwargs):
@@ -212,6 +303,51 @@ def test_unusable_student_name_is_unmatched(tmp_path):
     assert not found and [u.reason for u in unmatched] == ["unusable student name '..'"]
 
 
+@pytest.mark.parametrize("name", ["*", "k?m", "[kl]im", "kim\x1b[2J", "ki\u202em"])
+def test_student_names_nbgrader_would_glob_or_a_terminal_would_run_are_unmatched(tmp_path, name):
+    """nbgrader finds a student's folder with a glob: a student '*' (or 'k?m') would be
+    graded as every student (kim among them). Such a folder or file is unmatched, and
+    the other students are taken in as usual."""
+    root = nbgrader_tree(tmp_path / "submitted", kim="01_perceptron")
+    (root / name / "01_perceptron").mkdir(parents=True)
+    (root / name / "01_perceptron" / "01_perceptron.ipynb").write_text("{}")
+    found, unmatched = collect(root, ASSIGNMENTS, scratch=tmp_path / "scratch")
+    assert [s.student for s in found] == ["kim"]
+    assert [u.reason for u in unmatched] == [
+        f"unusable student name '{name.replace(chr(27), '?').replace(chr(0x202e), '?')}'"]
+    found, unmatched = collect(root, ASSIGNMENTS, pattern=r"(?P<student>.+)_(?P<assignment>\d\d_\w+)",
+                               scratch=tmp_path / "scratch2")
+    assert [s.student for s in found] == ["kim"]
+
+
+def test_a_stray_folder_hides_no_lms_file_beside_it(tmp_path):
+    """A folder of LMS files unpacked with a __MACOSX folder (or any other): every file is
+    still matched, the folder is a student folder with nothing in it."""
+    folder = tmp_path / "lms"
+    (folder / "__MACOSX").mkdir(parents=True)
+    (folder / "__MACOSX" / "._kim_01_perceptron.ipynb").write_text("resource fork")
+    (folder / "kim_01_perceptron.ipynb").write_text("{}")
+    (folder / "lee_02_activations.ipynb").write_text("{}")
+    found, unmatched = collect(folder, ASSIGNMENTS, scratch=tmp_path / "scratch")
+    assert [(s.student, s.assignment, s.refused) for s in found] == [
+        ("kim", "01_perceptron", None), ("lee", "02_activations", None)]
+    assert unmatched == []
+
+
+def test_two_files_for_one_student_grade_one_and_name_the_other(tmp_path):
+    folder = nbgrader_tree(tmp_path / "lms", kim="01_perceptron")
+    (folder / "kim_01_perceptron.ipynb").write_text('{"from": "file"}')  # and a folder
+    (folder / "lee_02_activations.ipynb").write_text('{"first": 1}')
+    (folder / "lee_LATE_02_activations.ipynb").write_text('{"second": 2}')
+    found, unmatched = collect(folder, ASSIGNMENTS, scratch=tmp_path / "scratch")
+    assert [(s.student, s.path.read_text()) for s in found] == [
+        ("kim", '{"cells": []}'), ("lee", '{"second": 2}')]
+    assert sorted((u.path.name, u.reason) for u in unmatched) == [
+        ("kim_01_perceptron.ipynb", "kim's 01_perceptron is also in the folder kim/, which is graded"),
+        ("lee_02_activations.ipynb", "another file for lee's 02_activations is graded: "
+                                     "lee_LATE_02_activations.ipynb")]
+
+
 def make_zip(path, members):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members:
@@ -225,7 +361,9 @@ def test_zip_of_lms_files_is_flattened_and_the_latest_wins(tmp_path):
         ("a/", ""), ("notes.txt", "x")])
     found, unmatched = collect(archive, ASSIGNMENTS, scratch=tmp_path / "scratch")
     assert [(s.student, s.path.read_text(), s.refused) for s in found] == [("kim", "new", None)]
-    assert [u.reason for u in unmatched] == ["file name does not match the LMS pattern"]
+    assert [u.reason for u in unmatched] == [
+        "another file for kim's 01_perceptron is graded: kim_LATE_1_01_perceptron-1.ipynb",
+        "file name does not match the LMS pattern"]
 
 
 def test_zip_bomb_is_refused_in_little_memory(tmp_path):
@@ -285,21 +423,40 @@ def test_zip_compressed_other_than_deflate_is_refused(tmp_path):
                              "other than stored or deflated")
 
 
-def test_zip_with_too_many_members_is_an_intake_error(tmp_path, monkeypatch):
+def test_zip_over_its_member_cap_grades_what_it_can(tmp_path, monkeypatch):
+    """Over the cap of notebooks read from one zip: the smallest are read and graded,
+    each one left is refused with the cap named; the class is not refused."""
     monkeypatch.setattr(submissions, "MAX_ZIP_MEMBERS", 3)
-    archive = make_zip(tmp_path / "export.zip", [(f"s{i}_01_perceptron.ipynb", "{}")
-                                                 for i in range(4)])
-    with pytest.raises(IntakeError, match=r"^refused the zip export.zip: it has 4 members, "
-                                          r"more than 3$"):
-        collect(archive, ASSIGNMENTS, scratch=tmp_path / "scratch")
+    archive = make_zip(tmp_path / "export.zip", [(f"s{i}_01_perceptron.ipynb", "{}" + " " * i)
+                                                 for i in reversed(range(4))])
+    found, _ = collect(archive, ASSIGNMENTS, scratch=tmp_path / "scratch")
+    assert [(s.student, s.refused) for s in found] == [("s0", None), ("s1", None), ("s2", None), (
+        "s3", "refused s3_01_perceptron.ipynb: the zip holds 4 notebooks, over its cap of 3 read "
+              "from one zip (read smallest first): this one was not read")]
 
 
-def test_zip_total_unpacked_size_is_capped(tmp_path, monkeypatch):
+def test_zip_over_its_total_cap_grades_what_it_can_bombs_last(tmp_path, monkeypatch):
+    """Members are unpacked smallest (declared) first, so a member that eats the zip's
+    total is read after the honest ones and refused alone, the cap named."""
     monkeypatch.setattr(submissions, "MAX_ZIP_TOTAL", 2500)
-    archive = make_zip(tmp_path / "export.zip", [(f"s{i}_01_perceptron.ipynb", " " * 1000)
-                                                 for i in range(3)])
-    with pytest.raises(IntakeError, match="^refused the zip export.zip: it unpacks to more than"):
-        collect(archive, ASSIGNMENTS, scratch=tmp_path / "scratch")
+    archive = make_zip(tmp_path / "export.zip", [
+        ("aaa-mallory_01_perceptron.ipynb", " " * 2000), ("kim_01_perceptron.ipynb", " " * 1000),
+        ("lee_01_perceptron.ipynb", " " * 1000)])
+    found, _ = collect(archive, ASSIGNMENTS, scratch=tmp_path / "scratch")
+    assert [(s.student, s.refused) for s in found] == [(
+        "aaa-mallory", "refused aaa-mallory_01_perceptron.ipynb: the zip's notebooks unpack to "
+                       "more than its cap of 0.00238 MB in all (read smallest first): this one "
+                       "was not read"), ("kim", None), ("lee", None)]
+
+
+def test_zip_member_declared_over_the_notebook_cap_is_never_unpacked(tmp_path, monkeypatch):
+    monkeypatch.setattr(submissions, "MAX_NOTEBOOK_BYTES", 1000)
+    archive = make_zip(tmp_path / "export.zip", [("kim_01_perceptron.ipynb", " " * 1001)])
+    opened = []
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, *a, **k: opened.append(a))
+    [found], _ = collect(archive, ASSIGNMENTS, scratch=tmp_path / "scratch")
+    assert found.refused == "refused kim_01_perceptron.ipynb: it is larger than the 0.000954 MB limit"
+    assert opened == []
 
 
 def broken_central_directory(path):
