@@ -361,3 +361,9 @@ WRONG_NAME = ("wrong_file_name", A2, "homework.ipynb")
 # hidden tests): refused, never followed — zero, and a flag naming the file
 SYMLINK = ("symlink_to_source", A2, "source/02_activations/02_activations.ipynb", 0,
            "symbolic link")
+
+# a student's notebook that is a hard link to an honest student's (issue 20): a link count
+# says nothing of who wrote it, so both are read as bytes and graded as handed in — the
+# honest student keeps full marks (on 2026.7 both were refused: "it is a hard link")
+HARD_LINK = ("hard_link_to_honest", A1, "honest_reference", 10,
+             "the same file as honest_reference's 01_perceptron (a hard link)")

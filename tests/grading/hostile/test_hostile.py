@@ -18,8 +18,8 @@ import pytest
 
 from autograder.grading.grader import grade, prepare_course
 from autograder.sandbox.limits import landlock_abi
-from tests.grading.hostile.cases import (ABSTRACT_NAME, CASES, HONEST, HONEST_MARKER, PWNED, SECRET,
-                                         SYMLINK, UDP_PORT, WRONG_NAME)
+from tests.grading.hostile.cases import (ABSTRACT_NAME, CASES, HARD_LINK, HONEST, HONEST_MARKER,
+                                         PWNED, SECRET, SYMLINK, UDP_PORT, WRONG_NAME)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,6 +41,10 @@ def write_class(course_dir, folder):
     student, assignment, name = WRONG_NAME
     (folder / student / assignment).mkdir(parents=True)
     (folder / student / assignment / name).write_bytes(b"{}")
+    student, assignment, honest, *_ = HARD_LINK
+    (folder / student / assignment).mkdir(parents=True)
+    os.link(folder / honest / assignment / f"{assignment}.ipynb",
+            folder / student / assignment / f"{assignment}.ipynb")
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
     student, assignment, target, *_ = SYMLINK
     (folder / student / assignment).mkdir(parents=True)
@@ -127,6 +131,16 @@ def test_symlinked_notebook_is_refused_not_followed(graded, course_dir):
     assert any(message in flag and f"{assignment}.ipynb" in flag for flag in outcome.flags), \
         outcome.flags
     assert not (course_dir / "autograded" / student / assignment).exists()
+
+
+def test_hard_link_to_an_honest_notebook_costs_the_honest_student_nothing(graded):
+    student, assignment, honest, points, message = HARD_LINK
+    for name in (honest, student):
+        outcome = graded[0][(name, assignment)]
+        assert outcome.score == points, (name, outcome.flags)
+    assert any(message in flag for flag in graded[0][(student, assignment)].flags)
+    assert any(message.replace(honest, student) in flag
+               for flag in graded[0][(honest, assignment)].flags)
 
 
 def graded_texts(course_dir):
