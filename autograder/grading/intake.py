@@ -346,15 +346,17 @@ def from_lms_files(paths, assignments, pattern=LMS_PATTERN):
 
 def from_folder(root, assignments, pattern, scratch, keep_out=frozenset()):
     """Each top-level folder is a student's (nbgrader's tree), each other entry an LMS
-    file: a stray folder (``__MACOSX``) hides no file beside it. A link whose name the
-    pattern matches is a file, any other link a student folder: both are refused."""
+    file: a stray folder (``__MACOSX``) hides no file beside it. A link is refused: as a
+    file when the pattern matches its name or no folder is beside it, else as a student
+    folder."""
     regex = re.compile(pattern)
     root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)  # the instructor's root: may be a link
     try:
         found, unmatched, files = [], [], []
-        for name in sorted(os.listdir(root_fd)):
-            mode = lstat_mode(name, root_fd)
-            if stat.S_ISDIR(mode) or (stat.S_ISLNK(mode) and not regex.match(name)):
+        modes = {name: lstat_mode(name, root_fd) for name in sorted(os.listdir(root_fd))}
+        tree = any(stat.S_ISDIR(mode) for mode in modes.values())
+        for name, mode in modes.items():
+            if stat.S_ISDIR(mode) or (stat.S_ISLNK(mode) and tree and not regex.match(name)):
                 student_folder(root, name, root_fd, assignments, scratch, keep_out, found,
                                unmatched)
             else:

@@ -198,11 +198,12 @@ def test_refused_notebook_never_widens_the_runs_scope(tmp_path):
 def test_a_refused_folder_alone_is_listed_not_lost(tmp_path):
     from autograder.grading.grader import take_in
     root = tmp_path / "submitted"
-    root.mkdir()
+    (root / "kim" / "homework").mkdir(parents=True)
     (root / "lee").symlink_to(tmp_path)
     found, unmatched, _, scope = take_in(root, tmp_path / "course", ASSIGNMENTS)
     assert (found, scope) == ([], set())
     assert [(u.path.name, u.reason) for u in unmatched] == [
+        ("homework", "unknown assignment 'homework'"),
         ("lee", "refused lee/: the student folder is a symbolic link (links are never followed)")]
 
 
@@ -332,6 +333,17 @@ def test_a_stray_folder_hides_no_lms_file_beside_it(tmp_path):
     assert [(s.student, s.assignment, s.refused) for s in found] == [
         ("kim", "01_perceptron", None), ("lee", "02_activations", None)]
     assert unmatched == []
+
+
+def test_a_link_among_lms_files_is_a_file_not_a_student(tmp_path):
+    folder = tmp_path / "lms"
+    folder.mkdir()
+    (folder / "kim_01_perceptron.ipynb").write_text("{}")
+    (folder / "notes").symlink_to(tmp_path)
+    found, unmatched = collect(folder, ASSIGNMENTS, scratch=tmp_path / "scratch")
+    assert [(s.student, s.refused) for s in found] == [("kim", None)]
+    assert [(u.path.name, u.reason) for u in unmatched] == [
+        ("notes", "file name does not match the LMS pattern")]
 
 
 def test_two_files_for_one_student_grade_one_and_name_the_other(tmp_path):
