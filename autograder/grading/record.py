@@ -75,7 +75,8 @@ class GradingRecord:
     def cell(self, grade_id, in_kernel, verdict_passed, message):
         self.data["cells"][grade_id] = {"in_kernel": in_kernel, "verdict": verdict_passed,
                                         "message": message}
-        if verdict_passed is not None and (in_kernel == "passed") != verdict_passed:
+        if verdict_passed is not None and in_kernel in ("passed", "failed") \
+                and (in_kernel == "passed") != verdict_passed:
             self.flag(f"{grade_id}: your notebook's own test {in_kernel}, the grader's check "
                       f"{'passed' if verdict_passed else 'failed'} — review")
 

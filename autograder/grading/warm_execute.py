@@ -2,8 +2,6 @@
 preprocessor. It runs the trusted notebook (``executor``), lets the judge decide each
 test cell (``judge``) and saves the record (``record``)."""
 
-import os
-
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
@@ -56,11 +54,7 @@ class WarmExecute(NbGraderPreprocessor):
         return nb, resources
 
     def readable(self):
+        """What Landlock lets the notebook read: the data as ``data_view`` shows it."""
+        from autograder.sandbox import data_view
         from autograder.sandbox.limits import student_readable
-        from autograder.student.speech.corpus import default_root
-        return student_readable([os.environ.get("MNIST_ROOT"), data_root(), str(default_root())])
-
-
-def data_root():
-    from autograder.student.data import DEFAULT_ROOT
-    return str(DEFAULT_ROOT)
+        return data_view.landlock_readable(student_readable(data_view.shown()))

