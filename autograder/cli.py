@@ -20,6 +20,10 @@
                    [--student S] [--assignment A] [--device cuda] [--pattern REGEX]
                            grade an nbgrader submitted/ tree, or a folder or zip of
                            LMS-named notebooks; feedback, gradebook, grades.csv
+    firstmlp similarity SUBMISSIONS [--out DIR] [--release DIR] [--min-score F]
+                           [--pattern REGEX]
+                           rank pairs of students by how alike their answer cells are
+                           (per assignment, the release's stubs removed); HTML report
 """
 
 import argparse
@@ -169,6 +173,33 @@ def grade_class(args):
     return 0
 
 
+def similarity(args):
+    """Print the ranked pairs of alike answers and write the HTML report."""
+    from autograder.grading.intake import IntakeError
+    from autograder.grading.similarity import (MIN_SCORE, SimilarityError, find_similar,
+                                               ranked_lines, write_report)
+    from autograder.course.build import load_manifest
+    from autograder.course.release import RELEASES
+
+    release = args.release or RELEASES / load_manifest()["version"]
+    min_score = MIN_SCORE if args.min_score is None else args.min_score
+    try:
+        comparison = find_similar(args.submissions, release, args.pattern)
+    except (IntakeError, SimilarityError) as error:
+        print(f"similarity: {error}", file=sys.stderr)
+        return 2
+    for line in comparison.skipped:
+        print(line)
+    listed = [p for p in comparison.pairs if p.score >= min_score]
+    print(ranked_lines(listed) if listed else f"no pair scores {min_score:.0%} or more")
+    print(f"{comparison.notebooks} notebooks compared in {comparison.seconds:.1f} s; "
+          f"{len(comparison.pairs)} pair{'s' * (len(comparison.pairs) != 1)} sharing code, "
+          f"{len(listed)} listed "
+          f"(--min-score {min_score:g})")
+    print(f"report: {write_report(comparison, args.out, min_score)}")
+    return 0
+
+
 def sandbox_summary(device=None, isolate=True):
     """One line: what the notebooks ran in."""
     from autograder.sandbox.boundary import bwrap_problem
@@ -289,6 +320,17 @@ def output_folder(text):
     return text
 
 
+def score_fraction(text):
+    """A similarity score from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number from 0 to 1 is needed, not {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {value:g}")
+    return value
+
+
 def scheduler_address(text):
     """A Dask scheduler's address as ``distributed.Client`` takes it: [tcp://]host:port."""
     from distributed.comm import get_address_host_port
@@ -300,6 +342,14 @@ def scheduler_address(text):
     if not 0 < port < 65536:
         raise argparse.ArgumentTypeError(f"port {port} of {text!r} is not a port (1 to 65535)")
     return text
+
+
+def release_folder(text):
+    """A release folder: one that holds the assignments' notebooks."""
+    if not any(Path(text).glob("*.ipynb")):
+        raise argparse.ArgumentTypeError(f"{text} is not a release folder (it holds no "
+                                         "<assignment>.ipynb)")
+    return Path(text)
 
 
 def release_version(text):
@@ -347,6 +397,16 @@ def parse_arguments(argv):
                        help="grade again what an earlier run graded (default: resume)")
     grade.add_argument("--no-isolation", dest="isolate", action="store_false",
                        help="run notebooks without the sandbox (for comparison only)")
+    similar = commands.add_parser("similarity")
+    similar.add_argument("submissions", help="submitted/ tree, folder or zip of LMS files")
+    similar.add_argument("--out", type=output_folder, default="build/similarity",
+                         help="folder for index.html and pairs/ (default: build/similarity)")
+    similar.add_argument("--release", type=release_folder, default=None,
+                         help="the release the students started from (default: the current one)")
+    similar.add_argument("--min-score", type=score_fraction, default=None,
+                         help="list pairs scoring this or more, 0 to 1 (default: 0.5)")
+    similar.add_argument("--pattern", type=lms_pattern, default=None,
+                         help="regex with (?P<student>) (?P<assignment>), for LMS file names")
     commands.add_parser("speech-data", add_help=False)
     align = commands.add_parser("speech-align")
     align.add_argument("audio_dir")
@@ -378,6 +438,8 @@ def run_command(args):
         return speech_align(args.audio_dir, args.out_dir)
     if args.command == "grade":
         return grade_class(args)
+    if args.command == "similarity":
+        return similarity(args)
     if args.command == "release":
         return cut_release(args.version, args.force, args.out, args.changelog)
     if args.command == "scan":
