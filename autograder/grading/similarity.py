@@ -5,9 +5,10 @@ as nbgrader solution cells, taken by grade_id exactly as grading takes them
 (``trusted.merge``) and joined in the release's order, each under a ``# ── <grade_id>``
 line. Given cells, tests, markdown (written answers) and cells a student added are not
 compared. The release's stub of every answer cell is boilerplate: its fingerprints are
-removed before any comparison (the stubs of every release beside it too, for a notebook
-started on an older release), so two untouched stubs share nothing and are never a
-pair. Notebooks are read by ``intake`` (links refused, sizes capped), never executed.
+removed before any comparison (the stubs of every release beside it too, a folder with a
+``manifest.json``, for a notebook started on an older release), so two untouched stubs
+share nothing and are never a pair. Notebooks are read by ``intake`` (links refused,
+sizes capped), never executed.
 
 The detector is copydetect 0.5.0 (MIT, on PyPI): MOSS's winnowing (Schleimer, Wilkerson
 and Aiken, SIGMOD 2003) over code tokenised by pygments, where every name becomes V, F
@@ -160,8 +161,9 @@ def find_similar(source, release, pattern=None):
                                           scratch)
         skipped = [f"skipped {u.path}: {u.reason}" for u in unmatched]
         if not any(s.path for s in found):
-            raise SimilarityError(f"no submissions in {source} ({len(unmatched)} files skipped): "
-                                  "give a submitted/ tree or a folder or zip of LMS-named notebooks")
+            raise SimilarityError(f"no submissions in {source} ({len(unmatched)} files matched no "
+                                  f"student and assignment, {len(found)} refused): give a "
+                                  "submitted/ tree or a folder or zip of LMS-named notebooks")
         skipped += [f"skipped {s.student}'s work: {s.refused}" for s in found if not s.assignment]
         pairs, count = [], 0
         for assignment, path in notebooks.items():
@@ -170,7 +172,8 @@ def find_similar(source, release, pattern=None):
                        if (a := read_answers(s, given, skipped))]
             count += len(answers)
             releases = [given] + [nbformat.read(str(p), as_version=4) for p in
-                                  sorted(release.parent.glob(f"*/{assignment}.ipynb")) if p != path]
+                                  sorted(release.parent.glob(f"*/{assignment}.ipynb"))
+                                  if p != path and (p.parent / "manifest.json").is_file()]
             pairs += compare(answers, boilerplate_of(releases))
     pairs.sort(key=lambda p: (-p.score, p.assignment, p.students))
     return Comparison(pairs, skipped, count, time.perf_counter() - start)

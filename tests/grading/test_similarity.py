@@ -125,6 +125,23 @@ def test_untouched_stubs_are_never_a_pair(course_class):
     assert ("ada", "bob") in pairs
 
 
+def test_untouched_stubs_of_an_older_release_are_never_a_pair(tmp_path):
+    """Two students who started on an older release, whose stub gave more code, and
+    changed nothing: every release beside the one compared against is boilerplate too."""
+    given = "\n    def reset(self):\n        self.w = np.zeros_like(self.w)\n        self.b = 0.0\n"
+    for version, extra in (("old", given), ("new", "")):
+        folder = tmp_path / "releases" / version
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text("{}")
+        notebook = handed_in()
+        next(c for c in notebook.cells if c.get("id") == "perceptron").source += extra
+        nbformat.write(notebook, str(folder / f"{ASSIGNMENT}.ipynb"))
+    for student in ("eve", "fay"):
+        submit(tmp_path, student, ASSIGNMENT, nbformat.read(
+            str(tmp_path / "releases" / "old" / f"{ASSIGNMENT}.ipynb"), as_version=4))
+    assert find_similar(tmp_path / "submitted", tmp_path / "releases" / "new").pairs == []
+
+
 def test_the_report_is_inert_however_hostile_the_code(tmp_path):
     """A copied answer that holds </script><script>, handed in by a student whose name
     is an HTML tag: every page parses to no script, no event handler, no image, and
