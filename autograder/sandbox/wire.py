@@ -24,6 +24,8 @@ dies becomes a ``RemoteGone`` error, never a hang or a crash of the grader.
 import builtins
 import io
 import json
+import keyword
+import math
 import os
 import select
 import struct
@@ -37,6 +39,7 @@ from autograder.student.lending import is_lent, lent_ids
 
 FRAME = struct.Struct("<QQ")
 MAX_MESSAGE = 512 << 20
+MAX_DEPTH = 100  # JSON containers within one another: values the wire carries nest far less
 
 
 class RemoteGone(ProcessGone):
@@ -49,7 +52,13 @@ class RemoteError(Exception):
     location = ""
 
 
-_error_types = {}
+_error_types = {}  # builtin names only: one class each
+
+
+def printable(text, limit):
+    """``text`` as one line of at most ``limit`` characters (what the student's side
+    names goes into a verdict line)."""
+    return "".join(c if c.isprintable() else " " for c in str(text)[:limit])
 
 
 def warn_here(reported):
@@ -62,29 +71,36 @@ def warn_here(reported):
     from autograder.student.errors import StudentFPWarning
     for item in reported[:20]:
         if isinstance(item, dict):
-            warnings.warn(StudentFPWarning(str(item.get("message", ""))[:300],
-                                           str(item.get("line", ""))[:300]))
+            warnings.warn(StudentFPWarning(printable(item.get("message", ""), 300),
+                                           printable(item.get("line", ""), 300)))
 
 
 def remote_error(name, message, location, line=""):
     """An exception of a class named like the original (a builtin one stays catchable
-    as itself: FloatingPointError, AttributeError, …)."""
+    as itself: FloatingPointError, AttributeError, …); any other name gets a class of
+    its own, never kept. Names that are not identifiers read "Error"; the location and
+    line are one line each."""
+    name = name if name.isidentifier() and len(name) <= 100 else "Error"
     if name not in _error_types:
         base = getattr(builtins, name, None)
-        bases = (RemoteError, base) if isinstance(base, type) and issubclass(base, Exception) \
-            and base not in (RemoteError,) else (RemoteError,)
+        if not (isinstance(base, type) and issubclass(base, Exception)):
+            return located(type(name, (RemoteError,), {})(message), location, line)
         try:
-            _error_types[name] = type(name, bases, {})
-        except TypeError:  # incompatible layouts: keep the name only
+            _error_types[name] = type(name, (RemoteError, base), {})
+            _error_types[name](message)
+        except TypeError:  # incompatible layouts, or other arguments: keep the name only
             _error_types[name] = type(name, (RemoteError,), {})
-    error = _error_types[name](message)
-    error.location, error.line = location, line
+    return located(_error_types[name](message), location, line)
+
+
+def located(error, location, line):
+    error.location, error.line = printable(location, 300), printable(line, 300)
     return error
 
 
 # ---- framing ------------------------------------------------------------------------
 
-def send(fd, header, arrays=()):
+def send(fd, header, arrays=(), deadline=None):
     payloads = []
     for array in arrays:
         buffer = io.BytesIO()
@@ -93,10 +109,25 @@ def send(fd, header, arrays=()):
     header = dict(header, payloads=[len(p) for p in payloads])
     head = json.dumps(header).encode()
     data = FRAME.pack(len(head), sum(len(p) for p in payloads)) + head + b"".join(payloads)
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    write_all(fd, data, deadline)
+
+
+def write_all(fd, data, deadline=None):
+    """All of ``data``; with a deadline, a reader that stops reading (a pipe full) is a
+    ``RemoteGone("timeout")`` at the deadline, not a write blocked for ever."""
+    view, blocking = memoryview(data), os.get_blocking(fd)
+    if deadline is not None:
+        os.set_blocking(fd, False)
+    try:
+        while view:
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                wait = deadline - time.monotonic()
+                if wait <= 0 or not select.select([], [fd], [], wait)[1]:
+                    raise RemoteGone("timeout") from None
+    finally:
+        os.set_blocking(fd, blocking)
 
 
 def read_exactly(fd, n, deadline):
@@ -122,17 +153,46 @@ def receive(fd, deadline=None):
         raise RemoteGone(f"sent a message of {head_size + body_size} bytes")
     try:
         header = json.loads(read_exactly(fd, head_size, deadline))
+        sizes = header.get("payloads", []) if isinstance(header, dict) else None
+        if not (isinstance(sizes, list) and all(type(s) is int and s >= 0 for s in sizes)
+                and sum(sizes) == body_size and nesting(header) <= MAX_DEPTH):
+            raise ValueError("a header that does not describe its message")
         body = read_exactly(fd, body_size, deadline)
         arrays, offset = [], 0
-        for size in header.get("payloads", []):
-            arrays.append(np.lib.format.read_array(io.BytesIO(body[offset:offset + size]),
-                                                   allow_pickle=False))
+        for size in sizes:
+            arrays.append(read_payload(body[offset:offset + size]))
             offset += size
     except RemoteGone:
         raise
     except Exception as error:
         raise RemoteGone(f"sent a malformed message ({type(error).__name__})") from None
     return header, arrays
+
+
+def nesting(value):
+    """How deep JSON containers nest in ``value`` (counted without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_DEPTH:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            stack += [(v, depth + 1) for v in (value.values() if isinstance(value, dict) else value)]
+    return deepest
+
+
+def read_payload(data):
+    """One ``.npy`` payload whose header accounts for exactly the bytes that follow it
+    (so nothing is allocated beyond what was sent, even for a zero-size dtype)."""
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}[version]
+    shape, _, dtype = read_header(stream)
+    count = math.prod(shape)
+    if min(shape, default=0) < 0 or dtype.hasobject or (dtype.itemsize == 0 and count) \
+            or count * dtype.itemsize != len(data) - stream.tell():
+        raise ValueError("a payload that does not match its header")
+    return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
 
 
 # ---- values ---------------------------------------------------------------------------
@@ -177,14 +237,21 @@ class Codec:
                 "is_type": isinstance(value, type)}
 
     def decode(self, value, arrays, make_handle):
+        """The value a message encodes; anything malformed is a ``RemoteGone``."""
         if not isinstance(value, dict):
             return value
+        for kind, form in (("$list", list), ("$tuple", list), ("$dict", dict)):
+            if kind in value and not isinstance(value[kind], form):
+                raise RemoteGone(f"sent a {kind[1:]} that is not one")
         if "$array" in value:
-            array = arrays[value["$array"]]
+            array = payload_at(arrays, value["$array"])
             return array[()] if value.get("scalar") else array
         if "$tensor" in value:
             import torch
-            return torch.from_numpy(np.array(arrays[value["$tensor"]]))
+            try:
+                return torch.from_numpy(np.array(payload_at(arrays, value["$tensor"])))
+            except (TypeError, ValueError, RuntimeError):
+                raise RemoteGone("sent a tensor of a type torch cannot hold") from None
         if "$list" in value:
             return [self.decode(v, arrays, make_handle) for v in value["$list"]]
         if "$tuple" in value:
@@ -195,12 +262,21 @@ class Codec:
         if "$dict" in value:
             return {k: self.decode(v, arrays, make_handle) for k, v in value["$dict"].items()}
         if "$handle" in value:
-            return make_handle(value)
+            if type(value["$handle"]) is not int:
+                raise RemoteGone("sent a handle that is not a number")
+            return make_handle({"$handle": value["$handle"], "is_type": value.get("is_type") is True,
+                                "type": printable(value.get("type", "object"), 100)})
         if "$ref" in value:
-            if value["$ref"] not in self.handles:
+            if type(value["$ref"]) is not int or value["$ref"] not in self.handles:
                 raise RemoteGone("referred to an object it was never given")
             return self.handles[value["$ref"]]
         raise RemoteGone("sent a value of unknown kind")
+
+
+def payload_at(arrays, index):
+    if type(index) is not int or not 0 <= index < len(arrays):
+        raise RemoteGone("named a payload it did not send")
+    return arrays[index]
 
 
 def is_namedtuple(value):
@@ -209,14 +285,18 @@ def is_namedtuple(value):
 
 
 def named_tuple(name, fields, items):
-    """A namedtuple made here with the sender's field names (checked: identifiers only,
-    as many as the items)."""
+    """A namedtuple made here with the sender's field names (checked: identifiers but
+    not keywords, as many as the items)."""
     from collections import namedtuple
+
+    def usable(text):
+        return isinstance(text, str) and text.isidentifier() and not keyword.iskeyword(text) \
+            and len(text) <= 100
     if not (isinstance(fields, list) and len(fields) == len(items) and len(fields) <= 64
-            and all(isinstance(f, str) and f.isidentifier() and not f.startswith("_")
-                    for f in fields) and len(set(fields)) == len(fields)):
+            and all(usable(f) and not f.startswith("_") for f in fields)
+            and len(set(fields)) == len(fields)):
         raise RemoteGone("sent a namedtuple with bad field names")
-    name = name if isinstance(name, str) and name.isidentifier() else "Result"
+    name = name if usable(name) else "Result"
     return namedtuple(name, fields)(*items)
 
 
@@ -286,24 +366,31 @@ class Link:
                   "kwargs": self.codec.encode(kwargs, arrays, mirror=True),
                   "lent": sorted(self.codec.mirrors)}
         try:
-            send(self.to_child, header, arrays)
+            send(self.to_child, header, arrays, self.deadline)
             while True:
                 reply, payload = receive(self.from_child, self.deadline)
                 self.apply_mirrors(reply, payload)
                 if reply.get("op") != "callback":
                     break
                 self.serve_callback(reply, payload)
+            if reply.get("op") != "reply":
+                raise RemoteGone("sent a message that is neither a reply nor a callback")
+            failure = reply.get("error")
+            if "error" in reply and not isinstance(failure, dict):
+                raise RemoteGone("sent an error that is not a map")
+            value = self.codec.decode(reply.get("value"), payload, self.handle) \
+                if failure is None else None
         except (RemoteGone, OSError) as error:
             self.gone = str(error) if isinstance(error, RemoteGone) else "ended"
             raise RemoteGone(self.gone) from None
         warn_here(reply.get("warnings"))
         if isinstance(reply.get("torch"), list):
-            self.torch_calls |= {str(name)[:60] for name in reply["torch"][:20]}
-        if "error" in reply:
-            e = reply["error"]
-            raise remote_error(str(e.get("type", "Error")), str(e.get("message", "")),
-                               str(e.get("location", "")), str(e.get("line", "")))
-        return self.codec.decode(reply.get("value"), payload, self.handle)
+            self.torch_calls |= {name[:60] for name in reply["torch"][:20]
+                                 if isinstance(name, str) and name[:60].isprintable()}
+        if failure is not None:
+            raise remote_error(str(failure.get("type", "Error")), str(failure.get("message", "")),
+                               str(failure.get("location", "")), str(failure.get("line", "")))
+        return value
 
     def forget_returned(self):
         """Drop the mirrors of arrays no longer lent (the check that lent them is done)."""
@@ -328,16 +415,22 @@ class Link:
                 target[...] = new
 
     def serve_callback(self, message, payload):
-        function = self.codec.handles.get(message.get("id"))
+        """Run the grader's function the student's code called, and answer; a call the
+        grader cannot make (no such function, arguments that are not a list) is
+        answered with the error."""
         arrays = []
         try:
+            function = self.codec.handles.get(message.get("id")) \
+                if type(message.get("id")) is int else None
             args = self.codec.decode(message.get("args"), payload, self.handle)
+            if function is None or not isinstance(args, list):
+                raise TypeError("the grader lent no such function, or the arguments are not a list")
             value = function(*args)
             reply = {"op": "return", "value": self.codec.encode(value, arrays)}
         except Exception as error:
             arrays = []
             reply = {"op": "return", "error": {"type": type(error).__name__, "message": str(error)}}
-        send(self.to_child, reply, arrays)
+        send(self.to_child, reply, arrays, self.deadline)
 
 
 # ---- the notebook's side ------------------------------------------------------------------
