@@ -5,6 +5,7 @@ grader killed in the middle of a class finishes it when run again."""
 
 import hashlib
 import os
+from contextlib import contextmanager, nullcontext
 from html.parser import HTMLParser
 import signal
 import socket
@@ -68,16 +69,32 @@ def listeners():
     abstract.close()
 
 
-@pytest.fixture(scope="module")
-def graded(course_dir, tmp_path_factory, mnist, listeners):
-    folder = tmp_path_factory.mktemp("hostile-class") / "submitted"
+@contextmanager
+def local_dask_cluster():
+    """A Dask client of a LocalCluster on 127.0.0.1 only: 2 worker processes of 1 thread
+    each (beside their nannies), no dashboard — what ``--scheduler`` reaches."""
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture(scope="module", params=["pool", "dask"])
+def graded(request, course_dir, tmp_path_factory, mnist, listeners):
+    """The class graded in one run, once per mode: the local spawn pool, and a Dask
+    LocalCluster started before the run's secret is set (it reaches the workers in the
+    tasks only, as on a real cluster). Every test of the class runs for both; the second
+    mode grades the same course folder again (``regrade``), never resuming the first."""
+    folder = tmp_path_factory.mktemp(f"hostile-class-{request.param}") / "submitted"
     before = write_class(course_dir, folder)
-    os.environ["FIRSTMLP_GRADING_SECRET"] = SECRET
-    try:
-        outcomes, unmatched, csv_path = grade(folder, course_dir, workers=2, progress=False,
-                                              timeout=TIMEOUT, memory_mb=2048)
-    finally:
-        del os.environ["FIRSTMLP_GRADING_SECRET"]
+    with local_dask_cluster() if request.param == "dask" else nullcontext() as scheduler:
+        os.environ["FIRSTMLP_GRADING_SECRET"] = SECRET
+        try:
+            outcomes, unmatched, csv_path = grade(folder, course_dir, workers=2, scheduler=scheduler,
+                                                  progress=False, timeout=TIMEOUT, memory_mb=2048,
+                                                  regrade=True)
+        finally:
+            del os.environ["FIRSTMLP_GRADING_SECRET"]
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*")
              if p.is_file() and not p.is_symlink()}
     return {(o.student, o.assignment): o for o in outcomes}, unmatched, before, after
