@@ -525,7 +525,8 @@ def check_data(course_dir, assignments, isolate=True, device=None):
     - notebook 6's speech corpus (Festival): cannot be made -> GraderEnvironmentError;
     - the grader's MNIST test set (notebook 5's accuracy): a broken ``MNIST_ROOT`` ->
       GraderEnvironmentError; only the shipped 1 000-image sample -> graded, flagged;
-    - bubblewrap: cannot start -> said here, before grading (and in every flag)."""
+    - bubblewrap: cannot start -> said here, before grading (and in every flag);
+    - as root, a file the sandbox's own user cannot read -> GraderEnvironmentError."""
     tree, notes = CourseDir(course_dir), {}
     sources = {a: tree.release(a).read_text() for a in sorted(assignments) if tree.release(a).exists()}
 
@@ -555,7 +556,9 @@ def check_data(course_dir, assignments, isolate=True, device=None):
                     "lower target): the grader had no full MNIST (set MNIST_ROOT) — review")
             print(f"grade: {flag}", file=sys.stderr)
             notes.update({a: [flag] for a in mnist_users})
-    from autograder.sandbox.boundary import bwrap_problem
+    from autograder.sandbox.boundary import bwrap_problem, identity_problem
+    if problem := identity_problem(device):  # as root: what student code's own user reads
+        raise GraderEnvironmentError(f"{problem}; nothing was graded")
     if isolate and (problem := bwrap_problem(device)):
         print(f"grade: no bubblewrap sandbox ({problem}): notebooks run with rlimits, Landlock "
               "and a pids cgroup only, and each is flagged", file=sys.stderr)

@@ -2,30 +2,45 @@
 
     grader ──spawn──▶ grading worker ──bwrap──▶ zygote ──fork──▶ notebook process
     (trusted)         (trusted: nbgrader,       (sandbox:        (sandbox: PID 1 of its
-                       gradebook, secret,        warm, clean,     own user/PID/net/IPC/UTS
-                       seeds, the judge)         never runs       namespaces; rlimits,
-                                                 student code)    Landlock, no capabilities)
+                       gradebook, secret,        warm, clean,     own user/mount/PID/net/
+                       seeds, the judge)         never runs       IPC/UTS namespaces, its
+                                                 student code)    own tmpfs /tmp; rlimits,
+                                                                  Landlock, no capabilities)
 
 What the boundary rests on: bubblewrap (``bwrap``, what Flatpak uses) starts the
-zygote in new user, PID, network, IPC, UTS and cgroup namespaces, with a new session
+zygote in new mount, PID, network, IPC, UTS and cgroup namespaces, with a new session
 (no terminal to inject into), ``--die-with-parent``, a cleared environment, no file
 descriptors but the ones passed, a fresh ``/proc``, a minimal ``/dev``, a private
-tmpfs ``/tmp`` (2 GiB) and, read-only, only: the system directories, the Python environment,
+tmpfs ``/tmp`` (2 GiB: the zygote's; a notebook's scratch only where it cannot have a
+tmpfs of its own) and, read-only, only: the system directories, the Python environment,
 ``autograder/student/`` and ``autograder/sandbox/`` (never ``solutions/``,
 the course sources or the nbgrader course folder) and the data sets without the labels
-the grader measures with (``data_view``). Inside, every
-process is ``nobody`` (uid 65534) with no capabilities. Run by a normal user, the
-sandbox is that user's (the kernel's per-user process limit applies to each
-notebook); run by root, it is root's uid without any capability, so cgroups around the
-whole sandbox cap its processes (root ignores the per-user limit) and its memory, tmpfs
-included (a notebook's own address-space limit is per process). Each
-notebook then gets its own namespaces from the zygote (``zygote.enter_namespaces``). What it does not give:
-protection from kernel bugs, or from another tenant of a shared GPU
+the grader measures with (``data_view``). No process in it has a capability.
+
+Who student code is on the host. Run by a normal user, bubblewrap also makes a user
+namespace, in which that user is ``nobody`` (uid 65534): the sandbox is that user's,
+and the kernel's per-user process limit applies to each notebook. Run by root, student
+code is never root: bubblewrap mounts as root, without a user namespace (one would map
+host root in, as it did before issue 20, when ``/etc/shadow`` could be read through the
+bound ``/etc`` and printed into feedback), and the command it runs first drops, for
+good, to the sandbox's own uid and gid (``sandbox_identity``: one per worker, no
+account's, no other process's; no supplementary group, no capability,
+``no_new_privs``: ``drop_to``). Host files only root may read stay unreadable, and the
+grader refuses to grade, in one line, where that user cannot read what the sandbox is
+given (``identity_problem``). Cgroups made by root before the drop cap the whole
+sandbox's processes and memory, tmpfs included (a notebook's own address-space limit is
+per process). Each notebook then gets namespaces of its own from the zygote
+(``zygote.enter_namespaces``), and a tmpfs ``/tmp`` of its own as scratch, which the
+kernel frees when its last process ends, whatever it did to its files. What it does
+not give: protection from kernel bugs, or from another tenant of a shared GPU
 (``--device cuda`` binds the NVIDIA device files in).
 
 Where bubblewrap cannot start (not installed, or no user namespaces), the zygote is a
-plain child of the worker, with the same clean environment and the same per-notebook
-layers (rlimits, Landlock, a pids cgroup as root); every notebook's record says so.
+plain child of the worker, with the same clean environment, the same drop to the
+sandbox's own user as root (whose Python must then be reachable through the host's
+folders: else the grader refuses), and the same per-notebook layers (rlimits, Landlock,
+its own tmpfs where user namespaces exist, cgroups around the zygote as root); every
+notebook's record says so.
 
 Audit of every channel across the boundary (who reads what the student controls):
   * the pool's queues (grader ↔ worker) carry pickles between two trusted processes
@@ -38,15 +53,18 @@ Audit of every channel across the boundary (who reads what the student controls)
     a deadline; the notebook's process has closed its copy before any student code;
   * the notebook's outputs: cell outputs arrive on the wire as JSON and are sanitised
     (``sanitize``) before they enter a notebook, a feedback page or a report;
-  * files: the notebook writes only its scratch folder on the sandbox's tmpfs, which
-    the grader never reads; it reads only what is bound in;
+  * files: the notebook writes only its scratch, a tmpfs ``/tmp`` of its own in a mount
+    namespace of its own (else a folder of the sandbox's ``/tmp`` that the zygote
+    empties after it, permissions restored first), which the grader never reads and
+    the next notebook never sees; it reads only what is bound in, and as root's
+    sandbox only what every user may read;
   * signals and /proc: the notebook sees no process of the grader (PID namespace),
     and the worker's pool queues, pipes and sockets are never inherited (bwrap is
     started with every other descriptor closed). Its ``/proc`` is the sandbox's: it
     lists bwrap's init and the zygote, which the notebook can neither signal (another
-    PID namespace) nor read beyond their command lines (another user namespace; the
-    zygote is not dumpable) — a fresh ``/proc`` per notebook cannot be mounted under
-    bwrap's read-only parts of it;
+    PID namespace) nor read beyond their command lines (another user namespace, and
+    as root's sandbox another user; the zygote is not dumpable) — a fresh ``/proc`` per
+    notebook cannot be mounted under bwrap's read-only parts of it;
   * time: every deadline is kept by the worker, outside; a stopped or wedged notebook
     or zygote is killed from there, and a zygote that dies is started again.
 """
@@ -64,12 +82,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from autograder import PACKAGE, SANDBOX, STUDENT
-from autograder.sandbox.limits import ProcessGroup
+from autograder.sandbox.limits import SCRATCH_BYTES, ProcessGroup
 
 NOBODY = 65534
+IDENTITY_BASE = 0x70000000  # + the worker's pid: the sandbox's own uid/gid, as root
 PROCESSES = 160  # the zygote's tasks and one notebook's (64 by default), as root
 ZYGOTE_MB = 2048  # the zygote's own memory, on top of a notebook's (as root: a cgroup)
-SCRATCH_BYTES = 2 << 30  # the sandbox's tmpfs /tmp: notebooks' scratch folders
 GROUP_PREFIX = "firstmlp-sandbox-"
 STARTUP_SECONDS = 180  # importing torch on a loaded machine
 REPLY_SECONDS = 20
@@ -88,6 +106,103 @@ def python_dirs():
     return sorted(d for d in dirs if d and Path(d).exists())
 
 
+def sandbox_identity():
+    """The host uid and gid (one number) that student code runs as when the grader is
+    root; None for a normal user, whose sandbox is that user's, as before.
+
+    Not root's: a sandbox user mapped to host root read every root-only file bound in
+    (``/etc/shadow``). Not ``nobody`` either: daemons and other containers' unmapped ids
+    run as 65534, and a process can signal, ptrace or read the files of another of its
+    uid wherever no namespace separates them (the fallback without bubblewrap). So each
+    worker's sandbox gets a uid of its own, ``IDENTITY_BASE`` + the worker's pid: no
+    account has it (systemd's uid conventions leave 0x70000000–0x7ffdffff unused), no
+    process but this sandbox's runs as it (a live pid is unique, pid_max ≤ 2²²), two
+    workers' notebooks cannot reach each other, and the kernel's per-user process limit
+    (RLIMIT_NPROC, which root ignored) counts this sandbox's processes only. It owns no
+    file and belongs to no group: it reads what every user may read."""
+    if os.geteuid() != 0:
+        return None
+    return IDENTITY_BASE + os.getpid()
+
+
+DROP = ("import ctypes, os, sys\n"
+        "identity, libc = int(sys.argv[1]), ctypes.CDLL(None)\n"
+        "for capability in range(64):\n"
+        "    libc.prctl(24, capability, 0, 0, 0)  # PR_CAPBSET_DROP\n"
+        "os.setgroups([])\n"
+        "os.setresgid(identity, identity, identity)\n"
+        "os.setresuid(identity, identity, identity)  # clears every capability\n"
+        "if libc.prctl(38, 1, 0, 0, 0) or os.getresuid() != (identity,) * 3:  # NO_NEW_PRIVS\n"
+        "    sys.exit('the sandbox could not drop to its own user')\n"
+        "os.execv(sys.argv[2], sys.argv[2:])")
+
+
+def drop_to(identity):
+    """The command prefix that runs the rest as ``identity`` (uid and gid, no
+    supplementary group, no capability, no way back: ``no_new_privs``); nothing for
+    None. Run by root after whatever needs root (joining the sandbox's cgroups,
+    bubblewrap's mounts), before the zygote's first instruction."""
+    if identity is None:
+        return []
+    return [sys.executable, "-I", "-S", "-c", DROP, str(identity)]
+
+
+SYSTEM_PREFIXES = ("/usr/", "/etc/", "/opt/", "/dev/", "/sys/", "/proc/", "/bin/", "/sbin/",
+                   "/lib/", "/lib64/")
+
+
+def sandbox_reads(device=None):
+    """What the grader hands the sandbox to read beyond the system's own directories:
+    the sources of bubblewrap's binds (the Python environment, the helpers, the data
+    sets, the font cache), as ``bwrap_arguments`` lists them."""
+    arguments = bwrap_arguments(device)
+    sources = [arguments[i + 1] for i, option in enumerate(arguments[:-2])
+               if option in ("--ro-bind", "--ro-bind-try", "--bind", "--bind-try")]
+    return [s for s in dict.fromkeys(sources)
+            if os.path.exists(s) and not f"{s}/".startswith(SYSTEM_PREFIXES)]
+
+
+def unreadable(path, enter_only=False):
+    """True when a user who owns nothing and is in no group may not read ``path`` (a
+    folder: list and enter it; only enter it, ``enter_only``)."""
+    import stat
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False  # gone meanwhile, or a name inside what could not be listed
+    if stat.S_ISLNK(mode):
+        return False  # its target is judged where it lives
+    needed = (stat.S_IXOTH if enter_only else stat.S_IROTH | stat.S_IXOTH) \
+        if stat.S_ISDIR(mode) else stat.S_IROTH
+    return mode & needed != needed
+
+
+@lru_cache(maxsize=None)
+def identity_problem(device=None, through_bwrap=None):
+    """None when the sandbox's own user (``sandbox_identity``) can read everything the
+    sandbox is given, else one line naming the first path it cannot: the grader then
+    refuses to grade (its failure must never be a student's zero). Inside bubblewrap
+    (``through_bwrap``, default: where it starts) only what is bound counts; without
+    it, the folders above it too."""
+    identity = sandbox_identity()
+    if identity is None:
+        return None
+    if through_bwrap is None:
+        through_bwrap = bwrap_problem(device) is None
+    for top in sandbox_reads(device):
+        above = [] if through_bwrap else [str(p) for p in reversed(Path(top).parents)]
+        for path in (*above, top, *(os.path.join(folder, name) for folder, folders, files
+                                    in os.walk(top) for name in (*folders, *files))):
+            if unreadable(path, enter_only=path in above):
+                fixes = "make it readable by all (chmod o+rX)" + (
+                    "" if through_bwrap else ", install bubblewrap (scripts/setup-sandbox)")
+                return (f"student code runs as uid {identity}, not root, and that user cannot "
+                        f"read {path} (the grader runs as root"
+                        f"{'' if through_bwrap else ', without bubblewrap'}): {fixes}, or run "
+                        "the grader as a normal user")
+    return None
+
+
 def sandbox_environment(device=None, threads=None):
     """The zygote's whole environment: nothing of the grader's (no secret)."""
     from autograder.sandbox import data_view
@@ -102,16 +217,28 @@ def sandbox_environment(device=None, threads=None):
     return env
 
 
-def bwrap_arguments(device=None, env=None):
+def bwrap_arguments(device=None, env=None, identity=None):
     """bubblewrap's command line, up to the command: what the sandbox is given (its
-    environment is ``env`` and nothing else: ``--clearenv``, then ``--setenv``)."""
-    arguments = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid",
-                 str(NOBODY), "--die-with-parent", "--new-session", "--clearenv"]
+    environment is ``env`` and nothing else: ``--clearenv``, then ``--setenv``).
+
+    Run by a normal user, bubblewrap maps that user to ``nobody`` in a user namespace
+    of its own. Run by root for ``identity`` (``sandbox_identity``), it makes no user
+    namespace (one would map root in, or leave bubblewrap unable to reach a bind source
+    below a folder only root may enter, such as root's pyenv Python or
+    ``~/.cache/firstmlp``): it mounts as root, and the command it runs drops to
+    ``identity`` first (``drop_to``)."""
+    if identity is None:
+        arguments = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid",
+                     str(NOBODY)]
+    else:
+        arguments = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                     "--unshare-cgroup-try"]
+    arguments += ["--die-with-parent", "--new-session", "--clearenv"]
     for name, value in sorted((env or {}).items()):
         arguments += ["--setenv", name, value]
-    arguments += ["--proc", "/proc", "--dev", "/dev",
-                 "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp",
-                 "--hostname", "notebook"]
+    arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777",
+                  "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp",
+                  "--hostname", "notebook"]
     for path in ("/usr", "/etc", "/opt"):
         arguments += ["--ro-bind-try", path, path]
     for link in ("bin", "lib", "lib64", "sbin"):
@@ -132,7 +259,30 @@ def bwrap_arguments(device=None, env=None):
         for name in sorted(os.listdir("/dev")):
             if name.startswith(("nvidia", "dri")):
                 arguments += ["--dev-bind-try", f"/dev/{name}", f"/dev/{name}"]
-    return arguments
+    return arguments if identity is None else open_parents(arguments)
+
+
+BIND_OPTIONS = ("--bind", "--bind-try", "--ro-bind", "--ro-bind-try", "--dev-bind",
+                "--dev-bind-try", "--symlink")
+PLACE_OPTIONS = ("--tmpfs", "--proc", "--dev", "--dir", "--mqueue")
+
+
+def open_parents(arguments):
+    """``arguments`` with the folders above each bind's destination made first, 0755:
+    bubblewrap run by root makes a missing one 0700, which the sandbox's own user could
+    not enter. They are empty folders of the sandbox's own root, not the host's."""
+    places = [arguments[i + 2] for i, a in enumerate(arguments[:-2]) if a in BIND_OPTIONS]
+    places += [arguments[i + 1] for i, a in enumerate(arguments[:-1]) if a in PLACE_OPTIONS]
+
+    def made(path):
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in places)
+
+    parents = dict.fromkeys(str(parent) for i, a in enumerate(arguments[:-2])
+                            if a in BIND_OPTIONS
+                            for parent in reversed(Path(arguments[i + 2]).parents)
+                            if str(parent) != "/" and not made(str(parent)))
+    return [*arguments[:1], *(x for p in parents for x in ("--perms", "0755", "--dir", p)),
+            *arguments[1:]]
 
 
 def matplotlib_cache():
@@ -152,8 +302,10 @@ def bwrap_problem(device=None):
         return "switched off by FIRSTMLP_NO_BUBBLEWRAP"
     if not shutil.which("bwrap"):
         return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    identity = sandbox_identity()
     try:
-        result = subprocess.run([*bwrap_arguments(device), "--", sys.executable, "-c", "pass"],
+        result = subprocess.run([*bwrap_arguments(device, identity=identity), "--",
+                                 *drop_to(identity), sys.executable, "-c", "pass"],
                                 capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as error:
         return f"bubblewrap could not start ({type(error).__name__}: {error})"
@@ -175,19 +327,23 @@ class Sandbox:
         self.memory_mb = memory_mb or int(os.environ.get("FIRSTMLP_SANDBOX_MEMORY_MB", 6144))
         self.process = self.control = self.log = None
         self.groups, self.missing, self.ids, self.oom_seen = [], [], 0, 0
+        self.bubblewrap, self.scratch_left = False, []  # (a scratch left outlives a restart
+        # without bubblewrap: it is on the host's /tmp)
 
     # ---- lifecycle -------------------------------------------------------------------
 
     def start(self):
         self.kill()
         problem = bwrap_problem(self.device) if self.use_bwrap else "not asked for"
+        identity = sandbox_identity()  # as root: student code's own unprivileged user
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command = [sys.executable, "-m", "autograder.sandbox.zygote", str(child.fileno())]
+        command = [*drop_to(identity), sys.executable, "-m", "autograder.sandbox.zygote",
+                   str(child.fileno())]
         env = sandbox_environment(self.device, self.threads)
         if problem is None:
-            command = [*bwrap_arguments(self.device, env), "--", *command]
+            command = [*bwrap_arguments(self.device, env, identity), "--", *command]
         name = f"{GROUP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
-        root = problem is None and os.geteuid() == 0
+        root = os.geteuid() == 0  # the cgroups are joined as root, before the drop
         self.groups = [ProcessGroup(name, PROCESSES),
                        ProcessGroup(name, (self.memory_mb + ZYGOTE_MB) << 20, "memory")] \
             if root else []
@@ -202,6 +358,11 @@ class Sandbox:
             env=env, cwd="/")
         child.close()
         self.control = parent
+        self.bubblewrap = problem is None
+        refused = identity_problem(self.device, self.bubblewrap)  # while the zygote warms up
+        if refused:
+            self.kill()
+            raise SandboxGone(refused)
         hello = self.receive(STARTUP_SECONDS)
         if not hello.get("ready"):
             raise SandboxGone("the sandbox did not start")
@@ -216,6 +377,7 @@ class Sandbox:
                 self.missing.append(f"the sandbox's {what} are not capped as a whole (no "
                                     "cgroup could be made)")
         self.missing += [str(m) for m in hello.get("missing", [])]
+        self.missing += self.scratch_left
 
     def oom_kills(self):
         """Processes killed so far for the sandbox's memory cap (0 where none is set)."""
@@ -275,8 +437,9 @@ class Sandbox:
 
     # ---- notebooks -----------------------------------------------------------------------
 
-    def open_notebook(self, timeout, limits=None, readable=()):
-        """A new notebook process: (id, wire read fd, wire write fd, missing)."""
+    def open_notebook(self, timeout, limits=None, readable=(), namespaces=True):
+        """A new notebook process: (id, wire read fd, wire write fd, missing);
+        ``namespaces=False`` (for tests) forks it without namespaces of its own."""
         from dataclasses import asdict
         if not self.alive():
             self.start()
@@ -285,7 +448,8 @@ class Sandbox:
         to_child_read, to_child_write = os.pipe()
         from_child_read, from_child_write = os.pipe()
         message = {"op": "start", "id": self.ids, "timeout": timeout,
-                   "limits": asdict(limits) if limits else None, "readable": list(readable)}
+                   "limits": asdict(limits) if limits else None, "readable": list(readable),
+                   "namespaces": bool(namespaces)}
         try:
             socket.send_fds(self.control, [json.dumps(message).encode()],
                             [to_child_read, from_child_write])
@@ -312,6 +476,11 @@ class Sandbox:
         if reply.get("ended") != notebook_id:
             self.kill()
             return "the sandbox broke its protocol and was restarted"
+        if reply.get("scratch_left"):  # its /tmp goes with it, and the next has all of it
+            self.kill()
+            if not self.bubblewrap:  # on the host's /tmp, it stays: later notebooks are told
+                self.scratch_left = [f"{str(reply['scratch_left'])[:300]}: this notebook may "
+                                     "have less scratch space"]
         if reply.get("killed"):
             return f"the notebook ran longer than {grace} s after the grader hung up and was stopped"
         if isinstance(reply.get("signal"), int):

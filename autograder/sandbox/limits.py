@@ -5,7 +5,8 @@
     bomb gets ``MemoryError``), file size, no core dumps, and a process count;
   * Landlock (Linux ≥ 5.13, unprivileged): the process may read only the system and
     Python directories, ``autograder/student/`` and the data set, may write
-    only its scratch folder, and may not open TCP connections. ``solutions/``,
+    only its scratch (its own tmpfs ``/tmp``: ``zygote.mount_scratch``), and may not
+    open TCP connections. ``solutions/``,
     ``course/``, the nbgrader course folder (sources with hidden tests, gradebook,
     other students' files) are out of reach;
   * a cap on processes: as root (which RLIMIT_NPROC ignores) a pids cgroup of its own
@@ -34,6 +35,7 @@ NET_BIND_TCP, NET_CONNECT_TCP = 1, 2
 READ = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
 READ_FILE_ONLY = FS_EXECUTE | FS_READ_FILE
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", "/dev", "/opt")
+SCRATCH_BYTES = 2 << 30  # a notebook's own tmpfs /tmp (and the sandbox's shared one)
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Limits:
     file_bytes: int = 256 << 20
     processes: int = 64
     output_bytes: int = 1 << 20       # recorded stdout/stderr per notebook
+    scratch_bytes: int = SCRATCH_BYTES  # its /tmp, a tmpfs of its own (memory, as root capped)
 
 
 class _RulesetAttr(ctypes.Structure):

@@ -8,15 +8,24 @@ seed, a test or a student's cell — and it never runs student code itself: each
 notebook runs in a fork of it, so every notebook starts from the same clean image.
 
 Each notebook's fork enters namespaces of its own (``enter_namespaces``): a user
-namespace owning new PID, network, IPC and UTS namespaces. The notebook is PID 1 of
+namespace (the zygote's own uid and gid mapped, nothing else) owning new mount, PID,
+network, IPC and UTS namespaces. The notebook is PID 1 of
 its PID namespace — it can signal no other process (the sandbox's ``/proc`` still lists
 bwrap's init and this zygote: see ``boundary``'s audit), and when it ends the kernel
 kills every process it left behind — and has no network but its own loopback, which is
-down.
+down. Its ``/tmp`` is a tmpfs of its own (``mount_scratch``, ``Limits.scratch_bytes``),
+mounted in its own mount namespace: its scratch, ``TMPDIR`` and ``HOME``. Nothing it
+writes there can outlive it or be seen by the next notebook: when its last process
+ends, the kernel drops the namespace and frees the tmpfs, whatever permissions the
+notebook left on its files (a scratch filled and then ``chmod 000``-ed once kept 1.2 GB
+of the sandbox's shared ``/tmp`` for the zygote's life).
 Then it confines itself (``limits.confine``: rlimits, Landlock) and drops every
 capability before any student code runs. Where the kernel refuses user namespaces
 the notebook is a plain fork (the worker is told; its processes are then killed by
-process group, and by cgroup as root).
+process group, and by cgroup as root), and its scratch is a folder of the sandbox's
+``/tmp`` that ``remove_scratch`` empties after it, permissions restored first; a folder
+that still cannot be removed is said to the worker (``scratch_left``), which starts a
+fresh sandbox.
 
 Control protocol (SOCK_SEQPACKET, one JSON object per message, at most 64 KiB):
   worker → zygote  {"op": "start", "id": N, "timeout": s, "limits": {...} | null,
@@ -25,7 +34,8 @@ Control protocol (SOCK_SEQPACKET, one JSON object per message, at most 64 KiB):
                    {"op": "stop", "id": N, "grace": s}
   zygote → worker  {"ready": true, "missing": [...]}   once, after warming up
                    {"started": N, "missing": [...]}
-                   {"ended": N, "signal": k | null, "exit": k | null, "killed": bool}
+                   {"ended": N, "signal": k | null, "exit": k | null, "killed": bool,
+                    "scratch_left": "why" (only when its scratch folder stayed)}
 Nothing but JSON crosses it; the zygote closes both wire descriptors after the fork.
 """
 
@@ -35,13 +45,16 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import sys
 import tempfile
 import time
 
-CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER = 0x04000000, 0x08000000, 0x10000000
-CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
-NOTEBOOK_NAMESPACES = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+NOTEBOOK_NAMESPACES = (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
+                       | CLONE_NEWUTS)
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
 PR_SET_DUMPABLE = 4
 MESSAGE_BYTES = 64 << 10
 
@@ -49,8 +62,8 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def enter_namespaces():
-    """Unshare a user namespace owning new PID, network, IPC and UTS namespaces, and
-    map this process's own uid/gid into it (nothing else). True when it worked; the
+    """Unshare a user namespace owning new mount, PID, network, IPC and UTS namespaces,
+    and map this process's own uid/gid into it (nothing else). True when it worked; the
     next fork is PID 1 of the new PID namespace."""
     uid, gid = os.getuid(), os.getgid()
     if _libc.unshare(ctypes.c_int(NOTEBOOK_NAMESPACES)) != 0:
@@ -62,15 +75,54 @@ def enter_namespaces():
     return True
 
 
+def mount_scratch(size):
+    """In the notebook's own mount namespace (``enter_namespaces``): a fresh tmpfs of
+    ``size`` bytes on ``/tmp``, the notebook's alone (mode 0700). Nothing it mounts
+    reaches the sandbox (the namespace's mounts are made private first); the kernel
+    frees it with the namespace. True when mounted."""
+    if _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return False
+    options = f"size={int(size)},mode=0700".encode()
+    return _libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options) == 0
+
+
+def remove_scratch(path):
+    """Remove a scratch folder however its notebook left it, symlinks never followed:
+    every folder in it is given back to its owner (u+rwx) first, so that a ``chmod 000``
+    cannot keep it. None once ``path`` is gone, else why it is not (one line)."""
+    try:
+        os.chmod(path, 0o700, follow_symlinks=False)
+        for _, folders, _, fd in os.fwalk(path, follow_symlinks=False):
+            for name in folders:  # a link to a folder is listed too, never entered
+                try:
+                    if not stat.S_ISLNK(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                        os.chmod(name, 0o700, dir_fd=fd, follow_symlinks=False)
+                except (OSError, ValueError):  # gone, or a link after all (ValueError)
+                    pass
+    except (OSError, NotImplementedError):
+        pass
+    shutil.rmtree(path, ignore_errors=True)
+    if not os.path.lexists(path):
+        return None
+    kept = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                kept += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                pass
+    return f"a notebook's scratch folder could not be removed ({kept >> 20} MB left in {path})"
+
+
 def start_notebook(shell, message, wire_fds, control):
     """Fork the notebook's process (through an intermediate that enters the
-    namespaces and forks again, so that the notebook is PID 1 of its own); returns
-    (pid, scratch, isolated). The intermediate exits at once: the zygote is a
-    subreaper, so the notebook's process becomes its child."""
+    namespaces, mounts the notebook's scratch and forks again, so that the notebook is
+    PID 1 of its own); returns (pid, scratch folder for the zygote to remove — None for
+    a tmpfs of the notebook's own —, isolated, group). The intermediate exits at once:
+    the zygote is a subreaper, so the notebook's process becomes its child."""
     from autograder.sandbox.notebook_process import child_main
-    from autograder.sandbox.limits import Limits, ProcessGroup
+    from autograder.sandbox.limits import SCRATCH_BYTES, Limits, ProcessGroup
 
-    scratch = tempfile.mkdtemp(prefix=f"notebook-{message['id']}-")
     limits = Limits(**message["limits"]) if message.get("limits") else None
     isolate_namespaces = message.get("namespaces", True)
     report_read, report_write = os.pipe()
@@ -83,7 +135,12 @@ def start_notebook(shell, message, wire_fds, control):
         try:
             control.close()
             os.close(report_read)
+            # the zygote is not dumpable, so its forks' /proc/self files are root's: this
+            # one writes its uid_map there (as root, the sandbox's user is not root)
+            _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
             isolated = isolate_namespaces and enter_namespaces()
+            own = isolated and mount_scratch(limits.scratch_bytes if limits else SCRATCH_BYTES)
+            scratch = "/tmp" if own else tempfile.mkdtemp(prefix=f"notebook-{message['id']}-")
             pid = os.fork()
             if pid == 0:
                 os.close(report_write)
@@ -92,7 +149,8 @@ def start_notebook(shell, message, wire_fds, control):
                                limits, message.get("readable", []), group if not isolated else None)
                 finally:
                     os._exit(0)
-            os.write(report_write, json.dumps({"pid": pid, "isolated": bool(isolated)}).encode())
+            os.write(report_write, json.dumps({"pid": pid, "isolated": bool(isolated),
+                                               "scratch": None if own else scratch}).encode())
             status = 0
         finally:
             os._exit(status)
@@ -103,12 +161,13 @@ def start_notebook(shell, message, wire_fds, control):
         report = json.loads(os.read(report_read, 4096) or b"{}")
     finally:
         os.close(report_read)
-    return report.get("pid"), scratch, bool(report.get("isolated")), group
+    return report.get("pid"), report.get("scratch"), bool(report.get("isolated")), group
 
 
 def stop_notebook(pid, scratch, group, grace):
     """Wait up to ``grace`` seconds for the notebook's process, then kill it (and, as
-    PID 1 of its namespace, everything it started); clean its scratch folder."""
+    PID 1 of its namespace, everything it started, its tmpfs freed with it); remove its
+    scratch folder where it had one on the sandbox's ``/tmp``."""
     from autograder.sandbox.notebook_process import reap_children
     deadline = time.monotonic() + grace
     killed, status = False, None
@@ -134,11 +193,12 @@ def stop_notebook(pid, scratch, group, grace):
     if group is not None:
         group.kill_all()
     reap_children(patience=0)  # without a PID namespace: orphans come back to the zygote
-    shutil.rmtree(scratch, ignore_errors=True)
-    if status is None:
-        return {"signal": None, "exit": None, "killed": killed}
-    return {"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None, "killed": killed}
+    left = remove_scratch(scratch) if scratch else None
+    ended = {"signal": None, "exit": None, "killed": killed}
+    if status is not None:
+        ended.update(signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                     exit=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None)
+    return dict(ended, scratch_left=left) if left else ended
 
 
 def missing_here():

@@ -1,13 +1,14 @@
 """The boundary itself, without nbgrader: what a notebook process forked by a worker's
-zygote can see and do, how the worker keeps time from outside, and what happens when
-the zygote dies or bubblewrap is switched off."""
+zygote can see and do, who it is on the host, how the worker keeps time from outside,
+and what happens when the zygote dies or bubblewrap is switched off."""
 
 import os
 import time
 
 import pytest
 
-from autograder.sandbox.boundary import Sandbox, bwrap_problem
+from autograder.sandbox.boundary import (NOBODY, Sandbox, SandboxGone, bwrap_problem,
+                                         identity_problem, sandbox_identity)
 from autograder.sandbox.limits import Limits, student_readable
 from autograder.sandbox.wire import Link, RemoteGone
 
@@ -39,6 +40,12 @@ facts["backend"] = os.environ.get("MPLBACKEND")
 status = open("/proc/self/status").read()
 facts["capabilities"] = [line.split()[1] for line in status.splitlines()
                          if line.startswith(("CapEff", "CapPrm", "CapBnd"))]
+facts["shadow"] = []
+for path in ("/etc/shadow", "/etc/gshadow"):  # root's alone on the host, bound in with /etc
+    try:
+        facts["shadow"].append(open(path, "rb").read(1))
+    except OSError:
+        pass
 facts["solutions"] = os.path.exists("{ROOT}/solutions")
 facts["tests"] = os.path.exists("{ROOT}/tests")
 try:
@@ -96,7 +103,8 @@ def test_a_notebook_sees_only_itself_and_nothing_of_the_grader(sandbox):
     assert missing == []
     assert facts["pid"] == 1 and facts["ppid"] == 0  # PID 1 of its own namespace
     assert facts["others"] >= 1 and facts["readable"] == [] and facts["signalled"] == []
-    assert facts["uid"] == 65534
+    assert facts["uid"] == (sandbox_identity() or NOBODY)  # as root, the sandbox's own user
+    assert facts["shadow"] == []
     assert facts["capabilities"] == ["0000000000000000"] * 3
     assert not facts["secret"] and not facts["solutions"] and not facts["tests"]
     from autograder.sandbox.boundary import sandbox_environment  # what the grader gives, it gets
@@ -156,10 +164,17 @@ def test_a_dead_zygote_is_started_again():
 
 
 def test_without_bubblewrap_every_notebook_says_so(monkeypatch):
+    """...or, as root, where the sandbox's own user cannot reach this Python (a pyenv
+    under /root), the sandbox refuses to start, in one line that names the folder."""
     monkeypatch.setenv("FIRSTMLP_NO_BUBBLEWRAP", "1")
     bwrap_problem.cache_clear()
     box = Sandbox()
     try:
+        if identity_problem(None, False):
+            with pytest.raises(SandboxGone, match=r"^student code runs as uid \d+, not root, "
+                                                  r"and that user cannot read /[^\n]*$"):
+                box.start()
+            return
         box.start()
         notebook_id, link, missing = open_link(box)
         assert any("no bubblewrap sandbox (switched off by FIRSTMLP_NO_BUBBLEWRAP)" in m
@@ -215,3 +230,40 @@ def test_memory_is_capped_for_the_whole_sandbox_not_per_process():
     finally:
         box.kill()
     assert not [g for g in box.groups if g.path and os.path.exists(g.path)]
+
+
+def host_view(pid):
+    """(uids, effective capabilities, command line) of a process, as the host sees it."""
+    status = open(f"/proc/{pid}/status").read().splitlines()
+    field = {line.split(":")[0]: line.split(":", 1)[1].split() for line in status}
+    command = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+    return [int(u) for u in field["Uid"]], field["CapEff"][0], command
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox's own user is made for a root grader")
+def test_as_root_student_code_runs_as_an_unprivileged_user_of_its_own(sandbox):
+    """Seen from the host: the zygote and the notebook run as the sandbox's own uid (no
+    account has it, no other process), with no capability; only bubblewrap's own
+    processes are root's, and they hold no capability either."""
+    identity = sandbox_identity()
+    assert identity and identity != NOBODY
+    notebook_id, link, _ = open_link(sandbox)
+    try:
+        inside = facts_of(run(link, "import os\nos.getuid(), os.getgid(), os.getgroups()"))
+        parents = {int(p): int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
+                   for p in os.listdir("/proc") if p.isdigit()}
+        below, todo = [], [sandbox.process.pid]
+        while todo:
+            above = todo.pop()
+            children = [pid for pid, parent in parents.items() if parent == above]
+            below, todo = below + children, todo + children
+        seen = [host_view(pid) for pid in below]
+        of_identity = [pid for pid in parents if os.stat(f"/proc/{pid}").st_uid == identity]
+    finally:
+        close(sandbox, notebook_id, link)
+    assert inside == (identity, identity, [])  # its own gid, no other group
+    students = [(uids, caps) for uids, caps, command in seen if not command.startswith("bwrap")]
+    assert len(students) >= 2  # the zygote and the notebook
+    assert students == [([identity] * 4, "0000000000000000")] * len(students)
+    assert all(caps == "0000000000000000" for _, caps, _ in seen)  # bwrap's own: root's
+    assert set(of_identity) <= set(below)  # no process outside the sandbox has its uid
