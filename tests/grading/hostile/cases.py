@@ -367,3 +367,31 @@ SYMLINK = ("symlink_to_source", A2, "source/02_activations/02_activations.ipynb"
 # honest student keeps full marks (on 2026.7 both were refused: "it is a hard link")
 HARD_LINK = ("hard_link_to_honest", A1, "honest_reference", 10,
              "the same file as honest_reference's 01_perceptron (a hard link)")
+
+# issue 20: with the grader run as root, student code was the host's root without
+# capabilities, and read every root-only file bound in (/etc/shadow, into its feedback).
+# It runs as an unprivileged user of its own now: every file of /etc that others may not
+# read stays unread, among them ROOT_ONLY, a 0600 file of root's the suite makes as root
+# (test_hostile.root_only_file).
+ROOT_ONLY = f"/etc/firstmlp-hostile-root-only-{os.getpid()}"
+READ_ROOT_ONLY = '''
+import os, stat
+tried, read = ["/etc/shadow", "/etc/gshadow"], []
+for folder, _, names in os.walk("/etc"):
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            if stat.S_ISREG(os.lstat(path).st_mode) and not os.lstat(path).st_mode & stat.S_IROTH:
+                tried.append(path)
+        except OSError:
+            pass
+for path in tried:
+    try:
+        with open(path, "rb") as f:
+            read.append((path, f.read(60)))
+    except OSError:
+        pass
+print(f"the suite's root-only file tried: {'ROOT_ONLY' in tried}; root-only files read: {read}")
+'''.replace("ROOT_ONLY", ROOT_ONLY)
+CASES.append(("read_root_only_files", A2, with_cells(A2, append=[("relu", READ_ROOT_ONLY)]), 14,
+              "the suite's root-only file tried: True; root-only files read: []", "notebook"))

@@ -20,7 +20,7 @@ import pytest
 from autograder.grading.grader import grade, prepare_course
 from autograder.sandbox.limits import landlock_abi
 from tests.grading.hostile.cases import (ABSTRACT_NAME, CASES, HARD_LINK, HONEST, HONEST_MARKER,
-                                         PWNED, SECRET, SYMLINK, UDP_PORT, WRONG_NAME)
+                                         PWNED, ROOT_ONLY, SECRET, SYMLINK, UDP_PORT, WRONG_NAME)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
@@ -116,6 +116,8 @@ def test_hostile_submission_gets_its_points_and_message(case, graded, course_dir
     student, assignment, _, points, message, where = case
     if student.startswith(("read_", "write_")) and landlock_abi() < 1:
         pytest.skip("this kernel has no Landlock")
+    if student == "read_root_only_files" and os.geteuid() != 0:
+        pytest.skip("a grader run as root: the suite makes a file only root may read")
     outcome = graded[0][(student, assignment)]
     assert outcome.score == points, (outcome.score, outcome.flags,
                                      notebook_text(course_dir, student, assignment)[-2000:])
@@ -369,3 +371,19 @@ def test_zip_bomb_in_a_class_export_costs_its_sender_only(tmp_path, course_dir, 
     assert any("mallory_2_01_perceptron.ipynb" in f and "MB" in f for f in scores["mallory"].flags), \
         scores["mallory"].flags
     assert peak < 150 << 20, f"intake held {peak >> 20} MB"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def root_only_file():
+    """As root: a file only root may read (0600) in /etc, which the sandbox binds; the
+    read_root_only_files case must not read it (nor /etc/shadow)."""
+    if os.geteuid() != 0:
+        yield
+        return
+    fd = os.open(ROOT_ONLY, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, b"a secret of root's\n")
+        os.close(fd)
+        yield
+    finally:
+        os.unlink(ROOT_ONLY)
