@@ -172,7 +172,9 @@ def test_stock_nbgrader_on_a_built_course_folder_grades_as_the_grader_does(tmp_p
 def test_without_bubblewrap_every_outcome_says_so(course_dir, tmp_path, monkeypatch):
     """Where bubblewrap cannot start, the notebooks are graded in the fallback layers
     and every outcome carries the flag (the table, report.md and the notebook)."""
-    from autograder.sandbox.boundary import bwrap_problem
+    from autograder.sandbox.boundary import bwrap_problem, identity_problem
+    if problem := identity_problem(None, False):  # as root: the sandbox's user must reach
+        pytest.skip(f"no sandbox without bubblewrap here: {problem}")  # Python and the data
     monkeypatch.setenv("FIRSTMLP_NO_BUBBLEWRAP", "1")  # the workers inherit it
     bwrap_problem.cache_clear()
     try:
