@@ -323,7 +323,7 @@ def test_dask_local_cluster_end_to_end(course_dir, tmp_path, mnist, monkeypatch)
         nbformat.write(notebook_for(course_dir, "01_perceptron", solved=solved),
                        str(submitted / student / "01_perceptron" / "01_perceptron.ipynb"))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "a-secret-of-the-dask-run")
         outcomes, _, _ = grade(submitted, course_dir, scheduler=client, progress=False,
                                memory_mb=3072)
@@ -353,7 +353,7 @@ def test_a_dask_worker_killed_mid_class_is_replaced_and_nothing_is_lost(course_d
     result, killed = [], []
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None) as cluster, Client(cluster) as client:
+            dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         workers = client.run(os.getpid)
         grading = threading.Thread(target=lambda: result.append(
             grade(submitted, course_dir, scheduler=client, progress=False)))

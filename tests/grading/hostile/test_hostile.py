@@ -72,10 +72,11 @@ def listeners():
 @contextmanager
 def local_dask_cluster():
     """A Dask client of a LocalCluster on 127.0.0.1 only: 2 worker processes of 1 thread
-    each (beside their nannies), no dashboard — what ``--scheduler`` reaches."""
+    each (beside their nannies), no dashboard (bokeh is not installed; the scheduler's
+    status routes take a free port, not 8787) — what ``--scheduler`` reaches."""
     from distributed import Client, LocalCluster
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         yield client
 
 
