@@ -119,12 +119,19 @@ def grade_demo(workdir=None, workers=None):
     print(summary_table(outcomes))
     print(sandbox_summary())
     print(f"grades: {csv_path}; feedback: {course_dir / 'feedback'}")
-    return all((o.score + o.by_hand == o.max_score) if o.student == "reference"
-               else o.score == o.by_hand == 0 for o in outcomes)
+    return all(not o.ungraded and ((o.score + o.by_hand == o.max_score) if o.student == "reference"
+                                   else o.score == o.by_hand == 0) for o in outcomes)
+
+
+UNGRADED_EXIT = 3  # the grader failed on some notebooks (or its own steps): see report.md
 
 
 def grade_class(args):
-    from autograder.grading.grader import GraderEnvironmentError, grade, summary_table
+    """Exit 0: every notebook graded; 2: refused before anything was graded (one line);
+    3: the grader's own failure left notebooks ungraded (named in the table and
+    report.md, absent from grades.csv) or stopped its steps after grading began."""
+    from autograder.grading.grader import (GraderEnvironmentError, GradingIncomplete, grade,
+                                           summary_table)
     from autograder.grading.intake import IntakeError
 
     from autograder.course.build import load_manifest
@@ -151,6 +158,9 @@ def grade_class(args):
     except (IntakeError, GraderEnvironmentError) as error:
         print(f"grade: {error}", file=sys.stderr)
         return 2
+    except GradingIncomplete as error:
+        print(f"grade: {error}", file=sys.stderr)
+        return UNGRADED_EXIT
     except KeyboardInterrupt as stop:
         print(f"grade: stopped ({stop or 'SIGINT'}); what was graded is kept: run the same "
               "command again to resume", file=sys.stderr)
@@ -167,9 +177,19 @@ def grade_class(args):
         return 1
     print(summary_table(outcomes))
     print(sandbox_summary(args.device, args.isolate))
-    report = write_report(args.course_dir, outcomes)
+    try:
+        report = write_report(args.course_dir, outcomes)
+    except OSError as error:  # a full disk: the grades are recorded, the report is not
+        print(f"grade: report.md could not be written ({error.strerror or error}); the grades "
+              f"are in {csv_path} — fix it and run the same command again", file=sys.stderr)
+        return UNGRADED_EXIT
     print(f"report (flags per student): {report}")
     print(f"grades: {csv_path}; feedback: {args.course_dir}/feedback/<student>/<assignment>/")
+    if ungraded := [o for o in outcomes if o.ungraded]:
+        print(f"grade: {len(ungraded)} notebook{'s' * (len(ungraded) != 1)} left ungraded by the "
+              f"grader's own failure (named in {report}, no row in grades.csv): fix the cause "
+              "and run the same command again", file=sys.stderr)
+        return UNGRADED_EXIT
     return 0
 
 
@@ -380,7 +400,9 @@ def parse_arguments(argv):
                          help="leave CHANGELOG.md alone (default: Unreleased becomes this "
                               "release, when it is cut into releases/)")
     commands.add_parser("scan").add_argument("folder")
-    grade = commands.add_parser("grade")
+    grade = commands.add_parser("grade", epilog="exit status: 0 all graded; 2 refused before "
+                                "grading, nothing placed; 3 the grader's own failure left "
+                                "notebooks ungraded (see report.md; no row in grades.csv)")
     grade.add_argument("submissions", help="submitted/ tree, folder or zip of LMS files")
     grade.add_argument("--course-dir", type=output_folder, default="build/grading")
     grade.add_argument("--workers", type=positive_int, default=None,
@@ -418,7 +440,7 @@ def main(argv=None):
     """Run one command; the course's own errors (a broken source, a refused release or
     intake, a grader that cannot work here) end in one line and exit 2."""
     from autograder.course.build import CourseError
-    from autograder.grading.grader import GraderEnvironmentError
+    from autograder.grading.grader import GraderEnvironmentError, GradingIncomplete
     from autograder.grading.intake import IntakeError
 
     argv = sys.argv[1:] if argv is None else argv
@@ -431,6 +453,9 @@ def main(argv=None):
     except (CourseError, IntakeError, GraderEnvironmentError) as error:
         print(f"firstmlp {args.command}: {error}", file=sys.stderr)
         return 2
+    except GradingIncomplete as error:  # grade-demo's run
+        print(f"firstmlp {args.command}: {error}", file=sys.stderr)
+        return UNGRADED_EXIT
 
 
 def run_command(args):

@@ -15,6 +15,12 @@ notebook; after a test cell the judge decides the cell through the same wire
 kept by this process, outside the sandbox; a notebook that dies, stops or wedges leaves
 every cell it did not finish with an error output naming the reason, so a test cell
 that never ran can never score.
+
+Whose failure: a notebook that dies, stops or wedges is the student's (its cells say
+why, its points are what it earned). A sandbox that cannot start a notebook, or whose
+zygote is gone when the grader hangs up on a notebook that stopped (not killed for the
+memory that notebook took: nothing else in a notebook can reach its zygote), is the
+grader's: ``SandboxLost``, and the notebook is left ungraded, never scored.
 """
 
 import os
@@ -24,6 +30,13 @@ from nbformat.v4 import new_output
 
 from autograder.grading.trusted import is_test_cell, kernel_source
 
+PREFLIGHT_SECONDS = 60  # a trivial cell, a look-up and a close, on a loaded machine
+
+
+class SandboxLost(Exception):
+    """The sandbox failed under a notebook for a reason outside it (it could not start
+    one, or its zygote ended while one ran): the grader's failure, never a score."""
+
 
 class SandboxedNotebook:
     """The grader's handle on one notebook process, forked by this worker's zygote."""
@@ -32,19 +45,33 @@ class SandboxedNotebook:
         from autograder.sandbox.boundary import worker_sandbox
         from autograder.sandbox.wire import Link
         self.sandbox = sandbox or worker_sandbox()
+        self.lost = False
         self.id, from_child, to_child, self.missing = self.sandbox.open_notebook(
             timeout, limits, readable)
         self.link = Link(to_child, from_child)
 
     def close(self, limit=5):
         """Hang up; the zygote waits ``limit`` s, then kills what is left. Returns None
-        for a clean exit, else why the notebook stopped."""
+        for a clean exit, else why the notebook stopped. ``lost`` then says whether the
+        zygote had ended before the hang-up (``zygote_ended``)."""
         for fd in (self.link.to_child, self.link.from_child):
             try:
                 os.close(fd)
             except OSError:
                 pass
+        self.lost = self.zygote_ended()  # before close_notebook starts it again
         return self.sandbox.close_notebook(self.id, limit)
+
+    def zygote_ended(self):
+        """True when this worker's zygote is gone and no process of its sandbox was
+        killed for memory since this notebook began (the one way a notebook's doing can
+        end it: the sandbox's memory cap is shared). A notebook cannot signal, trace or
+        talk to its zygote (its own PID and user namespaces; the control socket is
+        closed before student code), so anything else that ended it is the grader's."""
+        process = self.sandbox.process
+        if process is not None and process.poll() is None:
+            return False
+        return not self.sandbox.oom_kills() > self.sandbox.oom_seen
 
 
 def execute_in_sandbox(notebook, timeout=600, notebook_timeout=1800, limits=None, readable=(),
@@ -57,8 +84,12 @@ def execute_in_sandbox(notebook, timeout=600, notebook_timeout=1800, limits=None
     ``judge(cell, link)``, when given, is called after each graded test cell and may
     replace its outputs (the grader's verdict); ``flag(message)`` hears what the
     sandbox could not apply on this machine."""
+    from autograder.sandbox.boundary import SandboxGone
     from autograder.sandbox.wire import RemoteGone
-    child = (start or SandboxedNotebook)(timeout, limits, readable)
+    try:
+        child = (start or SandboxedNotebook)(timeout, limits, readable)
+    except SandboxGone as error:  # before any of the notebook's code ran
+        raise SandboxLost(f"the sandbox could not start the notebook: {error}") from error
     for message in child.missing:
         if flag:
             flag(f"sandbox incomplete: {message}")
@@ -96,6 +127,9 @@ def execute_in_sandbox(notebook, timeout=600, notebook_timeout=1800, limits=None
                     stopped = stopped or str(error)
     finally:
         reason = child.close()
+    if stopped is not None and getattr(child, "lost", False):
+        raise SandboxLost(f"the sandbox ended under the notebook for a reason outside it "
+                          f"({reason or stopped})")
     if stopped is not None:
         why = stopped if stopped == "timeout" else reason or stopped
         for cell in notebook.cells:
@@ -129,3 +163,33 @@ def explain_stop(reason):
         return ("the notebook was stopped: a cell ran past its time limit without giving "
                 "control back (a loop inside C code?) and was killed")
     return f"the notebook stopped before this cell ran: {reason}"
+
+
+def sandbox_problem(limits=None, readable=(), device=None, threads=None, memory_mb=None):
+    """Before grading: None when a sandbox started as a grading worker starts its own
+    (bubblewrap or the fallback, the zygote importing the student package) runs a
+    trivial notebook through the wire — a cell run, a name looked up, a clean close —
+    else why not, in one line (the zygote's last stderr line when it did not start).
+    The grader then refuses to grade: its failure must never be the students' zeros."""
+    from autograder.sandbox.boundary import Sandbox, SandboxGone
+    from autograder.sandbox.wire import RemoteError, RemoteGone
+    from autograder.student.errors import first_line
+    sandbox = Sandbox(device, threads, memory_mb=memory_mb)
+    try:
+        child = SandboxedNotebook(PREFLIGHT_SECONDS, limits, readable, sandbox=sandbox)
+        try:
+            child.link.deadline = time.monotonic() + PREFLIGHT_SECONDS
+            ran = child.link.request("run", "answer = 6 * 7")
+            answer = child.link.request("lookup", "answer")
+        finally:
+            stopped = child.close()
+        errors = [o for o in outputs_from(ran) if o.get("output_type") == "error"]
+        if errors:
+            return f"a trivial cell failed in it ({errors[0].get('ename')}: {errors[0].get('evalue')})"
+        if answer != 42:
+            return f"a trivial notebook's 6 * 7 came back as {answer!r}"
+        return f"a trivial notebook did not end cleanly ({stopped})" if stopped else None
+    except (SandboxGone, RemoteGone, RemoteError, OSError) as error:
+        return first_line(error, 300) or type(error).__name__
+    finally:
+        sandbox.kill()

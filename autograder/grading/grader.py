@@ -2,7 +2,9 @@
 [--scheduler tcp://host:port] [--student S] [--assignment A] [--device cuda]``.
 
 Steps (``grade`` calls them in this order; the folder is ``course.course_dir``):
-  0. ``prepare_course``: build the sources; ``generate_assignment`` when they changed,
+  0. ``check_sandbox``: the sandbox started as grading starts it, one trivial notebook
+     run through it, before anything is built or placed (else one line, nothing graded);
+     ``prepare_course``: build the sources; ``generate_assignment`` when they changed,
      which registers assignments and test cells in the gradebook;
   1. ``take_in``: collect submissions (``intake``: sizes, depth, links refused); the
      originals are never modified; ``check_data``: the corpus and MNIST the graded
@@ -18,6 +20,13 @@ Steps (``grade`` calls them in this order; the folder is ``course.course_dir``):
      per notebook, judged from outside;
   6. ``gather_outcomes``: scores from the gradebook, flags from each record;
   7. ``export_grades``: grades.csv (``nbgrader export``), replaced whole.
+
+Whose failure: the student's (a refused or unreadable file: ``take_in``) is a zero
+with the reason; the grader's (the sandbox lost under a notebook, an nbgrader or
+gradebook error, a full disk, a worker that dies or cannot start) leaves the notebook
+*ungraded* (``Outcome.ungraded``, a worker result's ``"ungraded"``): no score, no row
+in grades.csv, named in the report, and ``firstmlp grade`` exits 3. A failure of the
+run's own steps after grading began is ``GradingIncomplete``: what was recorded stays.
 
 Re-grading is idempotent: a submission's autograded notebook, grades and feedback are
 replaced, never added to.
@@ -53,6 +62,7 @@ class Outcome:
     max_score: float = 0.0
     flags: list = field(default_factory=list)
     by_hand: float = 0.0  # points of written answers waiting for an instructor (formgrader)
+    ungraded: str = ""  # why the grader could not grade it (its own failure): then no score
 
 
 def prepare_course(course_dir, timeout=600, notebook_timeout=1800, isolate=True, memory_mb=6144):
@@ -227,22 +237,47 @@ def grade_one(course_dir, assignment, student, digest, secret, device=None, thre
     worker_init(device, threads)
     count_attempt(course_dir, student, assignment, digest)
     os.environ["FIRSTMLP_GRADING_SECRET"] = secret  # this worker's; never in a sandbox
-    api = make_api(course_dir)
-    for attempt in range(attempts):
-        result = api.autograde(assignment, student, force=True, create=True)
-        text = f"{result.get('log')}{result.get('error')}"
-        if result["success"] or not any(s in text for s in ("sqlite3", "IntegrityError", "locked")):
-            break
-        time.sleep(0.5 * (attempt + 1))  # another worker held the gradebook: try again
-    if not result["success"]:
-        return {"student": student, "assignment": assignment, "ok": False,
-                "error": last_line(result.get("error") or result.get("log"))}
-    feedback = api.generate_feedback(assignment, student, force=True)
-    outcome = {"student": student, "assignment": assignment, "ok": True,
-               "feedback": bool(feedback["success"])}
-    write_atomically(CourseDir(course_dir).done(student, assignment),
-                     json.dumps(dict(outcome, sha256=digest)))
+    try:
+        api = make_api(course_dir)
+        for attempt in range(attempts):
+            result = api.autograde(assignment, student, force=True, create=True)
+            text = f"{result.get('log')}{result.get('error')}"
+            if result["success"] or not any(s in text for s in ("sqlite3", "IntegrityError",
+                                                               "locked")):
+                break
+            time.sleep(0.5 * (attempt + 1))  # another worker held the gradebook: try again
+        if not result["success"]:  # the student's code failing is cells with errors, not this
+            return ungraded_result(student, assignment, nbgrader_failure(result))
+        feedback = api.generate_feedback(assignment, student, force=True)
+        if not feedback["success"]:
+            return ungraded_result(student, assignment, "its feedback could not be written "
+                                                        f"({nbgrader_failure(feedback)})")
+        outcome = {"student": student, "assignment": assignment, "ok": True}
+        write_atomically(CourseDir(course_dir).done(student, assignment),
+                         json.dumps(dict(outcome, sha256=digest)))
+    except Exception as error:  # noqa: BLE001 - the disk, the gradebook: the grader's own
+        return ungraded_result(student, assignment, f"grading failed ({type(error).__name__}: "
+                                                    f"{first_line(error, 200)})")
     return outcome
+
+
+def ungraded_result(student, assignment, reason):
+    """A worker's result for a notebook the grader failed to grade (its own failure,
+    never the student's): no score is read for it, ``gather_outcomes`` marks it ungraded."""
+    return {"student": student, "assignment": assignment, "ungraded": plain_line(reason, 300)}
+
+
+def nbgrader_failure(result):
+    """Why nbgrader's ``autograde`` or ``generate_feedback`` failed, in one line: the
+    last exception its log names (``capture_log`` keeps only nbgrader's own summary
+    as the error), e.g. "SandboxLost: …" or "OperationalError: (sqlite3.OperationalError)
+    database is locked"."""
+    import re
+    text = f"{result.get('log') or ''}\n{result.get('error') or ''}"
+    raised = [m.group(1).rsplit(".", 1)[-1] + ": " + m.group(2) for m in
+              re.finditer(r"^((?:\w+\.)*\w+): (.+)$", text, re.M)
+              if m.group(1).rsplit(".", 1)[-1] != "NbGraderException"]
+    return raised[-1][:200] if raised else last_line(result.get("error") or result.get("log"))
 
 
 ATTEMPTS = 3  # a notebook whose grading never finished this often is not tried again
@@ -268,7 +303,7 @@ def count_attempt(course_dir, student, assignment, digest):
 
 def not_finished(task, reason):
     _, assignment, student, *_ = task
-    return {"student": student, "assignment": assignment, "ok": False, "error": reason}
+    return ungraded_result(student, assignment, reason)
 
 
 def already_graded(course_dir, submission, digest):
@@ -294,7 +329,8 @@ def last_line(text):
 def run_local(tasks, workers, device, on_done):
     """A spawn pool (fresh interpreters: no state of the grader's own process). A
     worker that dies breaks the pool: a new one takes the notebooks left; one whose
-    grading began ``ATTEMPTS`` times and never finished gets its zero and a reason."""
+    grading began ``ATTEMPTS`` times and never finished is left ungraded, with the
+    reason, as are all when no worker could start."""
     threads = max(1, (os.cpu_count() or 1) // workers)
     attempts = lambda task: attempts_of(task[0], task[2], task[1], task[3])  # noqa: E731
     pending = list(tasks)
@@ -502,6 +538,87 @@ class GraderEnvironmentError(Exception):
     """The grader cannot do the work here: nothing is graded, no score is recorded."""
 
 
+class GradingIncomplete(Exception):
+    """The run's own steps failed after grading began (the disk, the gradebook, nbgrader
+    in the grader's process): the scores recorded stay, grades.csv is as it was."""
+
+
+_SANDBOX_STARTED = set()  # settings a sandbox started with in this process (as bwrap_problem)
+
+
+def check_sandbox(scheduler=None, device=None, workers=None, memory_mb=6144, isolate=True):
+    """Before anything is built or placed: start a sandbox as a grading worker will
+    (here, or on a Dask worker with ``--scheduler``) and run one trivial notebook
+    through it (``sandbox_check``), else GraderEnvironmentError in one line with the
+    zygote's own words and what to do: a sandbox that cannot start must not turn into
+    every student's zero."""
+    threads = max(1, (os.cpu_count() or 1) // (workers or os.cpu_count() or 1))  # run_local's
+    where = scheduler if scheduler is None or isinstance(scheduler, str) else id(scheduler)
+    key = where, device, threads, memory_mb, isolate
+    if key in _SANDBOX_STARTED:
+        return
+    if scheduler is None:
+        problem = sandbox_check(device, threads, memory_mb, isolate)
+    else:
+        problem = on_a_dask_worker(scheduler, device, memory_mb, isolate)
+    if problem:
+        raise GraderEnvironmentError(f"the grading sandbox cannot start here ({problem}); "
+                                     f"nothing was graded — {sandbox_hint()}")
+    _SANDBOX_STARTED.add(key)
+
+
+def sandbox_check(device=None, threads=None, memory_mb=6144, isolate=True):
+    """``executor.sandbox_problem`` with the limits and readable paths a grading
+    worker gives its notebooks (``WarmExecute``'s)."""
+    from autograder.grading.executor import sandbox_problem
+    from autograder.grading.warm_execute import WarmExecute
+    execute = WarmExecute(isolate=isolate, memory_mb=memory_mb)
+    return sandbox_problem(execute.limits(), execute.readable(), device, threads, memory_mb)
+
+
+def on_a_dask_worker(scheduler, device, memory_mb, isolate):
+    """``sandbox_check`` run on a worker of the cluster that will grade, with the
+    threads ``dask_worker_setup`` gives it; one line when the task itself fails."""
+    from distributed import Client
+    client = Client(scheduler, timeout=DASK_CONNECT_SECONDS, set_as_default=False) \
+        if isinstance(scheduler, str) else scheduler
+    try:
+        return client.submit(dask_sandbox_check, device, memory_mb, isolate, pure=False).result()
+    except Exception as error:  # noqa: BLE001 - the worker could not even run the check
+        return f"on a Dask worker: {type(error).__name__}: {first_line(error, 200)}"
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def dask_sandbox_check(device, memory_mb, isolate):
+    from distributed import get_worker
+    threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or max(
+        1, (os.cpu_count() or 1) // get_worker().state.nthreads)
+    return sandbox_check(device, threads, memory_mb, isolate)
+
+
+def sandbox_hint():
+    """What to do about a sandbox that does not start. The sandbox imports the student
+    package as the virtualenv installed it; a checkout other than the installed one
+    (a second worktree) is not in it."""
+    import importlib.metadata
+    from urllib.parse import unquote, urlparse
+
+    from autograder.course.build import ROOT
+    try:
+        origin = json.loads(importlib.metadata.distribution("firstmlp").read_text(
+            "direct_url.json") or "{}")
+        installed = Path(unquote(urlparse(origin.get("url", "")).path)).resolve()
+    except (importlib.metadata.PackageNotFoundError, ValueError, OSError):
+        installed = None
+    if installed is None or installed != ROOT.resolve():
+        return (f"the virtualenv's firstmlp is installed from {installed or 'nowhere'}, this "
+                f"checkout is {ROOT}: reinstall with pip install -e . from this checkout")
+    return ("check the sandbox's setup (scripts/setup-sandbox) and that this virtualenv "
+            "imports autograder, then run again")
+
+
 def check_device(device):
     """A device the torch side can use, or GraderEnvironmentError in one line: a grader
     without its GPU must not turn its own failure into students' zeros."""
@@ -571,12 +688,15 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     """Grade every matching submission; returns (outcomes, unmatched, csv_path).
 
     A submission graded by an earlier run (same file, autograded notebook present) is
-    skipped unless ``regrade``: a run that was killed resumes where it stopped."""
+    skipped unless ``regrade``: a run that was killed resumes where it stopped. A
+    notebook the grader failed to grade is an outcome with ``ungraded`` set, absent
+    from grades.csv; a failure of the run's own steps is ``GradingIncomplete``."""
     check_device(device)  # before anything is built, copied or graded
     check_scheduler(scheduler)
     from autograder.sandbox.boundary import remove_stale_groups
     remove_stale_groups()
     os.environ["FIRSTMLP_SANDBOX_MEMORY_MB"] = str(memory_mb)  # the workers' sandboxes
+    check_sandbox(scheduler, device, workers, memory_mb, isolate)
     course_dir = Path(course_dir).resolve()
     assignments = prepare_course(course_dir, timeout=timeout, isolate=isolate, memory_mb=memory_mb,
                                  notebook_timeout=notebook_timeout)
@@ -587,16 +707,28 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     in_scope = [s for s in found if assignment is None or s.assignment == assignment]
     notes = check_data(course_dir, {s.assignment for s in in_scope if (s.student, s.assignment)
                                     not in broken}, isolate, device)
-    keep_earlier_work(course_dir, found, broken)
-    found = in_scope
-    digests = {(s.student, s.assignment): file_digest(s.path) if s.path else "" for s in found}
-    done = {} if regrade else graded_before(course_dir, found, digests)
-    broken |= poisoned(course_dir, found, digests, done, broken, regrade)
-    tasks = place_and_list(course_dir, found, digests, done, broken, secret)
-    results = dict(done) | run_tasks(course_dir, tasks, workers, scheduler, device, progress)
-    shutil.rmtree(CourseDir(course_dir).intake, ignore_errors=True)
-    outcomes = gather_outcomes(course_dir, found, results, broken, scope, notes)
-    return outcomes, unmatched, export_grades(course_dir)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from autograder.course.nbgrader_course import NbgraderError
+    try:
+        keep_earlier_work(course_dir, found, broken)
+        found = in_scope
+        digests = {(s.student, s.assignment): file_digest(s.path) if s.path else "" for s in found}
+        done = {} if regrade else graded_before(course_dir, found, digests)
+        stuck = poisoned(course_dir, found, digests, done, broken, regrade)
+        tasks = place_and_list(course_dir, found, digests, done, broken | stuck, secret)
+        results = dict(done) | {key: ungraded_result(*key, reason) for key, reason in stuck.items()} \
+            | run_tasks(course_dir, tasks, workers, scheduler, device, progress)
+        shutil.rmtree(CourseDir(course_dir).intake, ignore_errors=True)
+        outcomes = gather_outcomes(course_dir, found, results, broken, scope, notes)
+        ungraded = {(o.student, o.assignment): o.ungraded for o in outcomes if o.ungraded}
+        forget_ungraded(course_dir, ungraded)
+        return outcomes, unmatched, export_grades(course_dir, leave_out=ungraded)
+    except (OSError, SQLAlchemyError, NbgraderError) as error:  # the disk, the gradebook
+        raise GradingIncomplete(
+            f"the grader failed after grading began ({type(error).__name__}: "
+            f"{first_line(error, 200)}); what it recorded stays, grades.csv is as it was — fix "
+            "the cause and run the same command again: it resumes") from error
 
 
 def take_in(submissions_source, course_dir, assignments, pattern=None, student=None,
@@ -692,7 +824,8 @@ def graded_before(course_dir, found, digests):
 
 def poisoned(course_dir, found, digests, done, broken, regrade):
     """Step 3b: {key: reason} for the notebooks whose grading began ``ATTEMPTS`` times
-    and never finished (a run or worker killed in it): resume never loops on them.
+    and never finished (a run or worker killed in it): resume never loops on them, and
+    they stay ungraded (a worker that dies is the grader's failure, never a score).
     ``regrade`` forgets the count."""
     tree, refused = CourseDir(course_dir), {}
     for s in found:
@@ -747,8 +880,10 @@ def run_tasks(course_dir, tasks, workers, scheduler, device, progress):
 def gather_outcomes(course_dir, found, results, broken, scope=None, notes=None):
     """Step 6: one Outcome per submission (score from the gradebook, flags from the
     record and ``notes``: {assignment: flags of check_data}), and a zero for each
-    assignment in ``scope`` (``run_scope``) that a student did not hand in."""
-    from nbgrader.api import Gradebook
+    assignment in ``scope`` (``run_scope``) that a student did not hand in. A zero with
+    a reason is the student's failure (``broken``: refused or unreadable); a notebook
+    with no result, or an ``ungraded`` one, is the grader's: ungraded, no score."""
+    from nbgrader.api import Gradebook, MissingEntry
     version = load_manifest()["version"]
     outcomes = []
     with Gradebook(CourseDir(course_dir).gradebook_url) as gradebook:
@@ -756,7 +891,11 @@ def gather_outcomes(course_dir, found, results, broken, scope=None, notes=None):
             key = (submission.student, submission.assignment)
             outcome = Outcome(*key)
             if results.get(key, {}).get("ok"):
-                graded = gradebook.find_submission(submission.assignment, submission.student)
+                try:
+                    graded = gradebook.find_submission(submission.assignment, submission.student)
+                except MissingEntry:  # recorded as done, yet not in the gradebook
+                    results[key] = ungraded_result(*key, "the gradebook holds no grades for it")
+            if results.get(key, {}).get("ok"):
                 outcome.score, outcome.max_score = graded.score, graded.max_score
                 outcome.by_hand = waiting_for_hand_grading(graded)
                 outcome.flags += flags_of(course_dir, *key, version) + (notes or {}).get(
@@ -764,10 +903,13 @@ def gather_outcomes(course_dir, found, results, broken, scope=None, notes=None):
                 if outcome.by_hand:
                     outcome.flags.append(f"to grade by hand: {outcome.by_hand:g} points of "
                                          "written answers (formgrader, Manual Grading)")
-            else:
+            elif key in broken:
                 outcome.max_score = gradebook.find_assignment(submission.assignment).max_score
-                reason = broken.get(key) or results.get(key, {}).get("error", "no result")
-                outcome.flags.append(f"zero: {reason}")
+                outcome.flags.append(f"zero: {broken[key]}")
+            else:
+                outcome.ungraded = results.get(key, {}).get("ungraded") or "grading gave no result"
+                outcome.flags.append(f"ungraded: {outcome.ungraded} — the grader's failure, not a "
+                                     "score (no row in grades.csv); fix it and run again")
             if submission.late:
                 outcome.flags.append("late: the LMS marked the file LATE (no penalty applied)")
             outcome.flags += list(getattr(submission, "notes", ()))  # intake's (a shared file)
@@ -778,13 +920,66 @@ def gather_outcomes(course_dir, found, results, broken, scope=None, notes=None):
     return outcomes
 
 
-def export_grades(course_dir):
-    """Step 7: grades.csv from the gradebook (``nbgrader export``), replaced whole."""
+def export_grades(course_dir, leave_out=()):
+    """Step 7: grades.csv from the gradebook (``nbgrader export``), replaced whole;
+    ``leave_out``: {(student, assignment)} ungraded this run, which get no row (nbgrader
+    writes a zero for a notebook it holds no submission of)."""
     tree = CourseDir(course_dir)
     partial = tree.root / ".grades.csv.partial"
     run_nbgrader(course_dir, "export", f"--to={partial}")
+    if leave_out:
+        without_rows(partial, leave_out)
     os.replace(partial, tree.grades_csv)  # never a half-written CSV
     return tree.grades_csv
+
+
+def without_rows(path, leave_out):
+    """Rewrite the CSV at ``path`` without the rows of ``leave_out`` {(student, assignment)}."""
+    import csv
+    with open(path, newline="") as source:
+        reader = csv.DictReader(source)
+        fields, rows = reader.fieldnames, [row for row in reader
+                                           if (row["student_id"], row["assignment"]) not in leave_out]
+    with open(path, "w", newline="") as out:
+        writer = csv.DictWriter(out, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def forget_ungraded(course_dir, keys):
+    """Step 6b, for ``keys`` {(student, assignment): why it is ungraded}: its grading
+    record says so (``status`` "ungraded", ``reason``); an earlier run's "done" record
+    of it goes (the next run grades it again); no score stays in the gradebook for it
+    (a failed autograde leaves its submission at zero, or an older file's score),
+    unless a person graded or commented in it (formgrader): that is kept. A gradebook
+    that cannot be written now is said in one line; grades.csv leaves it out anyway."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from autograder.grading.record import GradingRecord
+    if not keys:
+        return
+    try:
+        for key, reason in keys.items():
+            CourseDir(course_dir).done(*key).unlink(missing_ok=True)
+            record = GradingRecord.load(course_dir, *key)
+            record.data.update(status="ungraded", reason=reason)
+            record.save()
+        with Gradebook(CourseDir(course_dir).gradebook_url) as gradebook:
+            for student, assignment in sorted(keys):
+                try:
+                    submission = gradebook.find_submission(assignment, student)
+                except MissingEntry:
+                    continue
+                if not any(grade.manual_score is not None for notebook in submission.notebooks
+                           for grade in notebook.grades) and not any(
+                        comment.manual_comment for notebook in submission.notebooks
+                        for comment in notebook.comments):
+                    gradebook.remove_submission(assignment, student)
+    except (OSError, SQLAlchemyError) as error:
+        print(f"grade: the records of the ungraded notebooks could not all be updated "
+              f"({type(error).__name__}: {first_line(error, 160)}); grades.csv leaves them out",
+              file=sys.stderr)
 
 
 def waiting_for_hand_grading(submission):
@@ -820,9 +1015,12 @@ def summary_table(outcomes):
 
     for student in students:
         own = [cell.get((student, a)) for a in assignments]
-        total = points(sum(o.score for o in own if o), sum(o.max_score for o in own if o),
-                       sum(o.by_hand for o in own if o))
+        graded = [o for o in own if o and not o.ungraded]
+        left = len(own) - len(graded) - own.count(None)
+        total = points(sum(o.score for o in graded), sum(o.max_score for o in graded),
+                       sum(o.by_hand for o in graded)) + (f" + {left} ungraded" if left else "")
         flags = "; ".join(f"{o.assignment}: {f}" for o in own if o for f in o.flags)
-        rows.append([student] + [points(o.score, o.max_score, o.by_hand) if o else "—"
+        rows.append([student] + [("ungraded" if o.ungraded else points(o.score, o.max_score,
+                                                                       o.by_hand)) if o else "—"
                                  for o in own] + [total, flags])
     return format_table(["student"] + assignments + ["total", "flags"], rows)

@@ -280,7 +280,8 @@ def test_unreadable_notebooks_get_zero_and_a_reason(course_dir, tmp_path):
 
 def test_a_notebook_whose_grading_never_finished_is_not_tried_forever(course_dir, tmp_path):
     """Resume never loops on a poisoned submission: one whose grading began three times
-    without finishing gets a zero and the reason; --regrade tries it again."""
+    without finishing is left ungraded (a worker dying is the grader's failure, never a
+    score) with the reason; --regrade tries it again."""
     import hashlib
     import json
 
@@ -295,8 +296,8 @@ def test_a_notebook_whose_grading_never_finished_is_not_tried_forever(course_dir
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({"sha256": digest, "count": ATTEMPTS}))
     outcome, = grade(folder, course_dir, workers=1, progress=False)[0]
-    assert outcome.score == 0
-    assert f"grading this notebook began {ATTEMPTS} times and never finished" in outcome.flags[0]
+    assert outcome.score == 0 and outcome.ungraded
+    assert f"grading this notebook began {ATTEMPTS} times and never finished" in outcome.ungraded
     outcome, = grade(folder, course_dir, workers=1, progress=False, regrade=True)[0]
     assert outcome.score == 10 and not outcome.flags
 
@@ -386,9 +387,9 @@ def test_a_dask_worker_never_begins_a_notebook_whose_grading_began_three_times(t
     record.parent.mkdir(parents=True)
     record.write_text(json.dumps({"sha256": "digest", "count": ATTEMPTS}))
     result = grade_on_dask((str(tmp_path), "01_perceptron", "poison", "digest", "secret"), None, 2048)
-    assert result == {"student": "poison", "assignment": "01_perceptron", "ok": False,
-                      "error": f"the grading worker died {ATTEMPTS} times while grading this "
-                               "notebook; not tried again (--regrade retries)"}
+    assert result == {"student": "poison", "assignment": "01_perceptron",
+                      "ungraded": f"the grading worker died {ATTEMPTS} times while grading this "
+                                  "notebook; not tried again (--regrade retries)"}
 
 
 def test_an_unreachable_scheduler_is_one_line_before_anything_is_built(tmp_path, capsys):
