@@ -292,9 +292,11 @@ def build_notebook(path, course_version, hidden_seed=None):
 
 
 def load_manifest(course=COURSE):
+    from autograder.course.schedule import check_schedule
     manifest = tomllib.loads((Path(course) / "course.toml").read_text())
     for a in manifest["assignments"]:
         a.setdefault("source", f"{a['name']}/{a['name']}.py")
+    check_schedule(manifest, Path(course) / "course.toml")  # due dates and late policy
     return manifest
 
 
