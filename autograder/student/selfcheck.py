@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.student.execute import execute_notebook
-from autograder.student.table import format_table
+from autograder.student.table import format_table, points
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 ANSWERED, UNANSWERED = "written: graded by hand", "written: no answer yet"
@@ -55,13 +55,19 @@ def check_notebook(path, timeout=600):
 
 
 def by_hand(results):
-    return sum(points for _, points, status, _ in results if status in (ANSWERED, UNANSWERED))
+    return sum(worth for _, worth, status, _ in results if status in (ANSWERED, UNANSWERED))
+
+
+def total(results):
+    """The notebook's points as the grade table shows them: passed visible tests out of
+    all its points, written answers (graded by hand) counted in the denominator and
+    named beside it: "9/10 (1 to grade by hand)"."""
+    earned = sum(worth for _, worth, status, _ in results if status == PASSED)
+    return points(earned, sum(worth for _, worth, _, _ in results), by_hand(results))
 
 
 def report(path, results):
-    rows = [[q, points, status] for q, points, status, _ in results]
-    earned = sum(points for _, points, status, _ in results if status == PASSED)
-    possible = sum(points for _, points, _, _ in results) - by_hand(results)
+    rows = [[q, worth, status] for q, worth, status, _ in results]
     lines = [f"Self-check of {path} (visible tests only):", format_table(
         ["question", "points", "status"], rows)]
     for question, _, status, message in results:
@@ -69,22 +75,20 @@ def report(path, results):
             lines.append(f"\n{question} failed:\n  " + message.replace("\n", "\n  "))
         elif status == PASSED and message:
             lines.append(f"\n{question} passed, with advice:\n  " + message.replace("\n", "\n  "))
-    lines.append(f"\nVisible tests passed: {earned} of {possible} points possible. "
+    lines.append(f"\nPoints from the visible tests: {total(results)}. "
                  "Grading also runs hidden tests on other inputs.")
-    if by_hand(results):
-        lines.append(f"Written answers ({by_hand(results)} points) are graded by hand.")
+    if hand := by_hand(results):
+        lines.append(f"Written answers ({hand:g} point{'s' * (hand != 1)}) are graded by hand.")
     return "\n".join(lines)
 
 
 def markdown_report(path, results):
     """The same, as a Markdown table (for a CI job summary)."""
-    earned = sum(points for _, points, status, _ in results if status == PASSED)
-    possible = sum(points for _, points, _, _ in results) - by_hand(results)
-    lines = [f"### {Path(path).name}: {earned} / {possible} points (visible tests)", "",
+    lines = [f"### {Path(path).name}: {total(results)} points (visible tests)", "",
              "| question | points | status |", "|---|---|---|"]
-    for question, points, status, message in results:
+    for question, worth, status, message in results:
         detail = f" — {message.splitlines()[0][:120]}" if message else ""
-        lines.append(f"| {question} | {points} | {status}{detail.replace('|', '/')} |")
+        lines.append(f"| {question} | {worth} | {status}{detail.replace('|', '/')} |")
     return "\n".join(lines) + "\n"
 
 

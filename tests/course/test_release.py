@@ -206,7 +206,7 @@ def test_self_check_runs_from_the_release_alone(fresh, tmp_path):
     assert rows["test_step"] == ["failed"]
     assert rows["test_perceptron_update"] == ["not", "attempted"]
     assert "test_step failed:\n  step: " in out and "worst at index" in out and "CheckFailed" not in out
-    assert "Visible tests passed: 2 of 10 points possible" in out
+    assert "Points from the visible tests: 2/10." in out
 
 
 def test_markdown_self_check_for_the_classroom_workflow(fresh, tmp_path):
@@ -216,7 +216,7 @@ def test_markdown_self_check_for_the_classroom_workflow(fresh, tmp_path):
     done = subprocess.run([sys.executable, "-m", "autograder", "check", "03_loss_and_gradient_descent.ipynb",
                            "--markdown"], cwd=student, capture_output=True, text=True, timeout=600)
     assert done.returncode == 1
-    assert done.stdout.startswith("### 03_loss_and_gradient_descent.ipynb: 0 / 8 points")
+    assert done.stdout.startswith("### 03_loss_and_gradient_descent.ipynb: 0/8 points")
     assert "| test_mse | 2 | not attempted |" in done.stdout
 
 

@@ -166,7 +166,7 @@ def test_self_check_lists_written_answers_as_graded_by_hand(tmp_path):
     results = check_notebook(path)
     assert [(q, s) for q, _, s, _ in results] == [("q_a", ANSWERED), ("q_b", UNANSWERED)]
     assert report(path, results).endswith("Written answers (3 points) are graded by hand.")
-    assert "0 of 0 points possible" in report(path, results)
+    assert "Points from the visible tests: 0/3 (3 to grade by hand)." in report(path, results)
 
 
 class NotStarted:
