@@ -20,6 +20,9 @@
                    [--student S] [--assignment A] [--device cuda] [--pattern REGEX]
                            grade an nbgrader submitted/ tree, or a folder or zip of
                            LMS-named notebooks; feedback, gradebook, grades.csv
+    firstmlp export --format canvas|csv [--out FILE] [--course-dir D]
+                           the gradebook, a row per student: Canvas's gradebook-import
+                           layout, or a plain wide CSV (stdout without --out)
     firstmlp similarity SUBMISSIONS [--out DIR] [--release DIR] [--min-score F]
                            [--pattern REGEX]
                            rank pairs of students by how alike their answer cells are
@@ -28,7 +31,6 @@
 
 import argparse
 import os
-import re
 import sys
 import time
 import zipfile
@@ -97,7 +99,8 @@ def grade_demo(workdir=None, workers=None):
 
     from autograder.course.build import load_manifest
     from autograder.course.course_dir import CourseDir
-    from autograder.grading.grader import grade, prepare_course, summary_table
+    from autograder.grading.grader import grade, prepare_course
+    from autograder.grading.report import summary_table
     from autograder.course.nbgrader_course import completed_notebook
     from autograder.course.release import build_release
 
@@ -116,7 +119,7 @@ def grade_demo(workdir=None, workers=None):
             (submitted / student / path.stem).mkdir(parents=True, exist_ok=True)
             nbformat.write(notebook, str(submitted / student / path.stem / path.name))
     outcomes, _, csv_path = grade(submitted, course_dir, workers=workers, regrade=True)
-    print(summary_table(outcomes))
+    print(summary_table(course_dir, outcomes))
     print(sandbox_summary())
     print(f"grades: {csv_path}; feedback: {course_dir / 'feedback'}")
     return all(not o.ungraded and ((o.score + o.by_hand == o.max_score) if o.student == "reference"
@@ -130,8 +133,8 @@ def grade_class(args):
     """Exit 0: every notebook graded; 2: refused before anything was graded (one line);
     3: the grader's own failure left notebooks ungraded (named in the table and
     report.md, absent from grades.csv) or stopped its steps after grading began."""
-    from autograder.grading.grader import (GraderEnvironmentError, GradingIncomplete, grade,
-                                           summary_table)
+    from autograder.grading.grader import GraderEnvironmentError, GradingIncomplete, grade
+    from autograder.grading.report import summary_table
     from autograder.grading.intake import IntakeError
 
     from autograder.course.build import load_manifest
@@ -175,7 +178,7 @@ def grade_class(args):
               f"{' ' + chosen if chosen else ''} ({len(unmatched)} files skipped"
               f"{', listed above' if unmatched else ''})", file=sys.stderr)
         return 1
-    print(summary_table(outcomes))
+    print(summary_table(args.course_dir, outcomes))
     print(sandbox_summary(args.device, args.isolate))
     try:
         report = write_report(args.course_dir, outcomes)
@@ -190,6 +193,23 @@ def grade_class(args):
               f"grader's own failure (named in {report}, no row in grades.csv): fix the cause "
               "and run the same command again", file=sys.stderr)
         return UNGRADED_EXIT
+    return 0
+
+
+def export_grades(args):
+    """Write the gradebook's grades in an LMS's layout (``grading.export``)."""
+    from autograder.course.course_dir import CourseDir
+    from autograder.grading.export import export
+
+    if not CourseDir(args.course_dir).gradebook.is_file():
+        print(f"export: no gradebook in {args.course_dir}: grade a class into it first "
+              "(firstmlp grade SUBMISSIONS --course-dir DIR)", file=sys.stderr)
+        return 2
+    written = export(args.course_dir, args.format, args.out)
+    if args.out:
+        print(f"exported {args.course_dir}'s gradebook ({args.format}) to {written}")
+    else:
+        sys.stdout.write(written)
     return 0
 
 
@@ -233,26 +253,10 @@ def sandbox_summary(device=None, isolate=True):
             "zygote per notebook, in namespaces of its own)")
 
 
-def as_markdown_text(text):
-    """``text`` (one plain line: ``record.plain_line``) shown as written in rendered
-    Markdown: a flag may quote a student's notebook, so HTML, links and emphasis are
-    escaped (CommonMark: a backslash before ASCII punctuation makes it literal)."""
-    return re.sub(r"([\\`*_\[\]<>&#|!])", r"\\\1", text)
-
-
 def write_report(course_dir, outcomes):
-    """report.md: per student, the points and every flag with its reason."""
-    from autograder.grading.record import write_atomically
-    lines = ["# Grading report", ""]
-    for student in sorted({o.student for o in outcomes}):
-        own = [o for o in outcomes if o.student == student]
-        lines.append(f"## {as_markdown_text(student)}: {sum(o.score for o in own):g}/"
-                     f"{sum(o.max_score for o in own):g}")
-        flagged = [f"- {o.assignment}: {as_markdown_text(flag)}" for o in own for flag in o.flags]
-        lines += (flagged or ["- nothing flagged"]) + [""]
-    path = Path(course_dir) / "report.md"
-    write_atomically(path, "\n".join(lines))
-    return path
+    """report.md: per student, the total, each assignment's points, every flag."""
+    from autograder.grading.report import write_report as report
+    return report(course_dir, outcomes)
 
 
 def cut_release(version, force, out=None, changelog=True):
@@ -340,6 +344,17 @@ def output_folder(text):
     return text
 
 
+def output_file(text):
+    """A file to write: its folder exists and is writable, and it is not a folder."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{folder} is not a folder you can write in")
+    return text
+
+
 def score_fraction(text):
     """A similarity score from 0 to 1."""
     try:
@@ -419,6 +434,12 @@ def parse_arguments(argv):
                        help="grade again what an earlier run graded (default: resume)")
     grade.add_argument("--no-isolation", dest="isolate", action="store_false",
                        help="run notebooks without the sandbox (for comparison only)")
+    exporting = commands.add_parser("export")
+    exporting.add_argument("--format", required=True, choices=("canvas", "csv"),
+                           help="canvas: Canvas's gradebook import; csv: a plain wide table")
+    exporting.add_argument("--out", type=output_file, default=None,
+                           help="file to write (default: standard output)")
+    exporting.add_argument("--course-dir", type=output_folder, default="build/grading")
     similar = commands.add_parser("similarity")
     similar.add_argument("submissions", help="submitted/ tree, folder or zip of LMS files")
     similar.add_argument("--out", type=output_folder, default="build/similarity",
@@ -465,6 +486,8 @@ def run_command(args):
         return grade_class(args)
     if args.command == "similarity":
         return similarity(args)
+    if args.command == "export":
+        return export_grades(args)
     if args.command == "release":
         return cut_release(args.version, args.force, args.out, args.changelog)
     if args.command == "scan":

@@ -57,16 +57,26 @@ c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTe
                                     SanitizeOutputs, MathAsMathML]
 c.HTMLExporter.sanitize_html = False  # SanitizeOutputs (nh3) instead: bleach escapes tables
 c.HTMLExporter.extra_template_basedirs = template_basedirs()  # math as MathML, no CDN
+# Late work: course.toml's [late] policy, applied by nbgrader's AssignLatePenalties to a
+# submission whose timestamp.txt is past its due date (set in the gradebook from course.toml).
+{late_policy}
+# `nbgrader export` writes the grader's grades.csv (status, lateness, points to grade by hand).
+from autograder.grading.export import GradesCsvPlugin
+c.ExportApp.plugin_class = GradesCsvPlugin
 """
 
 
 def write_grading_config(course_dir, timeout=600, notebook_timeout=1800, isolate=True,
                          memory_mb=6144):
     """The grader's additions to the folder's nbgrader config (``GRADING_CONFIG``)."""
+    from autograder.course.build import load_manifest
+    from autograder.course.schedule import late_policy
+    from autograder.grading.late import config_lines
     course_dir = Path(course_dir).resolve()
     CourseDir(course_dir).grading_config.write_text(GRADING_CONFIG.format(
         timeout=timeout, notebook_timeout=notebook_timeout, course_root=str(course_dir),
-        isolate=isolate, memory_mb=memory_mb))
+        isolate=isolate, memory_mb=memory_mb,
+        late_policy=config_lines(late_policy(load_manifest()))))
 
 
 def use_stock_settings(course_dir):

@@ -19,7 +19,11 @@ Steps (``grade`` calls them in this order; the folder is ``course.course_dir``):
      ``--scheduler``); execution is ``WarmExecute``: a fresh fork of a sandboxed zygote
      per notebook, judged from outside;
   6. ``gather_outcomes``: scores from the gradebook, flags from each record;
-  7. ``export_grades``: grades.csv (``nbgrader export``), replaced whole.
+     ``scope.settle``: a refused or missing notebook an empty record (formgrader lists
+     it), assignments nobody handed in out of the gradebook (``register``, before step
+     4, puts the run's in, with course.toml's due dates): one denominator everywhere;
+  7. ``export_grades``: grades.csv (``nbgrader export``: ``export.GradesCsvPlugin``),
+     replaced whole.
 
 Whose failure: the student's (a refused or unreadable file: ``take_in``) is a zero
 with the reason; the grader's (the sandbox lost under a notebook, an nbgrader or
@@ -49,7 +53,10 @@ import nbformat
 
 from autograder.course.build import load_manifest
 from autograder.course.course_dir import CourseDir
+from autograder.grading.late import LMS_LATE
 from autograder.grading.record import plain_line, write_atomically
+from autograder.grading.scope import register, settle
+from autograder.grading.standing import waiting_for_hand_grading
 from autograder.student.errors import first_line
 from autograder.course.nbgrader_course import (generate_assignments, make_course_dir, run_nbgrader,
                                                write_grading_config)
@@ -114,6 +121,9 @@ def place_submission(course_dir, submission):
     original = nbformat.read(str(submission.path), as_version=4)
     notebook = trusted_notebook(course_dir, submission.assignment, original, record)
     nbformat.write(notebook, str(target))
+    if submission.timestamp:  # nbgrader's Autograde records it; lateness from the due date
+        (target.parent / "timestamp.txt").write_text(submission.timestamp + "\n")
+    record.data["lms_late"] = submission.late  # the LMS's LATE mark, for grades.csv
     record.save()
 
 
@@ -713,6 +723,7 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     try:
         keep_earlier_work(course_dir, found, broken)
         found = in_scope
+        register(course_dir, scope)  # in the gradebook, with course.toml's due dates
         digests = {(s.student, s.assignment): file_digest(s.path) if s.path else "" for s in found}
         done = {} if regrade else graded_before(course_dir, found, digests)
         stuck = poisoned(course_dir, found, digests, done, broken, regrade)
@@ -723,6 +734,7 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
         outcomes = gather_outcomes(course_dir, found, results, broken, scope, notes)
         ungraded = {(o.student, o.assignment): o.ungraded for o in outcomes if o.ungraded}
         forget_ungraded(course_dir, ungraded)
+        settle(course_dir, found, broken, scope)  # zeros and missing work as empty records
         return outcomes, unmatched, export_grades(course_dir, leave_out=ungraded)
     except (OSError, SQLAlchemyError, NbgraderError) as error:  # the disk, the gradebook
         raise GradingIncomplete(
@@ -901,8 +913,9 @@ def gather_outcomes(course_dir, found, results, broken, scope=None, notes=None):
                 outcome.flags += flags_of(course_dir, *key, version) + (notes or {}).get(
                     submission.assignment, [])
                 if outcome.by_hand:
-                    outcome.flags.append(f"to grade by hand: {outcome.by_hand:g} points of "
-                                         "written answers (formgrader, Manual Grading)")
+                    outcome.flags.append(f"to grade by hand: {outcome.by_hand:g} point"
+                                         f"{'s' * (outcome.by_hand != 1)} of written answers "
+                                         "(formgrader, Manual Grading)")
             elif key in broken:
                 outcome.max_score = gradebook.find_assignment(submission.assignment).max_score
                 outcome.flags.append(f"zero: {broken[key]}")
@@ -911,7 +924,7 @@ def gather_outcomes(course_dir, found, results, broken, scope=None, notes=None):
                 outcome.flags.append(f"ungraded: {outcome.ungraded} — the grader's failure, not a "
                                      "score (no row in grades.csv); fix it and run again")
             if submission.late:
-                outcome.flags.append("late: the LMS marked the file LATE (no penalty applied)")
+                outcome.flags.append(LMS_LATE)
             outcome.flags += list(getattr(submission, "notes", ()))  # intake's (a shared file)
             outcomes.append(outcome)
         outcomes += missing_work(gradebook, found, scope)
@@ -982,14 +995,6 @@ def forget_ungraded(course_dir, keys):
               file=sys.stderr)
 
 
-def waiting_for_hand_grading(submission):
-    """Points of the submission's cells that nbgrader left for manual grading (written
-    answers a student changed) and that nobody has graded yet."""
-    return float(sum(grade.max_score for notebook in submission.notebooks
-                     for grade in notebook.grades
-                     if grade.needs_manual_grade and grade.manual_score is None))
-
-
 def missing_work(gradebook, found, scope=None):
     """A zero, flagged "missing", for each student of this run and each assignment in its
     scope (``run_scope``; None: the ones anybody handed in) that the student did not hand
@@ -1000,27 +1005,3 @@ def missing_work(gradebook, found, scope=None):
                     ["missing: no submission"])
             for student in sorted({s.student for s in found}) for name in sorted(scope)
             if (student, name) not in handed_in]
-
-
-def summary_table(outcomes):
-    """Rows: student; columns: each assignment's points, total, flags."""
-    from autograder.student.table import format_table
-
-    assignments = sorted({o.assignment for o in outcomes})
-    students = sorted({o.student for o in outcomes})
-    cell = {(o.student, o.assignment): o for o in outcomes}
-    rows = []
-    def points(score, possible, by_hand):
-        return f"{score:g}/{possible:g}" + (f" (+{by_hand:g} by hand)" if by_hand else "")
-
-    for student in students:
-        own = [cell.get((student, a)) for a in assignments]
-        graded = [o for o in own if o and not o.ungraded]
-        left = len(own) - len(graded) - own.count(None)
-        total = points(sum(o.score for o in graded), sum(o.max_score for o in graded),
-                       sum(o.by_hand for o in graded)) + (f" + {left} ungraded" if left else "")
-        flags = "; ".join(f"{o.assignment}: {f}" for o in own if o for f in o.flags)
-        rows.append([student] + [("ungraded" if o.ungraded else points(o.score, o.max_score,
-                                                                       o.by_hand)) if o else "—"
-                                 for o in own] + [total, flags])
-    return format_table(["student"] + assignments + ["total", "flags"], rows)

@@ -29,6 +29,10 @@ student who handed it in, never a refusal of a neighbour, of the class, or a wid
   intake makes (never the student's: no name, however a filesystem folds it, reaches
   another student's copy); ``Submission.path`` is that copy and the student's file is
   never touched again.
+* nbgrader's ``timestamp.txt`` beside a notebook in an nbgrader tree (when it was
+  handed in) is read the same way; one that is not a date and time is a note, not a
+  time. An LMS file's own time is never read as one (an LMS zip dates every file
+  with the zip's time); its ``LATE`` mark is (``late``).
 * JSON nested deeper than ``MAX_JSON_DEPTH`` is refused (it would crash a parser);
   nothing else about the notebook is checked here.
 * A student name is plain (``name_problem``): nbgrader finds a student's folder with a
@@ -78,6 +82,7 @@ LINK = f"it {IS_LINK}"
 GRADERS_OWN = ("it is one of the course's own files (a hard link into the grader's folders), "
                "never read as a submission")
 UNSAFE_IN_NAMES = set("/\\*?[]")  # a path separator, or a glob character (nbgrader globs)
+TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's: when the work was handed in
 
 
 class IntakeError(Exception):
@@ -97,6 +102,7 @@ class Submission:
     late: bool = False  # the LMS marked the file late (the pattern's ``late`` group matched)
     notes: tuple = ()  # what a grader should know, each one line (flags): a shared file
     file: tuple | None = None  # (device, inode) of the file read, for ``note_shared_files``
+    timestamp: str | None = None  # when it was handed in (nbgrader's timestamp.txt), UTC
 
 
 @dataclass(frozen=True)
@@ -304,13 +310,31 @@ def student_work(root, student, student_fd, assignments, scratch, keep_out, foun
             try:
                 notebook, others = f"{assignment}.ipynb", sorted(os.listdir(folder_fd))
                 if notebook in others:
-                    found.append(take(student, assignment, f"{name}/{notebook}",
-                                      partial(read_file_at, folder_fd, notebook, keep_out), scratch))
+                    submission = take(student, assignment, f"{name}/{notebook}",
+                                      partial(read_file_at, folder_fd, notebook, keep_out), scratch)
+                    if TIMESTAMP_FILE in others and submission.refused is None:
+                        submission = handed_in_at(submission, folder_fd, keep_out)
+                    found.append(submission)
                 else:
                     unmatched.append(Unmatched(folder, f"no {notebook} in it (found: "
                                                        f"{', '.join(others) or 'nothing'})"))
             finally:
                 os.close(folder_fd)
+
+
+def handed_in_at(submission, folder_fd, keep_out):
+    """``submission`` with the time in the ``timestamp.txt`` beside it (nbgrader's
+    record of when it was handed in, written by ``nbgrader collect``), read as the
+    notebook is; a file that is unreadable or no date and time is a note, not a time."""
+    from autograder.grading.late import read_timestamp
+    try:
+        data, _ = read_file_at(folder_fd, TIMESTAMP_FILE, keep_out)
+    except Refused as why:
+        return replace(submission, notes=submission.notes + (f"{TIMESTAMP_FILE} ignored: {why}",))
+    timestamp, problem = read_timestamp(data)
+    if problem:
+        return replace(submission, notes=submission.notes + (problem,))
+    return replace(submission, timestamp=timestamp)
 
 
 def choose(entries, assignments, pattern):

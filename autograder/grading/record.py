@@ -98,3 +98,11 @@ def load_record(course_root, student, assignment):
         return json.loads(record_path(course_root, student, assignment).read_text())
     except (OSError, ValueError):
         return None
+
+
+def note_status(course_root, student, assignment, status, reason):
+    """The record of work with no graded notebook: ``status`` "missing" (none handed
+    in) or "zero" (refused or unreadable), with its reason (grades.csv's ``note``)."""
+    write_atomically(record_path(course_root, student, assignment), json.dumps(
+        {"student": student, "assignment": assignment, "cells": {}, "flags": [],
+         "status": status, "reason": reason}, indent=1, sort_keys=True))
