@@ -69,9 +69,22 @@ class SandboxedNotebook:
         talk to its zygote (its own PID and user namespaces; the control socket is
         closed before student code), so anything else that ended it is the grader's."""
         process = self.sandbox.process
-        if process is not None and process.poll() is None:
+        if process is not None and process.poll() is None and not hung_up(self.sandbox.control):
             return False
         return not self.sandbox.oom_kills() > self.sandbox.oom_seen
+
+
+def hung_up(control):
+    """True when the zygote's end of the control socket is closed: it died (before the
+    sandbox's init and the notebook did, so before the grader saw the notebook stop,
+    even where bubblewrap's own exit is not yet seen)."""
+    import select
+    import socket
+    try:
+        readable, _, _ = select.select([control], [], [], 0)
+        return bool(readable) and control.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (OSError, ValueError, TypeError):  # closed here already, or no socket at all
+        return True
 
 
 def execute_in_sandbox(notebook, timeout=600, notebook_timeout=1800, limits=None, readable=(),

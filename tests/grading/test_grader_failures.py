@@ -97,22 +97,32 @@ class FakeProcess:
 
 
 class FakeSandbox:
-    def __init__(self, exited, oom_before, oom_now):
-        self.process, self.oom_seen, self.now = FakeProcess(exited), oom_before, oom_now
+    def __init__(self, exited, control, oom_before, oom_now):
+        self.process, self.control = FakeProcess(exited), control
+        self.oom_seen, self.now = oom_before, oom_now
 
     def oom_kills(self):
         return self.now
 
 
-@pytest.mark.parametrize("exited, oom_now, lost", [
-    (True, 0, True),  # the zygote ended, nothing was killed for memory: the grader's
-    (True, 1, False),  # the notebook's memory took the whole sandbox: the student's
-    (False, 0, False),  # the zygote lives: whatever stopped the notebook was the notebook
+@pytest.mark.parametrize("exited, hung_up, oom_now, lost", [
+    (True, True, 0, True),  # the zygote ended, nothing was killed for memory: the grader's
+    (False, True, 0, True),  # its socket closed, bubblewrap's exit not seen yet: the same
+    (True, True, 1, False),  # the notebook's memory took the whole sandbox: the student's
+    (False, False, 0, False),  # the zygote lives: whatever stopped the notebook was the notebook
 ])
-def test_a_zygote_ended_without_an_oom_kill_is_lost(exited, oom_now, lost):
+def test_a_zygote_ended_without_an_oom_kill_is_lost(exited, hung_up, oom_now, lost):
+    import socket
+    grader_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    if hung_up:
+        zygote_end.close()
     child = SandboxedNotebook.__new__(SandboxedNotebook)
-    child.sandbox = FakeSandbox(exited, 0, oom_now)
-    assert child.zygote_ended() is lost
+    child.sandbox = FakeSandbox(exited, grader_end, 0, oom_now)
+    try:
+        assert child.zygote_ended() is lost
+    finally:
+        grader_end.close()
+        zygote_end.close()
 
 
 @pytest.mark.slow
