@@ -21,12 +21,18 @@ c.Execute.timeout = {timeout}
 c.ClearSolutions.code_stub = {{"python": {code_stub!r}}}
 # A deleted test cell is restored from the source instead of "needs manual grade" (#1682).
 c.OverwriteCells.add_missing_cells = True
+import os
+# nbgrader's exchange (formgrader's release/collect buttons), in this folder and made
+# here: nbgrader requires it to exist, and formgrader shows a warning on its pages while
+# the default one (/usr/local/share/nbgrader/exchange) is missing. firstmlp's own
+# release and intake do not use it.
+c.Exchange.root = os.path.join({root!r}, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
 # Stock nbgrader on this folder (formgrader's buttons, `nbgrader autograde`,
 # `generate_feedback`) grades and writes feedback as `firstmlp grade` does: sandboxed
 # execution, the grader's verdicts, hidden tests and seeds kept out of feedback,
 # outputs sanitised. Every course folder has this file; without it nbgrader stops
 # (load_subconfig alone would pass silently, and stock Execute would run hidden tests).
-import os
 if not os.path.isfile({grading_config!r}):
     raise SystemExit({grading_config!r} + " is missing: run `firstmlp build --out` or "
                      "`firstmlp grade --course-dir` on this folder again")
@@ -36,10 +42,11 @@ load_subconfig({grading_config!r})
 GRADING_CONFIG = """
 # Grading with firstmlp: nbgrader's autograde pipeline, warm execution, no score from stderr.
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
                                     LimitOutput, SaveAutoGrades)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from autograder.grading.feedback import HideTestSources, MathAsMathML, template_basedirs
+from autograder.grading.feedback import (GetGradesForFeedback, HideTestSources, MathAsMathML,
+                                         template_basedirs)
 from autograder.grading.sanitize import SanitizeOutputs
 from autograder.grading.warm_execute import WarmExecute
 c.Autograde.autograde_preprocessors = [WarmExecute, IgnorePattern, ClearMetadataPreprocessor,
@@ -53,10 +60,12 @@ c.WarmExecute.course_root = {course_root!r}
 c.WarmExecute.isolate = {isolate}
 c.WarmExecute.memory_mb = {memory_mb}
 c.OverwriteCells.add_missing_cells = True
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideTestSources,
-                                    SanitizeOutputs, MathAsMathML]
+c.GenerateFeedback.preprocessors = [GetGradesForFeedback, CSSHTMLHeaderPreprocessor,
+                                    HideTestSources, SanitizeOutputs, MathAsMathML]
 c.HTMLExporter.sanitize_html = False  # SanitizeOutputs (nh3) instead: bleach escapes tables
-c.HTMLExporter.extra_template_basedirs = template_basedirs()  # math as MathML, no CDN
+# Our templates first: feedback's math as MathML, no script; formgrader's MathJax from this
+# Jupyter server (the jupyter_server_mathjax extension), no CDN.
+c.HTMLExporter.extra_template_basedirs = template_basedirs()
 # Late work: course.toml's [late] policy, applied by nbgrader's AssignLatePenalties to a
 # submission whose timestamp.txt is past its due date (set in the gradebook from course.toml).
 {late_policy}

@@ -33,7 +33,8 @@ from autograder.course.leaks import scan_release
 from autograder.course.nbgrader_course import generate_assignments, make_course_dir
 
 RELEASES = ROOT / "releases"
-INSTRUCTOR_ONLY_DEPENDENCIES = ("nbgrader", "jupytext", "latex2mathml", "nh3", "distributed")
+INSTRUCTOR_ONLY_DEPENDENCIES = ("nbgrader", "jupytext", "latex2mathml", "nh3", "distributed",
+                                "jupyter-server-mathjax")  # formgrader's MathJax, offline
 
 
 class ReleaseError(Exception):

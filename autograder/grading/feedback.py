@@ -1,31 +1,79 @@
-"""Feedback that names a failed test and the size of its error, never its source.
+"""The feedback page a student reads: what a test checked and how far off it was, never
+its source, and the points a person has still to give said as such.
 
 nbgrader's feedback HTML shows test cells verbatim, hidden tests included (#917,
-#1363). This preprocessor, added to ``GenerateFeedback.preprocessors``, replaces each
-hidden-test region with a one-line note, shortens tracebacks to their message, and
-masks seeds, so the feedback gives away neither hidden inputs nor test code.
+#1363). ``HideTestSources``, in ``GenerateFeedback.preprocessors``, replaces each
+hidden-test region with a one-line note, shortens tracebacks to their message, masks
+seeds, names the check each test runs (for the page's table of contents), and writes an
+error raised by importing earlier work (``autograder/student/earlier.py``) as its one
+line, without the grader's frames and paths. ``GetGradesForFeedback`` (nbgrader's
+``GetGrades``) marks the written answers nobody has graded yet, which the page says are
+"to be graded by hand" rather than 0. The page's template is ``templates/feedback/``.
 """
 
+import os
 import re
 
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
 from autograder.course.markers import HIDDEN_REGION
+from autograder.student import earlier
+from autograder.student.errors import first_line
 
 SEED = re.compile(r"seed[ =]\d+")
+CHECK = re.compile(r"\b(check_\w+)\s*\(")
+EARLIER_MODULE = os.path.join("autograder", "student", "earlier.py")  # wherever it is installed
+
+
+def from_earlier_work(output):
+    """An error output raised by importing a student's earlier notebook: an
+    ``EarlierWorkError``, or any error whose traceback passes through earlier.py (a name
+    the earlier notebook does not define)."""
+    return output.get("ename") == earlier.EarlierWorkError.__name__ or any(
+        EARLIER_MODULE in str(line) for line in output.get("traceback", []))
 
 
 class HideTestSources(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        for output in cell.get("outputs", []):
+            if output.output_type == "error" and from_earlier_work(output):
+                output.evalue = first_line(output.get("evalue", ""))
+                output.traceback = [f"{output.ename}: {output.evalue}"]
         nbgrader = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not nbgrader.get("grade") or nbgrader.get("solution"):
+        if not nbgrader.get("grade") or nbgrader.get("solution"):
             return cell, resources
         cell.source = HIDDEN_REGION.sub("# (hidden tests: run when graded, not shown)\n", cell.source)
+        check = CHECK.search(cell.source)  # from what the student sees, hidden tests removed
+        if check:
+            cell.metadata.setdefault("firstmlp", {})["check"] = check[1]
         for output in cell.get("outputs", []):
             if output.output_type == "error":
                 output.evalue = SEED.sub("seed …", output.evalue)
                 output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
+
+
+class GetGradesForFeedback(GetGrades):
+    """nbgrader's ``GetGrades``, which also marks each cell nbgrader left for a person
+    (a written answer the student changed) that nobody has graded yet:
+    ``to_grade_by_hand`` in its nbgrader metadata, and their points in
+    ``resources["nbgrader"]["by_hand"]``, as the table's "(+N by hand)" counts them."""
+
+    def preprocess(self, nb, resources):
+        resources["nbgrader"]["by_hand"] = 0.0
+        return super().preprocess(nb, resources)
+
+    def _get_score(self, cell, resources):
+        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
+                                          self.assignment_id, self.student_id)
+        cell.metadata.nbgrader["score"] = grade.score
+        cell.metadata.nbgrader["points"] = grade.max_score
+        waiting = bool(grade.needs_manual_grade and grade.manual_score is None)
+        cell.metadata.nbgrader["to_grade_by_hand"] = waiting
+        if waiting:
+            resources["nbgrader"]["by_hand"] += grade.max_score
 
 
 # ---- math without a CDN ----------------------------------------------------------------
@@ -71,10 +119,9 @@ def math_as_mathml(markdown):
 
 
 def template_basedirs():
-    """Template folders for nbgrader's ``feedback`` page: ours first (its
-    ``mathjax.html.j2`` loads nothing), then nbgrader's own."""
-    import os
-
+    """Template folders for nbgrader's pages: ours first (``feedback/``: the page a
+    student reads, loading no script; ``formgrade/``: formgrader's Manual Grading with
+    MathJax from this Jupyter server, not a CDN), then nbgrader's own."""
     import nbgrader
     return [os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"),
             os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader",
