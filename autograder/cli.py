@@ -259,19 +259,50 @@ def write_report(course_dir, outcomes):
     return report(course_dir, outcomes)
 
 
-def cut_release(version, force, out=None, changelog=True):
-    from autograder.course.release import RELEASES, ReleaseError, build_release
+def cut_release(version, force, out=None, changelog=True, bump=False, allow_dirty=False):
+    """What students get is what the repository says: the version is course.toml's
+    (``--bump`` sets it there first, saying so), and the tree is clean
+    (``--allow-dirty`` to try things: its manifest then says so)."""
+    from autograder.course.build import load_manifest
+    from autograder.course.release import RELEASES, ReleaseError, build_release, source_commit
 
+    dirty = source_commit().endswith("+dirty")  # before a bump, which is the command's own
+    if dirty and not allow_dirty:
+        print(f"release {version}: uncommitted changes in what a release is made of (course/, "
+              "solutions/, autograder/, pyproject.toml): commit them, or pass --allow-dirty to "
+              "try (its manifest records it)", file=sys.stderr)
+        return 2
+    current = load_manifest()["version"]
+    if current != version:
+        if not bump:
+            print(f"release {version}: course/course.toml says version {current}; set it there, "
+                  f"or pass --bump to set it to {version}", file=sys.stderr)
+            return 2
+        set_course_version(version)
+        print(f"course/course.toml: version {current} -> {version} (commit it with the release)")
     out = Path(out or RELEASES)
     # CHANGELOG.md tells the repository's own releases; a cut elsewhere (a try) leaves it be
     changelog = changelog and out.resolve() == RELEASES.resolve()
     try:
-        target = build_release(version, out_root=out, force=force, changelog=changelog)
+        target = build_release(version, out_root=out, force=force, changelog=changelog,
+                               allow_dirty=dirty)
     except ReleaseError as error:
         print(f"release {version}: {error}", file=sys.stderr)
         return 1
     print(f"released {version} into {target} (leak scan clean)")
     return 0
+
+
+def set_course_version(version):
+    """course.toml's ``version = "…"`` line set to ``version`` (nothing else changes)."""
+    import re
+
+    from autograder.course.build import COURSE
+    toml = COURSE / "course.toml"
+    text, count = re.subn(r'(?m)^version = ".*"$', f'version = "{version}"', toml.read_text(), count=1)
+    if count != 1:
+        raise SystemExit(f"firstmlp release: {toml} has no version line to set")
+    toml.write_text(text)
 
 
 def scan(folder):
@@ -411,6 +442,10 @@ def parse_arguments(argv):
     release.add_argument("--force", action="store_true", help="rebuild an existing version")
     release.add_argument("--out", type=output_folder, default=None,
                          help="folder of releases (default: releases/)")
+    release.add_argument("--bump", action="store_true",
+                         help="set course.toml's version to --version first")
+    release.add_argument("--allow-dirty", action="store_true",
+                         help="cut from uncommitted changes (to try things; the manifest says so)")
     release.add_argument("--no-changelog", dest="changelog", action="store_false",
                          help="leave CHANGELOG.md alone (default: Unreleased becomes this "
                               "release, when it is cut into releases/)")
@@ -489,7 +524,8 @@ def run_command(args):
     if args.command == "export":
         return export_grades(args)
     if args.command == "release":
-        return cut_release(args.version, args.force, args.out, args.changelog)
+        return cut_release(args.version, args.force, args.out, args.changelog, args.bump,
+                           args.allow_dirty)
     if args.command == "scan":
         return scan(args.folder)
     if args.command == "build":

@@ -1,8 +1,11 @@
 """The main job's component table: every reference component, all passing."""
 
+import json
+
 import pytest
 
 from autograder import cli
+from autograder.course.build import load_manifest
 from autograder.course.reference import REFERENCE_CHECKS
 
 
@@ -134,15 +137,62 @@ def test_only_a_release_into_releases_edits_the_changelog(tmp_path, monkeypatch)
     from autograder.course.release import RELEASES
     asked = []
 
-    def build_release(version, out_root, force, changelog):
+    def build_release(version, out_root, force, changelog, allow_dirty):
         asked.append(changelog)
         return out_root / version
 
     monkeypatch.setattr("autograder.course.release.build_release", build_release)
+    monkeypatch.setattr("autograder.course.release.source_commit", lambda: "0" * 40)
+    version = load_manifest()["version"]
     for more, changelog in (([], True), (["--out", str(RELEASES)], True),
                             (["--no-changelog"], False), (["--out", str(tmp_path)], False)):
-        assert cli.main(["release", "--version", "9.9", *more]) == 0
+        assert cli.main(["release", "--version", version, *more]) == 0
         assert asked.pop() is changelog, more
+
+
+@pytest.fixture
+def release_spy(monkeypatch):
+    """build_release recorded, not run; course.toml's writer recorded, not run."""
+    asked, bumped = [], []
+    monkeypatch.setattr("autograder.course.release.build_release",
+                        lambda version, out_root, force, changelog, allow_dirty:
+                        asked.append((version, allow_dirty)) or out_root / version)
+    monkeypatch.setattr(cli, "set_course_version", bumped.append)
+    return asked, bumped
+
+
+def test_a_release_is_cut_from_a_clean_tree_or_says_it_was_not(release_spy, monkeypatch, tmp_path,
+                                                                capsys):
+    asked, _ = release_spy
+    version = load_manifest()["version"]
+    monkeypatch.setattr("autograder.course.release.source_commit", lambda: "0" * 40 + "+dirty")
+    assert cli.main(["release", "--version", version, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert asked == [] and len(err.strip().splitlines()) == 1 and "--allow-dirty" in err
+    assert cli.main(["release", "--version", version, "--out", str(tmp_path), "--allow-dirty"]) == 0
+    assert asked == [(version, True)]  # recorded in its manifest
+
+
+def test_a_release_version_is_course_toml_s_or_bumped_saying_so(release_spy, monkeypatch, tmp_path,
+                                                                 capsys):
+    asked, bumped = release_spy
+    monkeypatch.setattr("autograder.course.release.source_commit", lambda: "0" * 40)
+    assert cli.main(["release", "--version", "9.9", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert asked == [] and bumped == [] and "course.toml says version" in err and "--bump" in err
+    assert cli.main(["release", "--version", "9.9", "--out", str(tmp_path), "--bump"]) == 0
+    assert bumped == ["9.9"] and asked == [("9.9", False)]
+    assert "version" in capsys.readouterr().out
+
+
+def test_the_manifest_records_a_release_cut_from_a_dirty_tree(tmp_path):
+    from autograder.course.release import write_manifest
+    (tmp_path / "a.txt").write_text("a")
+    manifest = {"assignments": [{"name": "01", "points": 1}]}
+    write_manifest(tmp_path, manifest, "9.9", allow_dirty=True)
+    assert json.loads((tmp_path / "manifest.json").read_text())["allow_dirty"] is True
+    write_manifest(tmp_path, manifest, "9.9")
+    assert "allow_dirty" not in json.loads((tmp_path / "manifest.json").read_text())
 
 
 def test_a_broken_course_source_is_one_line_naming_file_and_line(tmp_path, monkeypatch, capsys):

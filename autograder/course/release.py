@@ -34,7 +34,8 @@ from autograder.course.nbgrader_course import generate_assignments, make_course_
 
 RELEASES = ROOT / "releases"
 INSTRUCTOR_ONLY_DEPENDENCIES = ("nbgrader", "jupytext", "latex2mathml", "nh3", "distributed",
-                                "jupyter-server-mathjax")  # formgrader's MathJax, offline
+                                "jupyter-server-mathjax",  # formgrader's MathJax, offline
+                                "copydetect")  # firstmlp similarity
 
 
 class ReleaseError(Exception):
@@ -141,15 +142,18 @@ def sha256(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_manifest(out, manifest, version):
+def write_manifest(out, manifest, version, allow_dirty=False):
     files = sorted(p for p in out.rglob("*") if p.is_file())
-    (out / "manifest.json").write_text(json.dumps({
+    record = {
         "course": manifest.get("course_id", "firstmlp"),
         "version": version,
         "source_commit": source_commit(),
         "points": {a["name"]: a["points"] for a in manifest["assignments"]},
         "files": {p.relative_to(out).as_posix(): sha256(p) for p in files},
-    }, indent=2, sort_keys=True) + "\n")
+    }
+    if allow_dirty:  # cut from uncommitted changes on purpose (--allow-dirty)
+        record["allow_dirty"] = True
+    (out / "manifest.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 def add_changelog_entry(version, manifest, changelog=ROOT / "CHANGELOG.md"):
@@ -226,9 +230,11 @@ def release_changes(old, new):
     return lines or ["no file changed"]
 
 
-def build_release(version, out_root=RELEASES, force=False, changelog=True, report=print):
+def build_release(version, out_root=RELEASES, force=False, changelog=True, report=print,
+                  allow_dirty=False):
     """Build ``out_root/version``; refuses an existing version unless ``force``.
-    ``report`` hears what changed since the previous release and what CHANGELOG.md got."""
+    ``report`` hears what changed since the previous release and what CHANGELOG.md got;
+    ``allow_dirty``: cut from uncommitted changes on purpose, said in the manifest."""
     check_version(version)
     manifest = load_manifest()
     out_root = Path(out_root)
@@ -248,7 +254,7 @@ def build_release(version, out_root=RELEASES, force=False, changelog=True, repor
         copy_classroom_workflow(out)
         write_environment(out)
         write_readme(out, manifest, version)
-        write_manifest(out, manifest, version)
+        write_manifest(out, manifest, version, allow_dirty)
         findings = scan_release(out, assignments, source_dir=CourseDir(course_dir).root / "source")
         if findings:
             raise ReleaseError("leak scan failed, release not written:\n  " + "\n  ".join(findings))
