@@ -706,7 +706,8 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     from autograder.sandbox.boundary import remove_stale_groups
     remove_stale_groups()
     os.environ["FIRSTMLP_SANDBOX_MEMORY_MB"] = str(memory_mb)  # the workers' sandboxes
-    check_sandbox(scheduler, device, workers, memory_mb, isolate)
+    with workers_stop_with_the_grader():  # a stop during the pre-flight is a stop, said so
+        check_sandbox(scheduler, device, workers, memory_mb, isolate)
     course_dir = Path(course_dir).resolve()
     assignments = prepare_course(course_dir, timeout=timeout, isolate=isolate, memory_mb=memory_mb,
                                  notebook_timeout=notebook_timeout)
