@@ -1,0 +1,756 @@
+"""The course's components and how each is judged against torch.
+
+``check_<component>(impl, seed=0, device="auto")`` takes an implementation (a class,
+or a function for the perceptron pieces) and returns a ``Verdict``. Notebook tests,
+the grader and ``tests/`` all call these; a hidden test calls them with another seed.
+Student-safe: nothing here knows the reference solution.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from autograder.student import probes
+from autograder.student.data import LabelsWithheld, is_withheld
+from autograder.student.lending import lend
+from autograder.student.oracle import (CheckFinding, StudentCodeError, Verdict, call_student, check_function,
+                                       check_loss, check_module, check_optimizer, compare, resolve_device,
+                                       to_numpy)
+
+
+def declares(*, framework="numpy", probes=None):
+    """What the grader needs to know of a check, stated where the check is defined:
+    the ``framework`` the exercise is written in (a numpy exercise that calls torch is
+    flagged), and ``probes``, {option: "module:function"} that the notebook's process
+    runs for this check when graded (torch objects cannot cross the sandbox's wire)."""
+    def declare(check):
+        check.framework, check.probes = framework, dict(probes or {})
+        return check
+    return declare
+
+
+def probe(name):
+    return f"autograder.student.probes:{name}"
+
+
+ELEMENTWISE_SHAPES = [(1, 1), (1, 9), (4, 3), (3, 4), (2, 3, 5)]
+
+
+def check_activation(make, torch_fn, name, seed=0, device="auto", mistakes=()):
+    """An elementwise activation on several shapes, kinks and |x| = 1000 included."""
+    return check_module(make, torch_fn, ELEMENTWISE_SHAPES, name=name, seed=seed,
+                        device=device, edge_values=True, mistakes=mistakes)
+
+
+def check_sigmoid(Sigmoid, seed=0, device="auto"):
+    return check_activation(Sigmoid, torch.sigmoid, "Sigmoid", seed, device)
+
+
+def check_tanh(Tanh, seed=0, device="auto"):
+    return check_activation(Tanh, torch.tanh, "Tanh", seed, device)
+
+
+def check_relu(ReLU, seed=0, device="auto"):
+    return check_activation(ReLU, F.relu, "ReLU", seed, device)
+
+
+def check_leaky_relu(LeakyReLU, seed=0, device="auto"):
+    """Slope 0.1, the seed's max(0.1x, x): the class's default must be 0.1."""
+    return check_activation(LeakyReLU, lambda x: F.leaky_relu(x, 0.1), "LeakyReLU(0.1)",
+                            seed, device, mistakes=[
+                                ("a slope of 0.01 (torch's default) where the course uses 0.1",
+                                 lambda x: F.leaky_relu(x, 0.01))])
+
+
+def check_elu(ELU, seed=0, device="auto"):
+    return Verdict.combine("ELU", [
+        check_activation(lambda: ELU(alpha=alpha), lambda x, a=alpha: F.elu(x, alpha=a),
+                         f"ELU(alpha={alpha})", seed, device)
+        for alpha in (1.0, 0.5)])
+
+
+def check_gelu(GELU, seed=0, device="auto"):
+    """Both of torch's modes: approximate="none" is x·Φ(x) (Φ the normal CDF, via
+    erf), approximate="tanh" is ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    other = {"none": "tanh", "tanh": "none"}
+    return Verdict.combine("GELU", [
+        check_activation(lambda m=mode: GELU(approximate=m),
+                         lambda x, m=mode: F.gelu(x, approximate=m),
+                         f"GELU(approximate={mode!r})", seed, device, mistakes=[
+                             (f"GELU(approximate={other[mode]!r}): the mode argument is ignored?",
+                              lambda x, m=other[mode]: F.gelu(x, approximate=m))])
+        for mode in ("none", "tanh")])
+
+
+def check_silu(SiLU, seed=0, device="auto"):
+    return check_activation(SiLU, F.silu, "SiLU", seed, device)
+
+
+def torch_maxout(x, W, b):
+    """The maxout oracle: k nn.Linear pieces, then torch.max over the pieces."""
+    return torch.stack([F.linear(x, W[j], b[j]) for j in range(W.shape[0])]).max(dim=0).values
+
+
+MAXOUT_CASES = [  # (in_features, out_features, k, batch)
+    (5, 3, 2, 1), (4, 7, 3, 6), (3, 3, 2, 5)]
+
+
+def check_maxout(Maxout, seed=0, device="auto"):
+    """Maxout(in, out, k) against torch_maxout, plus one layer whose pieces tie
+    everywhere (the gradient must go to the first piece, as torch.max sends it)."""
+    verdicts = [check_module(lambda i=i, o=o, k=k: Maxout(i, o, k=k), torch_maxout, [(n, i)],
+                             name=f"Maxout({i}, {o}, k={k})", seed=seed + n, device=device)
+                for i, o, k, n in MAXOUT_CASES]
+
+    def tied():
+        layer = Maxout(4, 3, k=2)
+        W, b = layer.W, layer.b
+        W[1], b[1] = W[0], b[0]
+        layer.W, layer.b = W, b  # assigned back: the layer may live in another process
+        return layer
+
+    verdicts.append(check_module(tied, torch_maxout, [(5, 4)], name="Maxout with tied pieces",
+                                 seed=seed, device=device))
+    return Verdict.combine("Maxout", verdicts)
+
+
+LINEAR_CASES = [(5, 3, 1), (5, 3, 8), (3, 7, 4), (1, 1, 2)]  # (in, out, batch)
+
+
+def check_linear(Linear, seed=0, device="auto"):
+    """y = x Wᵀ + b against F.linear, batch 1 and non-square weights included."""
+    return Verdict.combine("Linear", [
+        check_module(lambda i=i, o=o: Linear(i, o), F.linear, [(n, i)],
+                     name=f"Linear({i}, {o})", seed=seed + case, device=device)
+        for case, (i, o, n) in enumerate(LINEAR_CASES)])
+
+
+def torch_mlp(sizes):
+    """nn.Sequential(Linear, ReLU, …, Linear) with the same layer sizes."""
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])
+
+
+MLP_SIZES = [[5, 3], [5, 7, 4], [6, 8, 8, 5, 3]]
+
+
+def check_mlp(MLP, seed=0, device="auto"):
+    """MLP(sizes) of depth 1 to 4 against nn.Sequential, parameters copied across."""
+    return Verdict.combine("MLP", [
+        check_module(lambda s=sizes: MLP(s), torch_mlp(sizes), [(1, sizes[0]), (6, sizes[0])],
+                     name=f"MLP({sizes})", seed=seed, device=device)
+        for sizes in MLP_SIZES])
+
+
+def regression_case(shape):
+    return lambda rng: (rng.standard_normal(shape), rng.standard_normal(shape))
+
+
+def check_mse(MSELoss, seed=0, device="auto"):
+    """L = mean (ŷ - y)² against F.mse_loss (reduction="mean")."""
+    cases = [regression_case(s) for s in [(1, 1), (5, 3), (4,), (2, 3, 4)]]
+    return check_loss(MSELoss, F.mse_loss, cases, name="MSELoss", seed=seed, device=device)
+
+
+def classification_case(n, c, target, scale=1.0):
+    """Logits (n, c) and integer labels, one-hot rows, or probability rows."""
+    def make(rng):
+        logits = scale * rng.standard_normal((n, c))
+        labels = rng.integers(0, c, size=n)
+        if target == "labels":
+            return logits, labels
+        if target == "onehot":
+            return logits, np.eye(c)[labels]
+        probs = rng.random((n, c))
+        return logits, probs / probs.sum(axis=1, keepdims=True)
+    return make
+
+
+def check_cross_entropy(CrossEntropyLoss, seed=0, device="auto"):
+    """Softmax cross-entropy against F.cross_entropy: labels, one-hot and probability
+    targets, batch 1, and logits of magnitude ~1000 (log-sum-exp must be stable)."""
+    cases = [classification_case(1, 3, "labels"), classification_case(8, 10, "labels"),
+             classification_case(5, 4, "onehot"), classification_case(6, 3, "probs"),
+             classification_case(4, 5, "labels", scale=1000.0)]
+    return check_loss(CrossEntropyLoss, F.cross_entropy, cases, name="CrossEntropyLoss",
+                      seed=seed, device=device)
+
+
+SGD_SETTINGS = [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.1, momentum=0.5,
+                                                                 weight_decay=0.01)]
+ADAM_SETTINGS = [dict(lr=0.01), dict(lr=0.1, betas=(0.8, 0.99), eps=1e-6),
+                 dict(lr=0.01, weight_decay=0.1)]
+
+
+def sgd_run(initial, history, lr, momentum=0.0, weight_decay=0.0, dampening=0.0,
+            decay_after_momentum=False):
+    """Parameters after SGD steps on the gradient history (float64), written to
+    reproduce known mistakes: the diagnosis of a failed check_sgd."""
+    params = [torch.tensor(p) for p in initial]
+    buffers = [None if not dampening else torch.zeros_like(p) for p in params]
+    for grads in history:
+        for i, g in enumerate(torch.tensor(g) for g in grads):
+            g = g if decay_after_momentum else g + weight_decay * params[i]
+            if momentum:  # torch starts the buffer at g; a dampened one here at 0
+                buffers[i] = g if buffers[i] is None else \
+                    momentum * buffers[i] + (1 - dampening) * g
+                g = buffers[i]
+            g = g + weight_decay * params[i] if decay_after_momentum else g
+            params[i] = params[i] - lr * g
+    return [p.numpy() for p in params]
+
+
+def adam_run(initial, history, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+             bias_step=0, eps_inside=False, decoupled=False):
+    """Parameters after Adam steps on the gradient history (float64), written to
+    reproduce known mistakes: bias correction with t + ``bias_step`` (None: none), ε
+    inside the square root, decoupled (AdamW) weight decay."""
+    b1, b2 = betas
+    params = [torch.tensor(p) for p in initial]
+    m, v = [torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params]
+    for t, grads in enumerate(history, 1):
+        for i, g in enumerate(torch.tensor(g) for g in grads):
+            g = g if decoupled else g + weight_decay * params[i]
+            m[i], v[i] = b1 * m[i] + (1 - b1) * g, b2 * v[i] + (1 - b2) * g * g
+            k = None if bias_step is None else t + bias_step
+            m_hat = m[i] if k is None else m[i] / (1 - b1 ** k)
+            v_hat = v[i] if k is None else v[i] / (1 - b2 ** k)
+            step = m_hat / (torch.sqrt(v_hat + eps) if eps_inside else torch.sqrt(v_hat) + eps)
+            decayed = params[i] * (1 - lr * weight_decay) if decoupled else params[i]
+            params[i] = decayed - lr * step
+    return [p.numpy() for p in params]
+
+
+def sgd_mistakes(kw):
+    momentum, decay = kw.get("momentum", 0.0), kw.get("weight_decay", 0.0)
+    mistakes = []
+    if momentum:
+        mistakes.append(("SGD with dampened momentum, buffer = μ·buffer + (1 − μ)·g from 0 "
+                         "(torch: buffer = g at the first step, then μ·buffer + g)",
+                         dict(dampening=momentum)))
+    if decay:
+        mistakes.append(("SGD without its weight decay (torch adds weight_decay·p to the "
+                         "gradient)", dict(weight_decay=0.0)))
+    if decay and momentum:
+        mistakes.append(("SGD with the weight decay added after the momentum (torch adds it "
+                         "to the gradient first)", dict(decay_after_momentum=True)))
+    return [(name, lambda initial, history, c=change: sgd_run(initial, history, **{**kw, **c}))
+            for name, change in mistakes]
+
+
+def adam_mistakes(kw):
+    mistakes = [
+        ("Adam with its bias correction one step late, 1 − β^(t+1) (torch: 1 − β^t, t = 1 "
+         "at the first step)", dict(bias_step=1)),
+        ("Adam with ε inside the square root, √(v̂ + ε) (torch: √v̂ + ε)", dict(eps_inside=True)),
+        ("Adam without bias correction (torch divides m by 1 − β₁^t and v by 1 − β₂^t)",
+         dict(bias_step=None))]
+    if kw.get("weight_decay"):
+        mistakes += [("Adam without its weight decay (torch adds weight_decay·p to the "
+                      "gradient)", dict(weight_decay=0.0)),
+                     ("AdamW's decoupled weight decay (torch.optim.Adam adds weight_decay·p "
+                      "to the gradient instead)", dict(decoupled=True))]
+    return [(name, lambda initial, history, c=change: adam_run(initial, history, **{**kw, **c}))
+            for name, change in mistakes]
+
+
+def check_sgd(SGD, seed=0, device="auto"):
+    """Six steps of SGD (plain, momentum, weight decay) against torch.optim.SGD."""
+    return Verdict.combine("SGD", [
+        check_optimizer(lambda p, k=kw: SGD(p, **k), lambda t, k=kw: torch.optim.SGD(t, **k),
+                        name=f"SGD({kw})", seed=seed, device=device, mistakes=sgd_mistakes(kw))
+        for kw in SGD_SETTINGS])
+
+
+def check_adam(Adam, seed=0, device="auto"):
+    """Six steps of Adam (bias-corrected; weight decay as L2) against torch.optim.Adam."""
+    return Verdict.combine("Adam", [
+        check_optimizer(lambda p, k=kw: Adam(p, **k), lambda t, k=kw: torch.optim.Adam(t, **k),
+                        name=f"Adam({kw})", seed=seed, device=device, mistakes=adam_mistakes(kw))
+        for kw in ADAM_SETTINGS])
+
+
+def perceptron_inputs(rng):
+    """Small integers, so that z = Xw + b hits the threshold 0 exactly."""
+    n, d = rng.integers(1, 6), rng.integers(1, 4)
+    return (rng.integers(-2, 3, size=(n, d)).astype(float),
+            rng.integers(-2, 3, size=d).astype(float), float(rng.integers(-1, 2)))
+
+
+def check_weighted_sum(weighted_sum, seed=0, device="auto"):
+    """z = X w + b for X: (N, D), w: (D,), b: scalar."""
+    return check_function(weighted_sum, lambda X, w, b: X @ w + b, perceptron_inputs,
+                          cases=6, name="weighted_sum", seed=seed, device=device)
+
+
+def check_step(step, seed=0, device="auto"):
+    """step(z) = 1 where z >= 0 else 0, as torch.heaviside(z, 1)."""
+    return check_function(step, lambda z: torch.heaviside(z, torch.ones_like(z)),
+                          lambda rng: (rng.integers(-2, 3, size=rng.integers(1, 9)).astype(float),),
+                          cases=6, name="step", seed=seed, device=device)
+
+
+def check_perceptron_update(Perceptron, seed=0, device="auto"):
+    """One perceptron-rule update w ← w + η(y - ŷ)x, b ← b + η(y - ŷ), as [w, b]."""
+    def yours(X, w, b, y, lr):
+        model = Perceptron(len(w), lr=float(lr))
+        model.w, model.b = w.copy(), float(b)
+        model.update(X[0], float(y))
+        return np.append(model.w, model.b)
+
+    def torch_update(X, w, b, y, lr):
+        error = y - torch.heaviside(X[0] @ w + b, torch.ones_like(b))
+        return torch.cat([w + lr * error * X[0], (b + lr * error).reshape(1)])
+
+    def make_args(rng):
+        X, w, b = perceptron_inputs(rng)
+        return X, w, b, float(rng.integers(0, 2)), float(rng.choice([1.0, 0.5]))
+
+    return check_function(yours, torch_update, make_args, cases=8, name="Perceptron.update",
+                          seed=seed, device=device)
+
+
+def check_stable_sigmoid(stable_sigmoid, seed=0, device="auto"):
+    """σ(z) elementwise, right and finite for |z| up to 1e4 (a numpy warning on the
+    way is advice, not a failure: a check judges numbers)."""
+    def make_args(rng):
+        z = rng.standard_normal(rng.integers(1, 12)) * rng.choice([1.0, 30.0])
+        return (np.concatenate([z, [-1e4, -1000.0, 0.0, 1000.0, 1e4]]),)
+    return check_function(stable_sigmoid, torch.sigmoid, make_args, cases=5,
+                          name="stable_sigmoid", seed=seed, device=device)
+
+
+FD_TARGETS = [  # (numpy f(x), torch f(t)): smooth functions with known gradients
+    (lambda x: np.sum(np.sin(x) * x**2), lambda t: torch.sum(torch.sin(t) * t**2)),
+    (lambda x: np.log(np.sum(np.exp(x))), lambda t: torch.logsumexp(t, dim=0)),
+    (lambda x: np.sum(np.tanh(x @ x.T)), lambda t: torch.sum(torch.tanh(t @ t.T))),
+]
+
+
+def check_numerical_gradient(numerical_gradient, seed=0, device="auto"):
+    """Central differences of smooth functions against torch autograd
+    (rtol 1e-5, atol 1e-7: finite differences are accurate to O(ε²)); x must come
+    back unchanged (to within the rounding of x + ε − ε)."""
+    def yours(x, which):
+        f = FD_TARGETS[int(which)][0]
+        x_in = lend(x.copy())  # lent: the student perturbs it, f reads it back
+        grad = numerical_gradient(lambda: f(x_in), x_in)
+        if not (np.abs(x_in - x) <= 4 * np.spacing(np.abs(x))).all():  # x ± ε ∓ ε rounds
+            raise CheckFinding("x was left changed: restore each entry after perturbing it")
+        return grad
+
+    def autograd(x, which):
+        t = x.clone().requires_grad_(True)
+        FD_TARGETS[int(which)][1](t).sum().backward()
+        return t.grad
+
+    def make_args(rng):
+        which = rng.integers(len(FD_TARGETS))
+        shape = (rng.integers(1, 4), rng.integers(1, 4)) if which == 2 else (rng.integers(1, 7),)
+        return rng.standard_normal(shape), np.array(which)
+
+    return check_function(yours, autograd, make_args, cases=6, name="numerical_gradient",
+                          seed=seed, device=device, rtol=1e-5, atol=1e-7)
+
+
+def check_gradient_descent(gradient_descent, seed=0, device="auto"):
+    """Gradient descent on a seeded least-squares problem (loss and gradient from
+    torch autograd) must reach torch.linalg.lstsq's minimiser; its loss list must
+    start at Loss(w0), have one entry per step and never increase."""
+    device = resolve_device(device)
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(30, 60)), int(rng.integers(2, 5))
+    X, w_true = rng.standard_normal((n, d)), rng.standard_normal(d)
+    target = X @ w_true + 0.1 * rng.standard_normal(n)
+    X_t, target_t = (torch.tensor(a, device=device) for a in (X, target))
+
+    def loss_and_grad(w):
+        w_t = torch.tensor(np.asarray(w, dtype=np.float64), device=device, requires_grad=True)
+        loss = F.mse_loss(X_t @ w_t, target_t)
+        loss.backward()
+        return loss.item(), w_t.grad.cpu().numpy()
+
+    w0, steps = lend(np.zeros(d)), 400  # lent: a descent that writes into w0 is told so
+    start_loss = loss_and_grad(np.zeros(d))[0]  # at the w0 handed over, before any update
+    best = torch.linalg.lstsq(X_t, target_t.unsqueeze(1)).solution.squeeze(1)
+    failures = []
+    try:
+        w, losses = call_student("gradient_descent", gradient_descent, loss_and_grad, w0, 0.1, steps)
+        if not np.array_equal(w0, np.zeros(d)):  # first: it explains the rest
+            failures.append("w0 was modified in place: work on a copy (w = w0.copy())")
+        problem = compare("final w vs torch.linalg.lstsq", w, best, rtol=1e-6, atol=1e-8)
+        if problem:
+            failures.append(problem)
+        losses = np.asarray(losses, dtype=np.float64)
+        if losses.shape != (steps,):
+            failures.append(f"losses: expected one per step, shape ({steps},), got {losses.shape}")
+        elif compare("losses[0] (the loss at w0)", losses[0], start_loss):
+            failures.append(compare("losses[0] (the loss at w0)", losses[0], start_loss))
+        elif (np.diff(losses) > 1e-12).any():
+            failures.append(f"losses increased at step {int(np.argmax(np.diff(losses) > 1e-12)) + 1}"
+                            " with a learning rate that should descend")
+    except StudentCodeError as error:
+        failures.append(str(error))
+    return Verdict("gradient_descent", failures, 4)
+
+
+@declares(framework="torch")
+def check_mnist_dataset(MNISTDataset, seed=0, device="auto"):
+    """len, items (float32 (784,) image, int64 label equal to the arrays), batching."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 20))
+    X, y = rng.standard_normal((n, 784)).astype(np.float32), rng.integers(0, 10, size=n)
+    failures = []
+    try:
+        dataset = call_student("MNISTDataset", MNISTDataset, X, y)
+        if call_student("__len__", len, dataset) != n:
+            failures.append(f"len(dataset) is {len(dataset)}, expected {n}")
+        for i in (0, n - 1, int(rng.integers(n))):
+            x_i, y_i = call_student("__getitem__", dataset.__getitem__, i)
+            if not (isinstance(x_i, torch.Tensor) and x_i.dtype == torch.float32
+                    and tuple(x_i.shape) == (784,)):
+                failures.append(f"dataset[{i}][0] must be a float32 tensor of shape (784,), got "
+                                f"{getattr(x_i, 'dtype', type(x_i).__name__)} "
+                                f"{tuple(getattr(x_i, 'shape', ()))}")
+            elif not torch.equal(x_i, torch.from_numpy(X[i])):
+                failures.append(f"dataset[{i}][0] is not image {i}")
+            if not (isinstance(y_i, torch.Tensor) and y_i.dtype == torch.int64 and int(y_i) == y[i]):
+                failures.append(f"dataset[{i}][1] must be the int64 tensor label {y[i]}, got {y_i!r}")
+        if not failures:
+            xb, yb = next(iter(torch.utils.data.DataLoader(dataset, batch_size=4)))
+            if tuple(xb.shape) != (min(4, n), 784) or tuple(yb.shape) != (min(4, n),):
+                failures.append(f"a DataLoader batch has shapes {tuple(xb.shape)}, {tuple(yb.shape)}")
+    except StudentCodeError as error:
+        failures.append(str(error))
+    return Verdict("MNISTDataset", failures, 8, against=None)
+
+
+@declares(framework="torch", probes={"run": probe("run_build_model")})
+def check_mnist_model(build_model, seed=0, device="auto", run=None):
+    """An nn.Module MLP mapping (N, 784) to logits (N, 10), with a hidden layer.
+    ``run`` replaces the local probe (the grader runs it in the notebook's process)."""
+    device = resolve_device(device)
+    try:
+        facts = call_student("build_model", run or probes.run_build_model, build_model, seed, device)
+    except StudentCodeError as error:
+        return Verdict("build_model", [str(error)], 3, against=None)
+    if not isinstance(facts, dict) or not facts.get("module"):
+        kind = facts.get("type") if isinstance(facts, dict) else type(facts).__name__
+        return Verdict("build_model", [f"build_model must return an nn.Module, got {kind}"], 1, against=None)
+    failures = []
+    if facts.get("linears", 0) < 2:
+        failures.append(f"an MLP needs a hidden layer: found {facts.get('linears')} nn.Linear")
+    shape = tuple(np.shape(facts.get("output")))
+    if shape != (3, 10):
+        failures.append(f"model(x) for x of shape (3, 784) has shape {shape}, expected (3, 10)")
+    return Verdict("build_model", failures, 3, against=None)
+
+
+@declares(framework="torch", probes={"run": probe("run_train_one_epoch")})
+def check_train_one_epoch(train_one_epoch, seed=0, device="auto", run=None):
+    """One epoch of SGD on a tiny problem (unshuffled loader) must leave the same
+    parameters, and return the same mean loss, as torch's canonical loop."""
+    device = resolve_device(device)
+    model, loader = probes.tiny_classification(seed, device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    total = 0.0
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(y)
+    failures = []
+    try:
+        mean_loss, params = call_student("train_one_epoch", run or probes.run_train_one_epoch,
+                                         train_one_epoch, seed, device)
+        problem = compare("returned mean loss", mean_loss, total / len(loader.dataset), rtol=1e-5,
+                          atol=1e-6)
+        if problem:
+            failures.append(problem)
+        for (name, q), p in zip(model.named_parameters(), params):
+            problem = compare(f"parameter {name} after the epoch", p, q, rtol=1e-5, atol=1e-6)
+            if problem:
+                failures.append(problem)
+    except StudentCodeError as error:
+        failures.append(str(error))
+    except (TypeError, ValueError):
+        failures.append("train_one_epoch: the epoch did not give back a loss and the parameters")
+    return Verdict("train_one_epoch", failures, 5)
+
+
+@declares(framework="torch", probes={"run": probe("run_predict_loader")})
+def check_predict_loader(predict_loader, seed=0, device="auto", run=None):
+    """predict_loader(model, loader, device) equals the argmax of the model's logits."""
+    device = resolve_device(device)
+    model, loader = probes.tiny_classification(seed, device)
+    with torch.no_grad():
+        expected = torch.cat([model(x.to(device)).argmax(dim=1) for x, _ in loader])
+    try:
+        problem = compare("predictions", call_student(
+            "predict_loader", run or probes.run_predict_loader, predict_loader, seed, device),
+            expected, rtol=0, atol=0)
+    except StudentCodeError as error:
+        problem = str(error)
+    return Verdict("predict_loader", [problem] if problem else [], 1, against=None)
+
+
+def measured_accuracy(model, X, y, batch_size=1000, logits=None, classes=10):
+    """Test accuracy computed here, from the logits the model gives: argmax == label.
+    ``model``: an nn.Module, an object with ``forward``, or a function of a batch."""
+    correct = 0
+    for i in range(0, len(X), batch_size):
+        batch = (logits or probes.logits)(model, X[i:i + batch_size])
+        logits_i = np.asarray(to_numpy(batch))
+        if logits_i.shape != (len(X[i:i + batch_size]), classes):
+            raise CheckFinding(f"logits of shape {logits_i.shape} for a batch of "
+                               f"{len(X[i:i + batch_size])} inputs, expected (N, {classes})")
+        correct += int((logits_i.argmax(axis=1) == y[i:i + batch_size]).sum())
+    return correct / len(X)
+
+
+def withheld(name):
+    """In a graded notebook, whose sandbox withholds the test labels: measured by the
+    grader alone, and said so."""
+    return Verdict(name, [], 0, ["not measured in this notebook: the test labels are withheld "
+                                 "while graded; the grader measures it itself"], against=None)
+
+
+def required_accuracy(n_train):
+    """Targets on full MNIST; lower ones on the 5 000-image offline fallback."""
+    return {"numpy": 0.97, "torch": 0.98} if n_train == 60000 else {"numpy": 0.85, "torch": 0.88}
+
+
+@declares(framework="torch")
+def check_mnist_accuracy(model, X_test, y_test, minimum, name="test accuracy", logits=None):
+    """The grader measures accuracy itself (a printed number earns nothing)."""
+    if is_withheld(y_test):
+        return withheld(name)
+    try:
+        accuracy = call_student("model", measured_accuracy, model, X_test, y_test, 1000, logits)
+    except StudentCodeError as error:
+        return Verdict(name, [str(error)], 1, against=None)
+    if accuracy < minimum:
+        return Verdict(name, [f"test accuracy measured by the grader {100 * accuracy:.2f} % < "
+                              f"required {100 * minimum:.1f} % on {len(y_test)} test images"], 1,
+                   against=None)
+    return Verdict(name, [], 1, against=None)
+
+
+BOOLEAN_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+
+
+def separable_problem(rng):
+    """Random points labelled by a random hyperplane, with a margin of 0.1."""
+    w, b = rng.standard_normal(3), rng.standard_normal()
+    X = rng.standard_normal((120, 3))
+    margin = X @ w + b
+    keep = np.abs(margin) > 0.1
+    return X[keep], (margin[keep] > 0).astype(float)
+
+
+def check_perceptron_fit(Perceptron, seed=0, device="auto"):
+    """fit converges on AND, OR and seeded linearly separable data, and then
+    predicts every label."""
+    rng = np.random.default_rng(seed)
+    problems = [("AND", BOOLEAN_INPUTS, np.array([0, 0, 0, 1.0])),
+                ("OR", BOOLEAN_INPUTS, np.array([0, 1, 1, 1.0])),
+                ("random separable data", *separable_problem(rng))]
+    failures = []
+    for name, X, y in problems:
+        try:
+            model = call_student("constructor", Perceptron, X.shape[1])
+            result = call_student("fit", model.fit, X, y, 1000)
+            predicted = call_student("predict", model.predict, X)
+            aliased = aliased_history(result)
+            if aliased:
+                failures.append(f"fit on {name}: {aliased}")
+            elif not getattr(result, "converged", False):
+                failures.append(f"fit on {name} (linearly separable) did not report converged=True")
+            elif compare("predictions", predicted, y, rtol=0, atol=0):
+                failures.append(f"after fit on {name}, predict is wrong on "
+                                f"{int(np.sum(np.asarray(predicted) != y))} of {len(y)} samples")
+        except StudentCodeError as error:
+            failures.append(f"{error} (on {name})")
+    return Verdict("Perceptron.fit", failures, len(problems), against=None)
+
+
+def aliased_history(result):
+    """None, or why ``result.history`` cannot be the weights after each epoch: w never
+    changes between entries although every epoch between them made mistakes (at least
+    two such epochs) — the same array appended each time, changed in place by every
+    later update."""
+    history, mistakes = getattr(result, "history", None), getattr(result, "mistakes", None)
+    try:
+        weights = [np.asarray(entry[0], dtype=np.float64) for entry in history]
+        mistakes = [float(m) for m in mistakes]
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
+    offset = len(weights) - len(mistakes)  # 1 when history starts with the initial w
+    between = [(weights[j], weights[j + 1]) for j in range(len(weights) - 1)
+               if 0 <= j + 1 - offset < len(mistakes) and mistakes[j + 1 - offset] > 0]
+    if offset in (0, 1) and len(between) >= 2 and all(np.array_equal(a, b) for a, b in between):
+        return ("w never changes between the entries of result.history, although the epochs "
+                "between them made mistakes: append a copy (self.w.copy()) — the array "
+                "itself is changed in place by every later update")
+    return None
+
+
+def check_perceptron_xor(Perceptron, max_epochs=25, seed=0, device="auto"):
+    """On XOR (not linearly separable) fit stops after max_epochs, converged False."""
+    try:
+        model = call_student("constructor", Perceptron, 2)
+        result = call_student("fit", model.fit, BOOLEAN_INPUTS, np.array([0, 1, 1, 0.0]), max_epochs)
+    except StudentCodeError as error:
+        return Verdict("Perceptron.fit on XOR", [str(error)], 1, against=None)
+    converged, epochs = getattr(result, "converged", None), getattr(result, "epochs", None)
+    if converged is None or bool(converged) or epochs != max_epochs:  # numpy bools count
+        return Verdict("Perceptron.fit on XOR", [
+            f"fit on XOR must stop after max_epochs={max_epochs} with converged=False, got "
+            f"converged={converged}, epochs={epochs}"], 1, against=None)
+    return Verdict("Perceptron.fit on XOR", [], 1, against=None)
+
+
+# ---- notebook 6: speech frames -------------------------------------------------------
+
+FRAME_CLASSES = 40
+FRAME_ACCURACY = 0.70  # on the test speakers of the default corpus; chance is about 0.1
+
+
+def context_windows(mfccs, context):
+    """torch's answer: each utterance minus its mean frame, zero-padded by k frames,
+    cut into windows of 2k+1 frames by ``Tensor.unfold``, flattened frame-major:
+    ((ΣTᵢ), (2k+1)·d) float64."""
+    windows = []
+    for x in mfccs:
+        x = torch.as_tensor(np.asarray(x), dtype=torch.float64)
+        padded = F.pad(x - x.mean(dim=0), (0, 0, context, context))
+        windows.append(padded.unfold(0, 2 * context + 1, 1).transpose(1, 2).reshape(len(x), -1))
+    return torch.cat(windows)
+
+
+def speech_case(rng, lengths, d=28):
+    """Utterances of the given lengths: MFCC-like frames with an offset per utterance
+    (so a missing mean normalisation shows) and labels in 0..39."""
+    mfccs = [(rng.normal(0, 3, d) + rng.normal(0, 1, (t, d))).astype(np.float32) for t in lengths]
+    return mfccs, [rng.integers(0, FRAME_CLASSES, size=t) for t in lengths]
+
+
+@declares(framework="torch", probes={"held": probe("held_bytes")})
+def check_context_frames(ContextFrames, seed=0, device="auto", held=None):
+    """ContextFrames(mfccs, labels, k): len = all frames; item i = (float32 window of
+    (2k+1)·28, int64 label) equal to torch's unfold of the mean-normalised, zero-padded
+    utterance; -1 labels without transcripts; batches through a DataLoader; and it holds
+    one copy of the features, not one per window (``held`` measures that remotely)."""
+    rng = np.random.default_rng(seed)
+    failures, comparisons = [], 0
+    cases = [(0, [int(rng.integers(3, 12)), 1]), (2, [int(rng.integers(4, 15)), 2, 1]),
+             (5, [3, int(rng.integers(10, 25)), int(rng.integers(6, 12))])]
+    try:
+        for context, lengths in cases:
+            mfccs, labels = speech_case(rng, lengths)
+            expected, flat = context_windows(mfccs, context), np.concatenate(labels)
+            dataset = call_student("ContextFrames", ContextFrames, mfccs, labels, context)
+            length = call_student("__len__", len, dataset)
+            if length != len(flat):
+                failures.append(f"k={context}: len(dataset) is {length}, expected {len(flat)}")
+                continue
+            for i in range(len(flat)):
+                x_i, y_i = call_student("__getitem__", dataset.__getitem__, i)
+                comparisons += 1
+                if not (isinstance(x_i, torch.Tensor) and x_i.dtype == torch.float32):
+                    failures.append(f"k={context}: dataset[{i}][0] must be a float32 tensor, got "
+                                    f"{getattr(x_i, 'dtype', type(x_i).__name__)}")
+                    break
+                problem = compare(f"k={context}: window of frame {i} (utterances of {lengths} frames)",
+                                  x_i, expected[i], rtol=1e-5, atol=1e-5)
+                if problem:
+                    failures.append(problem)
+                    break
+                if not (isinstance(y_i, torch.Tensor) and y_i.dtype == torch.int64 and int(y_i) == flat[i]):
+                    failures.append(f"k={context}: dataset[{i}][1] must be the int64 tensor label "
+                                    f"{flat[i]}, got {y_i!r}")
+                    break
+        mfccs, _ = speech_case(rng, [4, 3])
+        unlabelled = call_student("ContextFrames", ContextFrames, mfccs, None, 1)
+        label = call_student("__getitem__", unlabelled.__getitem__, 5)[1]
+        if not (isinstance(label, torch.Tensor) and int(label) == -1):
+            failures.append(f"without labels (labels=None) every label must be -1, got {label!r}")
+        mfccs, labels = speech_case(rng, [int(rng.integers(400, 600)) for _ in range(4)])
+        dataset = call_student("ContextFrames", ContextFrames, mfccs, labels, 5)
+        xb, yb = next(iter(torch.utils.data.DataLoader(dataset, batch_size=16, shuffle=False)))
+        problem = compare("a DataLoader batch of 16 windows (k=5)", xb, context_windows(mfccs, 5)[:16],
+                          rtol=1e-5, atol=1e-5)
+        if problem:
+            failures.append(problem)
+        features = sum(len(x) + 10 for x in mfccs) * 28 * 4
+        budget = 4 * features + 3 * 8 * sum(len(x) for x in mfccs) + 16384
+        used = call_student("memory", held or probes.held_bytes, dataset)
+        if used > budget:
+            failures.append(f"the dataset holds {used / 1e6:.1f} MB for {features / 1e6:.2f} MB of "
+                            f"padded features: keep one copy of the frames and cut each window "
+                            f"in __getitem__, not a copy of every window")
+    except StudentCodeError as error:
+        failures.append(str(error))
+    return Verdict("ContextFrames", failures, comparisons + 3, against=None)
+
+
+@declares(framework="torch", probes={"run": probe("run_build_frame_model")})
+def check_frame_model(build_frame_model, seed=0, device="auto", run=None):
+    """build_frame_model(k) is an nn.Module MLP taking (N, (2k+1)·28) windows to
+    (N, 40) logits, with a hidden layer, for k = 0 and k = 4."""
+    device = resolve_device(device)
+    try:
+        facts = call_student("build_frame_model", run or probes.run_build_frame_model,
+                             build_frame_model, seed, device)
+    except StudentCodeError as error:
+        return Verdict("build_frame_model", [str(error)], 2, against=None)
+    failures = []
+    for fact in facts if isinstance(facts, list) else [{"module": False, "type": type(facts).__name__}]:
+        if not fact.get("module"):
+            return Verdict("build_frame_model",
+                           [f"build_frame_model must return an nn.Module, got {fact.get('type')}"], 1,
+                           against=None)
+        k = fact["context"]
+        if fact.get("linears", 0) < 2:
+            failures.append(f"an MLP needs a hidden layer: found {fact.get('linears')} nn.Linear (k={k})")
+        shape = tuple(np.shape(fact.get("output")))
+        if shape != (5, FRAME_CLASSES):
+            failures.append(f"build_frame_model({k})(x) for x of shape (5, {(2 * k + 1) * 28}) has "
+                            f"shape {shape}, expected (5, {FRAME_CLASSES})")
+    return Verdict("build_frame_model", failures, 2, against=None)
+
+
+def frame_test_set(context, root=None):
+    """Windows and labels of the corpus's test speakers, built by ``context_windows``."""
+    from autograder.student.speech.corpus import ensure_corpus, read_split
+
+    mfccs, labels = read_split(Path(root or ensure_corpus()) / "test")
+    return context_windows(mfccs, context).float().numpy(), np.concatenate(labels)
+
+
+@declares(framework="torch")
+def check_frame_accuracy(model, context, minimum=FRAME_ACCURACY, root=None, logits=None):
+    """Frame accuracy on the test speakers, measured here from the model's logits on
+    windows built here (a printed number earns nothing)."""
+    if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or not 0 <= context <= 50:
+        return Verdict("frame accuracy", [f"the context must be a whole number of frames from 0 "
+                                          f"to 50, got {context!r}"], 1, against=None)
+    try:
+        X, y = frame_test_set(int(context), root)
+    except LabelsWithheld:
+        return withheld("frame accuracy")
+    try:
+        accuracy = call_student("model", measured_accuracy, model, X, y, 4096, logits, FRAME_CLASSES)
+    except StudentCodeError as error:
+        return Verdict("frame accuracy", [str(error)], 1, against=None)
+    if accuracy < minimum:
+        return Verdict("frame accuracy", [
+            f"frame accuracy measured by the grader {100 * accuracy:.2f} % < required "
+            f"{100 * minimum:.0f} % on the {len(y)} frames of the test speakers"], 1, against=None)
+    return Verdict("frame accuracy", [], 1, against=None)
