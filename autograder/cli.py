@@ -249,8 +249,10 @@ def sandbox_summary(device=None, isolate=True):
     if problem:
         return (f"sandbox incomplete: no bubblewrap sandbox ({problem}); notebooks ran with "
                 "rlimits, Landlock and a pids cgroup only (see every notebook's flags)")
-    return ("sandbox: bubblewrap (user, PID, network, IPC namespaces; a fresh fork of a clean "
-            "zygote per notebook, in namespaces of its own)")
+    from autograder.sandbox.boundary import sandbox_identity
+    who = "an unprivileged uid of its own" if sandbox_identity() is not None else "your uid as nobody"
+    return (f"sandbox: bubblewrap (mount, PID, network, IPC namespaces; {who}; a fresh fork of "
+            "a clean zygote per notebook, in namespaces and a tmpfs of its own)")
 
 
 def write_report(course_dir, outcomes):
