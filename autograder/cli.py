@@ -268,7 +268,8 @@ def cut_release(version, force, out=None, changelog=True, bump=False, allow_dirt
     from autograder.course.build import load_manifest
     from autograder.course.release import RELEASES, ReleaseError, build_release, source_commit
 
-    dirty = source_commit().endswith("+dirty")  # before a bump, which is the command's own
+    commit = source_commit()  # before a bump, which is the command's own change
+    dirty, bumped_from = commit.endswith("+dirty"), None
     if dirty and not allow_dirty:
         print(f"release {version}: uncommitted changes in what a release is made of (course/, "
               "solutions/, autograder/, pyproject.toml): commit them, or pass --allow-dirty to "
@@ -281,13 +282,14 @@ def cut_release(version, force, out=None, changelog=True, bump=False, allow_dirt
                   f"or pass --bump to set it to {version}", file=sys.stderr)
             return 2
         set_course_version(version)
+        bumped_from = current
         print(f"course/course.toml: version {current} -> {version} (commit it with the release)")
     out = Path(out or RELEASES)
     # CHANGELOG.md tells the repository's own releases; a cut elsewhere (a try) leaves it be
     changelog = changelog and out.resolve() == RELEASES.resolve()
     try:
         target = build_release(version, out_root=out, force=force, changelog=changelog,
-                               allow_dirty=dirty)
+                               allow_dirty=dirty, source=(commit, bumped_from))
     except ReleaseError as error:
         print(f"release {version}: {error}", file=sys.stderr)
         return 1

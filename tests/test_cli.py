@@ -137,7 +137,7 @@ def test_only_a_release_into_releases_edits_the_changelog(tmp_path, monkeypatch)
     from autograder.course.release import RELEASES
     asked = []
 
-    def build_release(version, out_root, force, changelog, allow_dirty):
+    def build_release(version, out_root, force, changelog, allow_dirty, source):
         asked.append(changelog)
         return out_root / version
 
@@ -155,8 +155,8 @@ def release_spy(monkeypatch):
     """build_release recorded, not run; course.toml's writer recorded, not run."""
     asked, bumped = [], []
     monkeypatch.setattr("autograder.course.release.build_release",
-                        lambda version, out_root, force, changelog, allow_dirty:
-                        asked.append((version, allow_dirty)) or out_root / version)
+                        lambda version, out_root, force, changelog, allow_dirty, source:
+                        asked.append((version, allow_dirty, source)) or out_root / version)
     monkeypatch.setattr(cli, "set_course_version", bumped.append)
     return asked, bumped
 
@@ -170,7 +170,7 @@ def test_a_release_is_cut_from_a_clean_tree_or_says_it_was_not(release_spy, monk
     err = capsys.readouterr().err
     assert asked == [] and len(err.strip().splitlines()) == 1 and "--allow-dirty" in err
     assert cli.main(["release", "--version", version, "--out", str(tmp_path), "--allow-dirty"]) == 0
-    assert asked == [(version, True)]  # recorded in its manifest
+    assert asked == [(version, True, ("0" * 40 + "+dirty", None))]  # recorded in its manifest
 
 
 def test_a_release_version_is_course_toml_s_or_bumped_saying_so(release_spy, monkeypatch, tmp_path,
@@ -181,7 +181,8 @@ def test_a_release_version_is_course_toml_s_or_bumped_saying_so(release_spy, mon
     err = capsys.readouterr().err
     assert asked == [] and bumped == [] and "course.toml says version" in err and "--bump" in err
     assert cli.main(["release", "--version", "9.9", "--out", str(tmp_path), "--bump"]) == 0
-    assert bumped == ["9.9"] and asked == [("9.9", False)]
+    current = load_manifest()["version"]  # the commit's, before the bump: not "+dirty"
+    assert bumped == ["9.9"] and asked == [("9.9", False, ("0" * 40, current))]
     assert "version" in capsys.readouterr().out
 
 
@@ -193,6 +194,9 @@ def test_the_manifest_records_a_release_cut_from_a_dirty_tree(tmp_path):
     assert json.loads((tmp_path / "manifest.json").read_text())["allow_dirty"] is True
     write_manifest(tmp_path, manifest, "9.9")
     assert "allow_dirty" not in json.loads((tmp_path / "manifest.json").read_text())
+    write_manifest(tmp_path, manifest, "9.9", commit="a" * 40, bumped_from="9.8")
+    written = json.loads((tmp_path / "manifest.json").read_text())
+    assert written["source_commit"] == "a" * 40 and written["version_bumped_from"] == "9.8"
 
 
 def test_a_broken_course_source_is_one_line_naming_file_and_line(tmp_path, monkeypatch, capsys):

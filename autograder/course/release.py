@@ -142,17 +142,19 @@ def sha256(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_manifest(out, manifest, version, allow_dirty=False):
+def write_manifest(out, manifest, version, allow_dirty=False, commit=None, bumped_from=None):
     files = sorted(p for p in out.rglob("*") if p.is_file())
     record = {
         "course": manifest.get("course_id", "firstmlp"),
         "version": version,
-        "source_commit": source_commit(),
+        "source_commit": commit or source_commit(),
         "points": {a["name"]: a["points"] for a in manifest["assignments"]},
         "files": {p.relative_to(out).as_posix(): sha256(p) for p in files},
     }
     if allow_dirty:  # cut from uncommitted changes on purpose (--allow-dirty)
         record["allow_dirty"] = True
+    if bumped_from:  # the commit's course.toml said this version; --bump set the new one
+        record["version_bumped_from"] = bumped_from
     (out / "manifest.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
@@ -231,10 +233,12 @@ def release_changes(old, new):
 
 
 def build_release(version, out_root=RELEASES, force=False, changelog=True, report=print,
-                  allow_dirty=False):
+                  allow_dirty=False, source=(None, None)):
     """Build ``out_root/version``; refuses an existing version unless ``force``.
     ``report`` hears what changed since the previous release and what CHANGELOG.md got;
-    ``allow_dirty``: cut from uncommitted changes on purpose, said in the manifest."""
+    ``allow_dirty``: cut from uncommitted changes on purpose, said in the manifest;
+    ``source``: (the commit, the version course.toml had before ``--bump`` set it), as
+    the command saw them before its own change to course.toml."""
     check_version(version)
     manifest = load_manifest()
     out_root = Path(out_root)
@@ -254,7 +258,7 @@ def build_release(version, out_root=RELEASES, force=False, changelog=True, repor
         copy_classroom_workflow(out)
         write_environment(out)
         write_readme(out, manifest, version)
-        write_manifest(out, manifest, version, allow_dirty)
+        write_manifest(out, manifest, version, allow_dirty, *source)
         findings = scan_release(out, assignments, source_dir=CourseDir(course_dir).root / "source")
         if findings:
             raise ReleaseError("leak scan failed, release not written:\n  " + "\n  ".join(findings))
