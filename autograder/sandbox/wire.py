@@ -35,7 +35,7 @@ import weakref
 import numpy as np
 
 from autograder.student.errors import ProcessGone
-from autograder.student.lending import is_lent, lent_ids
+from autograder.student.lending import is_lent
 
 FRAME = struct.Struct("<QQ")
 MAX_MESSAGE = 512 << 20
@@ -348,7 +348,7 @@ class Link:
     def __init__(self, to_child, from_child, deadline=None):
         self.to_child, self.from_child = to_child, from_child
         self.codec, self.deadline, self.gone = Codec(), deadline, None
-        self.codec.mirrors = weakref.WeakValueDictionary()  # held by the check, not here
+        self.codec.mirrors = weakref.WeakValueDictionary()  # ends with the lent array
         self.torch_calls = set()  # torch functions the student's code called, as reported
 
     def handle(self, info):
@@ -358,7 +358,6 @@ class Link:
         """Send one operation; serve the student's callbacks until its reply."""
         if self.gone:
             raise RemoteGone(self.gone)
-        self.forget_returned()
         arrays = []
         target, rest = (args[0], args[1:]) if args and isinstance(args[0], Remote) else (None, args)
         header = {"op": op, "target": target._info["$handle"] if target is not None else None,
@@ -392,12 +391,6 @@ class Link:
                                str(failure.get("location", "")), str(failure.get("line", "")))
         return value
 
-    def forget_returned(self):
-        """Drop the mirrors of arrays no longer lent (the check that lent them is done)."""
-        lent = lent_ids()
-        for key in [k for k in self.codec.mirrors if k not in lent]:
-            del self.codec.mirrors[key]
-
     def apply_mirrors(self, reply, payload):
         """Write the student's in-place changes into the lent arrays they came from;
         anything else (an array never lent, another shape or dtype) is ignored."""
@@ -410,7 +403,7 @@ class Link:
                 new = payload[index] if isinstance(index, int) and not isinstance(index, bool) else None
             except (ValueError, TypeError, IndexError):
                 raise RemoteGone("sent a malformed mirror") from None
-            if target is not None and new is not None and is_lent(target) \
+            if target is not None and new is not None \
                     and target.shape == new.shape and target.dtype == new.dtype:
                 target[...] = new
 
