@@ -40,11 +40,6 @@ def is_lent(value):
     return isinstance(value, np.ndarray) and _LENT.get(id(value)) is value
 
 
-def lent_ids():
-    """The ids of every array lent now (the wire keeps mirrors of these only)."""
-    return set(_LENT.keys())
-
-
 def fresh(value):
     """``value`` made for one call: arrays and tensors copied, lists, tuples and
     string-keyed dicts rebuilt around fresh items; lent arrays, scalars, strings and
