@@ -7,6 +7,7 @@ cells do not use it, they fail with the oracle's message.
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import FancyBboxPatch
 
 
 def attempt(step, what):
@@ -51,30 +52,71 @@ def plot_decision_region(predict, X, y, title, ax=None, steps=200):
     return ax
 
 
+GRAPH_NODES = [  # (id, label, centre x, centre y, width, height)
+    ("x", "$x$", 0.0, 0.0, 0.7, 0.9),
+    ("linear1", "Linear\n$z_1 = xW_1^\\top + b_1$", 2.6, 0.0, 1.9, 0.9),
+    ("relu", "ReLU\n$h = \\max(0, z_1)$", 5.3, 0.0, 1.8, 0.9),
+    ("linear2", "Linear\n$z_2 = hW_2^\\top + b_2$", 8.0, 0.0, 1.9, 0.9),
+    ("loss", "loss\n$L(z_2, y)$", 10.6, 0.0, 1.4, 0.9),
+    ("W1", "$W_1$", 2.05, 1.9, 0.6, 0.5), ("b1", "$b_1$", 3.15, 1.9, 0.6, 0.5),
+    ("W2", "$W_2$", 7.45, 1.9, 0.6, 0.5), ("b2", "$b_2$", 8.55, 1.9, 0.6, 0.5),
+    ("y", "$y$", 10.6, 1.9, 0.6, 0.5),
+]
+GRAPH_CHAIN = [("x", "linear1", "x"), ("linear1", "relu", "z_1"), ("relu", "linear2", "h"),
+               ("linear2", "loss", "z_2")]  # (from, to, the value on the edge)
+GRAPH_PARAMETERS = [("W1", "linear1", "W_1", "left"), ("b1", "linear1", "b_1", "right"),
+                    ("W2", "linear2", "W_2", "left"), ("b2", "linear2", "b_2", "right")]
+FORWARD, BACKWARD = "k", "tab:red"
+
+
+def graph_box(ax, node, label, x, y, width, height):
+    """A rounded box whose outline is exactly the rectangle (x ± width/2, y ± height/2)."""
+    box = FancyBboxPatch((x - width / 2, y - height / 2), width, height, gid=f"node:{node}",
+                         boxstyle="round,pad=0,rounding_size=0.1", fc="#f0f0f0", ec="k")
+    ax.add_patch(box)
+    ax.text(x, y, label, ha="center", va="center", fontsize=10)
+    return box
+
+
+def graph_arrow(ax, start, end, color, gid):
+    """An arrow from ``start`` to ``end`` (points on box edges), drawn to them exactly."""
+    return ax.annotate("", end, start, gid=gid, arrowprops=dict(
+        arrowstyle="-|>", color=color, lw=1.3, shrinkA=0, shrinkB=0, mutation_scale=12))
+
+
 def plot_computation_graph(ax=None):
     """A two-layer MLP with its loss as a computation graph: values flow forward
-    (black, left to right), gradients flow backward (red, right to left), and each
-    node turns the gradient of its output into the gradients of its inputs."""
-    ax = ax or plt.subplots(figsize=(11, 3.2))[1]
-    nodes = [("$x$", 0), ("Linear\n$z_1 = xW_1^\\top + b_1$", 1.6), ("ReLU\n$h = \\max(0, z_1)$", 3.2),
-             ("Linear\n$z_2 = hW_2^\\top + b_2$", 4.8), ("loss\n$L(z_2, y)$", 6.4)]
-    for label, x in nodes:
-        ax.text(x, 0, label, ha="center", va="center", fontsize=10,
-                bbox=dict(boxstyle="round,pad=0.5", fc="#f0f0f0", ec="k"))
-    grads = ["", "$\\partial L/\\partial x$", "$\\partial L/\\partial z_1$",
-             "$\\partial L/\\partial h$", "$\\partial L/\\partial z_2$"]
-    values = ["$x$", "$z_1$", "$h$", "$z_2$"]
-    for i in range(len(nodes) - 1):
-        a, b = nodes[i][1] + 0.55, nodes[i + 1][1] - 0.55
-        ax.annotate("", (b, 0.18), (a, 0.18), arrowprops=dict(arrowstyle="->", color="k"))
-        ax.text((a + b) / 2, 0.3, values[i], ha="center", fontsize=10)
-        ax.annotate("", (a, -0.18), (b, -0.18), arrowprops=dict(arrowstyle="->", color="tab:red"))
-        ax.text((a + b) / 2, -0.42, grads[i + 1], ha="center", color="tab:red", fontsize=10)
-    for x, params in ((1.6, "$\\partial L/\\partial W_1,\\ \\partial L/\\partial b_1$"),
-                      (4.8, "$\\partial L/\\partial W_2,\\ \\partial L/\\partial b_2$")):
-        ax.text(x, -0.75, params, ha="center", color="tab:red", fontsize=10)
-    ax.text(6.4, -0.75, "starts the backward pass", ha="center", color="tab:red", fontsize=9)
-    ax.set(xlim=(-0.6, 7.1), ylim=(-1, 0.6))
+    (black, left to right and down from the parameters), gradients flow backward (red),
+    from ∂L/∂L = 1 at the loss; each node turns the gradient of its output into the
+    gradients of its inputs, and a Linear node hands ∂L/∂W, ∂L/∂b to its parameters."""
+    ax = ax or plt.subplots(figsize=(11, 3.6))[1]
+    box = {node: (x, y, w, h) for node, _, x, y, w, h in GRAPH_NODES}
+    for node, label, x, y, w, h in GRAPH_NODES:
+        graph_box(ax, node, label, x, y, w, h)
+    right = lambda n: box[n][0] + box[n][2] / 2  # noqa: E731 — edges of a box
+    left = lambda n: box[n][0] - box[n][2] / 2  # noqa: E731
+    top = lambda n: box[n][1] + box[n][3] / 2  # noqa: E731
+    bottom = lambda n: box[n][1] - box[n][3] / 2  # noqa: E731
+    for a, b, value in GRAPH_CHAIN:
+        graph_arrow(ax, (right(a), 0.17), (left(b), 0.17), FORWARD, f"forward:{a}")
+        ax.text((right(a) + left(b)) / 2, 0.27, f"${value}$", ha="center", va="bottom", fontsize=10)
+        graph_arrow(ax, (left(b), -0.17), (right(a), -0.17), BACKWARD, f"backward:{a}")
+        ax.text(right(a) + 0.06, -0.3, f"$\\partial L/\\partial {value}$", ha="left", va="top",
+                color=BACKWARD, fontsize=10, gid=f"grad:{a}")
+    for node, layer, name, side in GRAPH_PARAMETERS:
+        x = box[node][0]
+        graph_arrow(ax, (x - 0.1, bottom(node)), (x - 0.1, top(layer)), FORWARD, f"forward:{node}")
+        graph_arrow(ax, (x + 0.1, top(layer)), (x + 0.1, bottom(node)), BACKWARD, f"backward:{node}")
+        edge = left(node) - 0.06 if side == "left" else right(node) + 0.06
+        ax.text(edge, box[node][1], f"$\\partial L/\\partial {name}$", color=BACKWARD, fontsize=10,
+                ha="right" if side == "left" else "left", va="center", gid=f"grad:{node}")
+    x = box["y"][0]
+    graph_arrow(ax, (x, bottom("y")), (x, top("loss")), FORWARD, "forward:y")
+    ax.text(box["loss"][0], bottom("loss") - 0.08, "$\\partial L/\\partial L = 1$", ha="center",
+            va="top", color=BACKWARD, fontsize=11, gid="grad:loss")
+    ax.text(box["loss"][0], bottom("loss") - 0.45, "starts the backward pass", ha="center",
+            va="top", color=BACKWARD, fontsize=9)
+    ax.set(xlim=(-0.5, 11.5), ylim=(-1.2, 2.35), aspect="equal")
     ax.axis("off")
     ax.set_title("Forward: values (black). Backward: gradients (red), one sweep right to left")
     return ax
