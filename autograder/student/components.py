@@ -153,7 +153,12 @@ def regression_case(shape):
 def check_mse(MSELoss, seed=0, device="auto"):
     """L = mean (ŷ - y)² against F.mse_loss (reduction="mean")."""
     cases = [regression_case(s) for s in [(1, 1), (5, 3), (4,), (2, 3, 4)]]
-    return check_loss(MSELoss, F.mse_loss, cases, name="MSELoss", seed=seed, device=device)
+    factors = {"loss value": {0.5: "yours is exactly ½ of torch's: a ½ in front of the mean? "
+                                   "(torch's MSE has none)"},
+               "dL/dpred": {0.5: "yours is exactly ½ of torch's: a factor 2 missing "
+                                 "(d/dŷ (ŷ − y)² = 2(ŷ − y))?"}}
+    return check_loss(MSELoss, F.mse_loss, cases, name="MSELoss", seed=seed, device=device,
+                      factors=factors)
 
 
 def classification_case(n, c, target, scale=1.0):
@@ -205,10 +210,11 @@ def sgd_run(initial, history, lr, momentum=0.0, weight_decay=0.0, dampening=0.0,
 
 
 def adam_run(initial, history, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-             bias_step=0, eps_inside=False, decoupled=False):
+             bias_step=0, eps_inside=False, decoupled=False, eps_before_correction=False):
     """Parameters after Adam steps on the gradient history (float64), written to
     reproduce known mistakes: bias correction with t + ``bias_step`` (None: none), ε
-    inside the square root, decoupled (AdamW) weight decay."""
+    inside the square root, ε added before v's bias correction, decoupled (AdamW)
+    weight decay."""
     b1, b2 = betas
     params = [torch.tensor(p) for p in initial]
     m, v = [torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params]
@@ -220,6 +226,8 @@ def adam_run(initial, history, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_dec
             m_hat = m[i] if k is None else m[i] / (1 - b1 ** k)
             v_hat = v[i] if k is None else v[i] / (1 - b2 ** k)
             step = m_hat / (torch.sqrt(v_hat + eps) if eps_inside else torch.sqrt(v_hat) + eps)
+            if eps_before_correction and k is not None:
+                step = m_hat / ((torch.sqrt(v[i]) + eps) / (1 - b2 ** k) ** 0.5)
             decayed = params[i] * (1 - lr * weight_decay) if decoupled else params[i]
             params[i] = decayed - lr * step
     return [p.numpy() for p in params]
@@ -247,6 +255,9 @@ def adam_mistakes(kw):
         ("Adam with its bias correction one step late, 1 − β^(t+1) (torch: 1 − β^t, t = 1 "
          "at the first step)", dict(bias_step=1)),
         ("Adam with ε inside the square root, √(v̂ + ε) (torch: √v̂ + ε)", dict(eps_inside=True)),
+        ("Adam with ε added before the bias correction, (√v + ε)/√(1 − β₂^t) (torch: √v̂ + ε)",
+         dict(eps_before_correction=True)),
+        ("Adam with ε ≈ 0: the eps argument ignored? (torch adds the eps given)", dict(eps=0.0)),
         ("Adam without bias correction (torch divides m by 1 − β₁^t and v by 1 − β₂^t)",
          dict(bias_step=None))]
     if kw.get("weight_decay"):

@@ -13,14 +13,18 @@ check; the verdict carries it as advice, once (the operation, the line, the inpu
 it can be put down to, a stable rewrite). A wrong or non-finite number fails, and when
 a warning came with it the failure says so. float32: a result returned as float32 is
 compared at torch's own float32 tolerance (``torch.testing``: rtol 1.3e-6, atol 1e-5),
-with advice to keep float64; a float64 result is compared at float64's, and one whose
-errors look like float32 rounding fails with words that say so (the course's convention
-is float64; for arrays updated in place: compute in float64). A failure names its likely
-cause where the arrays show one (``diagnose``): a constant factor — the batch size, 2 or
-½ (a missing or extra mean or ½) —, a flipped sign, a transpose, the input at the worst
-element (a kink at 0), or a known mistake that reproduces the numbers and is told apart
-from the right answer (``shows_mistake``). A failure said on several inputs is said
-once, with a count.
+with advice to keep float64; a float64 result is compared at float64's, and one that
+shows float32 rounding (its values are float32 numbers, or an array within FLOAT32_ULPS
+float32 ulps of torch's) fails with words that say so (the course's convention is
+float64; for arrays updated in place: compute in float64). A failure names its likely
+cause only where the numbers show it (``diagnose``, one small rule per cause): a known
+mistake that reproduces the numbers and is told apart from the right answer
+(``shows_mistake``), float32 rounding, a kink at 0, a flipped sign, a transpose, a
+slope or factor on the negative side of an activation, a constant factor — what the
+check says it means for its quantity (MSE's 2), a size (a sum where torch takes the
+mean, named with the count), 2 or ½ —, a small offset (an ε), and for a loss the kind
+of target it fails on. Failures of one cause on several inputs are one line with a
+count ("on 4 of 5 inputs: …"); where torch's value is 0 the message says so in words.
 A check returns a ``Verdict``; ``verdict.assert_passed()`` raises an
 ``AssertionError`` whose message says what to fix.
 """
@@ -42,6 +46,8 @@ RTOL = 1e-7
 ATOL = 1e-10
 FLOAT32_RTOL, FLOAT32_ATOL = 1.3e-6, 1e-5  # torch.testing.assert_close's, for float32
 FLOAT32_ROUNDING = 4e-7  # a few float32 ulps (2⁻²³ ≈ 1.2e-7), relative to max(1, |x|)
+FLOAT32_ULPS = 8  # a float64 array off by float32 rounding along the way: at most this many
+SMALL_OFFSET = 1e-4  # closer than this (relative), not rounding: an ε or offset
 EDGE_VALUES = (-1000.0, -30.0, -1.0, -1e-3, 0.0, 1e-3, 1.0, 30.0, 1000.0)
 DISTINCT = 100  # a known mistake is named only when it is this many tolerances off torch
 EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))  # ≈ 709.78: exp(t) is inf beyond
@@ -147,16 +153,32 @@ def not_attempted(failures):
     return f"your {' and '.join(places)} still {verb} NotImplementedError: {fix}"
 
 
+NUMBERS = re.compile(r"max abs error .*?\(allowed \|yours - torch\| <= [^)]*\)")
+PARAMETER = re.compile(r"parameter \d+ \([\d, ]*\)")
+
+
 def same_error_once(failures):
-    """Failures that say the same on several inputs (an exception, a list returned: the
-    words without the input's description), said once with a count."""
+    """Failures that say the same on several inputs (an exception, a list returned, one
+    cause: the words without the input's description and the numbers of the worst
+    element), said once with a count: "on 4 of 5 inputs: …", the first one shown."""
     groups = {}
     for failure in failures:
-        key = CASE.sub("", failure)
+        key = PARAMETER.sub("parameter", NUMBERS.sub("", CASE.sub("", failure)))
         groups.setdefault(key, []).append(failure)
-    return [group[0] + (f" — and the same on {len(group) - 1} more input"
-                        f"{'s' if len(group) > 2 else ''}" if len(group) > 1 else "")
-            for group in groups.values()]
+    return [group[0] if len(group) == 1 else counted_once(group) for group in groups.values()]
+
+
+def counted_once(group):
+    """ "on 4 of 5 inputs: <the first failure>, e.g. on input …" """
+    case = CASE.search(group[0])
+    if case:
+        total = re.search(r"\(case \d+ of (\d+)", case.group()).group(1)
+        count = f"all {total}" if int(total) == len(group) else f"{len(group)} of {total}"
+        return (f"on {count} inputs: " + group[0][:case.start()]
+                + " — e.g." + case.group() + group[0][case.end():])
+    if PARAMETER.search(group[0]):
+        return f"on {len(group)} parameters: {group[0]}"
+    return f"{group[0]} — {len(group)} times"
 
 
 class StudentCodeError(Exception):
@@ -346,15 +368,26 @@ def compare(quantity, yours, expected, rtol=RTOL, atol=ATOL, context=None):
         ratio = np.where(error <= allowed, 0.0, error / allowed)
     index = np.unravel_index(int(np.nanargmax(ratio)), ratio.shape)
     index = tuple(int(i) for i in index)
-    magnitude = np.abs(expected)
-    rel = np.divide(error, magnitude, out=np.where(error > 0, np.inf, 0.0),
-                    where=magnitude > 0)
-    message = (f"{quantity}: max abs error {error.max():.3g}, max rel error {rel.max():.3g}; "
-               f"worst at index {index}{input_at(context, index)}: yours "
-               f"{yours[index]:.10g}, torch {expected[index]:.10g} "
+    message = (f"{quantity}: {error_sizes(error, expected)}; worst at index {index}"
+               f"{input_at(context, index)}: {yours_and_torch(yours[index], expected[index])} "
                f"(allowed |yours - torch| <= {atol:g} + {rtol:g}·|torch|)")
     causes = diagnose(yours, expected, dtype, index, context, rtol, atol)
     return message + "".join(f" — {cause}" for cause in causes)
+
+
+def error_sizes(error, expected):
+    """ "max abs error 0.5, max rel error 1": the relative error over the elements where
+    torch's value is not 0 (where it is, a relative error says nothing: inf)."""
+    nonzero = np.abs(expected) > 0
+    relative = np.max(error[nonzero] / np.abs(expected[nonzero]), initial=0.0)
+    return f"max abs error {error.max():.3g}" + (f", max rel error {relative:.3g}" if relative else "")
+
+
+def yours_and_torch(yours, torch_value):
+    """ "yours 1.5, torch 2", or where torch's value is 0: "torch gives 0 there, yours 1"."""
+    if torch_value == 0:
+        return f"torch gives 0 there, yours {yours:.10g}"
+    return f"yours {yours:.10g}, torch {torch_value:.10g}"
 
 
 def input_at(context, index):
@@ -396,32 +429,20 @@ def shows_mistake(yours, mistake, expected, rtol, atol):
 
 
 def diagnose(yours, expected, dtype, index, context, rtol=RTOL, atol=ATOL):
-    """Likely causes of a mismatch, in words: the ones the arrays show."""
+    """Likely causes of a mismatch, in words: the ones the arrays show. Each rule is a
+    small function that tests the numbers; the first that fits names the cause
+    (``known``: causes the check already established, e.g. a known mistake)."""
+    if context.get("known"):
+        return list(context["known"])
     causes = []
     hypotheses = [(name, np.asarray(to_numpy(value), dtype=np.float64))
                   for name, value in context.get("hypotheses", ())]
     for name, value in hypotheses:
         if value.shape == yours.shape and shows_mistake([yours], [value], [expected], rtol, atol):
             causes.append(f"your numbers match {name}")
-    if dtype is not None and dtype in (np.float32, np.float16):
-        causes.append(f"your result is {dtype}, compared at float32's tolerance: it is off "
-                      "by more than float32 rounding")
-    elif (np.abs(yours - expected) <= FLOAT32_ROUNDING * np.maximum(1, np.abs(expected))).all():
-        fix = ("the arrays you update in place are float64 and compared at float64's "
-               "tolerance — compute the update in float64: keep your state (momentum "
-               "velocity, Adam's moments) as float64 arrays, e.g. np.zeros_like(p)"
-               if context.get("in_place") else
-               "a float64 result is compared at float64's tolerance — keep float64 "
-               "throughout, or return float32 to be compared at float32's")
-        causes.append(f"this looks like float32 rounding (errors of a few float32 ulps): {fix}")
-    x, g = context.get("x"), context.get("g")
-    if x is not None and np.shape(x) == yours.shape and float(np.asarray(x)[index]) == 0.0:
-        if g is not None and np.shape(g) == yours.shape and g[index] != 0:
-            causes.append(f"x = 0 is a kink: torch uses f'(0) = "
-                          f"{expected[index] / g[index] + 0.0:g} there, yours is "
-                          f"{yours[index] / g[index] + 0.0:g}")
-        else:
-            causes.append("x = 0 is a kink: use torch's value there (see the conventions)")
+    if not causes:
+        causes += float32_rounding(yours, expected, dtype, context)
+    causes += kink(yours, expected, index, context)
     significant = np.abs(expected) > 1e-8
     if not causes and significant.any():
         if close(-yours, expected):
@@ -429,32 +450,127 @@ def diagnose(yours, expected, dtype, index, context, rtol=RTOL, atol=ATOL):
         elif yours.ndim == 2 and yours.shape[0] == yours.shape[1] and close(yours.T, expected):
             causes.append("yours is the transpose of torch's")
         else:
-            causes += factor_causes(yours[significant] / expected[significant],
-                                    context.get("sizes", {}))
+            causes += (negative_side(yours, expected, context)
+                       or factor_causes(yours[significant] / expected[significant],
+                                        context.get("sizes", {}), context.get("factors", {}))
+                       or small_offset(yours[significant], expected[significant]))
     return causes
 
 
-def factor_causes(ratios, sizes):
-    """A constant factor between yours and torch's, named: a size (a mean missing or
-    one too many), 2 or ½."""
+def float32_ulps(yours, expected):
+    """|yours − torch| in float32 ulps at torch's value, elementwise (finite ones)."""
+    finite = np.isfinite(yours) & np.isfinite(expected)
+    spacing = np.spacing(np.abs(expected[finite]).astype(np.float32)).astype(np.float64)
+    return np.abs(yours[finite] - expected[finite]) / spacing
+
+
+def is_float32_valued(values):
+    """Whether every finite value is a float32 number (float32 arithmetic, cast back)."""
+    finite = values[np.isfinite(values)]
+    return bool(np.array_equal(finite.astype(np.float32).astype(np.float64), finite))
+
+
+def float32_rounding(yours, expected, dtype, context):
+    """"float32 rounding", named only where the numbers show it: a float32 result; a
+    float64 one whose values are all float32 numbers (and torch's are not), off by
+    float32 rounding; or an array (not one number) within FLOAT32_ULPS float32 ulps of
+    torch's everywhere, most elements within one ulp, as rounding is."""
+    if dtype is not None and dtype in (np.float32, np.float16):
+        return [f"your result is {dtype}, compared at float32's tolerance: it is off "
+                "by more than float32 rounding"]
+    ulps = float32_ulps(yours, expected)
+    if not ulps.size:
+        return []
+    if is_float32_valued(yours) and not is_float32_valued(expected):
+        small = (np.abs(yours - expected) <= FLOAT32_ROUNDING * np.maximum(1, np.abs(expected)))
+        if not small.all():
+            return []
+        evidence = "your values are float32 numbers, off by float32 rounding"
+    elif yours.size > 1 and ulps.max() <= FLOAT32_ULPS and np.median(ulps) <= 1:
+        evidence = f"within {max(1, round(float(ulps.max())))} float32 ulps of torch's everywhere"
+    else:
+        return []
+    fix = ("the arrays you update in place are float64 and compared at float64's "
+           "tolerance — compute the update in float64: keep your state (momentum "
+           "velocity, Adam's moments) as float64 arrays, e.g. np.zeros_like(p)"
+           if context.get("in_place") else
+           "a float64 result is compared at float64's tolerance — keep float64 "
+           "throughout, or return float32 to be compared at float32's")
+    return [f"this looks like float32 rounding ({evidence}): {fix}"]
+
+
+def kink(yours, expected, index, context):
+    """The worst element's input is 0, a kink: torch's subgradient there, and yours."""
+    x, g = context.get("x"), context.get("g")
+    if x is None or np.shape(x) != yours.shape or float(np.asarray(x)[index]) != 0.0:
+        return []
+    if g is not None and np.shape(g) == yours.shape and g[index] != 0:
+        return [f"x = 0 is a kink: torch uses f'(0) = {expected[index] / g[index] + 0.0:g} "
+                f"there, yours is {yours[index] / g[index] + 0.0:g}"]
+    return ["x = 0 is a kink: use torch's value there (see the conventions)"]
+
+
+def negative_side(yours, expected, context):
+    """An elementwise result right for x > 0 and a constant factor off for x < 0: a
+    slope where torch's is linear there (y/x, or dL/dx over g, constant), else the
+    factor."""
+    x, g = context.get("x"), context.get("g")
+    if x is None or np.shape(x) != yours.shape:
+        return []
+    x = np.asarray(x)
+    positive, negative = x > 0, (x < 0) & (np.abs(expected) > 1e-8)
+    if not negative.any() or not close(yours[positive], expected[positive]):
+        return []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = yours[negative] / expected[negative]
+        base = g if g is not None and np.shape(g) == yours.shape else x
+        slopes = expected[negative] / np.asarray(base)[negative]
+    if not (np.isfinite(ratios).all() and close(ratios, ratios[0])) or close(ratios[0], 1):
+        return []
+    if np.isfinite(slopes).all() and close(slopes, slopes[0]):
+        return [f"for x < 0 your slope is {ratios[0] * slopes[0]:.6g}, torch's {slopes[0]:.6g}"]
+    return [f"for x < 0 yours is {ratios[0]:.6g} × torch's (right for x > 0)"]
+
+
+def factor_causes(ratios, sizes, factors=None):
+    """A constant factor between yours and torch's, named: first what the check says
+    it means for this quantity (``factors``: {ratio: words}, e.g. MSE's 2), then a size
+    (a mean missing or one too many), then 2 or ½; any other constant only on several
+    elements (one number's ratio to another is always "constant")."""
     if not (np.isfinite(ratios).all() and close(ratios, ratios[0])):
         return []
     r = float(ratios[0])
+    if close(r, 0):
+        return ["yours is 0 where torch's is not"]
+    for ratio, words in (factors or {}).items():
+        if close(r, ratio):
+            return [words]
     for label, n in sizes.items():
-        if n > 2 and close(r, n):
+        two = " (or a factor 2 too many)" if n == 2 else ""
+        if n >= 2 and close(r, n):
             return [f"yours is exactly {n} × torch's, {n} = {label}: a mean missing "
-                    f"(divide by {n})?"]
-        if n > 2 and close(r, 1 / n):
+                    f"(divide by {n})?{two}"]
+        half = " (or a factor 2 missing)" if n == 2 else ""
+        if n >= 2 and close(r, 1 / n):
             return [f"yours is exactly 1/{n} of torch's, {n} = {label}: a mean (division "
-                    f"by {n}) too many?"]
+                    f"by {n}) too many?{half}"]
     if close(r, 2):
         return ["yours is exactly 2 × torch's: a factor 2 too many (or a ½ missing)?"]
     if close(r, 0.5):
-        return ["yours is exactly ½ of torch's: a factor 2 missing (d/dŷ (ŷ − y)² = "
-                "2(ŷ − y)) or a ½ too many?"]
-    if not close(r, 1):
+        return ["yours is exactly ½ of torch's: a factor 2 missing (or a ½ too many)?"]
+    if len(ratios) > 1 and not close(r, 1):
         return [f"yours is {r:.6g} × torch's everywhere: a constant factor"]
     return []
+
+
+def small_offset(yours, expected):
+    """Close to torch's (relative error below SMALL_OFFSET) but not by rounding (the
+    float32 rule did not fit): an ε or offset of its own."""
+    relative = float(np.max(np.abs(yours - expected) / np.abs(expected)))
+    if not relative < SMALL_OFFSET:
+        return []
+    return ["close to torch's, but off by more than float64 or float32 rounding: an ε or "
+            "small offset that torch does not add, or adds elsewhere?"]
 
 
 def instantiate(make):
@@ -591,16 +707,20 @@ def check_function(fn, torch_fn, make_args, cases=4, name=None, seed=0, device="
     return Verdict(name, failures, cases)
 
 
-def check_loss(make, torch_fn, cases, name=None, seed=0, device="auto", rtol=RTOL, atol=ATOL):
+def check_loss(make, torch_fn, cases, name=None, seed=0, device="auto", rtol=RTOL, atol=ATOL,
+               factors=None):
     """Compare a loss's value and dL/dpred with ``torch_fn(pred, target)``.
 
     cases: a list of ``make_case(rng) -> (pred, target)``; the loss implementation
     has ``forward(pred, target) -> scalar`` and ``backward() -> dL/dpred``.
+    factors: {quantity: {ratio: words}}, what a constant factor means for this loss
+    (``factor_causes``). A loss that fails on one kind of target only (integer labels,
+    one-hot or probability rows) and passes on the others is told so (``target_kinds``).
     """
     device = resolve_device(device)
     rng = np.random.default_rng(seed)
     name = name or getattr(make, "__name__", type(make).__name__)
-    failures, comparisons = [], 0
+    failures, comparisons, kinds = [], 0, []
     for case, make_case in enumerate(cases, 1):
         pred, target = make_case(rng)
         where = (f"on predictions of shape {pred.shape}, targets of shape {np.shape(target)} "
@@ -611,24 +731,55 @@ def check_loss(make, torch_fn, cases, name=None, seed=0, device="auto", rtol=RTO
             target_t = target_t.to(torch.float64)
         loss_t = torch_fn(pred_t, target_t)
         loss_t.backward()
-        sizes = {"the batch size": pred.shape[0] if pred.ndim > 1 else pred.size,
-                 "the number of elements": pred.size}
+        sizes = {"the number of elements": pred.size,
+                 "the batch size": pred.shape[0] if pred.ndim > 1 else pred.size}
+        if pred.ndim > 1 and 1 < pred.size // pred.shape[0] < pred.size:
+            sizes["the number of elements per sample"] = pred.size // pred.shape[0]
+        factors = factors or {}
         mark = advice_mark()
         try:
             loss = call_student("constructor", instantiate, make)
             value = call_student("forward", loss.forward, pred.copy(), np.array(target, copy=True))
             comparisons += 1
-            problem = compare("loss value", value, loss_t, rtol, atol, {"sizes": sizes})
+            problem = compare("loss value", value, loss_t, rtol, atol,
+                              {"sizes": sizes, "factors": factors.get("loss value")})
             if problem is None:
                 comparisons += 1
                 problem = compare("dL/dpred", call_student("backward", loss.backward),
-                                  pred_t.grad, rtol, atol, {"sizes": sizes})
+                                  pred_t.grad, rtol, atol,
+                                  {"sizes": sizes, "factors": factors.get("dL/dpred")})
         except StudentCodeError as error:
             comparisons += 1
             problem = str(error)
+        kinds.append((target_kind(target), problem))
         if problem:
             failures.append(f"{problem} {where}{warned_since(mark)}")
-    return Verdict(name, failures, comparisons)
+    return Verdict(name, target_kinds(failures, kinds), comparisons)
+
+
+def target_kind(target):
+    """ "integer class labels", "one-hot rows", "probability rows" or "real targets"."""
+    target = np.asarray(target)
+    if target.dtype.kind in "iub":
+        return "integer class labels"
+    if target.ndim == 2 and np.isin(target, (0.0, 1.0)).all() and (target.sum(axis=1) == 1).all():
+        return "one-hot rows"
+    if target.ndim == 2 and (target >= 0).all() and np.allclose(target.sum(axis=1), 1):
+        return "probability rows"
+    return "real targets"
+
+
+def target_kinds(failures, kinds):
+    """Failures on one kind of target only, where every case of the others passed:
+    each is told which kind it fails on and which it passes."""
+    failed = {kind for kind, problem in kinds if problem}
+    passed = {kind for kind, _ in kinds} - failed
+    if not failed or not passed:
+        return failures
+    note = (f" — it fails on {' and '.join(sorted(failed))} only and passes on "
+            f"{' and '.join(sorted(passed))}: your loss must take "
+            f"{' and '.join(sorted(failed))} too")
+    return [failure + note for failure in failures]
 
 
 def check_optimizer(make, make_torch, shapes=((4, 3), (3,), (1, 5)), steps=6, name=None,
@@ -657,19 +808,24 @@ def check_optimizer(make, make_torch, shapes=((4, 3), (3,), (1, 5)), steps=6, na
             reference.step()
             before = [p.copy() for p in params]
             call_student(f"step (call {step})", optimizer.step, [g.copy() for g in grads])
+            expected = [t.detach().cpu().numpy() for t in tensors]
+            known = None  # the known mistakes the parameters show, once one of them fails
             for i, (p, t) in enumerate(zip(params, tensors)):
                 comparisons += 1
+                context = {"in_place": True, "known": known}
                 problem = compare(f"parameter {i} {p.shape} after step {step}", p,
-                                  t.detach(), rtol, atol, {"in_place": True})
+                                  t.detach(), rtol, atol, context)
+                if problem and known is None:
+                    known = [f"your parameters match {mistake}" for mistake, run in mistakes
+                             if shows_mistake(params, run(initial, history), expected, rtol, atol)]
+                    if known:
+                        problem = compare(f"parameter {i} {p.shape} after step {step}", p,
+                                          t.detach(), rtol, atol, {**context, "known": known})
                 if problem and np.array_equal(before[i], p):
                     problem += " — it did not change: update the arrays in place (p -= ...)"
                 if problem:
                     failures.append(problem + warned_since(mark))
             if failures:
-                expected = [t.detach().cpu().numpy() for t in tensors]
-                failures[0] += "".join(
-                    f" — your parameters match {mistake}" for mistake, run in mistakes
-                    if shows_mistake(params, run(initial, history), expected, rtol, atol))
                 break
     except StudentCodeError as error:
         comparisons += 1
