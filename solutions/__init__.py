@@ -7,9 +7,11 @@ from solutions.mlp import MLP, Sequential, accuracy, predict, train
 from solutions.module import Module
 from solutions.optim import SGD, Adam
 from solutions.perceptron import Perceptron, step, weighted_sum
+from solutions.regularization import BatchNorm1d, Dropout
 
 __all__ = [
     "ELU", "GELU", "LeakyReLU", "Maxout", "ReLU", "Sigmoid", "SiLU", "Swish", "Tanh",
     "Linear", "CrossEntropyLoss", "MSELoss", "MLP", "Sequential", "accuracy", "predict",
     "train", "Module", "SGD", "Adam", "Perceptron", "step", "weighted_sum",
+    "BatchNorm1d", "Dropout",
 ]

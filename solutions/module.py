@@ -3,6 +3,8 @@
 A module maps an input ``x`` to an output ``y = forward(x)``. Given the upstream
 gradient ``dL/dy``, ``backward`` returns ``dL/dx`` and stores ``dL/dθ`` for each
 parameter ``θ`` as the attribute ``d<name>`` (``W`` -> ``dW``), as CS231n's layers do.
+A module is in training mode (``training = True``) until ``eval()``; layers that behave
+differently at test time (Dropout, BatchNorm1d) read ``self.training``, as torch's do.
 """
 
 
@@ -10,6 +12,19 @@ class Module:
     """Base class: ``param_names`` lists the attributes that hold parameters."""
 
     param_names: tuple = ()
+    training: bool = True
+
+    def train(self, mode=True):
+        """Training mode (``mode=False``: eval mode), for this module and, when it holds
+        ``layers``, every layer in it, as ``nn.Module.train``; returns the module."""
+        self.training = bool(mode)
+        for layer in getattr(self, "layers", ()):
+            layer.train(mode)
+        return self
+
+    def eval(self):
+        """Eval mode: ``train(False)``."""
+        return self.train(False)
 
     def forward(self, x):
         raise NotImplementedError

@@ -462,6 +462,121 @@ def frame_model_fixed_input(context):
     return S.speech.build_frame_model(5)
 
 
+class DropoutNonInverted(S.Dropout):
+    """Classic dropout: y = x·m in training, x·(1 − p) at eval (torch scales in training)."""
+
+    def forward(self, x):
+        if not self.training:
+            self.scale = None
+            return x * (1 - self.p)
+        self.scale = (self.rng.random(x.shape) >= self.p).astype(float)
+        return x * self.scale
+
+
+class DropoutKeepProbability(S.Dropout):
+    """p read as the keep probability: keep with probability p, scale by 1/p."""
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        self.scale = (self.rng.random(x.shape) < self.p) / self.p
+        return x * self.scale
+
+
+class DropoutKeepProbabilityScaled(S.Dropout):
+    """Keeps with probability p, though it scales by 1/(1 − p) as torch does."""
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        self.scale = (self.rng.random(x.shape) < self.p) / (1 - self.p)
+        return x * self.scale
+
+
+class DropoutNewMaskInBackward(S.Dropout):
+    def backward(self, dout):
+        if self.scale is None:
+            return dout.copy()
+        return dout * (self.rng.random(dout.shape) >= self.p) / (1 - self.p)
+
+
+class DropoutUnmaskedGradient(S.Dropout):
+    """Scales the gradient by 1/(1 − p) but forgets the mask."""
+
+    def backward(self, dout):
+        return dout.copy() if self.scale is None else dout / (1 - self.p)
+
+
+class DropoutReseeded(S.Dropout):
+    """A generator made anew, with the same seed, on every forward: one mask for ever."""
+
+    def forward(self, x):
+        self.rng = np.random.default_rng(0)
+        return super().forward(x)
+
+
+class DropoutAlwaysTraining(S.Dropout):
+    """Never reads self.training: eval mode drops too."""
+
+    def forward(self, x):
+        self.scale = (self.rng.random(x.shape) >= self.p) / (1 - self.p)
+        return x * self.scale
+
+
+class BatchNormUnbiasedNormalisation(S.BatchNorm1d):
+    """Normalises with the unbiased batch variance (÷ (N − 1))."""
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        y = super().forward(x)
+        n = len(x)
+        self.inv_std = 1.0 / np.sqrt(x.var(axis=0) * n / (n - 1) + self.eps)
+        self.x_hat = (x - x.mean(axis=0)) * self.inv_std
+        return self.gamma * self.x_hat + self.beta + 0 * y
+
+
+class BatchNormBiasedRunningVar(S.BatchNorm1d):
+    """Updates running_var with the biased batch variance."""
+
+    def forward(self, x):
+        before = self.running_var
+        y = super().forward(x)
+        if self.training:
+            self.running_var = (1 - self.momentum) * before + self.momentum * x.var(axis=0)
+        return y
+
+
+class BatchNormMomentumFlipped(S.BatchNorm1d):
+    """Keras's convention: running ← momentum·running + (1 − momentum)·batch."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=np.float64):
+        super().__init__(num_features, eps, 1 - momentum, dtype)
+
+
+class BatchNormEvalBatchStatistics(S.BatchNorm1d):
+    """Normalises with the batch's statistics in eval mode too (and leaves the running
+    ones alone there)."""
+
+    def forward(self, x):
+        if self.training:
+            return super().forward(x)
+        self.training = True
+        saved = self.running_mean, self.running_var
+        y = super().forward(x)
+        self.running_mean, self.running_var = saved
+        self.training = False
+        return y
+
+
+class BatchNormConstantStatistics(S.BatchNorm1d):
+    """Backward as if the batch mean and variance did not depend on x."""
+
+    def backward(self, dout):
+        super().backward(dout)
+        return dout * self.gamma * self.inv_std
+
+
 MUTANTS = [
     Mutant("frames without mean normalisation", C.check_context_frames,
            FramesWithoutMeanNormalisation, "window of frame"),
@@ -576,4 +691,30 @@ MUTANTS = [
            PerceptronHistoryAliased, "append a copy (self.w.copy())"),
     Mutant("perceptron rule with the wrong sign", C.check_perceptron_update, PerceptronWrongSign,
            "result"),
+    Mutant("dropout not inverted", C.check_dropout, DropoutNonInverted,
+           "non-inverted dropout, scaling at eval instead of training"),
+    Mutant("dropout p as the keep probability", C.check_dropout, DropoutKeepProbability,
+           "x/p, not x/(1 − p): p used as the keep probability"),
+    Mutant("dropout keeps with probability p", C.check_dropout, DropoutKeepProbabilityScaled,
+           "about 1 − p were dropped: p used as the keep probability"),
+    Mutant("dropout draws a new mask in backward", C.check_dropout, DropoutNewMaskInBackward,
+           "a new mask drawn in backward"),
+    Mutant("dropout gradient without the mask", C.check_dropout, DropoutUnmaskedGradient,
+           "your numbers match the mask not applied to the gradient"),
+    Mutant("dropout reseeded on every forward", C.check_dropout, DropoutReseeded,
+           "two forwards in training mode dropped the same elements"),
+    Mutant("dropout in eval mode", C.check_dropout, DropoutAlwaysTraining,
+           "eval mode dropped elements"),
+    Mutant("batchnorm normalises with the unbiased variance", C.check_batchnorm,
+           BatchNormUnbiasedNormalisation,
+           "your numbers match the unbiased variance (÷ (N − 1)) used to normalise"),
+    Mutant("batchnorm running var biased", C.check_batchnorm, BatchNormBiasedRunningVar,
+           "your numbers match the biased variance (÷ N) in running_var"),
+    Mutant("batchnorm momentum flipped", C.check_batchnorm, BatchNormMomentumFlipped,
+           "your numbers match momentum's convention flipped, the new batch weighted 0.9"),
+    Mutant("batchnorm eval uses batch statistics", C.check_batchnorm, BatchNormEvalBatchStatistics,
+           "your numbers match the batch's own statistics in eval mode"),
+    Mutant("batchnorm backward with constant statistics", C.check_batchnorm,
+           BatchNormConstantStatistics,
+           "your numbers match a backward that treats the batch mean and variance as constants"),
 ]

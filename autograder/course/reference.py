@@ -41,6 +41,8 @@ REFERENCE_CHECKS = [  # (component, torch counterpart, check, reference)
     ("ContextFrames", "F.pad + Tensor.unfold", C.check_context_frames, speech.ContextFrames),
     ("build_frame_model", "(N, (2k+1)·28) -> (N, 40) logits", C.check_frame_model,
      speech.build_frame_model),
+    ("Dropout", "nn.Dropout", C.check_dropout, S.Dropout),
+    ("BatchNorm1d", "nn.BatchNorm1d", C.check_batchnorm, S.BatchNorm1d),
 ]
 
 
@@ -57,4 +59,6 @@ FINITE_DIFFERENCE_CHECKS = [  # second opinions, first of all for Maxout (no tor
     ("GELU", "finite differences", finite_difference_check(lambda G: G(), (3, 4)), S.GELU),
     ("Linear", "finite differences", finite_difference_check(lambda L: L(4, 3), (5, 4)), S.Linear),
     ("MLP", "finite differences", finite_difference_check(lambda M: M([4, 6, 3]), (3, 4)), S.MLP),
+    ("BatchNorm1d", "finite differences", finite_difference_check(lambda B: B(4), (6, 4)),
+     S.BatchNorm1d),
 ]

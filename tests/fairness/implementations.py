@@ -1646,6 +1646,160 @@ def build_frame_model_ordered(context, hidden=(1024, 512, 256), classes=40):
     return nn.Sequential(blocks)
 
 
+# ---- Dropout and BatchNorm1d (notebook 5, part B) ------------------------------------------
+
+class TrainEval:
+    """train()/eval() written out, as the notebook's given Module has them."""
+
+    training = True
+
+    def train(self, mode=True):
+        self.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+
+class DropoutBinomial:
+    """rng.binomial(1, 1 − p) mask scaled by 1/(1 − p); a training attribute, no eval()."""
+
+    def __init__(self, p=0.5, rng=None):
+        self.p, self.rng, self.training = p, np.random.default_rng(rng), True
+
+    def forward(self, x):
+        if self.training:
+            self.mask = self.rng.binomial(1, 1 - self.p, size=x.shape) / (1 - self.p)
+        else:
+            self.mask = np.ones_like(x)
+        return x * self.mask
+
+    def backward(self, dout):
+        return dout * self.mask
+
+
+class DropoutWhere(TrainEval):
+    """A boolean mask from the global np.random.rand, np.where on both passes."""
+
+    def __init__(self, p=0.5):
+        self.p = p
+
+    def forward(self, x):
+        self.keep = np.random.rand(*x.shape) >= self.p if self.training else None
+        if self.keep is None:
+            return x
+        return np.where(self.keep, x / (1 - self.p), 0.0)
+
+    def backward(self, dout):
+        return dout if self.keep is None else np.where(self.keep, dout / (1 - self.p), 0.0)
+
+
+class DropoutCS231n(TrainEval):
+    """CS231n's: mask = (rand < 1 − p) / (1 − p), out = x * mask, from a RandomState."""
+
+    def __init__(self, p=0.5, seed=None):
+        self.p = p
+        self.rng = np.random.RandomState(seed)
+        self.mask = None
+
+    def forward(self, x):
+        if not self.training:
+            self.mask = None
+            return x.copy()
+        self.mask = (self.rng.rand(*x.shape) < (1 - self.p)) / (1 - self.p)
+        return x * self.mask
+
+    def backward(self, dout):
+        return dout if self.mask is None else dout * self.mask
+
+
+class BatchNormStaged(TrainEval):
+    """CS231n's staged computation graph: forward in small steps, backward through each
+    (the two-pass textbook form); running statistics updated in place, np.var(ddof=1)."""
+
+    param_names = ("gamma", "beta")
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        self.eps, self.momentum = eps, momentum
+        self.gamma, self.beta = np.ones(num_features), np.zeros(num_features)
+        self.running_mean, self.running_var = np.zeros(num_features), np.ones(num_features)
+
+    def parameters(self):
+        return [self.gamma, self.beta]
+
+    def gradients(self):
+        return [self.dgamma, self.dbeta]
+
+    def forward(self, x):
+        if not self.training:
+            return self.gamma * (x - self.running_mean) / np.sqrt(self.running_var + self.eps) + self.beta
+        mu = x.mean(axis=0)
+        xmu = x - mu
+        var = (xmu ** 2).mean(axis=0)
+        sqrtvar = np.sqrt(var + self.eps)
+        ivar = 1.0 / sqrtvar
+        xhat = xmu * ivar
+        self.running_mean *= 1 - self.momentum
+        self.running_mean += self.momentum * mu
+        self.running_var *= 1 - self.momentum
+        self.running_var += self.momentum * np.var(x, axis=0, ddof=1)
+        self.cache = (xhat, xmu, ivar, sqrtvar, var)
+        return self.gamma * xhat + self.beta
+
+    def backward(self, dout):
+        xhat, xmu, ivar, sqrtvar, var = self.cache
+        n = dout.shape[0]
+        self.dbeta = dout.sum(axis=0)
+        self.dgamma = (dout * xhat).sum(axis=0)
+        dxhat = dout * self.gamma
+        divar = (dxhat * xmu).sum(axis=0)
+        dxmu1 = dxhat * ivar
+        dsqrtvar = -divar / sqrtvar ** 2
+        dvar = 0.5 * dsqrtvar / np.sqrt(var + self.eps)
+        dsq = np.ones_like(dout) * dvar / n
+        dxmu2 = 2 * xmu * dsq
+        dx1 = dxmu1 + dxmu2
+        dmu = -dx1.sum(axis=0)
+        return dx1 + np.ones_like(dout) * dmu / n
+
+
+class BatchNormCachedXhat:
+    """The compact backward from the cached x̂: dx = (1/N)·istd·(N·dx̂ − Σdx̂ −
+    x̂·Σ(dx̂·x̂)); a training attribute, no eval(); running statistics rebound."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        self.eps, self.momentum, self.training = eps, momentum, True
+        self.gamma, self.beta = np.ones(num_features), np.zeros(num_features)
+        self.running_mean, self.running_var = np.zeros(num_features), np.ones(num_features)
+
+    def parameters(self):
+        return [self.gamma, self.beta]
+
+    def gradients(self):
+        return [self.dgamma, self.dbeta]
+
+    def forward(self, x):
+        n = x.shape[0]
+        if self.training:
+            mean, var = np.mean(x, axis=0), np.var(x, axis=0)
+            m = self.momentum
+            self.running_mean = m * mean + (1 - m) * self.running_mean
+            self.running_var = m * var * n / (n - 1) + (1 - m) * self.running_var
+        else:
+            mean, var = self.running_mean, self.running_var
+        self.istd = 1 / np.sqrt(var + self.eps)
+        self.xhat = (x - mean) * self.istd
+        return self.xhat * self.gamma + self.beta
+
+    def backward(self, dout):
+        n = dout.shape[0]
+        self.dgamma = np.einsum("nf,nf->f", dout, self.xhat)
+        self.dbeta = dout.sum(axis=0)
+        dxhat = dout * self.gamma
+        return self.istd / n * (n * dxhat - dxhat.sum(axis=0)
+                                - self.xhat * (dxhat * self.xhat).sum(axis=0))
+
+
 # ---- the table ---------------------------------------------------------------------------
 
 C = Case
@@ -1800,4 +1954,14 @@ CORRECT = [
     C("build_frame_model/loop", "check_frame_model", build_frame_model_loop, note="Sequential"),
     C("build_frame_model/ordered-dict", "check_frame_model", build_frame_model_ordered,
       note="OrderedDict of blocks"),
+    # notebook 5, part B (generalisation)
+    C("Dropout/binomial", "check_dropout", DropoutBinomial,
+      note="rng.binomial mask, training attribute only"),
+    C("Dropout/where", "check_dropout", DropoutWhere,
+      note="global np.random.rand, np.where, eval returns x itself"),
+    C("Dropout/cs231n", "check_dropout", DropoutCS231n, note="RandomState, mask/(1 − p) kept"),
+    C("BatchNorm1d/staged", "check_batchnorm", BatchNormStaged,
+      note="CS231n staged graph, in-place running stats"),
+    C("BatchNorm1d/cached-xhat", "check_batchnorm", BatchNormCachedXhat,
+      note="compact x̂ backward, training attribute only"),
 ]
