@@ -310,6 +310,92 @@ class PerceptronHistoryAliased(S.Perceptron):
         return result
 
 
+class PerceptronInPlaceRule(S.Perceptron):
+    """The rule as ``self.w += …``: the array changes in place (right by itself)."""
+
+    def update(self, x, y):
+        error = y - S.step(S.weighted_sum(x[None, :], self.w, self.b))[0]
+        self.w += self.lr * error * x
+        self.b = self.b + self.lr * error
+        return error
+
+
+class PerceptronHistoryAliasedAfterCopy(PerceptronInPlaceRule):
+    """The initial w copied, then ``self.w`` itself appended after each epoch of
+    ``self.w +=`` updates: every entry but the first is the final w."""
+
+    def fit(self, X, y, max_epochs=100, rng=None):
+        result = super().fit(X, y, max_epochs, rng)
+        result.history = result.history[:1] + [(self.w, b) for _, b in result.history[1:]]
+        return result
+
+
+class PerceptronHistoryAddOut(S.Perceptron):
+    """``np.add(self.w, …, out=self.w)`` and ``self.w`` appended, the first entry too."""
+
+    def update(self, x, y):
+        error = y - S.step(S.weighted_sum(x[None, :], self.w, self.b))[0]
+        np.add(self.w, self.lr * error * x, out=self.w)
+        self.b = self.b + self.lr * error
+        return error
+
+    def fit(self, X, y, max_epochs=100, rng=None):
+        result = super().fit(X, y, max_epochs, rng)
+        result.history = [(self.w, b) for _, b in result.history]
+        return result
+
+
+class PerceptronHistoryView(PerceptronInPlaceRule):
+    """``self.w[:]`` appended, as if it copied (it does for a list; of an array it is a view)."""
+
+    def fit(self, X, y, max_epochs=100, rng=None):
+        result = super().fit(X, y, max_epochs, rng)
+        result.history = [(self.w[:], b) for _, b in result.history]
+        return result
+
+
+class PerceptronListWeights(S.Perceptron):
+    """w a Python list changed item by item; the first entry ``list(self.w)``, then
+    the list itself."""
+
+    def __init__(self, n_features, lr=1.0):
+        super().__init__(n_features, lr)
+        self.w = [0.0] * n_features
+
+    def forward(self, X):
+        return S.step(np.asarray(X) @ np.asarray(self.w) + self.b)
+
+    predict = forward
+
+    def update(self, x, y):
+        error = y - self.forward(x[None, :])[0]
+        for i in range(len(self.w)):
+            self.w[i] += self.lr * error * float(x[i])
+        self.b = self.b + self.lr * error
+        return error
+
+    def fit(self, X, y, max_epochs=100, rng=None):
+        mistakes, history = [], [(list(self.w), self.b)]
+        for _ in range(max_epochs):
+            mistakes.append(int(sum(self.update(X[i], y[i]) != 0 for i in range(len(X)))))
+            history.append((self.w, self.b))
+            if mistakes[-1] == 0:
+                break
+        return S.perceptron.FitResult(mistakes[-1] == 0, len(mistakes), mistakes, history)
+
+
+class PerceptronHistoryOneList(S.Perceptron):
+    """w copied, but into one list appended each epoch and refilled: every entry is
+    that list, holding the last epoch's w and b."""
+
+    def fit(self, X, y, max_epochs=100, rng=None):
+        result = super().fit(X, y, max_epochs, rng)
+        entry = []
+        result.history = [entry] * len(result.history)
+        entry[:] = [self.w.copy(), self.b]
+        return result
+
+
 def step_strict(z):
     return (z > 0).astype(float)
 
@@ -689,6 +775,16 @@ MUTANTS = [
            "result: your code returned a list, not a numpy array"),
     Mutant("perceptron history holds one array", C.check_perceptron_fit,
            PerceptronHistoryAliased, "append a copy (self.w.copy())"),
+    Mutant("perceptron history: first w copied, then self.w after self.w +=", C.check_perceptron_fit,
+           PerceptronHistoryAliasedAfterCopy, "entries [1:] of result.history hold the same array as self.w"),
+    Mutant("perceptron history: self.w after np.add(out=self.w)", C.check_perceptron_fit,
+           PerceptronHistoryAddOut, "entries [:] of result.history hold the same array as self.w"),
+    Mutant("perceptron history: self.w[:] of an array", C.check_perceptron_fit, PerceptronHistoryView,
+           "entries [:] of result.history hold the same array as self.w"),
+    Mutant("perceptron history: a list w changed item by item", C.check_perceptron_fit,
+           PerceptronListWeights, "entries [1:] of result.history hold the same list as self.w"),
+    Mutant("perceptron history: one list refilled each epoch", C.check_perceptron_fit,
+           PerceptronHistoryOneList, "entries [:] of result.history are one list, refilled in place"),
     Mutant("perceptron rule with the wrong sign", C.check_perceptron_update, PerceptronWrongSign,
            "result"),
     Mutant("dropout not inverted", C.check_dropout, DropoutNonInverted,

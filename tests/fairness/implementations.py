@@ -1374,6 +1374,98 @@ class PerceptronNamedTuple:
         return FitResultTuple(converged, epoch, mistakes, history)
 
 
+class PerceptronRebindNoCopy:
+    """``self.w = self.w + …`` makes a new array at each update, so appending self.w
+    itself (no copy, the first entry too) records every epoch right."""
+
+    def __init__(self, n_features, lr=1.0):
+        self.w, self.b, self.lr = np.zeros(n_features), 0.0, lr
+
+    def predict(self, X):
+        return (X @ self.w + self.b >= 0).astype(float)
+
+    forward = predict
+
+    def update(self, x, y):
+        error = y - float(x @ self.w + self.b >= 0)
+        self.w = self.w + self.lr * error * x
+        self.b = self.b + self.lr * error
+        return error
+
+    def fit(self, X, y, max_epochs=100, rng=None):
+        mistakes, history = [], [(self.w, self.b)]
+        for _ in range(max_epochs):
+            mistakes.append(sum(self.update(xi, yi) != 0 for xi, yi in zip(X, y)))
+            history.append((self.w, self.b))
+            if mistakes[-1] == 0:
+                break
+        return FitResultNotebook(mistakes[-1] == 0, len(mistakes), mistakes, history)
+
+
+class PerceptronListCopies(PerceptronRebindNoCopy):
+    """w a Python list changed item by item; each entry of history a list(self.w)."""
+
+    def __init__(self, n_features, lr=1.0):
+        super().__init__(n_features, lr)
+        self.w = [0.0] * n_features
+
+    def predict(self, X):
+        return (np.asarray(X) @ np.array(self.w) + self.b >= 0).astype(float)
+
+    forward = predict
+
+    def update(self, x, y):
+        error = y - float(np.dot(x, self.w) + self.b >= 0)
+        for i, xi in enumerate(x):
+            self.w[i] += self.lr * error * float(xi)
+        self.b += self.lr * error
+        return error
+
+    def fit(self, X, y, max_epochs=100, rng=None):
+        mistakes, history = [], [(list(self.w), self.b)]
+        for _ in range(max_epochs):
+            mistakes.append(sum(self.update(xi, yi) != 0 for xi, yi in zip(X, y)))
+            history.append((list(self.w), self.b))
+            if mistakes[-1] == 0:
+                break
+        return FitResultNotebook(mistakes[-1] == 0, len(mistakes), mistakes, history)
+
+
+class PerceptronAddOutFreshLists(PerceptronRebindNoCopy):
+    """``np.add(…, out=self.w)`` in place; each epoch appends a new list
+    [np.array(self.w), self.b] (lists as entries, each w a fresh array)."""
+
+    def update(self, x, y):
+        error = y - float(x @ self.w + self.b >= 0)
+        np.add(self.w, self.lr * error * x, out=self.w)
+        self.b = self.b + self.lr * error
+        return error
+
+    def fit(self, X, y, max_epochs=100, rng=None):
+        mistakes, history = [], [[np.array(self.w), self.b]]
+        for _ in range(max_epochs):
+            mistakes.append(sum(self.update(xi, yi) != 0 for xi, yi in zip(X, y)))
+            history.append([np.array(self.w), self.b])
+            if mistakes[-1] == 0:
+                break
+        return FitResultNotebook(mistakes[-1] == 0, len(mistakes), mistakes, history)
+
+
+class PerceptronAppendSnapshot(PerceptronAddOutFreshLists):
+    """In-place updates; each epoch's snapshot np.append(self.w, self.b), recorded as
+    (snapshot[:-1], snapshot[-1]): a view, but of a fresh array."""
+
+    def fit(self, X, y, max_epochs=100, rng=None):
+        mistakes, history = [], []
+        for _ in range(max_epochs):
+            mistakes.append(sum(self.update(xi, yi) != 0 for xi, yi in zip(X, y)))
+            snapshot = np.append(self.w, self.b)
+            history.append((snapshot[:-1], snapshot[-1]))
+            if mistakes[-1] == 0:
+                break
+        return FitResultNotebook(mistakes[-1] == 0, len(mistakes), mistakes, history)
+
+
 # ---- numerical_gradient (notebook 4) -----------------------------------------------------
 
 def numerical_gradient_nditer(f, x, eps=1e-6):
@@ -1922,6 +2014,14 @@ CORRECT = [
       note="FitResult as a namedtuple"),
     C("Perceptron.xor/namedtuple", "check_perceptron_xor", PerceptronNamedTuple,
       note="FitResult as a namedtuple"),
+    C("Perceptron.fit/rebind-no-copy", "check_perceptron_fit", PerceptronRebindNoCopy,
+      note="self.w appended itself: each update rebinds it"),
+    C("Perceptron.fit/list-copies", "check_perceptron_fit", PerceptronListCopies,
+      note="a list w changed in place, list(self.w) recorded"),
+    C("Perceptron.fit/add-out-fresh-lists", "check_perceptron_fit", PerceptronAddOutFreshLists,
+      note="np.add(out=), [np.array(w), b] entries"),
+    C("Perceptron.fit/np.append-snapshot", "check_perceptron_fit", PerceptronAppendSnapshot,
+      note="in place, views of a fresh np.append each epoch"),
     # numerical_gradient (notebook 4)
     C("numerical_gradient/nditer", "check_numerical_gradient", numerical_gradient_nditer,
       note="CS231n nditer"),
