@@ -1,8 +1,9 @@
 """Plots for the notebooks (student-safe: matplotlib, numpy and the data only).
 
 ``attempt`` runs a step that uses student code and turns "not implemented yet" into
-one printed line, so an unfinished notebook still runs to the end; graded test
-cells do not use it, they fail with the oracle's message.
+one printed line, so an unfinished notebook still runs to the end, and a plot of
+unfinished work draws nothing rather than empty axes; graded test cells do not use it,
+they fail with the oracle's message.
 """
 
 import matplotlib.pyplot as plt
@@ -11,14 +12,28 @@ from matplotlib.patches import FancyBboxPatch
 
 
 def attempt(step, what):
-    """Run ``step()``; if it raises, print what to do and return None."""
+    """Run ``step()``; if it raises, print one line that says what to do and return None."""
     try:
         return step()
-    except NotImplementedError:
-        print(f"{what}: not implemented yet — fill in the cell above and run this cell again.")
+    except NotImplementedError as error:
+        print(f"{what}: not implemented yet{still_raising(error)} — fill it in and run this cell again.")
     except Exception as error:
         print(f"{what} failed: {type(error).__name__}: {error}")
     return None
+
+
+def still_raising(error):
+    """" (Linear.forward still raises NotImplementedError)": the function whose stub
+    raised, from the traceback's last frame ("" when there is none)."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace is None:
+        return ""
+    frame = trace.tb_frame
+    owner = frame.f_locals.get("self")
+    name = f"{type(owner).__name__}.{frame.f_code.co_name}" if owner is not None else frame.f_code.co_name
+    return f" ({name} still raises NotImplementedError)"
 
 
 def plot_decision_boundaries(X, y, history, title, ax=None):
@@ -125,8 +140,16 @@ def plot_computation_graph(ax=None):
 def plot_activation(layer, name, ax=None, x=None):
     """f(x) and f'(x) (from ``backward`` with upstream gradient 1) on [-4, 4]."""
     x = np.linspace(-4, 4, 401) if x is None else x
-    y = layer.forward(x.copy())
-    dy = layer.backward(np.ones_like(x))
+    y, dy = activation_curve(layer, x)
+    return draw_activation(x, y, dy, name, ax)
+
+
+def activation_curve(layer, x):
+    """(f(x), f'(x)) of a layer, f' from ``backward`` with upstream gradient 1."""
+    return layer.forward(x.copy()), layer.backward(np.ones_like(x))
+
+
+def draw_activation(x, y, dy, name, ax=None):
     ax = ax or plt.subplots(figsize=(4, 3))[1]
     ax.plot(x, y, label=f"{name}(x)")
     ax.plot(x, dy, "--", label=f"{name}'(x)")
@@ -135,6 +158,34 @@ def plot_activation(layer, name, ax=None, x=None):
     ax.set_title(name)
     ax.legend()
     return ax
+
+
+def plot_activations(layers, columns=4):
+    """f and f' of each of ``layers`` ({name: (make the layer, x)}) in a grid: the
+    finished ones only; those not implemented yet named in one printed line (no
+    figure at all when none is finished)."""
+    curves, unfinished = {}, []
+    for name, (make, x) in layers.items():
+        try:
+            curves[name] = (x, *activation_curve(make(), x))
+        except NotImplementedError:
+            unfinished.append(name)
+        except Exception as error:
+            print(f"plot of {name} failed: {type(error).__name__}: {error}")
+    if unfinished:
+        print(f"plot of {', '.join(unfinished)}: not implemented yet — fill in the cells above "
+              f"and run this cell again.")
+    if not curves:
+        return None
+    rows = -(-len(curves) // columns)
+    fig, axes = plt.subplots(rows, min(columns, len(curves)), figsize=(3.5 * min(columns, len(curves)),
+                                                                         3 * rows), squeeze=False)
+    for ax in axes.flat[len(curves):]:
+        ax.remove()
+    for ax, (name, (x, y, dy)) in zip(axes.flat, curves.items()):
+        draw_activation(x.ravel(), np.ravel(y), np.ravel(dy), name, ax)
+    fig.tight_layout()
+    return fig
 
 
 def plot_loss_curves(curves, title="Loss during gradient descent", log=True):

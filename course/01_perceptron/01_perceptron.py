@@ -80,13 +80,14 @@ check_perceptron_update(Perceptron).assert_passed()
 # %%
 X_gates = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 gates = {"AND": np.array([0, 0, 0, 1.0]), "OR": np.array([0, 1, 1, 1.0])}
-fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-for ax, (name, labels) in zip(axes, gates.items()):
-    result = attempt(lambda: Perceptron(2).fit(X_gates, labels), f"fit on {name}")
-    if result is not None:
+results = attempt(lambda: {name: Perceptron(2).fit(X_gates, labels) for name, labels in gates.items()},
+                  "fit on AND and OR")
+if results is not None:
+    fig, axes = plt.subplots(1, 2, figsize=(8, 4))
+    for ax, (name, result) in zip(axes, results.items()):
         print(f"{name}: {result}")
-        plot_decision_boundaries(X_gates, labels, result.history, name, ax=ax)
-plt.show()
+        plot_decision_boundaries(X_gates, gates[name], result.history, name, ax=ax)
+    plt.show()
 
 # %% hidden_seed=true id="test_fit" points=3 tags=["tests"]
 check_perceptron_fit(Perceptron).assert_passed()

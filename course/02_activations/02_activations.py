@@ -41,7 +41,7 @@ import numpy as np
 from autograder.student.components import (check_elu, check_gelu, check_leaky_relu, check_maxout,
                                            check_relu, check_sigmoid, check_silu, check_stable_sigmoid,
                                            check_tanh)
-from autograder.student.plots import attempt, plot_activation
+from autograder.student.plots import plot_activations
 
 # %% [markdown]
 # Every layer derives from this small base class (given).
@@ -177,15 +177,11 @@ check_silu(SiLU).assert_passed()
 # derivative never exceeds 1/4 — why deep sigmoid networks learn slowly.
 
 # %%
-layers = {"sigmoid": Sigmoid, "tanh": Tanh, "ReLU": ReLU, "leaky ReLU": LeakyReLU,
-          "ELU": ELU, "GELU": GELU, "SiLU": SiLU}
-fig, axes = plt.subplots(2, 4, figsize=(14, 6))
-for ax, (name, layer) in zip(axes.flat, layers.items()):
-    attempt(lambda: plot_activation(layer(), name, ax=ax), f"plot of {name}")
-maxout = Maxout(1, 1, k=3, rng=0)
-attempt(lambda: plot_activation(maxout, "maxout (k=3, 1-D)", ax=axes.flat[-1],
-                                x=np.linspace(-4, 4, 401)[:, None]), "plot of maxout")
-fig.tight_layout()
+x = np.linspace(-4, 4, 401)
+layers = {"sigmoid": (Sigmoid, x), "tanh": (Tanh, x), "ReLU": (ReLU, x),
+          "leaky ReLU": (LeakyReLU, x), "ELU": (ELU, x), "GELU": (GELU, x), "SiLU": (SiLU, x),
+          "maxout (k=3, 1-D)": (lambda: Maxout(1, 1, k=3, rng=0), x[:, None])}
+plot_activations(layers)  # the finished ones; one line names the rest
 plt.show()
 
 # %% [markdown]

@@ -100,12 +100,9 @@ lambda_max = np.linalg.eigvalsh(2 * X_line.T @ X_line / len(d)).max()
 print(f"divergence above eta = 2 / lambda_max = {2 / lambda_max:.2f}")
 
 rates = [0.01, 0.1, 0.9, 1.03 * 2 / lambda_max]
-curves = {}
-for eta in rates:
-    run = attempt(lambda: gradient_descent(loss_and_grad, np.zeros(2), eta, 60), f"descent with eta={eta:.2f}")
-    if run is not None:
-        curves[f"eta = {eta:.2f}"] = run[1]
-if curves:
+curves = attempt(lambda: {f"eta = {eta:.2f}": gradient_descent(loss_and_grad, np.zeros(2), eta, 60)[1]
+                          for eta in rates}, "descent with four learning rates")
+if curves is not None:
     plot_loss_curves(curves, title="Loss per step for four learning rates")
     plt.show()
 

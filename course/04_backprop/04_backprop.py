@@ -181,8 +181,8 @@ if error is not None:
 
 # %%
 epsilons = np.logspace(-12, -1, 23)
-errors = [attempt(lambda: gradient_check_mlp(eps), "gradient check") for eps in epsilons]
-if all(e is not None for e in errors):
+errors = attempt(lambda: [gradient_check_mlp(eps) for eps in epsilons], "gradient check for 23 values of ε")
+if errors is not None:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.loglog(epsilons, np.maximum(errors, 1e-18), "o-")
     ax.set(xlabel="$\\varepsilon$", ylabel="relative error",
