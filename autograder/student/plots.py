@@ -30,10 +30,8 @@ def still_raising(error):
         trace = trace.tb_next
     if trace is None:
         return ""
-    frame = trace.tb_frame
-    owner = frame.f_locals.get("self")
-    name = f"{type(owner).__name__}.{frame.f_code.co_name}" if owner is not None else frame.f_code.co_name
-    return f" ({name} still raises NotImplementedError)"
+    code = trace.tb_frame.f_code  # its qualified name: the class that defines the stub
+    return f" ({getattr(code, 'co_qualname', code.co_name)} still raises NotImplementedError)"
 
 
 def plot_decision_boundaries(X, y, history, title, ax=None):
