@@ -663,6 +663,66 @@ class BatchNormConstantStatistics(S.BatchNorm1d):
         return dout * self.gamma * self.inv_std
 
 
+# ---- initialisation (notebook 4) ------------------------------------------------------
+
+def xavier_without_gain(shape, gain=1.0, rng=None):
+    return S.xavier_uniform(shape, 1.0, rng)
+
+
+def xavier_normal_std_as_bound(shape, gain=1.0, rng=None):
+    """U(−s, s) with s = gain·√(2/(fan_in + fan_out)), Xavier normal's std."""
+    s = gain * np.sqrt(2 / (shape[0] + shape[1]))
+    return np.random.default_rng(rng).uniform(-s, s, size=shape)
+
+
+def xavier_normal_draw(shape, gain=1.0, rng=None):
+    s = gain * np.sqrt(2 / (shape[0] + shape[1]))
+    return np.random.default_rng(rng).normal(0, s, size=shape)
+
+
+def xavier_transposed(shape, gain=1.0, rng=None):
+    return S.xavier_uniform(shape[::-1], gain, rng)
+
+
+def xavier_from_zero(shape, gain=1.0, rng=None):
+    """rng.random · a: U(0, a)."""
+    return np.random.default_rng(rng).random(shape) * gain * np.sqrt(6 / (shape[0] + shape[1]))
+
+
+def xavier_global_state(shape, gain=1.0, rng=None):
+    a = gain * np.sqrt(6 / (shape[0] + shape[1]))
+    return np.random.uniform(-a, a, size=shape)
+
+
+def xavier_float32(shape, gain=1.0, rng=None):
+    return S.xavier_uniform(shape, gain, rng).astype(np.float32)
+
+
+def xavier_default_gain_relu(shape, gain=np.sqrt(2), rng=None):
+    return S.xavier_uniform(shape, gain, rng)
+
+
+def kaiming_fan_out(shape, gain=np.sqrt(2), rng=None):
+    return np.random.default_rng(rng).normal(0, gain / np.sqrt(shape[0]), size=shape)
+
+
+def kaiming_without_gain(shape, gain=np.sqrt(2), rng=None):
+    return S.kaiming_normal(shape, 1.0, rng)
+
+
+def kaiming_variance_as_std(shape, gain=np.sqrt(2), rng=None):
+    return np.random.default_rng(rng).normal(0, gain**2 / shape[1], size=shape)
+
+
+def kaiming_std_as_uniform_bound(shape, gain=np.sqrt(2), rng=None):
+    std = gain / np.sqrt(shape[1])
+    return np.random.default_rng(rng).uniform(-std, std, size=shape)
+
+
+def kaiming_fixed_seed(shape, gain=np.sqrt(2), rng=None):
+    return S.kaiming_normal(shape, gain, 0)
+
+
 MUTANTS = [
     Mutant("frames without mean normalisation", C.check_context_frames,
            FramesWithoutMeanNormalisation, "window of frame"),
@@ -813,4 +873,28 @@ MUTANTS = [
     Mutant("batchnorm backward with constant statistics", C.check_batchnorm,
            BatchNormConstantStatistics,
            "your numbers match a backward that treats the batch mean and variance as constants"),
+    Mutant("xavier without the gain", C.check_xavier_uniform, xavier_without_gain,
+           "your numbers match U(−a, a) without the gain"),
+    Mutant("xavier with the normal's std as the bound", C.check_xavier_uniform,
+           xavier_normal_std_as_bound, "your numbers match the normal's std used as the uniform bound"),
+    Mutant("xavier drawn from a normal", C.check_xavier_uniform, xavier_normal_draw,
+           "your numbers match a normal draw with Xavier's std"),
+    Mutant("xavier transposed shape", C.check_xavier_uniform, xavier_transposed,
+           "shape (1024, 256) != expected (256, 1024) — the transpose"),
+    Mutant("xavier U(0, a)", C.check_xavier_uniform, xavier_from_zero, "your numbers match U(0, a)"),
+    Mutant("xavier ignores rng", C.check_xavier_uniform, xavier_global_state,
+           "twice gave different weights"),
+    Mutant("xavier float32", C.check_xavier_uniform, xavier_float32, "dtype float32"),
+    Mutant("xavier default gain √2", C.check_xavier_uniform, xavier_default_gain_relu,
+           "gain left to its default (1, torch's)"),
+    Mutant("kaiming with fan_out", C.check_kaiming_normal, kaiming_fan_out,
+           "your numbers match std = gain/√fan_out: fan_out used for fan_in"),
+    Mutant("kaiming without the gain", C.check_kaiming_normal, kaiming_without_gain,
+           "your numbers match std = 1/√fan_in: the gain is missing"),
+    Mutant("kaiming variance as std", C.check_kaiming_normal, kaiming_variance_as_std,
+           "your numbers match std = gain²/fan_in: the variance used as the std"),
+    Mutant("kaiming std as a uniform bound", C.check_kaiming_normal, kaiming_std_as_uniform_bound,
+           "your numbers match U(−std, std)"),
+    Mutant("kaiming fixed seed", C.check_kaiming_normal, kaiming_fixed_seed,
+           "gave the same weights"),
 ]

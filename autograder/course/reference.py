@@ -30,6 +30,8 @@ REFERENCE_CHECKS = [  # (component, torch counterpart, check, reference)
     ("SGD", "torch.optim.SGD", C.check_sgd, S.SGD),
     ("Adam", "torch.optim.Adam", C.check_adam, S.Adam),
     ("MLP", "nn.Sequential", C.check_mlp, S.MLP),
+    ("xavier_uniform", "torch.nn.init.xavier_uniform_", C.check_xavier_uniform, S.xavier_uniform),
+    ("kaiming_normal", "torch.nn.init.kaiming_normal_", C.check_kaiming_normal, S.kaiming_normal),
     ("numerical_gradient", "torch autograd", C.check_numerical_gradient,
      gradcheck.numerical_gradient),
     ("gradient_descent", "torch.linalg.lstsq", C.check_gradient_descent, descent.gradient_descent),

@@ -263,3 +263,30 @@ def plot_phone_confusion(matrix, names, title="Confusion of phones (rows sum to 
     ax.set_xticklabels(names, rotation=90, fontsize=7)
     ax.set_yticklabels(names, fontsize=7)
     return ax
+
+
+INIT_COLOURS = {"N(0, 0.01²)": "tab:blue", "N(0, 1)": "tab:red", "Xavier uniform": "tab:green",
+                "Kaiming normal": "tab:purple"}
+
+
+def plot_activation_statistics(results):
+    """Per-layer std of the activations (top) and of the gradient reaching each layer
+    (bottom), log scale, one column per activation: ``results`` as returned by
+    ``experiments.initialisation_experiment``."""
+    fig, axes = plt.subplots(2, len(results), figsize=(5.5 * len(results), 7), sharex=True,
+                             squeeze=False)
+    for column, (activation, runs) in enumerate(results.items()):
+        top, bottom = axes[0, column], axes[1, column]
+        for label, statistics in runs.items():
+            layers = np.arange(1, len(statistics["activation_std"]) + 1)
+            style = dict(marker="o", ms=3, label=label, color=INIT_COLOURS.get(label))
+            top.semilogy(layers, statistics["activation_std"], **style)
+            bottom.semilogy(layers, statistics["gradient_std"], **style)
+        name = {"relu": "ReLU"}.get(activation, activation)
+        top.set(title=f"{name} net: activations", ylabel="std of layer $l$'s output $h_l$")
+        bottom.set(title=f"{name} net: gradients", xlabel="layer $l$",
+                   ylabel="std of $\\partial L/\\partial h_{l-1}$")
+        bottom.xaxis.get_major_locator().set_params(integer=True)
+        top.legend(fontsize=8)
+    fig.tight_layout()
+    return axes

@@ -16,8 +16,11 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from autograder.student.components import check_linear, check_mlp, check_numerical_gradient
-from autograder.student.plots import attempt, plot_computation_graph, plot_decision_region
+from autograder.student.components import (check_kaiming_normal, check_linear, check_mlp,
+                                           check_numerical_gradient, check_xavier_uniform)
+from autograder.student.experiments import initialisation_experiment
+from autograder.student.plots import (attempt, plot_activation_statistics, plot_computation_graph,
+                                      plot_decision_region)
 
 # %% [markdown]
 # The picture to keep in mind: a network and its loss form a chain of nodes. The forward
@@ -190,6 +193,105 @@ if errors is not None:
     plt.show()
 
 # %% [markdown]
+# ## Initialisation: keeping a deep net's signals at one scale
+#
+# Your `Linear` starts from `nn.Linear`'s default, $U(-1/\sqrt{\text{fan\_in}},
+# 1/\sqrt{\text{fan\_in}})$. With one or two hidden layers almost any small scale
+# trains; with twenty, the scale decides whether anything reaches the other end.
+#
+# Take a layer $z = xW^\top$, $W$ of shape (out, in) = (fan_out, fan_in), its entries
+# independent of each other and of $x$, with mean 0 and variance $\operatorname{Var}(w)$.
+# Each output is a sum of fan_in products $w_{ji}x_i$, so
+#
+# $$\operatorname{Var}(z) = \text{fan\_in}\cdot\operatorname{Var}(w)\cdot\mathbb{E}[x^2].$$
+#
+# Every layer multiplies the signal's variance by $\text{fan\_in}\cdot\operatorname{Var}(w)$
+# (and by what the activation keeps of it), so after $L$ layers by that factor to the
+# power $L$: below 1 the signal **vanishes**, above 1 it **explodes**, exponentially in
+# depth. Backward, $\partial L/\partial x = \delta W$ sums fan_out terms, and the
+# gradient's variance is multiplied by $\text{fan\_out}\cdot\operatorname{Var}(w)$ per layer.
+#
+# - **Xavier** (Glorot & Bengio, 2010), for tanh, which is the identity near 0: keep both
+#   factors near 1 with $\operatorname{Var}(w) = \text{gain}^2\cdot\frac{2}{\text{fan\_in} +
+#   \text{fan\_out}}$. $U(-a, a)$ has variance $a^2/3$, so
+#   $a = \text{gain}\cdot\sqrt{6/(\text{fan\_in} + \text{fan\_out})}$
+#   (`torch.nn.init.xavier_uniform_`, gain 1 by default).
+# - **Kaiming** (He et al., 2015), for ReLU: ReLU zeroes half of its inputs,
+#   $\mathbb{E}[\max(0, z)^2] = \tfrac12\operatorname{Var}(z)$, so the variance must double
+#   at every layer to stay put: $w \sim N(0, \text{std}^2)$ with
+#   $\text{std} = \text{gain}/\sqrt{\text{fan\_in}}$ and gain $\sqrt2$, i.e.
+#   $\operatorname{Var}(w) = 2/\text{fan\_in}$ (`torch.nn.init.kaiming_normal_`, mode
+#   `'fan_in'`).
+#
+# The gain is what an activation needs on top: `torch.nn.init.calculate_gain` gives 1 for
+# none, $\sqrt2$ for ReLU, $5/3$ for tanh. `nn.Linear`'s default has
+# $\operatorname{Var}(w) = 1/(3\,\text{fan\_in})$: a ReLU layer then keeps a sixth of the
+# variance — harmless in notebook 5's few layers, not in twenty.
+#
+# Write both for $W$ of shape `(out, in)`: fan_in = `shape[1]`, fan_out = `shape[0]`.
+# Return float64 arrays, drawn from `np.random.default_rng(rng)` (`rng` is a seed or a
+# generator), so that the same seed gives the same weights. There is no single right
+# array to compare with: the tests draw from torch's `xavier_uniform_` and
+# `kaiming_normal_` on the same shapes and gains and test that your weights come from the
+# same distribution (a Kolmogorov–Smirnov test, and the bound or the std), at odds that
+# fail a right implementation once in $10^{9}$.
+
+# %% id="xavier_uniform" tags=["solution"]
+# @solution solutions.init:xavier_uniform
+
+# %% hidden_seed=true id="test_xavier_uniform" points=1 tags=["tests"]
+check_xavier_uniform(xavier_uniform).assert_passed()
+
+# %% id="kaiming_normal" tags=["solution"]
+# @solution solutions.init:kaiming_normal
+
+# %% hidden_seed=true id="test_kaiming_normal" points=1 tags=["tests"]
+check_kaiming_normal(kaiming_normal).assert_passed()
+
+# %% [markdown]
+# ### What depth does with the scale
+#
+# A batch of 256 standard-normal inputs goes up 20 layers of 256 units,
+# $h_l = f(h_{l-1}W_l^\top)$ (no biases), once per initialisation: your two, and two naive
+# ones that ignore the layer's size, $N(0, 0.01^2)$ and $N(0, 1)$. Then a standard-normal
+# gradient goes back down from the top. Top row: the std of each layer's output; bottom
+# row: the std of the gradient that reaches each layer's input. Both on log scales.
+
+# %%
+statistics = attempt(lambda: initialisation_experiment(xavier_uniform, kaiming_normal),
+                     "the initialisation experiment")
+if statistics:
+    plot_activation_statistics(statistics)
+    plt.show()
+    saturated = statistics["tanh"]["N(0, 1)"]["saturated"]
+    print(f"tanh net, N(0, 1): {saturated.min():.0%} to {saturated.max():.0%} of each layer's "
+          "units are saturated (|h| > 0.99)")
+
+# %% [markdown]
+# What the figure shows:
+#
+# - **$N(0, 0.01^2)$**, $\text{fan\_in}\cdot\operatorname{Var}(w) = 256\cdot 10^{-4}$: the
+#   signal vanishes in both nets. In the tanh net its std shrinks by
+#   $\sqrt{256\cdot 10^{-4}} = 0.16$ per layer (tanh is the identity near 0), to less than
+#   $10^{-12}$ of the first layer's by layer 20; the gradient shrinks the same way on its
+#   way down, and less than $10^{-12}$ of what reaches the last layer reaches the first. No
+#   layer below the top would learn.
+# - **$N(0, 1)$**, $\text{fan\_in}\cdot\operatorname{Var}(w) = 256$: in the ReLU net the
+#   signal explodes, by about $\sqrt{256/2} \approx 11$ per layer, more than $10^{15}$-fold by
+#   layer 20, and the gradient explodes on its way down. In the tanh net the std looks
+#   fine, near 1 at every layer — because more than 80 % of the units are saturated at
+#   ±1 (printed above), where tanh passes on almost no gradient; yet the gradient still
+#   grows more than $10^{3}$-fold on its way down, multiplied by weights 16 times too
+#   large. A flat activation curve is not enough.
+# - **Xavier** with tanh: neither vanishes nor explodes — every layer's std, and every
+#   gradient's, stays within a factor 10 of the first layer's. The slow drift is tanh
+#   squashing its input; the gain 5/3 would make up for it.
+# - **ReLU**: Xavier's gain 1 loses half the variance at every layer (ReLU zeroes half),
+#   to less than $10^{-2}$ of the first layer's std by layer 20. Kaiming's $\sqrt2$ makes up
+#   for exactly that: every layer's std, and every gradient's, stays within a factor 2 of
+#   the first layer's.
+
+# %% [markdown]
 # ## Summary
 #
 # - Each layer maps $\partial L/\partial y$ to $\partial L/\partial x$ and stores its
@@ -199,5 +301,9 @@ if errors is not None:
 # - Finite differences check any backward. In float64 their error is smallest near
 #   $\varepsilon \approx 10^{-5}$: rounding grows as $1/\varepsilon$ below it, truncation as
 #   $\varepsilon^2$ above (for a smooth function; a piecewise-linear one has none).
+# - Each layer multiplies the variance of the signal by $\text{fan\_in}\cdot\operatorname{Var}(w)$
+#   (and of the gradient by $\text{fan\_out}\cdot\operatorname{Var}(w)$): Xavier
+#   ($2/(\text{fan\_in} + \text{fan\_out})$) for tanh and Kaiming ($2/\text{fan\_in}$) for ReLU
+#   keep a deep net's signals at one scale; a fixed scale makes them vanish or explode.
 #
 # Next: all of it together, trained on 60 000 handwritten digits (notebook 5).

@@ -1892,6 +1892,61 @@ class BatchNormCachedXhat:
                                 - self.xhat * (dxhat * self.xhat).sum(axis=0))
 
 
+# ---- initialisation (notebook 4, functions) ------------------------------------------------
+
+def xavier_two_random_minus_one(shape, gain=1.0, rng=None):
+    """(2·rng.random − 1)·a, fans unpacked as out, in."""
+    fan_out, fan_in = shape
+    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return (2 * np.random.default_rng(rng).random(shape) - 1) * a
+
+
+def xavier_from_variance(shape, gain=1.0, rng=None):
+    """The variance first, the bound √(3·Var) from it; a legacy RandomState."""
+    variance = gain**2 * 2 / (shape[0] + shape[1])
+    bound = np.sqrt(3 * variance)
+    return np.random.RandomState(rng).uniform(low=-bound, high=bound, size=shape)
+
+
+def xavier_global_seeded(shape, gain=1.0, rng=None):
+    """np.random.seed(rng) then np.random.uniform: reproducible given the seed."""
+    np.random.seed(rng)
+    limit = gain * np.sqrt(6 / sum(shape))
+    return np.random.uniform(-limit, limit, shape)
+
+
+def xavier_via_torch_formula(shape, gain=1.0, rng=None):
+    """std = gain·√(2/(in + out)) as torch writes it, bound = √3·std; a tuple shape rebuilt."""
+    out_features, in_features = shape
+    std = gain * math.sqrt(2.0 / float(in_features + out_features))
+    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    return generator.uniform(-math.sqrt(3.0) * std, math.sqrt(3.0) * std, (out_features, in_features))
+
+
+def kaiming_normal_loc_scale(shape, gain=math.sqrt(2), rng=None):
+    """rng.normal(0, std, shape)."""
+    return np.random.default_rng(rng).normal(0, gain / math.sqrt(shape[1]), shape)
+
+
+def kaiming_standard_normal_times_std(shape, gain=math.sqrt(2), rng=None):
+    """rng.standard_normal(shape) · std, the variance 2/fan_in written out for gain √2."""
+    variance = gain**2 / shape[-1]
+    return np.random.default_rng(rng).standard_normal(shape) * np.sqrt(variance)
+
+
+def kaiming_box_muller(shape, gain=math.sqrt(2), rng=None):
+    """Box–Muller from two uniforms: a normal by hand."""
+    generator = np.random.default_rng(rng)
+    u1, u2 = 1 - generator.random(shape), generator.random(shape)
+    return gain / math.sqrt(shape[1]) * np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)
+
+
+def kaiming_random_state(shape, gain=math.sqrt(2), rng=None):
+    """A legacy RandomState's randn, seeded with rng."""
+    fan_in = shape[1]
+    return np.random.RandomState(rng).randn(*shape) * (gain / np.sqrt(fan_in))
+
+
 # ---- the table ---------------------------------------------------------------------------
 
 C = Case
@@ -2064,4 +2119,21 @@ CORRECT = [
       note="CS231n staged graph, in-place running stats"),
     C("BatchNorm1d/cached-xhat", "check_batchnorm", BatchNormCachedXhat,
       note="compact x̂ backward, training attribute only"),
+    # initialisation (notebook 4)
+    C("xavier_uniform/2-random-minus-1", "check_xavier_uniform", xavier_two_random_minus_one,
+      note="(2·rng.random − 1)·a"),
+    C("xavier_uniform/from-variance", "check_xavier_uniform", xavier_from_variance,
+      note="RandomState, bound = √(3·Var)"),
+    C("xavier_uniform/global-seeded", "check_xavier_uniform", xavier_global_seeded,
+      note="np.random.seed(rng)"),
+    C("xavier_uniform/torch-formula", "check_xavier_uniform", xavier_via_torch_formula,
+      note="√3 · torch's std"),
+    C("kaiming_normal/loc-scale", "check_kaiming_normal", kaiming_normal_loc_scale,
+      note="rng.normal(0, std, shape)"),
+    C("kaiming_normal/standard-normal", "check_kaiming_normal", kaiming_standard_normal_times_std,
+      note="standard_normal · √Var"),
+    C("kaiming_normal/box-muller", "check_kaiming_normal", kaiming_box_muller,
+      note="Box–Muller by hand"),
+    C("kaiming_normal/random-state", "check_kaiming_normal", kaiming_random_state,
+      note="RandomState.randn"),
 ]
