@@ -898,3 +898,50 @@ MUTANTS = [
     Mutant("kaiming fixed seed", C.check_kaiming_normal, kaiming_fixed_seed,
            "gave the same weights"),
 ]
+
+
+# ---- notebook 5's sanity checks: each mutant is {piece: broken piece}, the rest the reference's
+
+class MLPLargeInit(S.MLP):
+    """Weights 10 times too large: logits far from 0, a loss far from ln C at the start."""
+
+    def __init__(self, sizes, **options):
+        super().__init__(sizes, **options)
+        for layer in self.layers:
+            if hasattr(layer, "W"):
+                layer.W *= 10
+
+
+class MLPGradientSignError(S.MLP):
+    """Every parameter gradient with the wrong sign: Adam climbs the loss."""
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        for grad in self.gradients():
+            grad *= -1
+        return dx
+
+
+def train_without_step(model, loss_fn, optimizer, X, y, epochs, batch_size=128, seed=0,
+                       lr_schedule=None, on_epoch=None):
+    """Forward, loss and backward, but never optimizer.step."""
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for idx in S.mlp.minibatches(len(X), batch_size, rng):
+            loss_fn.forward(model.forward(X[idx]), y[idx])
+            model.backward(loss_fn.backward())
+    return []
+
+
+SANITY_MUTANTS = [
+    Mutant("cross-entropy summed over the batch: initial loss far from ln C", C.check_initial_loss,
+           {"CrossEntropyLoss": CrossEntropySumOverBatch}, "the loss is off, not the network"),
+    Mutant("weights 10x too large: initial loss far from ln C", C.check_initial_loss,
+           {"MLP": MLPLargeInit}, "the initialisation is off"),
+    Mutant("train never steps", C.check_overfits_small_batch, {"train": train_without_step},
+           "train never updates the weights"),
+    Mutant("Adam rebinds the parameters", C.check_overfits_small_batch, {"Adam": AdamRebindsParams},
+           "train never updates the weights"),
+    Mutant("gradients with the wrong sign", C.check_overfits_small_batch,
+           {"MLP": MLPGradientSignError}, "the backward pass or the update step is wrong"),
+]

@@ -107,7 +107,9 @@ def run_check(name, args, keywords, link, seed):
         options.update({option: remote_probe(link, probe)
                         for option, probe in probes_of(name).items()})
         hidden = probe_seed(seed) if probes_of(name) else seed
-        verdicts = [check(implementation, **dict(options, seed=s)) for s in dict.fromkeys((0, hidden))]
+        others = [resolve(node, link) for node in args[1:]]  # a check of several pieces
+        verdicts = [check(implementation, *others, **dict(options, seed=s))
+                    for s in dict.fromkeys((0, hidden))]
     except RemoteGone as error:
         return Verdict(name, [f"the notebook's process {error} before this check"], 1)
     except Exception as error:

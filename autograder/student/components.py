@@ -533,6 +533,10 @@ def withheld(name):
                                  "while graded; the grader measures it itself"], against=None)
 
 
+UNTRAINED = ("your training raised NotImplementedError or stopped: there is no trained model "
+             "to measure — finish the cells above and run the training cell")
+
+
 def required_accuracy(n_train):
     """Targets on full MNIST; lower ones on the 5 000-image offline fallback."""
     return {"numpy": 0.97, "torch": 0.98} if n_train == 60000 else {"numpy": 0.85, "torch": 0.88}
@@ -540,7 +544,10 @@ def required_accuracy(n_train):
 
 @declares(framework="torch")
 def check_mnist_accuracy(model, X_test, y_test, minimum, name="test accuracy", logits=None):
-    """The grader measures accuracy itself (a printed number earns nothing)."""
+    """The grader measures accuracy itself (a printed number earns nothing). No model
+    (None: its training cell did not finish) is work not attempted yet."""
+    if model is None:
+        return Verdict(name, [UNTRAINED], 1, against=None)
     if is_withheld(y_test):
         return withheld(name)
     try:
@@ -1290,6 +1297,96 @@ def check_batchnorm(BatchNorm1d, seed=0, device="auto"):
         verdicts.append(Verdict(f"BatchNorm1d({features}, eps={eps:g}, momentum={momentum:g})",
                                 [f"{f} {where}" for f in failures], comparisons))
     return Verdict.combine("BatchNorm1d", verdicts)
+
+
+# ---- notebook 5: sanity checks ------------------------------------------------------------
+
+INITIAL_LOSS_CASES = [([784, 256, 10], 64), ([784, 128, 64, 3], 64), ([50, 40, 40], 32)]  # sizes, batch
+INITIAL_LOSS_TOLERANCE = 0.15  # |loss - ln C| <= 0.15·ln C for a freshly built MLP
+
+
+def check_initial_loss(MLP, CrossEntropyLoss, seed=0, device="auto"):
+    """Before any training, logits near 0 give a near-uniform softmax: the loss of a
+    freshly built ``MLP(sizes, rng=…)`` on standard-normal inputs (standardised pixels'
+    scale) and random labels must be ln C within 15 %, for several C. Told apart: your
+    loss disagreeing with torch's on the same logits (the loss), or torch's own far from
+    ln C too (the initialisation)."""
+    rng = np.random.default_rng(seed)
+    failures = []
+    for case, (sizes, n) in enumerate(INITIAL_LOSS_CASES):
+        X = rng.standard_normal((n, sizes[0]))
+        y = rng.integers(0, sizes[-1], size=n)
+        expected = float(np.log(sizes[-1]))
+        try:
+            model = call_student("MLP", lambda s, r: MLP(s, rng=r), sizes, seed + case)
+            logits = np.asarray(call_student("forward", model.forward, X), dtype=np.float64)
+            loss = float(call_student("CrossEntropyLoss", lambda z, t: CrossEntropyLoss().forward(z, t),
+                                      logits, y))
+        except StudentCodeError as error:
+            failures.append(str(error))
+            continue
+        except (TypeError, ValueError):
+            failures.append(f"MLP({sizes}): the logits or the loss are not numbers")
+            continue
+        if logits.shape != (n, sizes[-1]):
+            failures.append(f"MLP({sizes}).forward gave logits of shape {logits.shape}, expected "
+                            f"{(n, sizes[-1])}")
+            continue
+        truth = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y)))
+        where = f"MLP({sizes}) at initialisation, {n} random inputs"
+        if abs(loss - truth) > 1e-6 * max(1.0, abs(truth)):
+            ratio = f" ({loss / truth:.3g} × torch's)" if truth else ""
+            failures.append(f"{where}: your CrossEntropyLoss gives {loss:.4g} where torch's "
+                            f"cross-entropy of the same logits is {truth:.4g}{ratio}, near ln "
+                            f"{sizes[-1]} = {expected:.3f} — the loss is off, not the network")
+        elif abs(truth - expected) > INITIAL_LOSS_TOLERANCE * expected:
+            failures.append(f"{where}: the loss is {truth:.4g}, far from ln {sizes[-1]} = "
+                            f"{expected:.3f} (logits' std {logits.std():.3g}; near-uniform "
+                            "predictions need logits near 0) — the initialisation is off: "
+                            "weights too large?")
+    return Verdict("initial loss ≈ ln C", failures, len(INITIAL_LOSS_CASES), against=None)
+
+
+OVERFIT_SIZES, OVERFIT_SAMPLES = [20, 64, 5], 20  # a network that can learn 20 points by heart
+OVERFIT_LOSS = 0.05
+
+
+@declares(probes={"run": probe("run_overfit_small_batch")})
+def check_overfits_small_batch(MLP, CrossEntropyLoss, Adam, train, seed=0, device="auto", run=None):
+    """Your ``train`` with your ``Adam`` must learn a tiny random labelled batch by heart
+    (20 points, MLP [20, 64, 5], 100 steps at η = 0.01): every training label right and
+    the loss (torch's, on your final logits) below 0.05. It runs in one call
+    (``probes.run_overfit_small_batch``; ``run``: the grader's, in the notebook's process)."""
+    try:
+        found = call_student("train", run or probes.run_overfit_small_batch, MLP, CrossEntropyLoss,
+                             Adam, train, seed, str(resolve_device(device)))
+        X, y, before, after = (np.asarray(found[key], dtype=np.float64 if key != "y" else np.int64)
+                               for key in ("X", "y", "before", "after"))
+    except StudentCodeError as error:
+        return Verdict("overfitting a small batch", [str(error)], 1, against=None)
+    except (TypeError, ValueError, KeyError, IndexError):
+        return Verdict("overfitting a small batch", ["the run gave back no logits to judge"], 1,
+                       against=None)
+    if after.shape != (OVERFIT_SAMPLES, OVERFIT_SIZES[-1]):
+        return Verdict("overfitting a small batch", [
+            f"the trained MLP's logits have shape {after.shape}, expected "
+            f"{(OVERFIT_SAMPLES, OVERFIT_SIZES[-1])}"], 1, against=None)
+    loss = float(F.cross_entropy(torch.from_numpy(after), torch.from_numpy(y)))
+    right = int(np.sum(after.argmax(axis=1) == y))
+    start = (f"{OVERFIT_SAMPLES} random points with random labels, MLP({OVERFIT_SIZES}), 100 "
+             "steps of your Adam (η = 0.01) through your train")
+    if np.array_equal(before, after):
+        failure = (f"{start}: the network's outputs did not change at all — train never "
+                   "updates the weights: call optimizer.step(model.gradients()) after each "
+                   "backward, and update the arrays in place (p -= …)")
+    elif right < OVERFIT_SAMPLES or not loss < OVERFIT_LOSS:
+        failure = (f"{start}: {right} of {OVERFIT_SAMPLES} right, loss {loss:.3g} (ln "
+                   f"{OVERFIT_SIZES[-1]} = {np.log(OVERFIT_SIZES[-1]):.3f} at the start) — a network "
+                   "this size must learn them by heart (100 %, loss below "
+                   f"{OVERFIT_LOSS}): the backward pass or the update step is wrong")
+    else:
+        return Verdict("overfitting a small batch", [], 1, against=None)
+    return Verdict("overfitting a small batch", [failure], 1, against=None)
 
 
 # ---- notebook 6: speech frames -------------------------------------------------------

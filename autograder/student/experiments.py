@@ -163,7 +163,7 @@ def learning_curves(train, model, loss_fn, optimizer, X, y, X_val, y_val, epochs
     return {key: np.array(values) for key, values in curves.items()}
 
 
-REGULARISERS = {"no regulariser": {}, "weight decay": {"weight_decay": 5e-3},
+REGULARISERS = {"no regulariser": {}, "weight decay": {"weight_decay": 1e-2},
                 "dropout": {"p": 0.5}}
 
 
@@ -179,21 +179,24 @@ def regularised_mlp(Linear, ReLU, Sequential, Dropout, sizes, p=0.0, seed=0):
     return Sequential(*layers)
 
 
-def regularisation_runs(train, Linear, ReLU, Sequential, Dropout, SGD, CrossEntropyLoss, X, y,
-                        X_val, y_val, sizes=(784, 256, 256, 10), epochs=40, lr=0.05, momentum=0.9,
+OPTIMIZER = {"lr": 1e-3}  # Adam's
+
+
+def regularisation_runs(train, Linear, ReLU, Sequential, Dropout, Optimizer, CrossEntropyLoss, X, y,
+                        X_val, y_val, sizes=(784, 256, 256, 10), epochs=40, options=OPTIMIZER,
                         regularisers=REGULARISERS, seed=0, attempt=None):
-    """The same MLP trained the same way (SGD with momentum, same initial weights, same
-    mini-batches) once per regulariser: {name: learning_curves}. ``attempt(step, what)``
+    """The same MLP trained the same way (``Optimizer(parameters, **options)``, same
+    initial weights, same mini-batches) once per regulariser: {name: learning_curves}. ``attempt(step, what)``
     (the notebook's) runs each, and a run it gives back None for is left out; when the
     first (unregularised) run fails, nothing more is tried."""
-    attempt = attempt or (lambda step, what: step())
+    attempt, settings = attempt or (lambda step, what: step()), options
     runs = {}
     for name, options in regularisers.items():
         def run(options=options):
             model = regularised_mlp(Linear, ReLU, Sequential, Dropout, list(sizes),
                                     p=options.get("p", 0.0), seed=seed)
-            optimizer = SGD(model.parameters(), lr=lr, momentum=momentum,
-                            weight_decay=options.get("weight_decay", 0.0))
+            optimizer = Optimizer(model.parameters(), **settings,
+                                  weight_decay=options.get("weight_decay", 0.0))
             return learning_curves(train, model, CrossEntropyLoss(), optimizer, X, y, X_val, y_val,
                                    epochs, seed=seed)
         curves = attempt(run, f"the run with {name}")

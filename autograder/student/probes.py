@@ -32,6 +32,20 @@ def run_train_one_epoch(train_one_epoch, seed, device):
     return mean_loss, [p.detach().cpu().numpy() for p in model.parameters()]
 
 
+def run_overfit_small_batch(MLP, CrossEntropyLoss, Adam, train, seed, device=None):
+    """Notebook 5's second sanity check, all in the notebook's process (the optimizer
+    must hold the model's own arrays): a seeded batch of 20 points with random labels,
+    ``MLP([20, 64, 5])`` trained by the student's ``train`` with their ``Adam`` (100 steps,
+    η = 0.01). Returns the batch and the logits before and after."""
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((20, 20)), rng.integers(0, 5, size=20)
+    model = MLP([20, 64, 5], rng=seed)
+    before = np.array(model.forward(X), dtype=np.float64)
+    train(model, CrossEntropyLoss(), Adam(model.parameters(), lr=1e-2), X, y, epochs=50,
+          batch_size=10, seed=seed)
+    return {"X": X, "y": y, "before": before, "after": np.asarray(model.forward(X))}
+
+
 def run_predict_loader(predict_loader, seed, device):
     model, loader = tiny_classification(seed, device)
     predictions = predict_loader(model, loader, device)

@@ -4,19 +4,22 @@
 # MNIST: 70 000 handwritten digits, 28 × 28 grey pixels, labels 0–9. An MLP sees each
 # image as a vector of 784 numbers and outputs 10 *logits*; the prediction is their
 # argmax. **Part A** trains one built from your own numpy layers (target: ≥ 97 % test
-# accuracy). **Part B** builds the same pipeline the way practitioners do, in PyTorch
-# (target: ≥ 98 %). The grader measures both accuracies itself on the 10 000 test images.
+# accuracy). **Part B** makes a network overfit on purpose and tries three remedies:
+# weight decay, dropout (yours) and early stopping; it also builds batch normalisation.
+# **Part C** builds the same pipeline the way practitioners do, in PyTorch (target:
+# ≥ 98 %). The grader measures both accuracies itself on the 10 000 test images.
 
 # %%
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 
-from autograder.student.components import (check_adam, check_mnist_accuracy, check_mnist_dataset,
-                                           check_mnist_model, check_predict_loader, check_sgd,
-                                           check_train_one_epoch, required_accuracy)
-from autograder.student.data import MEAN, STD, load_mnist
+from autograder.student import experiments
+from autograder.student.components import (check_adam, check_batchnorm, check_dropout,
+                                           check_initial_loss, check_mnist_accuracy,
+                                           check_mnist_dataset, check_mnist_model,
+                                           check_overfits_small_batch, check_predict_loader,
+                                           check_sgd, check_train_one_epoch, required_accuracy)
+from autograder.student.data import MEAN, STD, is_withheld, load_mnist
 from autograder.student.plots import attempt, plot_confusion_matrix, plot_loss_curves, plot_predictions
 
 data = load_mnist()
@@ -45,7 +48,9 @@ plt.show()
 # %%
 from autograder.student.earlier import notebook
 
-MLP = notebook("04_backprop").MLP
+backprop = notebook("04_backprop")
+Module, Linear, Sequential, MLP = backprop.Module, backprop.Linear, backprop.Sequential, backprop.MLP
+ReLU = notebook("02_activations").ReLU
 CrossEntropyLoss = notebook("03_loss_and_gradient_descent").CrossEntropyLoss
 
 # %% [markdown]
@@ -108,7 +113,6 @@ check_adam(Adam).assert_passed()
 # @include solutions.mlp:accuracy
 import time
 
-
 # %% id="train" tags=["solution"]
 # @solution solutions.mlp:train
 
@@ -118,27 +122,21 @@ import time
 # Minutes of training can hide a bug that two seconds would show (CS231n's advice):
 #
 # 1. **The loss at the start.** With small random weights the logits are near 0, the
-#    softmax is near uniform over the 10 classes, and the cross-entropy is near
-#    $-\ln(1/10) = \ln 10 \approx 2.303$. Far from it: the loss or the initialisation is off.
-# 2. **Overfit a tiny set.** A network with 300 000 weights must learn 50 images by heart:
-#    training accuracy 100 %, loss near 0. If it cannot, the backward pass or the update
-#    is wrong, whatever the accuracy on the full set would have said.
+#    softmax is near uniform over the $C$ classes, and the cross-entropy is near
+#    $-\ln(1/C) = \ln C$ ($\ln 10 \approx 2.303$ for digits). Far from it: the loss or the
+#    initialisation is off. The test builds your `MLP` for $C$ = 10, 3 and 40 and
+#    measures its loss on random inputs of the data's scale (within 15 % of $\ln C$).
+# 2. **Overfit a tiny set.** A network with far more weights than examples must learn
+#    them by heart: training accuracy 100 %, loss near 0. If it cannot, the backward pass
+#    or the update is wrong, whatever the accuracy on the full set would have said. The
+#    test trains an `MLP([20, 64, 5])` on 20 random points with random labels, with your
+#    `train` and your `Adam` (100 steps, η = 0.01).
 
-# %%
-def sanity_checks():
-    model = MLP([784, 512, 256, 10], rng=0)
-    start = float(CrossEntropyLoss().forward(model.forward(data.X_train[:1000]), data.y_train[:1000]))
-    print(f"loss at the start: {start:.3f} (ln 10 = {math.log(10):.3f})"
-          f"{'  ✓' if abs(start - math.log(10)) < 0.2 else '  ✗ far from ln 10: check the loss'}")
-    small_X, small_y = data.X_train[:50], data.y_train[:50]
-    history = train(model, CrossEntropyLoss(), Adam(model.parameters(), lr=1e-3), small_X, small_y,
-                    epochs=40, batch_size=10, seed=0)
-    fit = accuracy(model, small_X, small_y)
-    print(f"50 images after 40 epochs: loss {history[-1]['loss']:.4f}, training accuracy "
-          f"{100 * fit:.0f} %{'  ✓' if fit == 1 else '  ✗ cannot overfit: check backward and step'}")
+# %% hidden_seed=true id="test_initial_loss" points=1 tags=["tests"]
+check_initial_loss(MLP, CrossEntropyLoss).assert_passed()
 
-
-attempt(sanity_checks, "the sanity checks")
+# %% hidden_seed=true id="test_overfits_small_batch" points=1 tags=["tests"]
+check_overfits_small_batch(MLP, CrossEntropyLoss, Adam, train).assert_passed()
 
 
 # %% [markdown]
@@ -146,8 +144,10 @@ attempt(sanity_checks, "the sanity checks")
 #
 # The test set is for the end only: choosing epochs or learning rates by its accuracy
 # would make that accuracy an optimistic estimate. So hold out the last twelfth of the
-# training images as a **validation set**, train on the rest, and watch both curves:
-# training loss falling while validation accuracy stalls or drops is overfitting.
+# training images as a **validation set**, train on the rest, and measure the
+# validation accuracy after every epoch (the figure: training loss, validation
+# accuracy). With 55 000 images and 6 epochs there is little room to overfit; Part B
+# makes it happen on purpose, and shows what it looks like.
 
 # %%
 def train_numpy_mlp():
@@ -169,7 +169,9 @@ def train_numpy_mlp():
 
 trained = attempt(train_numpy_mlp, "training the numpy MLP")
 numpy_model = trained[0] if trained else None
-if trained:
+if trained and is_withheld(data.y_test):
+    print("test accuracy: measured by the grader (the test labels are withheld while graded)")
+elif trained:
     print(f"test accuracy: {100 * accuracy(numpy_model, data.X_test, data.y_test):.2f} %")
     epochs = [r["epoch"] for r in trained[1]]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -180,7 +182,6 @@ if trained:
     plt.show()
 
 # %% id="test_numpy_accuracy" points=5 tags=["tests"]
-assert numpy_model is not None, "train the numpy MLP first (the cells above)"
 check_mnist_accuracy(numpy_model, data.X_test, data.y_test, required["numpy"]).assert_passed()
 
 
@@ -195,35 +196,139 @@ check_mnist_accuracy(numpy_model, data.X_test, data.y_test, required["numpy"]).a
 # %% [markdown]
 # ## Update rules compared
 #
-# The same small MLP, the same initial weights and the same mini-batches, trained for
-# two epochs on 6 000 images by each of your optimizers. Plain SGD needs a larger step
-# and still moves slowly along shallow directions; momentum accumulates them; Adam
-# rescales each weight's step by the size of its recent gradients, so one learning rate
-# suits every layer.
+# The same MLP ([784, 128, 10]), the same initial weights and the same mini-batches:
+# one epoch of 6 000 images (94 steps of 64) per run, with your optimizers.
+#
+# - **Left, the same learning rate** η = 0.03 for plain SGD and SGD with momentum 0.9:
+#   momentum adds up steps that keep their direction (up to $1/(1-\mu) = 10$ times one
+#   step), so its loss is lower at step 25 and at the end.
+# - **Right, each rule at its best learning rate** (the lowest loss over the last 20
+#   steps, of three rates a factor 3 apart, the same budget for each): early on the order
+#   is the one often quoted — at step 25 Adam is lowest, then momentum, then plain SGD —
+#   but at the end the three are within a quarter of each other. On a small, shallow
+#   problem a well-chosen learning rate matters more than the rule; what Adam buys is
+#   a fast start.
 
 # %%
-def compare_update_rules(steps_X=data.X_train[:6000], steps_y=data.y_train[:6000]):
-    rules = {"SGD, η = 0.1": lambda p: SGD(p, lr=0.1),
-             "SGD + momentum 0.9, η = 0.01": lambda p: SGD(p, lr=0.01, momentum=0.9),
-             "Adam, η = 0.001": lambda p: Adam(p, lr=1e-3)}
-    curves = {}
-    for name, make in rules.items():
-        model, loss_fn, rng = MLP([784, 128, 10], rng=0), CrossEntropyLoss(), np.random.default_rng(0)
-        optimizer, losses = make(model.parameters()), []
-        for _ in range(2):
-            for idx in minibatches(len(steps_X), 64, rng):
-                losses.append(float(loss_fn.forward(model.forward(steps_X[idx]), steps_y[idx])))
-                model.backward(loss_fn.backward())
-                optimizer.step(model.gradients())
-        curves[name] = np.convolve(losses, np.ones(10) / 10, mode="valid")  # smoothed
-    plot_loss_curves(curves, title="Training loss per mini-batch (mean of 10)")
+def compare_update_rules():
+    same_lr, tuned = experiments.compare_update_rules(MLP, CrossEntropyLoss, SGD, Adam,
+                                                      data.X_train[:6000], data.y_train[:6000])
+    for name, run in tuned.items():
+        tried = ", ".join(f"η = {lr:g}: {loss:.3f}" for lr, loss in run["tried"].items())
+        print(f"{name}: loss over the last 20 steps at {tried}")
+    experiments.plot_update_rules(same_lr, tuned)
     plt.show()
 
 
 attempt(compare_update_rules, "comparing the update rules")
 
 # %% [markdown]
-# ## Part B · the same in PyTorch
+# ## Part B · Generalisation
+#
+# A network that scores 100 % on its training images has not necessarily learned
+# digits: it may have learned *those images*. The validation set tells the two apart.
+# Three remedies are standard: **weight decay** (the optimizers' `weight_decay`, which
+# pulls every weight towards 0), **dropout** (below) and **early stopping** (keep the
+# epoch whose validation loss was lowest). Dropout and batch normalisation are layers:
+# they follow notebook 4's `Module` interface, and behave differently in training and at
+# test time, so `Module` has `train()` and `eval()` (as `torch.nn.Module`): they set
+# `self.training`, and a `Sequential` passes it on to its layers.
+#
+# ## Dropout
+#
+# In training, `Dropout(p)` zeroes each input element with probability $p$ (a new random
+# mask $m$ on every forward, from any random generator, e.g. `self.rng`) and scales the survivors by
+# $1/(1-p)$, so that the expected output equals the input: $y = x \odot m/(1-p)$. The
+# backward pass uses the same mask: $\partial L/\partial x = \partial L/\partial y \odot m/(1-p)$.
+# In eval mode it is the identity. The test reads your mask back from your output (each
+# element 0 or $x/(1-p)$), checks the share dropped, and compares the backward pass and
+# eval mode with `torch.nn.Dropout`.
+
+# %% id="dropout" tags=["solution"]
+# @solution solutions.regularization:Dropout
+
+# %% hidden_seed=true id="test_dropout" points=2 tags=["tests"]
+check_dropout(Dropout).assert_passed()
+
+# %% [markdown]
+# ## Batch normalisation
+#
+# `BatchNorm1d(F)` normalises each of the $F$ features over the batch, then rescales:
+#
+# $$\hat x = \frac{x - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}},\qquad y = \gamma \hat x + \beta,$$
+#
+# with the batch mean $\mu_B$ and the *biased* batch variance $\sigma_B^2$, learnable
+# $\gamma$ (ones) and $\beta$ (zeros). In training it also keeps running statistics,
+# $r \leftarrow (1-\text{momentum})\,r + \text{momentum}\cdot\text{batch}$, with the *unbiased*
+# variance for `running_var` (torch's rule); in eval mode it normalises with them. Its
+# backward pass goes through $\mu_B$ and $\sigma_B^2$ too, as both depend on every $x$:
+#
+# $$\frac{\partial L}{\partial x} = \frac{\gamma}{N\sqrt{\sigma_B^2+\epsilon}}\Big(N\,dy - \sum dy
+#   - \hat x \sum dy\,\hat x\Big),\quad \frac{\partial L}{\partial \gamma} = \sum dy\,\hat x,\quad
+#   \frac{\partial L}{\partial \beta} = \sum dy$$
+#
+# (sums over the batch). The test compares forward, backward, the running statistics
+# and eval mode with `torch.nn.BatchNorm1d`.
+
+# %% id="batchnorm" tags=["solution"]
+# @solution solutions.regularization:BatchNorm1d
+
+# %% hidden_seed=true id="test_batchnorm" points=3 tags=["tests"]
+check_batchnorm(BatchNorm1d).assert_passed()
+
+
+# %% [markdown]
+# ## Overfitting, and three remedies
+#
+# Few images and many weights: 1 000 training images, an MLP [784, 256, 256, 10] (270 000
+# weights), 40 epochs of Adam (η = 0.001, batches of 100); validation on 2 000 held-out
+# images. Three runs from the same initial weights and the same mini-batches: no
+# regulariser, weight decay λ = 0.01 (`Adam(..., weight_decay=0.01)`), and dropout
+# p = 0.5 after each ReLU. After every epoch both sets are measured in eval mode. In the
+# figure (training dashed, validation solid):
+#
+# - Without a regulariser the training loss goes to nearly 0 (every training image right,
+#   ever more confidently) while the validation loss, after its minimum within the
+#   first ten epochs, **rises** again: overfitting.
+# - With weight decay and with dropout the gap between the validation and the training
+#   loss over the last five epochs is smaller than without.
+# - Early stopping (patience 5) watches the validation loss of the unregularised run:
+#   it stops five epochs after the validation loss was lowest and keeps that epoch (the
+#   dotted line).
+
+# %%
+def overfitting_experiment():
+    n_val = len(data.X_train) // 12
+    runs = experiments.regularisation_runs(
+        train, Linear, ReLU, Sequential, Dropout, Adam, CrossEntropyLoss,
+        data.X_train[:1000], data.y_train[:1000], data.X_train[-n_val:][:2000],
+        data.y_train[-n_val:][:2000], attempt=attempt)
+    if not runs:
+        return None
+    early = experiments.early_stopping(runs["no regulariser"]["val_loss"])
+    for name, curves in runs.items():
+        print(f"{name}: validation loss {curves['val_loss'][-1]:.3f}, training loss "
+              f"{curves['train_loss'][-1]:.4f}, validation accuracy "
+              f"{100 * curves['val_accuracy'][-1]:.1f} % after 40 epochs")
+    print(f"early stopping: stops at epoch {early[1]}, keeps epoch {early[0]}")
+    experiments.plot_regularisation(runs, early)
+    plt.show()
+    return runs
+
+
+overfitting = overfitting_experiment()
+
+# %% [markdown]
+# **Question (1 point, graded by hand).** In the unregularised run, the validation loss
+# rises for 30 epochs while the validation accuracy hardly changes. How can both be
+# true? And which of the two would you give early stopping to watch, and why? Answer in
+# three or four sentences in the cell below.
+
+# %% [markdown] id="q_overfitting" points=1 tags=["written"]
+# @answer solutions.written:OVERFITTING
+
+# %% [markdown]
+# ## Part C · the same in PyTorch
 #
 # The pipeline of the course's Colab notebook: a `Dataset` that serves one (image,
 # label) pair at a time, a `DataLoader` that batches and shuffles, an `nn.Sequential`
@@ -287,7 +392,9 @@ trained = attempt(train_torch_mlp, "training the torch MLP")
 torch_model = trained[0] if trained else None
 
 # %%
-if torch_model is not None:
+if torch_model is not None and is_withheld(data.y_test):
+    print("test accuracy: measured by the grader (the test labels are withheld while graded)")
+elif torch_model is not None:
     test_loader = DataLoader(MNISTDataset(data.X_test, data.y_test), batch_size=1000)
     predictions = predict_loader(torch_model, test_loader, device)
     print(f"test accuracy (sklearn): {100 * accuracy_score(data.y_test, predictions):.2f} %")
@@ -297,7 +404,6 @@ if torch_model is not None:
     plt.show()
 
 # %% id="test_torch_accuracy" points=5 tags=["tests"]
-assert torch_model is not None, "train the torch MLP first (the cells above)"
 check_mnist_accuracy(torch_model, data.X_test, data.y_test, required["torch"]).assert_passed()
 
 # %% [markdown]
@@ -307,7 +413,11 @@ check_mnist_accuracy(torch_model, data.X_test, data.y_test, required["torch"]).a
 #   be able to overfit 50 images. Choose settings on a validation set; keep the test set
 #   for the end.
 # - SGD steps against the gradient; momentum accumulates consistent directions; Adam
-#   also rescales each weight's step by its recent gradients.
+#   also rescales each weight's step by its recent gradients. Tuned, on a small network,
+#   they end close; Adam starts fastest.
+# - A network can learn its training set by heart: watch the validation loss. Weight
+#   decay and dropout narrow the gap between training and validation; early stopping
+#   keeps the epoch the validation set liked best.
 #
 # You trained the same network twice: once from parts you wrote and proved against
 # PyTorch, once with PyTorch's own parts. Both read 784 pixels and pick the largest of
