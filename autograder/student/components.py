@@ -1358,8 +1358,8 @@ def check_overfits_small_batch(MLP, CrossEntropyLoss, Adam, train, seed=0, devic
     the loss (torch's, on your final logits) below 0.05. It runs in one call
     (``probes.run_overfit_small_batch``; ``run``: the grader's, in the notebook's process)."""
     try:
-        found = call_student("train", run or probes.run_overfit_small_batch, MLP, CrossEntropyLoss,
-                             Adam, train, seed, str(resolve_device(device)))
+        found = call_student("train", run or probes.run_overfit_small_batch, MLP, seed,
+                             str(resolve_device(device)), CrossEntropyLoss, Adam, train)
         X, y, before, after = (np.asarray(found[key], dtype=np.float64 if key != "y" else np.int64)
                                for key in ("X", "y", "before", "after"))
     except StudentCodeError as error:

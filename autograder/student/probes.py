@@ -32,11 +32,12 @@ def run_train_one_epoch(train_one_epoch, seed, device):
     return mean_loss, [p.detach().cpu().numpy() for p in model.parameters()]
 
 
-def run_overfit_small_batch(MLP, CrossEntropyLoss, Adam, train, seed, device=None):
+def run_overfit_small_batch(MLP, seed, device, CrossEntropyLoss, Adam, train):
     """Notebook 5's second sanity check, all in the notebook's process (the optimizer
     must hold the model's own arrays): a seeded batch of 20 points with random labels,
     ``MLP([20, 64, 5])`` trained by the student's ``train`` with their ``Adam`` (100 steps,
-    η = 0.01). Returns the batch and the logits before and after."""
+    η = 0.01). Returns the batch and the logits before and after. (The seed and device
+    come second and third, as in every probe.)"""
     rng = np.random.default_rng(seed)
     X, y = rng.standard_normal((20, 20)), rng.integers(0, 5, size=20)
     model = MLP([20, 64, 5], rng=seed)
