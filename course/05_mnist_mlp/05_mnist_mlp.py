@@ -48,8 +48,10 @@ plt.show()
 # %%
 from autograder.student.earlier import notebook
 
-backprop = notebook("04_backprop")
-Module, Linear, Sequential, MLP = backprop.Module, backprop.Linear, backprop.Sequential, backprop.MLP
+Module = notebook("04_backprop").Module
+Linear = notebook("04_backprop").Linear
+Sequential = notebook("04_backprop").Sequential
+MLP = notebook("04_backprop").MLP
 ReLU = notebook("02_activations").ReLU
 CrossEntropyLoss = notebook("03_loss_and_gradient_descent").CrossEntropyLoss
 

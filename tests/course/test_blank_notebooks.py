@@ -1,6 +1,6 @@
 """An unstarted notebook is quiet: run top to bottom as released, each cell says "not
 implemented" at most once, and no figure is drawn with empty axes (a plot skips what is
-not implemented yet). Notebooks 1–4; 5 and 6 train, and are run by test_course."""
+not implemented yet). Notebooks 1–5 (6 makes its corpus first, and is run by test_course)."""
 
 import nbformat
 import pytest
@@ -11,7 +11,8 @@ from autograder.course.markers import CODE_STUB
 from autograder.student.execute import execute_notebook
 
 pytestmark = pytest.mark.slow
-QUIET = ["01_perceptron", "02_activations", "03_loss_and_gradient_descent", "04_backprop"]
+QUIET = ["01_perceptron", "02_activations", "03_loss_and_gradient_descent", "04_backprop",
+         "05_mnist_mlp"]
 EMPTY = "EMPTY AXES:"
 
 # Run first in the kernel: every figure rendered (plt.show, or the inline backend at the
@@ -40,8 +41,8 @@ def blank_notebook(name):
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
-    """Notebooks 1–4 unstarted, each in its own folder as a release lays them out (notebook
-    4 imports notebook 2's ReLU from ../02_activations/)."""
+    """Notebooks 1–5 unstarted, each in its own folder as a release lays them out (notebook
+    4 imports notebook 2's ReLU from ../02_activations/, 5 imports 2–4)."""
     root = tmp_path_factory.mktemp("release")
     for name in QUIET:
         (root / name).mkdir()

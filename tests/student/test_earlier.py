@@ -196,3 +196,24 @@ def test_a_lone_surrogate_is_refused_at_intake(tmp_path):
     path = tmp_path / "n.ipynb"
     path.write_text(notebook_json.replace("PLACE", "\\ud800"))
     assert "not valid UTF-8" in unreadable_reason(path)
+
+
+def test_every_name_a_course_notebook_imports_from_an_earlier_one_is_defined_there(tmp_path,
+                                                                                  monkeypatch):
+    """The course's own imports, on the reference build: a given cell written in a form
+    ``notebook()`` does not export (``m = notebook(x)`` then ``A = m.A``) breaks every later
+    notebook that imports from this one."""
+    from autograder.course.build import build_course
+    built = {p.stem: p for p in build_course(tmp_path / "course")}
+    imported = set()
+    for path in built.values():
+        cells = nbformat.read(str(path), as_version=4).cells
+        for node in (n for c in cells if c.cell_type == "code"
+                     for n in ast.walk(ast.parse(earlier._python(c.source)))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call) \
+                    and getattr(node.value.func, "id", None) == "notebook":
+                imported.add((node.value.args[0].value, node.attr))
+    assert {name for name, _ in imported} >= {"02_activations", "04_backprop", "05_mnist_mlp"}
+    for name, attribute in sorted(imported):
+        monkeypatch.chdir(built[name].parent)
+        assert hasattr(notebook(name), attribute), f"notebook({name!r}).{attribute}"
