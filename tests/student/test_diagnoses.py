@@ -63,6 +63,10 @@ def test_an_eps_in_a_float64_loss_is_not_called_float32_rounding():
 def test_eps_mistakes_in_adam_are_named_not_called_float32_rounding():
     text = str(C.check_adam(AdamEpsBeforeBiasCorrection, device="cpu"))
     assert "your parameters match Adam with ε added before the bias correction" in text
+    # at lr 0.01 the mistake is only a few tolerances off torch: named because yours
+    # reproduces it exactly, not called float32 rounding; three settings, one line
+    assert "float32" not in text
+    assert len(bullets(text)) == 1 and "in 3 settings (5 parameters):" in text
     text = str(C.check_adam(AdamMachineEpsilon, device="cpu"))
     assert "your parameters match Adam with ε ≈ 0" in text and "float32" not in text
     assert len(bullets(text)) == 1 and "on 3 parameters:" in text  # one cause, one line
