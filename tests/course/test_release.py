@@ -32,8 +32,11 @@ def files_of(folder):
 
 
 def without_commit(manifest_bytes):
+    """The manifest without where it was cut from (the commit, and the version that
+    ``--bump`` replaced): a rebuild from a later commit has the same content."""
     manifest = json.loads(manifest_bytes)
     manifest.pop("source_commit")
+    manifest.pop("version_bumped_from", None)
     return manifest
 
 
