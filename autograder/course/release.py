@@ -189,13 +189,17 @@ def check_version(version):
                            f"not {version!r}")
 
 
+def version_order(path):
+    """Sort key of a release folder (or its manifest) by version: 2026.10 after 2026.9."""
+    name = path.parent.name if path.name == "manifest.json" else path.name
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"[._+-]", name)]
+
+
 def previous_release(out_root, version):
     """The manifest of the newest other release under ``out_root`` (by version order), or None."""
-    def key(path):
-        return [(0, int(part), "") if part.isdigit() else (1, 0, part)
-                for part in re.split(r"[._+-]", path.parent.name)]
     others = sorted((p for p in Path(out_root).glob("*/manifest.json")
-                     if p.parent.name != version), key=key)
+                     if p.parent.name != version), key=version_order)
     for path in reversed(others):
         try:
             return json.loads(path.read_text())
@@ -230,6 +234,22 @@ def release_changes(old, new):
     if total_old != total_new:
         lines.append(f"total {total_old} → {total_new} points")
     return lines or ["no file changed"]
+
+
+KEPT_RELEASES = 2  # releases/ holds the current release and the one before it
+
+
+def prune_releases(out_root, keep=KEPT_RELEASES, report=print):
+    """Remove all but the ``keep`` newest releases from ``out_root``: what students were
+    given lately stays in the tree, older releases stay in git's history
+    (``scripts/old-release VERSION`` brings one back). Returns the versions removed."""
+    releases = sorted((p.parent for p in Path(out_root).glob("*/manifest.json")), key=version_order)
+    removed = releases[:-keep] if len(releases) > keep else []
+    for folder in removed:
+        shutil.rmtree(folder)
+        report(f"releases/{folder.name} removed from the tree (older than the previous release; "
+               f"`scripts/old-release {folder.name}` gets it back from git's history)")
+    return [folder.name for folder in removed]
 
 
 def build_release(version, out_root=RELEASES, force=False, changelog=True, report=print,
@@ -269,6 +289,8 @@ def build_release(version, out_root=RELEASES, force=False, changelog=True, repor
         out.rename(target)
     since = f" since {before['version']}" if before else ""
     report(f"changes{since}:" + "".join(f"\n  {line}" for line in changes))
+    if out_root.resolve() == RELEASES.resolve():
+        prune_releases(out_root, report=report)
     if changelog and add_changelog_entry(version, manifest):
         report(f"CHANGELOG.md: the Unreleased notes now stand under '## Release {version}' "
                "(review and commit it)")

@@ -226,3 +226,38 @@ def test_markdown_self_check_for_the_classroom_workflow(fresh, tmp_path):
 def test_self_check_explains_a_missing_notebook(fresh):
     status, _ = self_check(fresh, "nope.ipynb")
     assert status == 2
+
+
+def test_releases_keeps_the_current_and_the_previous_release_and_prunes_older_ones(tmp_path):
+    from autograder.course.release import KEPT_RELEASES, prune_releases
+    for version in ("2026.1", "2026.2", "2026.9", "2026.10"):
+        (tmp_path / version).mkdir()
+        (tmp_path / version / "manifest.json").write_text(json.dumps({"version": version}))
+    (tmp_path / "notes").mkdir()  # not a release: never touched
+    said = []
+    assert prune_releases(tmp_path, report=said.append) == ["2026.1", "2026.2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026.10", "2026.9", "notes"]
+    assert len(said) == 2 and "scripts/old-release 2026.1" in said[0]
+    assert KEPT_RELEASES == 2 and prune_releases(tmp_path) == []
+
+
+def test_the_repository_holds_the_current_and_the_previous_release():
+    from autograder.course.release import KEPT_RELEASES, version_order
+    kept = sorted((p.parent for p in RELEASES.glob("*/manifest.json")), key=version_order)
+    assert len(kept) <= KEPT_RELEASES, f"releases/ keeps {[p.name for p in kept]}: prune older ones"
+    assert kept[-1].name == VERSION
+
+
+def test_an_older_release_comes_back_from_git_history(tmp_path):
+    git = ["git", "-C", str(ROOT)]
+    if subprocess.run([*git, "rev-parse", "--is-shallow-repository"], capture_output=True,
+                      text=True).stdout.strip() != "false":
+        pytest.skip("not a full git clone: older releases live in its history")
+    done = subprocess.run([str(ROOT / "scripts" / "old-release"), "2026.7", str(tmp_path / "old")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "old" / "manifest.json").read_text())
+    assert manifest["version"] == "2026.7" and (tmp_path / "old" / "01_perceptron.ipynb").is_file()
+    missing = subprocess.run([str(ROOT / "scripts" / "old-release"), "1999.1", str(tmp_path / "x")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "no release 1999.1" in missing.stderr
