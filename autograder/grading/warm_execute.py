@@ -8,7 +8,9 @@ from traitlets import Bool, Integer, Unicode
 from autograder.course.course_dir import CourseDir
 from autograder.grading.executor import execute_in_sandbox
 from autograder.grading.judge import grading_seed, judge_test_cell
-from autograder.sandbox.limits import Limits
+from autograder.sandbox.limits import CELL_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS, Limits
+
+DEFAULT = Limits()  # each limit's default, stated once (``sandbox.limits``)
 
 
 class WarmExecute(NbGraderPreprocessor):
@@ -19,14 +21,15 @@ class WarmExecute(NbGraderPreprocessor):
     grader's verdict (``judge.judge_cell``), and what happened is written to
     ``<course_root>/firstmlp/verdicts/<student>/<assignment>.json`` for the report."""
 
-    timeout = Integer(600, help="seconds per cell").tag(config=True)
-    notebook_timeout = Integer(1800, help="seconds per notebook").tag(config=True)
+    timeout = Integer(CELL_SECONDS, help="seconds per cell").tag(config=True)
+    notebook_timeout = Integer(NOTEBOOK_SECONDS, help="seconds per notebook").tag(config=True)
     course_root = Unicode("", help="the nbgrader course folder (trusted notebooks)").tag(config=True)
     isolate = Bool(True, help="confine the notebook's process (sandbox)").tag(config=True)
-    memory_mb = Integer(6144, help="address space on top of the warm worker's").tag(config=True)
-    cpu_seconds = Integer(1800, help="CPU seconds per notebook").tag(config=True)
-    processes = Integer(64, help="processes and threads per notebook").tag(config=True)
-    output_kb = Integer(1024, help="recorded stdout/stderr per notebook").tag(config=True)
+    memory_mb = Integer(MEMORY_MB, help="address space on top of the warm worker's").tag(config=True)
+    cpu_seconds = Integer(DEFAULT.cpu_seconds, help="CPU seconds per notebook").tag(config=True)
+    processes = Integer(DEFAULT.processes, help="processes and threads per notebook").tag(config=True)
+    output_kb = Integer(DEFAULT.output_bytes >> 10,
+                        help="recorded stdout/stderr per notebook").tag(config=True)
 
     def limits(self):
         if not self.isolate:

