@@ -1,51 +1,56 @@
-"""Instructor-only: each course component's check paired with the hidden reference.
+"""Instructor-only: each course component's hidden reference, keyed by the name the
+component's check registers (``autograder.student.components.registry``).
 
 Never shipped to students (it imports ``solutions``). The main job and the tests
 run every pair; a reference that fails its own check is a bug in one of the two.
+A registered component with no reference here fails
+``tests/student/test_registry.py`` (unless it is listed there, with its reason).
 """
 
 import solutions as S
-from autograder.student import components as C
+from autograder.student.components import REGISTRY
 from autograder.course.gradcheck import gradcheck_module
 from solutions import descent, gradcheck, speech, torch_mnist
 
-REFERENCE_CHECKS = [  # (component, torch counterpart, check, reference)
-    ("weighted_sum", "X @ w + b", C.check_weighted_sum, S.weighted_sum),
-    ("step", "torch.heaviside(z, 1)", C.check_step, S.step),
-    ("Perceptron.update", "torch perceptron rule", C.check_perceptron_update, S.Perceptron),
-    ("Perceptron.fit", "labels of separable data", C.check_perceptron_fit, S.Perceptron),
-    ("Perceptron.fit (XOR)", "reports non-convergence", C.check_perceptron_xor, S.Perceptron),
-    ("stable_sigmoid", "torch.sigmoid", C.check_stable_sigmoid, S.activations.stable_sigmoid),
-    ("Sigmoid", "torch.sigmoid", C.check_sigmoid, S.Sigmoid),
-    ("Tanh", "torch.tanh", C.check_tanh, S.Tanh),
-    ("ReLU", "F.relu", C.check_relu, S.ReLU),
-    ("LeakyReLU", "F.leaky_relu(x, 0.1)", C.check_leaky_relu, S.LeakyReLU),
-    ("ELU", "F.elu", C.check_elu, S.ELU),
-    ("GELU", "F.gelu", C.check_gelu, S.GELU),
-    ("SiLU", "F.silu", C.check_silu, S.SiLU),
-    ("Maxout", "k × F.linear + torch.max", C.check_maxout, S.Maxout),
-    ("Linear", "F.linear", C.check_linear, S.Linear),
-    ("MSELoss", "F.mse_loss", C.check_mse, S.MSELoss),
-    ("CrossEntropyLoss", "F.cross_entropy", C.check_cross_entropy, S.CrossEntropyLoss),
-    ("SGD", "torch.optim.SGD", C.check_sgd, S.SGD),
-    ("Adam", "torch.optim.Adam", C.check_adam, S.Adam),
-    ("MLP", "nn.Sequential", C.check_mlp, S.MLP),
-    ("xavier_uniform", "torch.nn.init.xavier_uniform_", C.check_xavier_uniform, S.xavier_uniform),
-    ("kaiming_normal", "torch.nn.init.kaiming_normal_", C.check_kaiming_normal, S.kaiming_normal),
-    ("numerical_gradient", "torch autograd", C.check_numerical_gradient,
-     gradcheck.numerical_gradient),
-    ("gradient_descent", "torch.linalg.lstsq", C.check_gradient_descent, descent.gradient_descent),
-    ("MNISTDataset", "DataLoader batches", C.check_mnist_dataset, torch_mnist.MNISTDataset),
-    ("build_model", "(N, 784) -> (N, 10) logits", C.check_mnist_model, torch_mnist.build_model),
-    ("train_one_epoch", "torch's canonical loop", C.check_train_one_epoch,
-     torch_mnist.train_one_epoch),
-    ("predict_loader", "argmax of logits", C.check_predict_loader, torch_mnist.predict_loader),
-    ("ContextFrames", "F.pad + Tensor.unfold", C.check_context_frames, speech.ContextFrames),
-    ("build_frame_model", "(N, (2k+1)·28) -> (N, 40) logits", C.check_frame_model,
-     speech.build_frame_model),
-    ("Dropout", "nn.Dropout", C.check_dropout, S.Dropout),
-    ("BatchNorm1d", "nn.BatchNorm1d", C.check_batchnorm, S.BatchNorm1d),
-]
+REFERENCES = {  # registered component -> the hidden reference (the order of `make run`'s table)
+    "weighted_sum": S.weighted_sum,
+    "step": S.step,
+    "Perceptron.update": S.Perceptron,
+    "Perceptron.fit": S.Perceptron,
+    "Perceptron.fit (XOR)": S.Perceptron,
+    "stable_sigmoid": S.activations.stable_sigmoid,
+    "Sigmoid": S.Sigmoid,
+    "Tanh": S.Tanh,
+    "ReLU": S.ReLU,
+    "LeakyReLU": S.LeakyReLU,
+    "ELU": S.ELU,
+    "GELU": S.GELU,
+    "SiLU": S.SiLU,
+    "Maxout": S.Maxout,
+    "Linear": S.Linear,
+    "MSELoss": S.MSELoss,
+    "CrossEntropyLoss": S.CrossEntropyLoss,
+    "SGD": S.SGD,
+    "Adam": S.Adam,
+    "MLP": S.MLP,
+    "xavier_uniform": S.xavier_uniform,
+    "kaiming_normal": S.kaiming_normal,
+    "numerical_gradient": gradcheck.numerical_gradient,
+    "gradient_descent": descent.gradient_descent,
+    "MNISTDataset": torch_mnist.MNISTDataset,
+    "build_model": torch_mnist.build_model,
+    "train_one_epoch": torch_mnist.train_one_epoch,
+    "predict_loader": torch_mnist.predict_loader,
+    "ContextFrames": speech.ContextFrames,
+    "build_frame_model": speech.build_frame_model,
+    "Dropout": S.Dropout,
+    "BatchNorm1d": S.BatchNorm1d,
+}
+
+BY_COMPONENT = {entry.component: entry for entry in REGISTRY.values()}
+REFERENCE_CHECKS = [  # (component, torch counterpart, check, reference), from the registry
+    (name, BY_COMPONENT[name].torch, BY_COMPONENT[name].function, reference)
+    for name, reference in REFERENCES.items()]
 
 
 def finite_difference_check(make, shape):

@@ -654,13 +654,14 @@ def check_data(course_dir, assignments, isolate=True, device=None):
       GraderEnvironmentError; only the shipped 1 000-image sample -> graded, flagged;
     - bubblewrap: cannot start -> said here, before grading (and in every flag);
     - as root, a file the sandbox's own user cannot read -> GraderEnvironmentError."""
+    from autograder.student.components import data_needed
     tree, notes = CourseDir(course_dir), {}
-    sources = {a: tree.release(a).read_text() for a in sorted(assignments) if tree.release(a).exists()}
+    released = [a for a in sorted(assignments) if tree.release(a).exists()]
 
-    def uses(call):
-        return [a for a, source in sources.items() if call in source]
+    def uses(data):  # as each notebook's checks declare (components.registry)
+        return [a for a in released if data in data_needed(a)]
 
-    if uses("ensure_corpus("):
+    if uses("corpus"):
         from autograder.student.speech.corpus import ensure_corpus
         try:
             ensure_corpus(announce=lambda message: print(message, file=sys.stderr))
@@ -669,7 +670,7 @@ def check_data(course_dir, assignments, isolate=True, device=None):
                 f"the speech corpus cannot be made ({first_line(error, 200)}); nothing was "
                 f"graded — install Festival (scripts/setup-speech) or grade the other "
                 f"assignments (--assignment)") from None
-    if mnist_users := uses("check_mnist_accuracy("):
+    if mnist_users := uses("mnist"):
         from autograder.grading.judge import grader_mnist
         try:
             data = grader_mnist()

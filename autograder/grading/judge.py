@@ -1,7 +1,9 @@
 """The grader's verdict on a test cell, decided outside the student's process.
 
 A test cell of the course reads ``check_<component>(<Name>, …).assert_passed()``.
-The grader parses that (trusted) source, looks each name up in the notebook's process
+The grader parses that (trusted) source for calls of registered checks
+(``components.registry``: each check declares its probes, framework, judge hook),
+looks each name up in the notebook's process
 (``wire``: the class or function comes back as a ``Remote`` proxy), and runs the same
 ``components`` check *here*, with torch and the oracle in the grader's own process:
 once on the visible inputs (seed 0) and once on inputs drawn for this grading run
@@ -21,6 +23,7 @@ test speakers, windows cut by the grader) against the grader's own targets.
 import ast
 import hashlib
 import hmac
+import importlib
 import os
 import re
 from functools import lru_cache
@@ -34,14 +37,16 @@ from autograder.student.oracle import Verdict, describe_exception
 
 
 def probes_of(name):
-    """{option: probe} a check declares (``components.declares``)."""
-    return getattr(getattr(components, name), "probes", {})
+    """{option: probe} a check declares (``components.declares``); {} for a name that is
+    not a registered check."""
+    entry = components.registered(name)
+    return entry.probes if entry else {}
 
 
 def numpy_checks_in(source):
     """The names of the numpy exercises' checks a test cell calls."""
     return [name for name, _, _ in checks_in(source)
-            if getattr(getattr(components, name), "framework", "numpy") == "numpy"]
+            if components.registered(name).framework == "numpy"]
 
 
 def remote_probe(link, probe):
@@ -54,7 +59,8 @@ def remote_probe(link, probe):
 
 def checks_in(source):
     """[(check name, argument nodes, keyword nodes)] for each statement of the form
-    ``check_x(...).assert_passed()`` (or a bare ``check_x(...)``) in ``source``."""
+    ``check_x(...).assert_passed()`` (or a bare ``check_x(...)``) in ``source`` whose
+    ``check_x`` is a registered check (``components.REGISTRY``)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -66,7 +72,7 @@ def checks_in(source):
                 and call.func.attr == "assert_passed":
             call = call.func.value
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
-                and call.func.id.startswith("check_") and hasattr(components, call.func.id):
+                and components.registered(call.func.id):
             found.append((call.func.id, call.args, {k.arg: k.value for k in call.keywords}))
     return found
 
@@ -84,8 +90,17 @@ def resolve(node, link):
 
 
 # measured only here: the notebook's sandbox withholds their labels (sandbox.data_view), so
-# the kernel's run of such a cell measures nothing to compare with
-MEASURED_HERE_ONLY = {"check_mnist_accuracy", "check_frame_accuracy"}
+# the kernel's run of such a cell measures nothing to compare with (declared by each check)
+MEASURED_HERE_ONLY = {name for name, entry in components.REGISTRY.items() if entry.measured_here_only}
+
+
+def judge_hook(entry):
+    """The function a check's registration names to judge it here ("module:function"),
+    or None: the check itself, run here on the notebook's names."""
+    if entry.judge is None:
+        return None
+    module, function = entry.judge.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 @lru_cache(maxsize=1)
@@ -96,13 +111,12 @@ def grader_mnist():
 
 def run_check(name, args, keywords, link, seed):
     """One check of a test cell: visible inputs and this run's inputs."""
-    check = getattr(components, name)
+    entry = components.registered(name)
+    check = entry.function
     try:
         implementation = resolve(args[0], link)
-        if name == "check_mnist_accuracy":
-            return judge_accuracy(implementation, args, link)
-        if name == "check_frame_accuracy":
-            return judge_frame_accuracy(implementation, args, link)
+        if hook := judge_hook(entry):  # measured on the grader's own data
+            return hook(implementation, args, link)
         options = {k: v.value for k, v in keywords.items() if isinstance(v, ast.Constant)}
         options.update({option: remote_probe(link, probe)
                         for option, probe in probes_of(name).items()})

@@ -1,48 +1,32 @@
 """The grader never hands student code an object it keeps: every check, checked once on
 a vandal (``tests/vandal.py``: correct, then overwrites every array it was given or can
 reach), leaves nothing behind — the reference checked next gets full marks, here and
-through the wire in the same process. The checks come from ``components`` itself, so
-a new check is covered (or this file fails) without a hand list."""
+through the wire in the same process. The checks come from the components' registry,
+so a new check is covered without a hand list (``tests/student/test_registry.py``
+fails when it has no reference)."""
 
-import inspect
 import time
 
 import numpy as np
 import pytest
 
 from autograder.course.build import load_manifest
-from autograder.course.reference import REFERENCE_CHECKS
+from autograder.course.reference import REFERENCES as REFERENCE_OF
 from autograder.grading.judge import probes_of, remote_probe
 from autograder.sandbox.notebook_process import ForkedNotebook, warm_up
 from autograder.student import components
 from tests.vandal import SCRAWL, vandalised
 
 SEEDS = (0, load_manifest()["hidden_seed"])
-ACCURACY_CHECKS = ("check_mnist_accuracy", "check_frame_accuracy")  # a model, the grader's data
+ACCURACY_CHECKS = tuple(name for name, entry in components.REGISTRY.items()  # a model, the grader's data
+                        if entry.measured_here_only)
+REFERENCES = {name: (entry.component, REFERENCE_OF[entry.component])
+              for name, entry in components.REGISTRY.items() if entry.component in REFERENCE_OF}
+CHECKS = list(REFERENCES)  # every check of one component with a reference
 
 
-def component_checks():
-    """Every check of a component: ``check_*`` functions of ``components`` whose one
-    required parameter is the implementation (helpers such as check_activation take more)."""
-    found = []
-    for name, function in vars(components).items():
-        if not (name.startswith("check_") and inspect.isfunction(function)):
-            continue
-        required = [p for p in inspect.signature(function).parameters.values()
-                    if p.default is inspect.Parameter.empty]
-        if len(required) == 1 or name in ACCURACY_CHECKS:
-            found.append(name)
-    return found
-
-
-REFERENCES = {check.__name__: (component, reference) for component, _, check, reference in REFERENCE_CHECKS}
-CHECKS = [name for name in component_checks() if name not in ACCURACY_CHECKS]
-
-
-def test_every_component_check_has_a_reference():
-    """A check nobody pairs with a reference is not covered here, nor in `make run`."""
-    assert sorted(CHECKS) == sorted(REFERENCES), "add the check to autograder/course/reference.py"
-    assert set(ACCURACY_CHECKS) <= set(component_checks())
+def test_the_accuracy_checks_are_the_two_measured_by_the_grader():
+    assert sorted(ACCURACY_CHECKS) == ["check_frame_accuracy", "check_mnist_accuracy"]
 
 
 def verdicts_of(check, impl, options=None):
@@ -96,7 +80,7 @@ def accuracy_check(name, model, monkeypatch, logits=None):
     if name == "check_mnist_accuracy":
         X, y = MNIST_SET
         return components.check_mnist_accuracy(model, X, y, 0.99, **options)
-    monkeypatch.setattr(components, "frame_test_set", lambda context, root=None: FRAME_SET)
+    monkeypatch.setattr(components.speech, "frame_test_set", lambda context, root=None: FRAME_SET)
     return components.check_frame_accuracy(model, 2, minimum=0.99, **options)
 
 

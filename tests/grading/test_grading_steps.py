@@ -200,7 +200,8 @@ def test_a_flag_quoting_the_notebook_is_one_plain_line():
 
 
 def course_with(tmp_path, **calls):
-    """A course folder whose release notebooks call what ``calls`` says."""
+    """A course folder whose release notebooks call what ``calls`` says (the data a
+    notebook needs is what its registered checks declare, ``components.data_needed``)."""
     for assignment, call in calls.items():
         path = CourseDir(tmp_path).release(assignment)
         path.parent.mkdir(parents=True)
@@ -230,9 +231,9 @@ def test_a_corpus_that_cannot_be_made_stops_the_grader(tmp_path, monkeypatch, no
     def no_festival(**kwargs):
         raise RuntimeError("Festival is not installed (apt-get install festival)")
     monkeypatch.setattr("autograder.student.speech.corpus.ensure_corpus", no_festival)
-    course = course_with(tmp_path, **{"06_speech_mlp": "ensure_corpus"})
+    course = course_with(tmp_path, **{"06_speech_frames": "check_frame_accuracy"})
     with pytest.raises(GraderEnvironmentError, match="speech corpus cannot be made .*Festival"):
-        check_data(course, {"06_speech_mlp"})
+        check_data(course, {"06_speech_frames"})
 
 
 def test_grading_on_the_mnist_sample_flags_every_outcome_of_that_notebook(

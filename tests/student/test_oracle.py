@@ -226,7 +226,7 @@ def test_a_finding_of_the_checker_names_no_line_of_the_checker():
         return grad
     text = str(C.check_numerical_gradient(leaves_x_changed, device="cpu"))
     assert "your numerical_gradient: x was left changed" in text
-    assert "in yours" not in text and "components.py" not in text
+    assert "in yours" not in text and "components/backprop.py" not in text
 
 
 def test_a_failed_check_in_a_notebook_shows_its_message_not_the_checkers_frames(tmp_path):
