@@ -12,7 +12,7 @@ inputs and returns arrays; it cannot reach the comparison.
 
 The torch exercises pass torch objects, which cannot travel; for them the notebook's
 process runs a probe (``probes``) and returns plain numbers. A probe builds its problem
-from a seed in that process, so it is given ``probe_seed(seed)``, a keyed one-way
+from a seed in that process, so it is given ``probe_seed(seed, secret)``, a keyed one-way
 function of this run's seed: the notebook learns the problem it is handed, never the
 run's seed (nor the secret, without which the function cannot be inverted or
 enumerated). Test accuracy is measured
@@ -24,7 +24,6 @@ import ast
 import hashlib
 import hmac
 import importlib
-import os
 import re
 from functools import lru_cache
 
@@ -109,8 +108,10 @@ def grader_mnist():
     return load_mnist(announce=lambda message: None)
 
 
-def run_check(name, args, keywords, link, seed):
-    """One check of a test cell: visible inputs and this run's inputs."""
+def run_check(name, args, keywords, link, seed, secret="", device=None):
+    """One check of a test cell: visible inputs and this run's inputs (``seed``, and for
+    a probe ``probe_seed(seed, secret)``), on the run's ``device`` (None: the check's
+    default)."""
     entry = components.registered(name)
     check = entry.function
     try:
@@ -120,7 +121,9 @@ def run_check(name, args, keywords, link, seed):
         options = {k: v.value for k, v in keywords.items() if isinstance(v, ast.Constant)}
         options.update({option: remote_probe(link, probe)
                         for option, probe in probes_of(name).items()})
-        hidden = probe_seed(seed) if probes_of(name) else seed
+        hidden = probe_seed(seed, secret) if probes_of(name) else seed
+        if device:
+            options["device"] = device
         others = [resolve(node, link) for node in args[1:]]  # a check of several pieces
         verdicts = [check(implementation, *others, **dict(options, seed=s))
                     for s in dict.fromkeys((0, hidden))]
@@ -154,19 +157,20 @@ def judge_frame_accuracy(model, args, link):
                                            logits=remote_probe(link, "autograder.student.probes:logits"))
 
 
-def judge_cell(source, link, seed):
+def judge_cell(source, link, seed, secret="", device=None):
     """The verdict on a test cell's checks, or None when the cell has none."""
     checks = checks_in(source)
     if not checks:
         return None
-    verdicts = [run_check(name, args, keywords, link, seed) for name, args, keywords in checks]
+    verdicts = [run_check(name, args, keywords, link, seed, secret, device)
+                for name, args, keywords in checks]
     return verdicts[0] if len(verdicts) == 1 else Verdict.combine(verdicts[0].name, verdicts)
 
 
-def grading_seed(student, assignment):
-    """Per grading run: from FIRSTMLP_GRADING_SECRET (the grader draws it for each run
-    and keeps it in memory and the environment only), per student and assignment."""
-    secret = os.environ.get("FIRSTMLP_GRADING_SECRET", "")
+def grading_seed(student, assignment, secret=""):
+    """Per grading run: from the run's ``secret`` (the grader draws it for each run and
+    hands it to ``WarmExecute`` in memory: never a file, never the environment), per
+    student and assignment."""
     if not secret:  # stock nbgrader, no run secret: the course's seed, as in the source
         from autograder.course.build import load_manifest
         return load_manifest()["hidden_seed"]
@@ -174,12 +178,12 @@ def grading_seed(student, assignment):
     return int.from_bytes(digest[:4], "little") % (2 ** 31 - 1) + 1
 
 
-def probe_seed(seed):
+def probe_seed(seed, secret=""):
     """The hidden seed a probe check hands the notebook's process: HMAC-SHA256 of the
-    grading seed keyed by this run's secret, in [1, 2**31 - 1]. Knowing it (and the
+    grading seed keyed by this run's ``secret``, in [1, 2**31 - 1]. Knowing it (and the
     visible seed 0) tells nothing of ``seed``; without a secret (stock nbgrader, where
     the hidden tests run in the kernel anyway) it is keyed by the empty string."""
-    key = os.environ.get("FIRSTMLP_GRADING_SECRET", "").encode()
+    key = secret.encode()
     digest = hmac.new(key, f"probe/{seed}".encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:4], "little") % (2 ** 31 - 1) + 1
 
@@ -192,7 +196,7 @@ def without_seed(verdict, seed):
                    [hide(a) for a in verdict.advice], verdict.against)
 
 
-def judge_test_cell(cell, link, seed, record):
+def judge_test_cell(cell, link, seed, record, secret="", device=None):
     """Decide a test cell's outputs (hence its points) by the grader's verdict."""
     grade_id = cell.metadata.nbgrader.get("grade_id")
     kernel_errors = [o for o in cell.outputs if o.get("output_type") == "error"]
@@ -201,12 +205,12 @@ def judge_test_cell(cell, link, seed, record):
     if not kernel_errors and names and set(names) <= MEASURED_HERE_ONLY:
         in_kernel = "not measured (the test labels are withheld from the notebook)"
     link.torch_calls = set()
-    verdict = judge_cell(kernel_source(cell), link, seed)
+    verdict = judge_cell(kernel_source(cell), link, seed, secret, device)
     if link.torch_calls and numpy_checks_in(kernel_source(cell)):
         record.flag(f"{grade_id}: your code called torch ({', '.join(sorted(link.torch_calls))}) "
                     "while the grader checked a numpy exercise — review")
     if verdict is not None:  # this run's seed stays in the grader: never in a notebook
-        verdict = without_seed(without_seed(verdict, seed), probe_seed(seed))
+        verdict = without_seed(without_seed(verdict, seed), probe_seed(seed, secret))
     if verdict is None:
         record.cell(grade_id, in_kernel, None, "no out-of-kernel check: scored in the kernel")
         return

@@ -87,7 +87,7 @@ def answer_ids(release):
 
 def answers_text(notebook, release):
     """The student's code answer cells (by grade_id, as grading takes them), joined."""
-    from autograder.grading.grader import Unrecorded
+    from autograder.grading.submission import Unrecorded
     from autograder.grading.trusted import merge
 
     _, answers = merge(notebook, copy.deepcopy(release), Unrecorded())
@@ -126,7 +126,7 @@ def compare(answers, boilerplate):
 
 def read_answers(submission, release, skipped):
     """One intake Submission's Answers, or None with the reason added to ``skipped``."""
-    from autograder.grading.grader import unreadable_reason
+    from autograder.grading.submission import unreadable_reason
     from autograder.grading.record import plain_line
 
     whose = f"{submission.student}'s {submission.assignment}"

@@ -24,6 +24,9 @@ class WarmExecute(NbGraderPreprocessor):
     timeout = Integer(CELL_SECONDS, help="seconds per cell").tag(config=True)
     notebook_timeout = Integer(NOTEBOOK_SECONDS, help="seconds per notebook").tag(config=True)
     course_root = Unicode("", help="the nbgrader course folder (trusted notebooks)").tag(config=True)
+    secret = Unicode("", help="the grading run's secret: set in memory by the grader, never "
+                              "in a config file").tag(config=True)
+    device = Unicode("", help="the torch side's device (empty: the checks' default)").tag(config=True)
     isolate = Bool(True, help="confine the notebook's process (sandbox)").tag(config=True)
     memory_mb = Integer(MEMORY_MB, help="address space on top of the warm worker's").tag(config=True)
     cpu_seconds = Integer(DEFAULT.cpu_seconds, help="CPU seconds per notebook").tag(config=True)
@@ -44,15 +47,18 @@ class WarmExecute(NbGraderPreprocessor):
             return execute_in_sandbox(nb, self.timeout, self.notebook_timeout,
                                    limits=self.limits(), readable=self.readable()), resources
         from autograder.course.build import load_manifest
-        from autograder.grading.grader import earlier_work
+        from autograder.grading.earlier_work import earlier_work
         from autograder.grading.record import GradingRecord
         record = GradingRecord.load(self.course_root, student, assignment)
-        seed = grading_seed(student, assignment)
+        seed = grading_seed(student, assignment, self.secret)
+        names = [a["name"] for a in load_manifest()["assignments"]]
+
+        def judge(cell, link):
+            judge_test_cell(cell, link, seed, record, self.secret, self.device or None)
         execute_in_sandbox(nb, self.timeout, self.notebook_timeout, limits=self.limits(),
-                        readable=self.readable(),
-                        judge=lambda cell, link: judge_test_cell(cell, link, seed, record), flag=record.flag,
-                        earlier=([a["name"] for a in load_manifest()["assignments"]], assignment,
-                                 earlier_work(self.course_root, student, assignment)))
+                           readable=self.readable(), judge=judge, flag=record.flag,
+                           earlier=(names, assignment,
+                                    earlier_work(self.course_root, student, assignment, names)))
         record.save()
         return nb, resources
 
@@ -60,4 +66,5 @@ class WarmExecute(NbGraderPreprocessor):
         """What Landlock lets the notebook read: the data as ``data_view`` shows it."""
         from autograder.sandbox import data_view
         from autograder.sandbox.limits import student_readable
-        return data_view.landlock_readable(student_readable(data_view.shown()))
+        return data_view.landlock_readable(student_readable(data_view.shown()),
+                                           self.device or None)

@@ -119,11 +119,12 @@ def hidden(carving=False):
     return [os.path.realpath(p) for p in paths if p.exists()]
 
 
-def landlock_readable(readable):
+def landlock_readable(readable, device=None):
     """What Landlock allows a notebook to read: ``readable`` itself inside bubblewrap
-    (which masks the hidden paths), else ``readable`` with them carved out."""
+    (which masks the hidden paths), else ``readable`` with them carved out. ``device``:
+    the run's (bubblewrap binds a GPU's device files in), handed in by the grader."""
     from autograder.sandbox.boundary import bwrap_problem
-    if bwrap_problem(os.environ.get("FIRSTMLP_DEVICE") or None) is None:
+    if bwrap_problem(device or None) is None:
         return list(readable)
     return carve(readable, hidden(carving=True))
 

@@ -385,11 +385,13 @@ def test_a_dask_worker_never_begins_a_notebook_whose_grading_began_three_times(t
     import json
 
     from autograder.course.course_dir import CourseDir
-    from autograder.grading.grader import ATTEMPTS, grade_on_dask
+    from autograder.grading.pool import ATTEMPTS, grade_on_dask
+    from autograder.grading.run import GradingRun, Task
     record = CourseDir(tmp_path).attempts("poison", "01_perceptron")
     record.parent.mkdir(parents=True)
     record.write_text(json.dumps({"sha256": "digest", "count": ATTEMPTS}))
-    result = grade_on_dask((str(tmp_path), "01_perceptron", "poison", "digest", "secret"), None, 2048)
+    result = grade_on_dask(GradingRun(CourseDir(tmp_path), secret="secret", memory_mb=2048),
+                           Task("poison", "01_perceptron", "digest"))
     assert result == {"student": "poison", "assignment": "01_perceptron",
                       "ungraded": f"the grading worker died {ATTEMPTS} times while grading this "
                                   "notebook; not tried again (--regrade retries)"}

@@ -25,7 +25,8 @@ from autograder.course.build import load_manifest
 from autograder.course.course_dir import CourseDir
 from autograder.course.nbgrader_course import completed_notebook, submit
 from autograder.course.release import RELEASES
-from autograder.grading import grader
+from autograder.grading import grader, pool
+from autograder.grading.run import GradingRun, Task
 from autograder.grading.executor import SandboxLost, SandboxedNotebook, execute_in_sandbox
 from autograder.sandbox.boundary import SandboxGone, bwrap_problem
 from autograder.sandbox.wire import RemoteGone
@@ -44,7 +45,7 @@ def locked_error():
 
 
 def no_sandbox_check_cached(monkeypatch):
-    monkeypatch.setattr(grader, "_SANDBOX_STARTED", set())
+    monkeypatch.setattr(pool, "_SANDBOX_STARTED", set())
 
 
 # ---- the sandbox under one notebook (executor) ---------------------------------------
@@ -155,9 +156,9 @@ def test_a_sandbox_that_cannot_start_is_refused_in_one_line_with_the_zygotes_wor
     no_sandbox_check_cached(monkeypatch)
     said = ("the sandbox ended: /venv/bin/python: Error while finding module specification for "
             "'autograder.sandbox.zygote' (ModuleNotFoundError: No module named 'autograder')")
-    monkeypatch.setattr(grader, "sandbox_check", lambda *a, **k: said)
+    monkeypatch.setattr(pool, "sandbox_check", lambda *a, **k: said)
     with pytest.raises(grader.GraderEnvironmentError) as refused:
-        grader.check_sandbox()
+        pool.check_sandbox(GradingRun(CourseDir(".")))
     message = str(refused.value)
     assert "\n" not in message and said in message and "nothing was graded" in message
 
@@ -167,7 +168,7 @@ def test_the_cli_refuses_before_anything_is_built_when_the_sandbox_cannot_start(
     """exit 2, one line, no course folder: no gradebook, no grades.csv, nothing placed."""
     from autograder import cli
     no_sandbox_check_cached(monkeypatch)
-    monkeypatch.setattr(grader, "sandbox_check", lambda *a, **k: "the sandbox ended: no zygote")
+    monkeypatch.setattr(pool, "sandbox_check", lambda *a, **k: "the sandbox ended: no zygote")
     submitted = tmp_path / "submitted"
     submit(tmp_path, "kim", ASSIGNMENT, two_cells())
     course = tmp_path / "course"
@@ -233,10 +234,11 @@ def failure_of(error):
 
 
 def grade_one_with(tmp_path, monkeypatch, api):
-    monkeypatch.setattr(grader, "worker_init", lambda *a: None)
-    monkeypatch.setattr(grader, "make_api", lambda course_dir: api)
-    monkeypatch.setattr(grader.time, "sleep", lambda s: None)
-    return grader.grade_one(str(tmp_path), ASSIGNMENT, "kim", "digest", "secret")
+    monkeypatch.setattr(pool, "worker_init", lambda *a: None)
+    monkeypatch.setattr(pool, "make_api", lambda run: api)
+    monkeypatch.setattr(pool.time, "sleep", lambda s: None)
+    return pool.grade_one(GradingRun(CourseDir(tmp_path), secret="secret"),
+                          Task("kim", ASSIGNMENT, "digest"))
 
 
 def test_a_locked_gradebook_leaves_the_notebook_ungraded_after_retries(tmp_path, monkeypatch):
@@ -256,14 +258,14 @@ def test_feedback_on_a_full_disk_leaves_the_notebook_ungraded(tmp_path, monkeypa
 
 
 def test_a_full_disk_writing_the_done_record_leaves_the_notebook_ungraded(tmp_path, monkeypatch):
-    written = grader.write_atomically
+    written = pool.write_atomically
     done = CourseDir(tmp_path).done("kim", ASSIGNMENT)
 
     def write(path, text):
         if Path(path) == done:
             raise ENOSPC
         written(path, text)
-    monkeypatch.setattr(grader, "write_atomically", write)
+    monkeypatch.setattr(pool, "write_atomically", write)
     result = grade_one_with(tmp_path, monkeypatch, FakeApi({"success": True}, {"success": True}))
     assert result["ungraded"] == "grading failed (OSError: [Errno 28] No space left on device)"
 
@@ -288,15 +290,19 @@ class BrokenPool:
         return future
 
 
-def tasks_in(course_dir, students):
-    return [(str(course_dir), ASSIGNMENT, s, f"digest-{s}", "secret") for s in students]
+def run_in(course_dir, workers):
+    return GradingRun(CourseDir(course_dir), secret="secret", workers=workers)
+
+
+def tasks_in(students):
+    return [Task(s, ASSIGNMENT, f"digest-{s}") for s in students]
 
 
 def test_workers_that_cannot_start_leave_every_notebook_ungraded(tmp_path, monkeypatch):
     import concurrent.futures
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", BrokenPool)
     results = []
-    grader.run_local(tasks_in(tmp_path, ["kim", "lee"]), 2, None, results.append)
+    pool.run_local(run_in(tmp_path, 2), tasks_in(["kim", "lee"]), results.append)
     assert sorted(r["student"] for r in results) == ["kim", "lee"]
     assert all(r == {"student": r["student"], "assignment": ASSIGNMENT,
                      "ungraded": "the grading workers could not start"} for r in results)
@@ -307,14 +313,14 @@ def test_a_worker_crash_loop_leaves_its_notebook_ungraded(tmp_path, monkeypatch)
     import concurrent.futures
 
     class DyingPool(BrokenPool):
-        def submit(self, function, course_dir, assignment, student, digest, *rest):
-            grader.count_attempt(course_dir, student, assignment, digest)
+        def submit(self, function, run, task):
+            pool.count_attempt(run.course, task.student, task.assignment, task.digest)
             return super().submit()
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", DyingPool)
     results = []
-    grader.run_local(tasks_in(tmp_path, ["kim"]), 1, None, results.append)
+    pool.run_local(run_in(tmp_path, 1), tasks_in(["kim"]), results.append)
     assert results == [{"student": "kim", "assignment": ASSIGNMENT,
-                        "ungraded": grader.worker_died(grader.ATTEMPTS)}]
+                        "ungraded": pool.worker_died(pool.ATTEMPTS)}]
 
 
 @pytest.mark.slow
@@ -324,7 +330,7 @@ def test_a_sandbox_that_fails_to_start_in_every_real_worker_leaves_all_ungraded(
     their environment): no grading begins, each notebook is ungraded with the reason."""
     monkeypatch.setenv("FIRSTMLP_SANDBOX_MEMORY_MB", "not-a-number")
     results = []
-    grader.run_local(tasks_in(tmp_path, ["kim", "lee"]), 1, None, results.append)
+    pool.run_local(run_in(tmp_path, 1), tasks_in(["kim", "lee"]), results.append)
     assert sorted(results, key=lambda r: r["student"]) == [
         {"student": s, "assignment": ASSIGNMENT, "ungraded": "the grading workers could not start"}
         for s in ("kim", "lee")]
@@ -349,9 +355,9 @@ class LockedGradebook:
         raise locked_error()
 
 
-def in_this_process(course_dir, tasks, workers, scheduler, device, progress):
+def in_this_process(run, tasks, progress):
     """run_tasks's seam: the worker's own grade_one, here (so a patch reaches it)."""
-    return {(t[2], t[1]): grader.grade_one(*t) for t in tasks}
+    return {(t.student, t.assignment): pool.grade_one(run, t) for t in tasks}
 
 
 @pytest.mark.slow
@@ -365,7 +371,6 @@ def test_a_graders_failure_mid_class_is_ungraded_and_earlier_scores_stay(tmp_pat
     from nbgrader.api import Gradebook, MissingEntry
 
     from autograder import cli
-    monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "a-secret-of-this-test")  # grade_one sets it
     course = tmp_path / "course"
     grader.prepare_course(course)
     submitted = tmp_path / "submitted"
@@ -376,8 +381,8 @@ def test_a_graders_failure_mid_class_is_ungraded_and_earlier_scores_stay(tmp_pat
 
     submit(tmp_path, "lee", ASSIGNMENT, reference_notebook(course))
     monkeypatch.setattr(grader, "run_tasks", in_this_process)
-    monkeypatch.setattr(grader, "worker_init", lambda *a: None)
-    monkeypatch.setattr(grader.time, "sleep", lambda s: None)
+    monkeypatch.setattr(pool, "worker_init", lambda *a: None)
+    monkeypatch.setattr(pool.time, "sleep", lambda s: None)
     monkeypatch.setattr("nbgrader.converters.autograde.Gradebook", LockedGradebook)
     command = ["grade", str(submitted), "--course-dir", str(course), "--workers", "1"]
     assert cli.main(command) == 3

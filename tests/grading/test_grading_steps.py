@@ -166,27 +166,26 @@ def seeded_probe_checks():
 def test_a_probe_check_never_hands_the_runs_seed_to_the_notebook(name, monkeypatch):
     """A probe builds its problem in the notebook's process from a seed: the seed it is
     given is a keyed one-way function of the run's seed, never the seed itself."""
-    monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "a-secret-of-this-run")
-    seed = grading_seed("kim", "05_mnist_mlp")
+    secret = "a-secret-of-this-run"
+    seed = grading_seed("kim", "05_mnist_mlp", secret)
     link = RecordingLink({"impl": lambda *args: None})
     pieces = [p for p in inspect.signature(getattr(components, name)).parameters.values()
               if p.default is inspect.Parameter.empty]  # a check of several pieces takes each
-    run_check(name, [ast.Name("impl")] * len(pieces), {}, link, seed)
+    run_check(name, [ast.Name("impl")] * len(pieces), {}, link, seed, secret)
     probed = [args for op, args in link.sent if op == "probe"]
     assert probed, f"{name} declares probes but sent none"
     assert all(seed not in args and str(seed) not in map(str, args) for args in probed)
-    assert {args[2] for args in probed} == {0, probe_seed(seed)}
-    monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "another run")
-    assert probe_seed(seed) != {args[2] for args in probed} - {0}
+    assert {args[2] for args in probed} == {0, probe_seed(seed, secret)}
+    assert probe_seed(seed, "another run") != {args[2] for args in probed} - {0}
 
 
 def test_a_correct_probed_answer_passes_on_the_probe_seed(monkeypatch):
     from solutions.torch_mnist import predict_loader
 
-    monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "a-secret-of-this-run")
+    secret = "a-secret-of-this-run"
     link = RecordingLink({"predict_loader": predict_loader})
     verdict = run_check("check_predict_loader", [ast.Name("predict_loader")], {}, link,
-                        grading_seed("kim", "05_mnist_mlp"))
+                        grading_seed("kim", "05_mnist_mlp", secret), secret)
     assert verdict.passed, verdict
 
 

@@ -171,11 +171,7 @@ def graded_texts(course_dir):
 
 def test_no_secret_seed_or_other_students_work_reaches_any_output(graded, course_dir):
     from autograder.grading.judge import grading_seed
-    os.environ["FIRSTMLP_GRADING_SECRET"] = SECRET
-    try:
-        seeds = {str(grading_seed(s, a)) for (s, a) in graded[0]}
-    finally:
-        del os.environ["FIRSTMLP_GRADING_SECRET"]
+    seeds = {str(grading_seed(s, a, SECRET)) for (s, a) in graded[0]}
     for path, text in graded_texts(course_dir).items():
         assert SECRET not in text, path
         assert not [seed for seed in seeds if seed in text], path

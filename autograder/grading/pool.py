@@ -1,0 +1,395 @@
+"""The grading workers: a local spawn pool or a Dask cluster, each worker with its own
+sandbox, grading one ``Task`` at a time with nbgrader's ``Autograde`` under the
+``GradingRun`` it is handed; the grader's signals stop them; the sandbox and the
+scheduler are checked before anything is built."""
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from autograder.grading.record import plain_line, write_atomically
+from autograder.grading.resume import ATTEMPTS, attempts_of, count_attempt, worker_died
+from autograder.grading.run import GraderEnvironmentError
+from autograder.student.errors import first_line
+
+
+def run_tasks(run, tasks, progress):
+    """Step 5: grade in parallel (a local spawn pool, or Dask); {key: result}."""
+    import threading
+
+    from tqdm import tqdm
+    tqdm.set_lock(threading.RLock())  # no multiprocessing semaphore to leak
+    results = {}
+    bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not (progress and tasks),
+               file=sys.stderr)
+
+    def on_done(result):
+        results[(result["student"], result["assignment"])] = result
+        bar.update()
+
+    if tasks and run.scheduler:
+        run_dask(run, tasks, on_done)
+    elif tasks:
+        run_local(run, tasks, on_done)
+    bar.close()
+    return results
+
+
+def run_local(run, tasks, on_done):
+    """A spawn pool (fresh interpreters: no state of the grader's own process) of
+    ``run.workers`` (default: one per core). A worker that dies breaks the pool: a new
+    one takes the notebooks left; one whose grading began ``ATTEMPTS`` times and never
+    finished is left ungraded, with the reason, as are all when no worker could start."""
+    workers = run.workers or os.cpu_count() or 1
+    run = replace(run.for_workers(), threads=max(1, (os.cpu_count() or 1) // workers))
+    pending = list(tasks)
+    with workers_stop_with_the_grader():
+        run_pool(run, pending, workers, on_done)
+
+
+def run_pool(run, pending, workers, on_done):
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
+
+    def attempts(task):
+        return attempts_of(run.course, task.student, task.assignment, task.digest)
+
+    while pending:
+        before, broken = {task: attempts(task) for task in pending}, []
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=worker_init,
+                                 initargs=(run.device, run.threads)) as pool:
+            futures = {pool.submit(grade_one, run, task): task for task in pending}
+            for future in as_completed(futures):
+                try:
+                    on_done(future.result())
+                except BrokenProcessPool:
+                    broken.append(futures[future])
+                except Exception as error:
+                    on_done(not_finished(futures[future], f"grading failed: {last_line(error)}"))
+        charged = {task: attempts(task) for task in broken}
+        pending = [task for task in broken if charged[task] < ATTEMPTS]
+        for task in broken:
+            if charged[task] >= ATTEMPTS:
+                on_done(not_finished(task, worker_died(charged[task])))
+        if broken and all(charged[t] == before[t] for t in broken):  # no grading began
+            for task in pending:
+                on_done(not_finished(task, "the grading workers could not start"))
+            return
+
+
+@contextmanager
+def workers_stop_with_the_grader():
+    """SIGTERM or SIGINT (Ctrl-C) to the grader kills its workers at once (their
+    sandboxes die with them: bwrap's --die-with-parent) and stops the run with
+    KeyboardInterrupt, so the pool shuts down and unlinks its semaphores instead of
+    waiting for the notebook in hand; what was graded is kept for the next run. A
+    SIGKILL cannot be caught: the workers then die by PR_SET_PDEATHSIG."""
+    import multiprocessing
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        for child in multiprocessing.active_children():
+            child.kill()
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def worker_init(device=None, threads=None):
+    """Once per worker process: die with the grader, pin the thread count, start this
+    worker's sandbox on the run's device (its zygote warms up while the worker imports
+    torch for the judge)."""
+    import warnings
+    die_with_parent()
+    warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy autoflush chatter
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    from autograder.sandbox.boundary import worker_sandbox
+    sandbox = worker_sandbox(device, threads)
+    import torch  # noqa: F401  (the judge's)
+    import autograder.student.components  # noqa: F401
+    if threads:
+        torch.set_num_threads(threads)
+    if not sandbox.alive():
+        sandbox.start()
+
+
+def die_with_parent():
+    """A worker is killed with the grader that started it (PR_SET_PDEATHSIG), never
+    left orphaned; its sandbox dies with it (bwrap's --die-with-parent)."""
+    import ctypes
+    if not sys.platform.startswith("linux") or getattr(die_with_parent, "done", False):
+        return
+    parent = os.getppid()
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the grader died before the prctl
+        os._exit(1)
+    die_with_parent.done = True
+
+
+def make_api(run):
+    """nbgrader's API on the course folder's configuration, with the run's secret and
+    device handed to ``WarmExecute`` in memory (never a file, never the environment)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = str(run.course.root)
+    config = PyFileConfigLoader("nbgrader_config.py", path=root).load_config()
+    config.merge(PyFileConfigLoader(run.course.grading_config.name, path=root).load_config())
+    config.WarmExecute.secret = run.secret
+    config.WarmExecute.device = run.device or ""
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def grade_one(run, task, attempts=3):
+    """Autograde and write feedback for one submission (runs in a worker); on
+    success, record it as done (atomically) so that a resumed run skips it."""
+    student, assignment, digest = task.student, task.assignment, task.digest
+    worker_init(run.device, run.threads)
+    count_attempt(run.course, student, assignment, digest)
+    try:
+        api = make_api(run)
+        for attempt in range(attempts):
+            result = api.autograde(assignment, student, force=True, create=True)
+            text = f"{result.get('log')}{result.get('error')}"
+            if result["success"] or not any(s in text for s in ("sqlite3", "IntegrityError",
+                                                               "locked")):
+                break
+            time.sleep(0.5 * (attempt + 1))  # another worker held the gradebook: try again
+        if not result["success"]:  # the student's code failing is cells with errors, not this
+            return ungraded_result(student, assignment, nbgrader_failure(result))
+        feedback = api.generate_feedback(assignment, student, force=True)
+        if not feedback["success"]:
+            return ungraded_result(student, assignment, "its feedback could not be written "
+                                                        f"({nbgrader_failure(feedback)})")
+        outcome = {"student": student, "assignment": assignment, "ok": True}
+        write_atomically(run.course.done(student, assignment),
+                         json.dumps(dict(outcome, sha256=digest)))
+    except Exception as error:  # noqa: BLE001 - the disk, the gradebook: the grader's own
+        return ungraded_result(student, assignment, f"grading failed ({type(error).__name__}: "
+                                                    f"{first_line(error, 200)})")
+    return outcome
+
+
+def ungraded_result(student, assignment, reason):
+    """A worker's result for a notebook the grader failed to grade (its own failure,
+    never the student's): no score is read for it, ``gather_outcomes`` marks it ungraded."""
+    return {"student": student, "assignment": assignment, "ungraded": plain_line(reason, 300)}
+
+
+def nbgrader_failure(result):
+    """Why nbgrader's ``autograde`` or ``generate_feedback`` failed, in one line: the
+    last exception its log names (``capture_log`` keeps only nbgrader's own summary
+    as the error), e.g. "SandboxLost: …" or "OperationalError: (sqlite3.OperationalError)
+    database is locked"."""
+    import re
+    text = f"{result.get('log') or ''}\n{result.get('error') or ''}"
+    raised = [m.group(1).rsplit(".", 1)[-1] + ": " + m.group(2) for m in
+              re.finditer(r"^((?:\w+\.)*\w+): (.+)$", text, re.M)
+              if m.group(1).rsplit(".", 1)[-1] != "NbGraderException"]
+    return raised[-1][:200] if raised else last_line(result.get("error") or result.get("log"))
+
+
+def not_finished(task, reason):
+    return ungraded_result(task.student, task.assignment, reason)
+
+
+def last_line(text):
+    lines = [line for line in str(text or "").strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "unknown error"
+
+
+DASK_CONNECT_SECONDS = 10  # an unreachable scheduler is said after this, before any work
+
+
+_DASK_LOCK = threading.Lock()  # one notebook at a time per Dask worker process
+
+
+def check_scheduler(scheduler):
+    """Before anything is built: a Dask scheduler that answers, else
+    GraderEnvironmentError in one line (a ``Client`` passed in is the caller's)."""
+    if not isinstance(scheduler, str):
+        return
+    from distributed import Client
+    try:
+        with Client(scheduler, timeout=DASK_CONNECT_SECONDS, set_as_default=False) as client:
+            workers = len(client.scheduler_info()["workers"])
+    except Exception as error:  # refused, timed out, not a Dask scheduler
+        raise GraderEnvironmentError(
+            f"--scheduler {scheduler}: no Dask scheduler answers there ({type(error).__name__}: "
+            f"{first_line(error, 160)}); nothing was graded — start one (dask scheduler) or "
+            "drop --scheduler to grade in a local pool") from None
+    if not workers:
+        print(f"grade: the Dask scheduler at {scheduler} has no worker yet: grading waits "
+              "for one", file=sys.stderr)
+
+
+def run_dask(run, tasks, on_done):
+    """Grade on a Dask cluster as the local pool does (``grade_on_dask``). A worker that
+    dies is started again by its nanny and the scheduler runs its task elsewhere; a task
+    the scheduler gives up on (``KilledWorker``: its workers died past
+    ``allowed-failures``) is submitted again here, until its grading began ``ATTEMPTS``
+    times or it was lost ``ATTEMPTS`` times over; then it ends with the reason."""
+    from distributed import Client, KilledWorker, as_completed
+
+    scheduler = run.scheduler
+    owned = isinstance(scheduler, str)
+    client = Client(scheduler, timeout=DASK_CONNECT_SECONDS, set_as_default=False) if owned \
+        else scheduler
+    shipped = run.for_workers()  # the run's settings, secret included, travel in the task only
+    futures, lost = {}, {}
+
+    def submit(task):
+        future = client.submit(grade_on_dask, shipped, task, pure=False)
+        futures[future] = task
+        return future
+
+    running = as_completed([submit(task) for task in tasks])
+    try:
+        for future in running:
+            task = futures.pop(future)
+            try:
+                on_done(future.result())
+            except KilledWorker:
+                count = attempts_of(run.course, task.student, task.assignment, task.digest)
+                lost[task] = lost.get(task, 0) + 1
+                if count >= ATTEMPTS:
+                    on_done(not_finished(task, worker_died(count)))
+                elif lost[task] > ATTEMPTS:
+                    on_done(not_finished(task, f"the Dask workers holding this notebook died "
+                                               f"{lost[task]} times over; not tried again (run "
+                                               "again to retry)"))
+                else:
+                    running.add(submit(task))
+            except Exception as error:  # noqa: BLE001 - one notebook's failure, said
+                on_done(not_finished(task, f"grading failed: {last_line(error)}"))
+    finally:
+        client.cancel(list(futures))  # a stopped run leaves nothing queued on the cluster
+        if owned:
+            client.close()
+
+
+def grade_on_dask(run, task):
+    """``grade_one`` on a Dask worker, set up as a pool worker is (``dask_worker_setup``):
+    one notebook at a time per worker process, whatever its thread count (one sandbox
+    each); a notebook whose grading began ``ATTEMPTS`` times is not begun again (the
+    scheduler itself runs a task again when its worker died); the run's secret comes
+    in ``run`` and goes to nbgrader's configuration only (the worker outlives the run)."""
+    with _DASK_LOCK:
+        if (count := attempts_of(run.course, task.student, task.assignment, task.digest)) \
+                >= ATTEMPTS:
+            return not_finished(task, worker_died(count))
+        threads = dask_worker_setup(run.device, run.memory_mb)
+        return grade_one(replace(run, threads=threads), task)
+
+
+def dask_worker_setup(device, memory_mb):
+    """This run's device and sandbox memory on a Dask worker, which may have graded
+    another run (its sandbox is started again when they changed); returns its threads:
+    the OMP_NUM_THREADS its nanny gave it (Dask's default: 1; a cluster sets more with
+    ``distributed.nanny.pre-spawn-environ``), else its share of the cores. The worker is
+    not tied to the grader's life (``die_with_parent``): its nanny's it is."""
+    from distributed import get_worker
+
+    from autograder.sandbox.boundary import worker_sandbox
+    die_with_parent.done = True
+    os.environ["FIRSTMLP_SANDBOX_MEMORY_MB"] = str(memory_mb)
+    threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or max(
+        1, (os.cpu_count() or 1) // get_worker().state.nthreads)
+    sandbox = worker_sandbox(device, threads)
+    if (sandbox.device, sandbox.threads, sandbox.memory_mb) != (device, threads, memory_mb):
+        sandbox.kill()
+        sandbox.device, sandbox.threads, sandbox.memory_mb = device, threads, memory_mb
+    return threads
+
+
+_SANDBOX_STARTED = set()  # settings a sandbox started with in this process (as bwrap_problem)
+
+
+def check_sandbox(run):
+    """Before anything is built or placed: start a sandbox as a grading worker will
+    (here, or on a Dask worker with ``--scheduler``) and run one trivial notebook
+    through it (``sandbox_check``), else GraderEnvironmentError in one line with the
+    zygote's own words and what to do: a sandbox that cannot start must not turn into
+    every student's zero."""
+    scheduler, device, memory_mb, isolate = run.scheduler, run.device, run.memory_mb, run.isolate
+    where = scheduler if scheduler is None or isinstance(scheduler, str) else id(scheduler)
+    key = where, device, run.threads, memory_mb, isolate
+    if key in _SANDBOX_STARTED:
+        return
+    if scheduler is None:
+        problem = sandbox_check(device, run.threads, memory_mb, isolate)
+    else:
+        problem = on_a_dask_worker(scheduler, device, memory_mb, isolate)
+    if problem:
+        raise GraderEnvironmentError(f"the grading sandbox cannot start here ({problem}); "
+                                     f"nothing was graded — {sandbox_hint()}")
+    _SANDBOX_STARTED.add(key)
+
+
+def sandbox_check(device=None, threads=None, memory_mb=6144, isolate=True):
+    """``executor.sandbox_problem`` with the limits and readable paths a grading
+    worker gives its notebooks (``WarmExecute``'s)."""
+    from autograder.grading.executor import sandbox_problem
+    from autograder.grading.warm_execute import WarmExecute
+    execute = WarmExecute(isolate=isolate, memory_mb=memory_mb, device=device or "")
+    return sandbox_problem(execute.limits(), execute.readable(), device, threads, memory_mb)
+
+
+def on_a_dask_worker(scheduler, device, memory_mb, isolate):
+    """``sandbox_check`` run on a worker of the cluster that will grade, with the
+    threads ``dask_worker_setup`` gives it; one line when the task itself fails."""
+    from distributed import Client
+    client = Client(scheduler, timeout=DASK_CONNECT_SECONDS, set_as_default=False) \
+        if isinstance(scheduler, str) else scheduler
+    try:
+        return client.submit(dask_sandbox_check, device, memory_mb, isolate, pure=False).result()
+    except Exception as error:  # noqa: BLE001 - the worker could not even run the check
+        return f"on a Dask worker: {type(error).__name__}: {first_line(error, 200)}"
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def dask_sandbox_check(device, memory_mb, isolate):
+    from distributed import get_worker
+    threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or max(
+        1, (os.cpu_count() or 1) // get_worker().state.nthreads)
+    return sandbox_check(device, threads, memory_mb, isolate)
+
+
+def sandbox_hint():
+    """What to do about a sandbox that does not start. The sandbox imports the student
+    package as the virtualenv installed it; a checkout other than the installed one
+    (a second worktree) is not in it."""
+    import importlib.metadata
+    from urllib.parse import unquote, urlparse
+
+    from autograder.course.build import ROOT
+    try:
+        origin = json.loads(importlib.metadata.distribution("firstmlp").read_text(
+            "direct_url.json") or "{}")
+        installed = Path(unquote(urlparse(origin.get("url", "")).path)).resolve()
+    except (importlib.metadata.PackageNotFoundError, ValueError, OSError):
+        installed = None
+    if installed is None or installed != ROOT.resolve():
+        return (f"the virtualenv's firstmlp is installed from {installed or 'nowhere'}, this "
+                f"checkout is {ROOT}: reinstall with pip install -e . from this checkout")
+    return ("check the sandbox's setup (scripts/setup-sandbox) and that this virtualenv "
+            "imports autograder, then run again")

@@ -1,0 +1,59 @@
+"""A grading run and what it hands around: ``GradingRun`` (the course folder, the run's
+secret, device, threads, limits, manifest and scheduler: one object, given explicitly
+to what needs it), ``Task`` (one notebook for a worker), ``Outcome`` (a row of the
+table), and the two ways a run ends early."""
+
+from dataclasses import dataclass, field, replace
+
+from autograder.course.course_dir import CourseDir
+
+
+@dataclass
+class Outcome:
+    student: str
+    assignment: str
+    score: float = 0.0
+    max_score: float = 0.0
+    flags: list = field(default_factory=list)
+    by_hand: float = 0.0  # points of written answers waiting for an instructor (formgrader)
+    ungraded: str = ""  # why the grader could not grade it (its own failure): then no score
+
+
+@dataclass(frozen=True)
+class GradingRun:
+    """One grading run, handed explicitly to what needs it: the course folder, the run's
+    secret (drawn per run, kept in memory: never in a file or the environment), the
+    torch side's device, threads per worker, the sandbox's limits, the course manifest
+    and where to grade (``scheduler``: a Dask address or ``Client``; None: a local pool).
+    Plain fields, so it pickles to a Dask worker (``for_workers`` leaves the scheduler)."""
+    course: CourseDir
+    secret: str = ""
+    device: str | None = None  # None: torch's default (CUDA when torch sees a GPU)
+    workers: int | None = None
+    threads: int | None = None
+    memory_mb: int = 6144
+    isolate: bool = True
+    timeout: int = 600
+    notebook_timeout: int = 1800
+    manifest: dict = field(default_factory=dict, compare=False)
+    scheduler: object = field(default=None, compare=False)
+
+    def for_workers(self):
+        return replace(self, scheduler=None)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One notebook for a worker to grade: which, and the digest of the file placed."""
+    student: str
+    assignment: str
+    digest: str
+
+
+class GraderEnvironmentError(Exception):
+    """The grader cannot do the work here: nothing is graded, no score is recorded."""
+
+
+class GradingIncomplete(Exception):
+    """The run's own steps failed after grading began (the disk, the gradebook, nbgrader
+    in the grader's process): the scores recorded stay, grades.csv is as it was."""

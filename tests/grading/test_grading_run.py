@@ -1,0 +1,92 @@
+"""One grading run, handed explicitly (issue 23): ``GradingRun`` and ``Task`` are frozen
+and pickle to a Dask worker; the run's secret and device reach nbgrader's ``WarmExecute``
+through its configuration in memory, never a file or the environment; each submission
+is read once; no module of the grading steps imports the orchestrator."""
+
+import ast
+import hashlib
+import os
+import pickle
+from dataclasses import FrozenInstanceError
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder.course.build import load_manifest
+from autograder.course.course_dir import CourseDir
+from autograder.course.nbgrader_course import write_grading_config
+from autograder.grading import pool, submission
+from autograder.grading.judge import grading_seed, probe_seed
+from autograder.grading.run import GradingRun, Task
+
+GRADING = Path(__file__).resolve().parents[2] / "autograder" / "grading"
+
+
+def test_a_run_and_its_tasks_are_frozen_and_pickle_without_the_scheduler(tmp_path):
+    run = GradingRun(CourseDir(tmp_path), secret="s3cret", device="cpu", threads=2,
+                     manifest={"version": "x"}, scheduler=object())
+    shipped = pickle.loads(pickle.dumps(run.for_workers()))
+    assert shipped.scheduler is None and (shipped.secret, shipped.device, shipped.threads) == \
+        ("s3cret", "cpu", 2) and shipped.course.root == tmp_path
+    task = Task("kim", "01_perceptron", "abc")
+    assert pickle.loads(pickle.dumps(task)) == task and {task: 1}[Task("kim", "01_perceptron", "abc")]
+    with pytest.raises(FrozenInstanceError):
+        task.student = "lee"
+    with pytest.raises(FrozenInstanceError):
+        run.secret = "other"
+
+
+def test_the_secret_and_device_reach_warm_execute_in_memory_only(tmp_path, monkeypatch):
+    from autograder.grading.warm_execute import WarmExecute
+    monkeypatch.delenv("FIRSTMLP_GRADING_SECRET", raising=False)
+    monkeypatch.delenv("FIRSTMLP_DEVICE", raising=False)
+    (tmp_path / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.CourseDirectory.root = {str(tmp_path)!r}\n"
+        "c.CourseDirectory.course_id = 'firstmlp'\n")
+    write_grading_config(tmp_path)
+    run = GradingRun(CourseDir(tmp_path), secret="a-secret-of-this-run", device="cpu")
+    api = pool.make_api(run)
+    execute = WarmExecute(parent=api)
+    assert (execute.secret, execute.device) == ("a-secret-of-this-run", "cpu")
+    assert "FIRSTMLP_GRADING_SECRET" not in os.environ and "FIRSTMLP_DEVICE" not in os.environ
+    assert not any("a-secret-of-this-run" in p.read_text(errors="replace")
+                   for p in tmp_path.rglob("*") if p.is_file())
+    stock = WarmExecute()  # formgrader, nbgrader autograde: no run secret, no device
+    assert (stock.secret, stock.device) == ("", "")
+
+
+def test_the_seeds_come_from_the_secret_handed_in_not_the_environment(monkeypatch):
+    monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "from-the-environment")
+    assert grading_seed("kim", "01_perceptron") == load_manifest()["hidden_seed"]
+    seed = grading_seed("kim", "01_perceptron", "handed-in")
+    assert seed != load_manifest()["hidden_seed"]
+    assert probe_seed(seed, "handed-in") != probe_seed(seed) != probe_seed(seed, "other")
+
+
+def test_a_submission_is_read_once_digested_and_parsed_from_the_same_bytes(tmp_path, monkeypatch):
+    path = tmp_path / "kim.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("x = 1")]), str(path))
+    reads = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or read_bytes(self))
+    monkeypatch.setattr(nbformat, "read", lambda *a, **k: pytest.fail("read from the file again"))
+    reading = submission.read_submission(path)
+    assert reads == [path] and reading.reason is None
+    assert reading.digest == hashlib.sha256(read_bytes(path)).hexdigest()
+    assert reading.notebook.cells[0].source == "x = 1"
+    empty = tmp_path / "empty.ipynb"
+    empty.write_bytes(b"")
+    assert "the file is empty" in submission.read_submission(empty).reason
+
+
+def test_no_module_of_the_grading_steps_imports_the_orchestrator():
+    for path in GRADING.glob("*.py"):
+        if path.name == "grader.py":
+            continue
+        imported = {node.module for node in ast.walk(ast.parse(path.read_text()))
+                    if isinstance(node, ast.ImportFrom)} | {
+            alias.name for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Import) for alias in node.names}
+        assert "autograder.grading.grader" not in imported, path.name
