@@ -33,12 +33,12 @@ Audit (``audit_table()``: a normal user's policy, and as root):
 """
 
 import os
-import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import PACKAGE, SANDBOX, STUDENT
+from autograder.sandbox import limits
 from autograder.sandbox.limits import MEMORY_MB, SCRATCH_BYTES, SYSTEM_DIRS, Limits
 
 NOBODY = 65534
@@ -92,10 +92,10 @@ def sandbox_modules():
 
 
 def python_dirs():
-    """Where this interpreter and its packages live (the venv included)."""
-    import site
-    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages()}
-    return sorted(d for d in dirs if d and Path(d).exists())
+    """Where this interpreter and its packages live (the venv included), those that exist:
+    bubblewrap cannot bind a missing path (Landlock's list, ``limits.python_dirs``, keeps
+    them all)."""
+    return [d for d in limits.python_dirs() if Path(d).exists()]
 
 
 def matplotlib_cache():
