@@ -12,6 +12,7 @@ import pytest
 
 from autograder.course.nbgrader_course import cell_scores
 from autograder.grading.grader import grade, prepare_course
+from tests.course.test_course import written_points
 from tests.grading.hostile.cases import with_cells
 from tests.grading.test_grader import expected_cells
 
@@ -118,13 +119,6 @@ def graded(tmp_path_factory, mnist, speech_corpus):
     return course_dir, {(o.student, o.assignment): o for o in outcomes}
 
 
-def written_cells(course_dir, assignment):
-    """The answers graded by hand (markdown cells with points): 0 until a person grades them."""
-    source = nbformat.read(str(course_dir / "source" / assignment / f"{assignment}.ipynb"), 4)
-    return {c.metadata["nbgrader"]["grade_id"] for c in source.cells
-            if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")}
-
-
 def cell_text(course_dir, student, assignment, cell_id):
     path = course_dir / "autograded" / student / assignment / f"{assignment}.ipynb"
     cell = next(c for c in nbformat.read(str(path), 4).cells if c.id == cell_id)
@@ -145,6 +139,6 @@ def test_a_lookup_model_finds_no_label_and_scores_zero(graded, assignment, cell_
 def test_the_reference_keeps_full_marks_unflagged(graded, assignment):
     course_dir, outcomes = graded
     assert cell_scores(course_dir, assignment, "reference") == expected_cells(
-        course_dir, assignment, written_cells(course_dir, assignment))
+        course_dir, assignment, set(written_points(course_dir, assignment)))  # by hand: 0 for now
     flags = outcomes[("reference", assignment)].flags
     assert not [f for f in flags if "review" in f], flags
