@@ -31,6 +31,8 @@ import select
 import struct
 import time
 import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +43,10 @@ FRAME = struct.Struct("<QQ")
 MAX_MESSAGE = 512 << 20
 MAX_DEPTH = 100  # JSON containers within one another: values the wire carries nest far less
 
+JSON = Any  # a decoded JSON value: its shape is checked where it is read
+Message = dict[str, JSON]  # a message's header
+Arrays = list[np.ndarray]  # a message's payloads
+
 
 class RemoteGone(ProcessGone):
     """The notebook's process died, hung past its deadline, or broke the protocol."""
@@ -50,18 +56,19 @@ class RemoteError(Exception):
     """An exception raised by student code in the notebook's process."""
 
     location = ""
+    line = ""
 
 
-_error_types = {}  # builtin names only: one class each
+_error_types: dict[str, type[RemoteError]] = {}  # builtin names only: one class each
 
 
-def printable(text, limit):
+def printable(text: object, limit: int) -> str:
     """``text`` as one line of at most ``limit`` characters (what the student's side
     names goes into a verdict line)."""
     return "".join(c if c.isprintable() else " " for c in str(text)[:limit])
 
 
-def warn_here(reported):
+def warn_here(reported: JSON) -> None:
     """numpy's warnings from the student's code, raised again on the grader's side, so
     that the check records them as it does for local code (``oracle.call_student``)."""
     if not isinstance(reported, list):
@@ -75,7 +82,7 @@ def warn_here(reported):
                                            printable(item.get("line", ""), 300)))
 
 
-def remote_error(name, message, location, line=""):
+def remote_error(name: str, message: str, location: str, line: str = "") -> RemoteError:
     """An exception of a class named like the original (a builtin one stays catchable
     as itself: FloatingPointError, AttributeError, …); any other name gets a class of
     its own, never kept. Names that are not identifiers read "Error"; the location and
@@ -93,14 +100,14 @@ def remote_error(name, message, location, line=""):
     return located(_error_types[name](message), location, line)
 
 
-def located(error, location, line):
+def located(error: RemoteError, location: str, line: str) -> RemoteError:
     error.location, error.line = printable(location, 300), printable(line, 300)
     return error
 
 
 # ---- framing ------------------------------------------------------------------------
 
-def send(fd, header, arrays=(), deadline=None):
+def send(fd: int, header: Message, arrays: Iterable[np.ndarray] = (), deadline: float | None = None) -> None:
     payloads = []
     for array in arrays:
         buffer = io.BytesIO()
@@ -112,7 +119,7 @@ def send(fd, header, arrays=(), deadline=None):
     write_all(fd, data, deadline)
 
 
-def write_all(fd, data, deadline=None):
+def write_all(fd: int, data: bytes, deadline: float | None = None) -> None:
     """All of ``data``; with a deadline, a reader that stops reading (a pipe full) is a
     ``RemoteGone("timeout")`` at the deadline, not a write blocked for ever."""
     view, blocking = memoryview(data), os.get_blocking(fd)
@@ -122,16 +129,17 @@ def write_all(fd, data, deadline=None):
         while view:
             try:
                 view = view[os.write(fd, view):]
-            except BlockingIOError:
-                wait = deadline - time.monotonic()
-                if wait <= 0 or not select.select([], [fd], [], wait)[1]:
+            except BlockingIOError:  # without a deadline, wait for room as long as it takes
+                wait = None if deadline is None else deadline - time.monotonic()
+                if wait is not None and wait <= 0 or not select.select([], [fd], [], wait)[1]:
                     raise RemoteGone("timeout") from None
     finally:
         os.set_blocking(fd, blocking)
 
 
-def read_exactly(fd, n, deadline):
-    chunks, left = [], n
+def read_exactly(fd: int, n: int, deadline: float | None) -> bytes:
+    chunks: list[bytes] = []
+    left = n
     while left:
         wait = None if deadline is None else deadline - time.monotonic()
         if wait is not None and wait <= 0:
@@ -147,7 +155,7 @@ def read_exactly(fd, n, deadline):
     return b"".join(chunks)
 
 
-def receive(fd, deadline=None):
+def receive(fd: int, deadline: float | None = None) -> tuple[Message, Arrays]:
     head_size, body_size = FRAME.unpack(read_exactly(fd, FRAME.size, deadline))
     if head_size + body_size > MAX_MESSAGE:
         raise RemoteGone(f"sent a message of {head_size + body_size} bytes")
@@ -158,7 +166,8 @@ def receive(fd, deadline=None):
                 and sum(sizes) == body_size and nesting(header) <= MAX_DEPTH):
             raise ValueError("a header that does not describe its message")
         body = read_exactly(fd, body_size, deadline)
-        arrays, offset = [], 0
+        arrays: Arrays = []
+        offset = 0
         for size in sizes:
             arrays.append(read_payload(body[offset:offset + size]))
             offset += size
@@ -169,7 +178,7 @@ def receive(fd, deadline=None):
     return header, arrays
 
 
-def nesting(value):
+def nesting(value: JSON) -> int:
     """How deep JSON containers nest in ``value`` (counted without recursion)."""
     deepest, stack = 0, [(value, 1)]
     while stack and deepest <= MAX_DEPTH:
@@ -180,7 +189,7 @@ def nesting(value):
     return deepest
 
 
-def read_payload(data):
+def read_payload(data: bytes) -> np.ndarray:
     """One ``.npy`` payload whose header accounts for exactly the bytes that follow it
     (so nothing is allocated beyond what was sent, even for a zero-size dtype)."""
     stream = io.BytesIO(data)
@@ -200,14 +209,15 @@ def read_payload(data):
 class Codec:
     """Encodes values for one side; ``handles`` keeps what stays on this side."""
 
-    def __init__(self):
-        self.handles, self.mirrors = {}, {}
+    def __init__(self) -> None:
+        self.handles: dict[object, Any] = {}  # id -> what stays on this side (looked up by any JSON key)
+        self.mirrors: dict[int, np.ndarray] | weakref.WeakValueDictionary[int, np.ndarray] = {}
 
-    def reset(self):
+    def reset(self) -> None:
         self.handles.clear()
         self.mirrors.clear()
 
-    def encode(self, value, arrays, mirror=False):
+    def encode(self, value: object, arrays: Arrays, mirror: bool = False) -> JSON:
         """``mirror``: the grader's side, where a lent array (``lending.is_lent``) is
         mirrored back; every other array travels one way."""
         import torch
@@ -217,7 +227,7 @@ class Codec:
             return {"$ref": value._info["$handle"]}
         if isinstance(value, (np.generic, np.ndarray)) and np.asarray(value).dtype != object:
             arrays.append(np.asarray(value))
-            if mirror and is_lent(value):
+            if mirror and isinstance(value, np.ndarray) and is_lent(value):
                 self.mirrors[id(value)] = value
                 return {"$array": len(arrays) - 1, "mirror": id(value)}
             return {"$array": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
@@ -226,7 +236,8 @@ class Codec:
             return {"$tensor": len(arrays) - 1}
         if isinstance(value, tuple) and is_namedtuple(value):  # fields travel by name
             return {"$tuple": [self.encode(v, arrays, mirror) for v in value],
-                    "fields": list(value._fields), "type": type(value).__name__}
+                    "fields": list(value._fields),  # type: ignore[attr-defined]  # is_namedtuple checked it
+                    "type": type(value).__name__}
         if isinstance(value, (list, tuple)):
             return {"$list" if isinstance(value, list) else "$tuple":
                     [self.encode(v, arrays, mirror) for v in value]}
@@ -236,7 +247,7 @@ class Codec:
         return {"$handle": id(value), "type": type(value).__name__,
                 "is_type": isinstance(value, type)}
 
-    def decode(self, value, arrays, make_handle):
+    def decode(self, value: JSON, arrays: Arrays, make_handle: Callable[[Message], object]) -> Any:
         """The value a message encodes; anything malformed is a ``RemoteGone``."""
         if not isinstance(value, dict):
             return value
@@ -273,23 +284,23 @@ class Codec:
         raise RemoteGone("sent a value of unknown kind")
 
 
-def payload_at(arrays, index):
+def payload_at(arrays: Arrays, index: JSON) -> np.ndarray:
     if type(index) is not int or not 0 <= index < len(arrays):
         raise RemoteGone("named a payload it did not send")
     return arrays[index]
 
 
-def is_namedtuple(value):
+def is_namedtuple(value: object) -> bool:
     fields = getattr(type(value), "_fields", None)
     return isinstance(fields, tuple) and all(isinstance(f, str) for f in fields)
 
 
-def named_tuple(name, fields, items):
+def named_tuple(name: JSON, fields: JSON, items: tuple[Any, ...]) -> tuple[Any, ...]:
     """A namedtuple made here with the sender's field names (checked: identifiers but
     not keywords, as many as the items)."""
     from collections import namedtuple
 
-    def usable(text):
+    def usable(text: object) -> bool:
         return isinstance(text, str) and text.isidentifier() and not keyword.iskeyword(text) \
             and len(text) <= 100
     if not (isinstance(fields, list) and len(fields) == len(items) and len(fields) <= 64
@@ -307,58 +318,62 @@ class Remote:
 
     __slots__ = ("_link", "_info")
 
-    def __init__(self, link, info):
+    _link: "Link"
+    _info: Message
+
+    def __init__(self, link: "Link", info: Message) -> None:
         object.__setattr__(self, "_link", link)
         object.__setattr__(self, "_info", info)
 
     @property
-    def is_remote_class(self):
-        return self._info["is_type"]
+    def is_remote_class(self) -> bool:
+        return self._info["is_type"] is True  # decode made it a bool
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__") and name not in ("__name__", "__len__"):
             raise AttributeError(name)  # numpy's and copy's protocol probes stay here
         return self._link.request("getattr", self, name)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: object) -> None:
         self._link.request("setattr", self, name, value)
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: object, **kwargs: object) -> Any:
         return self._link.request("call", self, *args, **kwargs)
 
-    def __len__(self):
+    def __len__(self) -> int:
         n = self._link.request("len", self)
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise TypeError("len() of your object is not a non-negative int")
         return n
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: object) -> Any:
         return self._link.request("getitem", self, key)
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: object, value: object) -> None:
         self._link.request("setitem", self, key, value)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<your {self._info['type']}>"
 
 
 class Link:
     """The grader's end of the pipe pair to one notebook's process."""
 
-    def __init__(self, to_child, from_child, deadline=None):
+    def __init__(self, to_child: int, from_child: int, deadline: float | None = None) -> None:
         self.to_child, self.from_child = to_child, from_child
-        self.codec, self.deadline, self.gone = Codec(), deadline, None
+        self.codec, self.deadline = Codec(), deadline
+        self.gone: str | None = None  # why the process is gone, once it is
         self.codec.mirrors = weakref.WeakValueDictionary()  # ends with the lent array
-        self.torch_calls = set()  # torch functions the student's code called, as reported
+        self.torch_calls: set[str] = set()  # torch functions the student's code called, as reported
 
-    def handle(self, info):
+    def handle(self, info: Message) -> "Remote":
         return Remote(self, info)
 
-    def request(self, op, *args, **kwargs):
+    def request(self, op: str, *args: object, **kwargs: object) -> Any:
         """Send one operation; serve the student's callbacks until its reply."""
         if self.gone:
             raise RemoteGone(self.gone)
-        arrays = []
+        arrays: Arrays = []
         target, rest = (args[0], args[1:]) if args and isinstance(args[0], Remote) else (None, args)
         header = {"op": op, "target": target._info["$handle"] if target is not None else None,
                   "args": self.codec.encode(list(rest), arrays, mirror=True),
@@ -391,7 +406,7 @@ class Link:
                                str(failure.get("location", "")), str(failure.get("line", "")))
         return value
 
-    def apply_mirrors(self, reply, payload):
+    def apply_mirrors(self, reply: Message, payload: Arrays) -> None:
         """Write the student's in-place changes into the lent arrays they came from;
         anything else (an array never lent, another shape or dtype) is ignored."""
         mirrors = reply.get("mirrors", {})
@@ -407,11 +422,11 @@ class Link:
                     and target.shape == new.shape and target.dtype == new.dtype:
                 target[...] = new
 
-    def serve_callback(self, message, payload):
+    def serve_callback(self, message: Message, payload: Arrays) -> None:
         """Run the grader's function the student's code called, and answer; a call the
         grader cannot make (no such function, arguments that are not a list) is
         answered with the error."""
-        arrays = []
+        arrays: Arrays = []
         try:
             function = self.codec.handles.get(message.get("id")) \
                 if type(message.get("id")) is int else None
@@ -431,11 +446,11 @@ class Link:
 class Callback:
     """A grader function handed to student code; calling it asks the grader."""
 
-    def __init__(self, server, info):
+    def __init__(self, server: "Server", info: Message) -> None:
         self.server, self.id = server, info["$handle"]
 
-    def __call__(self, *args):
-        arrays = []
+    def __call__(self, *args: object) -> Any:
+        arrays: Arrays = []
         message = {"op": "callback", "id": self.id,
                    "args": self.server.codec.encode(list(args), arrays)}
         self.server.send(message, arrays)
@@ -449,23 +464,25 @@ class Callback:
 class Server:
     """The notebook's end: runs cells and the grader's operations, in order."""
 
-    def __init__(self, from_parent, to_parent, namespace, run_cell, guard, allowed_modules):
+    def __init__(self, from_parent: int, to_parent: int, namespace: dict[str, Any],
+                 run_cell: Callable[..., object], guard: Any, allowed_modules: Iterable[str]) -> None:
         self.from_parent, self.to_parent = from_parent, to_parent
         self.namespace, self.run_cell, self.guard = namespace, run_cell, guard
         self.allowed_modules = allowed_modules
-        self.codec, self.snapshots = Codec(), {}
+        self.codec = Codec()
+        self.snapshots: dict[int, bytes] = {}
         self.pid = os.getpid()
 
-    def handle(self, info):
+    def handle(self, info: Message) -> Callback:
         return Callback(self, info)
 
-    def stray(self):
+    def stray(self) -> None:
         """A copy made by os.fork in student code: it must not touch the pipes."""
         if os.getpid() != self.pid:
             os._exit(0)
 
-    def send(self, message, arrays):
-        mirrors = {}
+    def send(self, message: Message, arrays: Arrays) -> None:
+        mirrors: dict[str, int] = {}
         for key, array in self.codec.mirrors.items():
             if self.snapshots.get(key) != array.tobytes():
                 self.snapshots[key] = array.tobytes()
@@ -473,10 +490,10 @@ class Server:
                 arrays.append(array)
         send(self.to_parent, dict(message, mirrors=mirrors), arrays)
 
-    def decode(self, value, payload):
+    def decode(self, value: JSON, payload: Arrays) -> Any:
         return self.codec.decode(value, payload, self.handle)
 
-    def serve(self):
+    def serve(self) -> None:
         """Until the grader closes the pipe."""
         while True:
             try:
@@ -484,7 +501,7 @@ class Server:
             except RemoteGone:
                 return
             self.mirror_inputs(message, payload)
-            arrays = []
+            arrays: Arrays = []
             try:
                 value = self.perform(message, payload)
                 self.stray()
@@ -501,7 +518,7 @@ class Server:
                 self.snapshots.clear()
                 getattr(self.guard, "reset", lambda: None)()
 
-    def mirror_inputs(self, message, payload):
+    def mirror_inputs(self, message: Message, payload: Arrays) -> None:
         """Keep the mirrors the grader still lends (``lent``), and add this message's."""
         lent = message.get("lent")
         lent = {k for k in lent if isinstance(k, int)} if isinstance(lent, list) else set()
@@ -509,7 +526,7 @@ class Server:
             del self.codec.mirrors[key]
             self.snapshots.pop(key, None)
 
-        def walk(value):
+        def walk(value: JSON) -> None:
             if isinstance(value, dict):
                 if "mirror" in value:
                     array = payload[value["$array"]]
@@ -522,7 +539,7 @@ class Server:
                     walk(v)
         walk([message.get("args"), message.get("kwargs")])
 
-    def perform(self, message, payload):
+    def perform(self, message: Message, payload: Arrays) -> Any:
         op = message.get("op")
         args = self.decode(message.get("args") or {"$list": []}, payload)
         kwargs = self.decode(message.get("kwargs") or {"$dict": {}}, payload)
@@ -557,7 +574,7 @@ class Server:
         return self.guard(operations[op])
 
 
-def describe(error):
+def describe(error: BaseException) -> dict[str, str]:
     """Type, message and where in the student's code (not this module) it was raised."""
     import traceback
     from autograder.student.errors import first_line, frame_location, student_frames

@@ -112,3 +112,26 @@ def test_a_pickled_payload_is_refused():
     os.write(write, wire.FRAME.pack(len(head), len(payload)) + head + payload)
     with pytest.raises(wire.RemoteGone, match="malformed"):
         wire.receive(read, deadline=None)
+
+
+def test_write_all_without_a_deadline_waits_for_room_on_a_non_blocking_pipe():
+    """Found by mypy (``deadline - time.monotonic()`` with no deadline): a full
+    non-blocking pipe and no deadline waits for the reader, not a TypeError."""
+    import threading
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    data = os.urandom(1 << 20)  # well past a pipe's buffer
+    got = bytearray()
+
+    def drain():
+        while chunk := os.read(read_end, 1 << 16):
+            got.extend(chunk)
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        wire.write_all(write_end, data)
+    finally:
+        os.close(write_end)
+        reader.join()
+        os.close(read_end)
+    assert bytes(got) == data
