@@ -76,5 +76,6 @@ def merge(submitted, trusted, record):
         if grade_id in answers:
             cell.source = answers[grade_id]
         cells.append(cell)
-        cells.extend(added.get(grade_id, []))
+        if grade_id:  # the cells added before any known one are already first
+            cells.extend(added.get(grade_id, []))
     return nbformat.v4.new_notebook(cells=cells, metadata=submitted.metadata), answers
