@@ -16,6 +16,7 @@ from pathlib import Path
 from autograder.grading.record import plain_line, write_atomically
 from autograder.grading.resume import ATTEMPTS, attempts_of, count_attempt, worker_died
 from autograder.grading.run import GraderEnvironmentError
+from autograder.sandbox.limits import MEMORY_MB
 from autograder.student.errors import first_line
 
 
@@ -29,7 +30,7 @@ def run_tasks(run, tasks, progress):
     bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not (progress and tasks),
                file=sys.stderr)
 
-    def on_done(result):
+    def on_done(result) -> None:
         results[(result["student"], result["assignment"])] = result
         bar.update()
 
@@ -41,7 +42,7 @@ def run_tasks(run, tasks, progress):
     return results
 
 
-def run_local(run, tasks, on_done):
+def run_local(run, tasks, on_done) -> None:
     """A spawn pool (fresh interpreters: no state of the grader's own process) of
     ``run.workers`` (default: one per core). A worker that dies breaks the pool: a new
     one takes the notebooks left; one whose grading began ``ATTEMPTS`` times and never
@@ -53,7 +54,7 @@ def run_local(run, tasks, on_done):
         run_pool(run, pending, workers, on_done)
 
 
-def run_pool(run, pending, workers, on_done):
+def run_pool(run, pending, workers, on_done) -> None:
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
@@ -64,7 +65,7 @@ def run_pool(run, pending, workers, on_done):
     while pending:
         before, broken = {task: attempts(task) for task in pending}, []
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=worker_init,
-                                 initargs=(run.device, run.threads)) as pool:
+                                 initargs=(run.device, run.threads, run.memory_mb)) as pool:
             futures = {pool.submit(grade_one, run, task): task for task in pending}
             for future in as_completed(futures):
                 try:
@@ -110,26 +111,35 @@ def workers_stop_with_the_grader():
             signal.signal(s, handler)
 
 
-def worker_init(device=None, threads=None):
+_READY = None  # (device, threads) this worker process was set up for
+
+
+def worker_init(device=None, threads=None, memory_mb=None) -> None:
     """Once per worker process: die with the grader, pin the thread count, start this
     worker's sandbox on the run's device (its zygote warms up while the worker imports
-    torch for the judge)."""
+    torch for the judge). The local pool runs it as the initializer; ``grade_one`` calls
+    it too (a Dask worker has no initializer): after the first call it does nothing (a
+    zygote that died is restarted by ``Sandbox.open_notebook``)."""
+    global _READY
+    if _READY == (device, threads):
+        return
     import warnings
     die_with_parent()
     warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy autoflush chatter
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)
     from autograder.sandbox.boundary import worker_sandbox
-    sandbox = worker_sandbox(device, threads)
+    sandbox = worker_sandbox(device, threads, memory_mb)  # the run's, handed here
     import torch  # noqa: F401  (the judge's)
     import autograder.student.components  # noqa: F401
     if threads:
         torch.set_num_threads(threads)
     if not sandbox.alive():
         sandbox.start()
+    _READY = (device, threads)
 
 
-def die_with_parent():
+def die_with_parent() -> None:
     """A worker is killed with the grader that started it (PR_SET_PDEATHSIG), never
     left orphaned; its sandbox dies with it (bwrap's --die-with-parent)."""
     import ctypes
@@ -157,11 +167,11 @@ def make_api(run):
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
-def grade_one(run, task, attempts=3):
+def grade_one(run, task, attempts: int=3):
     """Autograde and write feedback for one submission (runs in a worker); on
     success, record it as done (atomically) so that a resumed run skips it."""
     student, assignment, digest = task.student, task.assignment, task.digest
-    worker_init(run.device, run.threads)
+    worker_init(run.device, run.threads, run.memory_mb)
     count_attempt(run.course, student, assignment, digest)
     try:
         api = make_api(run)
@@ -240,7 +250,7 @@ def check_scheduler(scheduler):
               "for one", file=sys.stderr)
 
 
-def run_dask(run, tasks, on_done):
+def run_dask(run, tasks, on_done) -> None:
     """Grade on a Dask cluster as the local pool does (``grade_on_dask``). A worker that
     dies is started again by its nanny and the scheduler runs its task elsewhere; a task
     the scheduler gives up on (``KilledWorker``: its workers died past
@@ -309,10 +319,9 @@ def dask_worker_setup(device, memory_mb):
 
     from autograder.sandbox.boundary import worker_sandbox
     die_with_parent.done = True
-    os.environ["FIRSTMLP_SANDBOX_MEMORY_MB"] = str(memory_mb)
     threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or max(
         1, (os.cpu_count() or 1) // get_worker().state.nthreads)
-    sandbox = worker_sandbox(device, threads)
+    sandbox = worker_sandbox(device, threads, memory_mb)
     if (sandbox.device, sandbox.threads, sandbox.memory_mb) != (device, threads, memory_mb):
         sandbox.kill()
         sandbox.device, sandbox.threads, sandbox.memory_mb = device, threads, memory_mb
@@ -343,7 +352,7 @@ def check_sandbox(run):
     _SANDBOX_STARTED.add(key)
 
 
-def sandbox_check(device=None, threads=None, memory_mb=6144, isolate=True):
+def sandbox_check(device=None, threads=None, memory_mb: int = MEMORY_MB, isolate: bool=True):
     """``executor.sandbox_problem`` with the limits and readable paths a grading
     worker gives its notebooks (``WarmExecute``'s)."""
     from autograder.grading.executor import sandbox_problem
@@ -374,7 +383,7 @@ def dask_sandbox_check(device, memory_mb, isolate):
     return sandbox_check(device, threads, memory_mb, isolate)
 
 
-def sandbox_hint():
+def sandbox_hint() -> str:
     """What to do about a sandbox that does not start. The sandbox imports the student
     package as the virtualenv installed it; a checkout other than the installed one
     (a second worktree) is not in it."""

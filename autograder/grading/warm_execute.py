@@ -53,7 +53,7 @@ class WarmExecute(NbGraderPreprocessor):
         seed = grading_seed(student, assignment, self.secret)
         names = [a["name"] for a in load_manifest()["assignments"]]
 
-        def judge(cell, link):
+        def judge(cell, link) -> None:
             judge_test_cell(cell, link, seed, record, self.secret, self.device or None)
         execute_in_sandbox(nb, self.timeout, self.notebook_timeout, limits=self.limits(),
                            readable=self.readable(), judge=judge, flag=record.flag,
@@ -63,8 +63,8 @@ class WarmExecute(NbGraderPreprocessor):
         return nb, resources
 
     def readable(self):
-        """What Landlock lets the notebook read: the data as ``data_view`` shows it."""
-        from autograder.sandbox import data_view
-        from autograder.sandbox.limits import student_readable
-        return data_view.landlock_readable(student_readable(data_view.shown()),
-                                           self.device or None)
+        """What Landlock lets the notebook read: the policy's set (``policy.landlock_read``)
+        for this machine, with the hidden data carved out where bubblewrap cannot start."""
+        from autograder.sandbox.boundary import bwrap_problem
+        from autograder.sandbox.policy import landlock_read
+        return landlock_read(bubblewrap=bwrap_problem(self.device or None) is None)

@@ -87,7 +87,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from autograder.sandbox.limits import MEMORY_MB, ProcessGroup
-from autograder.sandbox.policy import IDENTITY_BASE, UNSHARE_ALL, course_policy, environment, missing
+from autograder.sandbox.policy import IDENTITY_BASE, UNSHARE_ALL, course_policy, missing
 from autograder.sandbox.policy import NOBODY  # noqa: F401 (the sandbox's user, named here too)
 
 GROUP_PREFIX = "firstmlp-sandbox-"
@@ -151,7 +151,7 @@ def sandbox_reads(device=None):
             if os.path.exists(s) and not f"{s}/".startswith(SYSTEM_PREFIXES)]
 
 
-def unreadable(path, enter_only=False):
+def unreadable(path, enter_only: bool=False):
     """True when a user who owns nothing and is in no group may not read ``path`` (a
     folder: list and enter it; only enter it, ``enter_only``)."""
     import stat
@@ -190,11 +190,6 @@ def identity_problem(device=None, through_bwrap=None):
                         f"{'' if through_bwrap else ', without bubblewrap'}): {fixes}, or run "
                         "the grader as a normal user")
     return None
-
-
-def sandbox_environment(device=None, threads=None):
-    """The zygote's whole environment: nothing of the grader's (no secret)."""
-    return environment(device, threads)
 
 
 def bwrap_arguments(device=None, env=None, identity=None):
@@ -297,9 +292,9 @@ class SandboxGone(Exception):
 class Sandbox:
     """The worker's zygote: started on first use, started again after it dies."""
 
-    def __init__(self, device=None, threads=None, use_bwrap=True, memory_mb=None):
+    def __init__(self, device=None, threads=None, use_bwrap: bool=True, memory_mb=None) -> None:
         self.device, self.threads, self.use_bwrap = device, threads, use_bwrap
-        self.memory_mb = memory_mb or int(os.environ.get("FIRSTMLP_SANDBOX_MEMORY_MB", MEMORY_MB))
+        self.memory_mb = memory_mb or MEMORY_MB  # the run's (GradingRun.memory_mb), handed in
         self.process = self.control = self.log = None
         self.groups, self.missing, self.ids, self.oom_seen = [], [], 0, 0
         self.bubblewrap, self.scratch_left = False, []  # (a scratch left outlives a restart
@@ -347,10 +342,10 @@ class Sandbox:
         """Processes killed so far for the sandbox's memory cap (0 where none is set)."""
         return sum(g.oom_kills() for g in self.groups if g.controller == "memory")
 
-    def alive(self):
+    def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def kill(self):
+    def kill(self) -> None:
         """Kill the sandbox (bwrap takes every process in it along)."""
         if self.process is not None:
             for kill in (lambda: os.killpg(self.process.pid, signal.SIGKILL), self.process.kill):
@@ -401,7 +396,7 @@ class Sandbox:
 
     # ---- notebooks -----------------------------------------------------------------------
 
-    def open_notebook(self, timeout, limits=None, readable=(), namespaces=True):
+    def open_notebook(self, timeout, limits=None, readable=(), namespaces: bool=True):
         """A new notebook process: (id, wire read fd, wire write fd, missing);
         ``namespaces=False`` (for tests) forks it without namespaces of its own."""
         from dataclasses import asdict
@@ -428,7 +423,7 @@ class Sandbox:
         missing = self.missing + [str(m) for m in reply.get("missing", [])]
         return self.ids, from_child_read, to_child_write, missing
 
-    def close_notebook(self, notebook_id, grace=5):
+    def close_notebook(self, notebook_id, grace: int=5):
         """Stop a notebook (killed past ``grace`` s); None for a clean exit, else why it
         stopped. A zygote that does not answer is killed and started again later."""
         try:
@@ -460,21 +455,22 @@ class Sandbox:
 _SANDBOX = None
 
 
-def worker_sandbox(device=None, threads=None):
+def worker_sandbox(device=None, threads=None, memory_mb=None):
     """This worker's sandbox (one zygote per grading worker), killed, cgroups and all,
     when the worker exits."""
     global _SANDBOX
     if _SANDBOX is None:
         import atexit
-        _SANDBOX = Sandbox(device or os.environ.get("FIRSTMLP_DEVICE"),
-                           threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None)
+        _SANDBOX = Sandbox(device,
+                           threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None,
+                           memory_mb=memory_mb)
         atexit.register(_SANDBOX.kill)
     return _SANDBOX
 
 
-def remove_stale_groups():
+def remove_stale_groups() -> None:
     """The cgroups of sandboxes whose worker is gone (a grader killed with SIGKILL)."""
-    def alive(pid):
+    def alive(pid) -> bool:
         try:
             os.kill(pid, 0)
             return True

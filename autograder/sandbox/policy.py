@@ -13,9 +13,9 @@ Audit (``audit_table()``: a normal user's policy, and as root):
   as root               pid, net, ipc, uts, cgroup; no user namespace: the command drops to a uid
                         and gid of the sandbox's own first
   notebook namespaces   user, mount, pid, net, ipc, uts (each notebook's own)
-  environment           cleared, then only FIRSTMLP_DEVICE HOME LANG MKL_NUM_THREADS MNIST_ROOT
-                        MPLBACKEND MPLCONFIGDIR OMP_NUM_THREADS PATH PYTHONDONTWRITEBYTECODE
-                        PYTHONNOUSERSITE SPEECH_ROOT TMPDIR
+  environment           cleared, then only HOME LANG MKL_NUM_THREADS MNIST_ROOT MPLBACKEND
+                        MPLCONFIGDIR OMP_NUM_THREADS PATH PYTHONDONTWRITEBYTECODE PYTHONNOUSERSITE
+                        SPEECH_ROOT TMPDIR
   /tmp                  a tmpfs of 2 GiB, mode 1777 (a notebook's: its own, as large)
   hostname              notebook
   read-only binds       system (/usr /etc /opt /bin /lib /lib64 /sbin), python, data, font cache,
@@ -35,6 +35,7 @@ Audit (``audit_table()``: a normal user's policy, and as root):
 import os
 import textwrap
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 from autograder import PACKAGE, SANDBOX, STUDENT
@@ -70,35 +71,35 @@ class Bind:
 class Policy:
     """Everything the sandbox is given, in the order bubblewrap applies it: a mask
     after the bind it masks."""
-    namespaces: tuple          # bubblewrap's new namespaces for the zygote
+    namespaces: tuple[str, ...]  # bubblewrap's new namespaces for the zygote
     uid: int                   # its uid and gid inside a user namespace of its own
     identity: int | None       # as root: the uid and gid it drops to (no user namespace)
-    env: tuple                 # (name, value), sorted: its whole environment
+    env: tuple[tuple[str, str], ...]  # (name, value), sorted: its whole environment
     scratch_bytes: int         # its private tmpfs /tmp (and each notebook's own)
     hostname: str
-    binds: tuple               # Bind, in order
-    devices: tuple             # Bind: the GPU's device files (a cuda device only)
-    notebook_namespaces: tuple  # each notebook's own, entered by the zygote
-    rlimits: tuple             # (name, soft, hard) per notebook; RLIMIT_AS on top of the warm image
-    landlock_read: tuple       # what a notebook may read (and execute)
-    landlock_write: tuple      # what it may write ("<scratch>": its own /tmp or folder)
-    cgroups: tuple = field(default=())  # (controller, limit) around the whole sandbox, as root
+    binds: tuple[Bind, ...]    # in order
+    devices: tuple[Bind, ...]  # the GPU's device files (a cuda device only)
+    notebook_namespaces: tuple[str, ...]  # each notebook's own, entered by the zygote
+    rlimits: tuple[limits.Rlimit, ...]  # per notebook; RLIMIT_AS on top of the warm image
+    landlock_read: tuple[str, ...]  # what a notebook may read (and execute)
+    landlock_write: tuple[str, ...]  # what it may write ("<scratch>": its own /tmp or folder)
+    cgroups: tuple[tuple[str, int], ...] = field(default=())  # (controller, limit) around the sandbox, as root
 
 
-def sandbox_modules():
+def sandbox_modules() -> list[Path]:
     """The helper code the sandbox may read: the package's ``__init__``, the student
     side (``autograder/student/``) and the sandbox's own (``autograder/sandbox/``)."""
     return [PACKAGE / "__init__.py", STUDENT, SANDBOX]
 
 
-def python_dirs():
+def python_dirs() -> list[str]:
     """Where this interpreter and its packages live (the venv included), those that exist:
     bubblewrap cannot bind a missing path (Landlock's list, ``limits.python_dirs``, keeps
     them all)."""
     return [d for d in limits.python_dirs() if Path(d).exists()]
 
 
-def matplotlib_cache():
+def matplotlib_cache() -> str | None:
     """The grader's matplotlib font cache (read-only in the sandbox: no rebuild)."""
     try:
         import matplotlib
@@ -108,21 +109,21 @@ def matplotlib_cache():
         return None
 
 
-def environment(device=None, threads=None):
-    """The zygote's whole environment: nothing of the grader's (no secret)."""
+def environment(threads: int | None = None) -> dict[str, str]:
+    """The zygote's whole environment: nothing of the grader's (no secret, no device:
+    the checks get the run's device from the grader, the notebook sees only the GPU
+    files bound in)."""
     from autograder.sandbox import data_view
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(Path.home()),
            "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONNOUSERSITE": "1",
            "PYTHONDONTWRITEBYTECODE": "1", **data_view.environment(),
            "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-    if device:
-        env["FIRSTMLP_DEVICE"] = device
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     return env
 
 
-def course_binds(device=None):
+def course_binds(device: str | None = None) -> tuple[list[Bind], list[Bind]]:
     """What bubblewrap shows, in order: the system, the Python environment, the data
     (``data_view``: after the Python environment, since it masks inside it), the font
     cache, the helpers, and for a cuda device ``/sys``; then the GPU's device files."""
@@ -140,7 +141,7 @@ def course_binds(device=None):
     if cache:
         binds.append(Bind(cache, "/tmp/matplotlib", "ro", "font cache"))
     binds += [Bind(str(m), str(m), "ro-try", "helpers") for m in sandbox_modules()]
-    devices = []
+    devices: list[Bind] = []
     if device and str(device).startswith("cuda"):
         binds.append(Bind("/sys", "/sys", "ro-try", "gpu"))
         devices = [Bind(f"/dev/{name}", f"/dev/{name}", "dev-try", "gpu")
@@ -148,18 +149,19 @@ def course_binds(device=None):
     return binds, devices
 
 
-def landlock_read(bubblewrap=True):
+def landlock_read(bubblewrap: bool = True) -> list[str]:
     """What Landlock lets a notebook read: the system and Python directories, the
     student-side helpers and the data shown; without bubblewrap the hidden data carved
-    out (``data_view.landlock_readable``, as ``WarmExecute.readable`` sends it)."""
+    out (``data_view.carve``; ``WarmExecute.readable`` sends this)."""
     from autograder.sandbox import data_view
     from autograder.sandbox.limits import student_readable
     readable = student_readable(data_view.shown())
     return readable if bubblewrap else data_view.carve(readable, data_view.hidden(carving=True))
 
 
-def course_policy(device=None, threads=None, identity=None, env=None, limits=None,
-                  memory_mb=MEMORY_MB, bubblewrap=True):
+def course_policy(device: str | None = None, threads: int | None = None, identity: int | None = None,
+                  env: dict[str, str] | None = None, limits: Limits | None = None,
+                  memory_mb: int = MEMORY_MB, bubblewrap: bool = True) -> Policy:
     """The course's sandbox for ``device`` and ``threads`` (``identity``: as root, the
     sandbox's own uid, ``boundary.sandbox_identity``); ``env`` replaces the environment
     (``environment``), ``limits`` a notebook's defaults (``Limits()``); ``bubblewrap``:
@@ -167,7 +169,7 @@ def course_policy(device=None, threads=None, identity=None, env=None, limits=Non
     binds, devices = course_binds(device)
     return Policy(
         namespaces=UNSHARE_ALL if identity is None else AS_ROOT, uid=NOBODY, identity=identity,
-        env=tuple(sorted((environment(device, threads) if env is None else env).items())),
+        env=tuple(sorted((environment(threads) if env is None else env).items())),
         scratch_bytes=SCRATCH_BYTES, hostname="notebook", binds=tuple(binds),
         devices=tuple(devices), notebook_namespaces=NOTEBOOK_NAMESPACES,
         rlimits=(limits or Limits()).rlimits(), landlock_read=tuple(landlock_read(bubblewrap)),
@@ -180,7 +182,7 @@ FALLBACK = ("no bubblewrap sandbox ({}): the notebook ran in the grader's own PI
             "and IPC namespaces, with rlimits, Landlock and a pids cgroup only")
 
 
-def missing(policy, bubblewrap_problem, cgroups_made=()):
+def missing(policy: Policy, bubblewrap_problem: str | None, cgroups_made: Sequence[bool] = ()) -> list[str]:
     """What of ``policy`` the sandbox could not apply, in words for every notebook's
     record: bubblewrap (``bubblewrap_problem``: None where it started) and with it the
     data it hides (unless Landlock hides it), and each of the cgroups tried
@@ -196,15 +198,15 @@ def missing(policy, bubblewrap_problem, cgroups_made=()):
     return said
 
 
-def kinds(paths, binds):
+def kinds(paths: Sequence[str], binds: Sequence[Bind]) -> str:
     """``paths`` named by the kind of the bind that shows each (``Bind.why``), in order;
     the system's and the helpers' by name."""
-    def kind(path):
+    def kind(path: str) -> str:
         if path in SYSTEM_DIRS or path in SYSTEM_BINDS:
             return "system"
         return next((b.why for b in binds if path == b.dest or path.startswith(b.dest + "/")),
                     "unbound")
-    named = {}
+    named: dict[str, list[str]] = {}
     for path in paths:
         named.setdefault(kind(path), []).append(path)
     spelled = {"system": lambda ps: " ".join(ps),
@@ -212,7 +214,7 @@ def kinds(paths, binds):
     return ", ".join(f"{k} ({spelled[k](ps)})" if k in spelled else k for k, ps in named.items())
 
 
-def audit_table(device="cuda", threads=2):
+def audit_table(device: str = "cuda", threads: int = 2) -> str:
     """The audit (layer, what the policy gives) of the course's policy as a normal user
     and as root, each value read from the ``Policy``; this machine's paths are named by
     their kind (``Bind.why``), so the table is the same on every machine with the data."""

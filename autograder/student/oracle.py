@@ -30,7 +30,6 @@ A check returns a ``Verdict``; ``verdict.assert_passed()`` raises an
 """
 
 import linecache
-import os
 import re
 import traceback
 import warnings
@@ -54,12 +53,9 @@ EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))  # ≈ 709.78: exp(t) is 
 
 
 def resolve_device(device="auto"):
-    """"auto": $FIRSTMLP_DEVICE when the grader set it, else CUDA when torch sees a
-    GPU, else CPU."""
+    """"auto": CUDA when torch sees a GPU, else CPU. (The grader hands its run's device
+    to every check it calls; nothing is read from the environment.)"""
     if device == "auto":
-        forced = os.environ.get("FIRSTMLP_DEVICE")
-        if forced:
-            return torch.device(forced)
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 

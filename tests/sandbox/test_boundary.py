@@ -107,8 +107,8 @@ def test_a_notebook_sees_only_itself_and_nothing_of_the_grader(sandbox):
     assert facts["shadow"] == []
     assert facts["capabilities"] == ["0000000000000000"] * 3
     assert not facts["secret"] and not facts["solutions"] and not facts["tests"]
-    from autograder.sandbox.boundary import sandbox_environment  # what the grader gives, it gets
-    given = sandbox_environment()
+    from autograder.sandbox.policy import environment  # what the grader gives, it gets
+    given = environment()
     assert facts["data"] == [given.get("MNIST_ROOT"), given["SPEECH_ROOT"]]
     assert facts["backend"] == given["MPLBACKEND"]
     assert facts["udp"] != "sent"
