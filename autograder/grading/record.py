@@ -19,18 +19,22 @@ def record_path(course_root, student, assignment):
     return CourseDir(course_root).verdicts(student, assignment)
 
 
-def write_atomically(path, text):
+def write_atomically(path, text) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:  # a full disk, an interrupt: the old file stays, no scratch is left
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
-def plain_line(text, limit=500):
+def plain_line(text, limit: int=500):
     """``text`` as one line a terminal or a Markdown file shows as written: parts of a
     flag come from a student's notebook (a cell's grade_id, an error's text), so control
     and format characters (escape sequences, carriage returns, bidirectional overrides)
@@ -56,7 +60,7 @@ def framework_names(source):
 
 
 class GradingRecord:
-    def __init__(self, course_root, student, assignment):
+    def __init__(self, course_root, student, assignment) -> None:
         self.path = record_path(course_root, student, assignment)
         self.data = {"student": student, "assignment": assignment, "cells": {}, "flags": []}
 
@@ -68,11 +72,11 @@ class GradingRecord:
         record.data["cells"] = {}
         return record
 
-    def flag(self, message):
+    def flag(self, message) -> None:
         if message not in self.data["flags"]:
             self.data["flags"].append(message)
 
-    def cell(self, grade_id, in_kernel, verdict_passed, message):
+    def cell(self, grade_id, in_kernel, verdict_passed, message) -> None:
         self.data["cells"][grade_id] = {"in_kernel": in_kernel, "verdict": verdict_passed,
                                         "message": message}
         if verdict_passed is not None and in_kernel in ("passed", "failed") \
@@ -80,7 +84,7 @@ class GradingRecord:
             self.flag(f"{grade_id}: your notebook's own test {in_kernel}, the grader's check "
                       f"{'passed' if verdict_passed else 'failed'} — review")
 
-    def numpy_only_torch(self, answers, reference):
+    def numpy_only_torch(self, answers, reference) -> None:
         """Policy: a framework in a numpy exercise (one whose reference answer uses
         none) is flagged for review; the points stand."""
         stubs = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in reference.cells}
@@ -89,7 +93,7 @@ class GradingRecord:
                 for name in sorted(framework_names(source)):
                     self.flag(f"{grade_id}: uses {name} in a numpy exercise — review")
 
-    def save(self):
+    def save(self) -> None:
         write_atomically(self.path, json.dumps(self.data, indent=1, sort_keys=True))
 
 
@@ -100,7 +104,7 @@ def load_record(course_root, student, assignment):
         return None
 
 
-def note_status(course_root, student, assignment, status, reason):
+def note_status(course_root, student, assignment, status, reason) -> None:
     """The record of work with no graded notebook: ``status`` "missing" (none handed
     in) or "zero" (refused or unreadable), with its reason (grades.csv's ``note``)."""
     write_atomically(record_path(course_root, student, assignment), json.dumps(
