@@ -1,42 +1,29 @@
-"""``firstmlp``: the course's command line.
+"""``firstmlp``: the course's command line, a table of commands (``COMMANDS``).
 
-    firstmlp demo          check every reference component against torch, train the
-                           reference MLP on MNIST, then build the course and let nbgrader
-                           grade the reference and a blank submission; prints the tables
-    firstmlp reference     only the component table (the reference against torch; a
-                           student's self-check is `python -m autograder check NB`)
-    firstmlp train         only the MNIST training run
-    firstmlp build         build the nbgrader source notebooks (course/ + solutions/)
-    firstmlp grade-demo    only the course build and the nbgrader grade table
-    firstmlp release --version V [--force]
-                           cut the student release releases/V (leak-scanned)
-    firstmlp scan DIR      leak-scan a release folder
-    firstmlp speech-data [--size MINUTES] [--seed S] [--out DIR] [--force]
-                           make notebook 6's speech corpus with Festival
-    firstmlp speech-align AUDIO_DIR OUT_DIR
-                           label your own recordings (<id>.wav + <id>.txt) with
-                           pocketsphinx, written in the same layout
-    firstmlp grade SUBMISSIONS [--course-dir D] [--workers N] [--scheduler tcp://h:p]
-                   [--student S] [--assignment A] [--device cuda] [--pattern REGEX]
-                           grade an nbgrader submitted/ tree, or a folder or zip of
-                           LMS-named notebooks; feedback, gradebook, grades.csv
-    firstmlp export --format canvas|csv [--out FILE] [--course-dir D]
-                           the gradebook, a row per student: Canvas's gradebook-import
-                           layout, or a plain wide CSV (stdout without --out)
-    firstmlp similarity SUBMISSIONS [--out DIR] [--release DIR] [--min-score F]
-                           [--pattern REGEX]
-                           rank pairs of students by how alike their answer cells are
-                           (per assignment, the release's stubs removed); HTML report
+Each ``Command`` holds its name, a one-line summary, its arguments and the function
+that runs it; the parser and the usage text (``firstmlp --help``, ``usage_text``) are
+generated from the table, the arguments' types come from ``autograder.arguments`` and
+the grading flags' help from the settings schema (``autograder.settings``). The
+course's own errors (``autograder.errors.FirstmlpError``) are caught once, in ``main``:
+one line on stderr, a non-zero exit, no traceback.
 """
 
 import argparse
-import os
+import re
 import sys
+import textwrap
 import time
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.student.errors import OneLineParser
+from autograder.arguments import (lms_pattern, output_file, output_folder, positive_int,
+                                  release_folder, release_version, scheduler_address,
+                                  score_fraction)
+from autograder.errors import FirstmlpError
+from autograder.settings import Grading
+from autograder.student.errors import OneLineParser, first_line
 from autograder.student.table import format_table
 
 
@@ -132,12 +119,12 @@ UNGRADED_EXIT = 3  # the grader failed on some notebooks (or its own steps): see
 def grade_class(args):
     """Exit 0: every notebook graded; 2: refused before anything was graded (one line);
     3: the grader's own failure left notebooks ungraded (named in the table and
-    report.md, absent from grades.csv) or stopped its steps after grading began."""
-    from autograder.grading.grader import GraderEnvironmentError, GradingIncomplete, grade
-    from autograder.grading.report import summary_table
-    from autograder.grading.intake import IntakeError
-
+    report.md, absent from grades.csv) or stopped its steps after grading began
+    (``GradingIncomplete``, said by ``main``)."""
     from autograder.course.build import load_manifest
+    from autograder.grading.grader import grade
+    from autograder.grading.report import summary_table
+    from autograder.settings import grading_settings
 
     if not Path(args.submissions).exists():  # before the course is built: a minute saved
         print(f"grade: no submissions at {args.submissions}: give a folder or a zip file",
@@ -152,18 +139,14 @@ def grade_class(args):
         print(f"grade: --assignment {args.assignment}: the course has no such assignment "
               f"(it has {', '.join(names)})", file=sys.stderr)
         return 2
+    settings = grading_settings(**given_settings(args))
+    device = None if settings.device == "auto" else settings.device
     try:
         outcomes, unmatched, csv_path = grade(
-            args.submissions, args.course_dir, workers=args.workers, scheduler=args.scheduler,
-            student=args.student, assignment=args.assignment, device=args.device,
-            pattern=args.pattern, timeout=args.timeout, regrade=args.regrade,
-            isolate=args.isolate)
-    except (IntakeError, GraderEnvironmentError) as error:
-        print(f"grade: {error}", file=sys.stderr)
-        return 2
-    except GradingIncomplete as error:
-        print(f"grade: {error}", file=sys.stderr)
-        return UNGRADED_EXIT
+            args.submissions, args.course_dir, workers=settings.workers, scheduler=args.scheduler,
+            student=args.student, assignment=args.assignment, device=device,
+            pattern=args.pattern, timeout=settings.timeout, regrade=args.regrade,
+            isolate=settings.isolate)
     except KeyboardInterrupt as stop:
         print(f"grade: stopped ({stop or 'SIGINT'}); what was graded is kept: run the same "
               "command again to resume", file=sys.stderr)
@@ -179,7 +162,7 @@ def grade_class(args):
               f"{', listed above' if unmatched else ''})", file=sys.stderr)
         return 1
     print(summary_table(args.course_dir, outcomes))
-    print(sandbox_summary(args.device, args.isolate))
+    print(sandbox_summary(device, settings.isolate))
     try:
         report = write_report(args.course_dir, outcomes)
     except OSError as error:  # a full disk: the grades are recorded, the report is not
@@ -215,19 +198,13 @@ def export_grades(args):
 
 def similarity(args):
     """Print the ranked pairs of alike answers and write the HTML report."""
-    from autograder.grading.intake import IntakeError
-    from autograder.grading.similarity import (MIN_SCORE, SimilarityError, find_similar,
-                                               ranked_lines, write_report)
     from autograder.course.build import load_manifest
     from autograder.course.release import RELEASES
+    from autograder.grading.similarity import MIN_SCORE, find_similar, ranked_lines, write_report
 
     release = args.release or RELEASES / load_manifest()["version"]
     min_score = MIN_SCORE if args.min_score is None else args.min_score
-    try:
-        comparison = find_similar(args.submissions, release, args.pattern)
-    except (IntakeError, SimilarityError) as error:
-        print(f"similarity: {error}", file=sys.stderr)
-        return 2
+    comparison = find_similar(args.submissions, release, args.pattern)  # IntakeError: main's
     for line in comparison.skipped:
         print(line)
     listed = [p for p in comparison.pairs if p.score >= min_score]
@@ -341,209 +318,216 @@ def speech_align(audio_dir, out_dir):
     return 0 if written else 1
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a whole number is needed, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
+def show_config(args):
+    """``firstmlp config``: the effective settings and where each came from."""
+    from autograder.settings import describe, load_settings
+    given = given_settings(args)
+    if args.course_dir is not None:
+        given["course_dir"] = args.course_dir
+    print(describe(load_settings(course_dir=args.course_dir, given=given)))
+    return 0
 
 
-def lms_pattern(text):
-    """A regular expression with the groups ``student`` and ``assignment``."""
-    import re
-    try:
-        groups = re.compile(text).groupindex
-    except re.error as error:
-        raise argparse.ArgumentTypeError(f"not a regular expression ({error})") from None
-    missing = [g for g in ("student", "assignment") if g not in groups]
-    if missing:
-        raise argparse.ArgumentTypeError(
-            "needs the named groups " + " and ".join(f"(?P<{g}>…)" for g in missing))
-    return text
+# ---- the table of commands ---------------------------------------------------------
 
 
-def output_folder(text):
-    """A folder to write into: one that exists, or one that can be made (no file in
-    the way, the nearest existing folder writable)."""
-    path = Path(text)
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir():
-        raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder: give a folder "
-                                         "that exists or can be made")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{existing} is not writable here: give a folder "
-                                         "you can write in")
-    return text
+def arg(*flags, **options):
+    """One argument of a command, as ``add_argument`` takes it."""
+    return flags, options
 
 
-def output_file(text):
-    """A file to write: its folder exists and is writable, and it is not a folder."""
-    path = Path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{folder} is not a folder you can write in")
-    return text
+def setting(name, *flags, **options):
+    """A flag that sets the grading setting ``name``: its help is the schema's, and it
+    defaults to None (not given: course.toml's, else the schema's default)."""
+    options.setdefault("default", None)
+    options.setdefault("help", Grading.class_traits()[name].help)
+    return arg(*flags, dest=name, **options)
 
 
-def score_fraction(text):
-    """A similarity score from 0 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a number from 0 to 1 is needed, not {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {value:g}")
-    return value
+def given_settings(args):
+    """{setting: value} of the grading flags on the command line (None: not given)."""
+    return {name: getattr(args, name) for name in SETTING_FLAGS if hasattr(args, name)}
 
 
-def scheduler_address(text):
-    """A Dask scheduler's address as ``distributed.Client`` takes it: [tcp://]host:port."""
-    from distributed.comm import get_address_host_port
-    try:
-        port = get_address_host_port(text)[1]
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"a Dask scheduler address such as tcp://host:8786 "
-                                         f"is needed, not {text!r} ({error})") from None
-    if not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"port {port} of {text!r} is not a port (1 to 65535)")
-    return text
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    run: Callable  # args -> exit status (``passthrough``: the raw argv after the name)
+    arguments: tuple = ()
+    epilog: str | None = None
+    prefix: str | None = None  # how its one-line errors begin (default: "firstmlp NAME")
+    synopsis: str | None = None  # a passthrough command's flags (its own parser's)
+    passthrough: bool = False
 
 
-def release_folder(text):
-    """A release folder: one that holds the assignments' notebooks."""
-    if not any(Path(text).glob("*.ipynb")):
-        raise argparse.ArgumentTypeError(f"{text} is not a release folder (it holds no "
-                                         "<assignment>.ipynb)")
-    return Path(text)
+def run_demo(args):
+    from solutions.recipe import EPOCHS
+    ok = check_reference(args.device)
+    train_reference(args.epochs or EPOCHS)
+    ok &= grade_demo()
+    return 0 if ok else 1
 
 
-def release_version(text):
-    from autograder.course.release import ReleaseError, check_version
-    try:
-        check_version(text)
-    except ReleaseError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
+def run_train(args):
+    from solutions.recipe import EPOCHS
+    train_reference(args.epochs or EPOCHS)
+    return 0
+
+
+def run_build(args):
+    build(args.out)
+    return 0
+
+
+def run_speech_data(argv):
+    from autograder.student.speech.corpus import main as speech_data
+    return speech_data(argv, prog="firstmlp speech-data")
+
+
+TORCH_SIDE = (arg("--device", default="auto", help="torch side: auto, cpu or cuda"),
+              arg("--epochs", type=positive_int, default=None, metavar="N"))
+SETTING_FLAGS = ("workers", "device", "timeout", "isolate")
+GRADING_FLAGS = (
+    setting("workers", "--workers", type=positive_int, metavar="N"),
+    setting("device", "--device", metavar="DEVICE"),
+    setting("timeout", "--timeout", type=positive_int, metavar="SECONDS"),
+    setting("isolate", "--no-isolation", action="store_false",
+            help="run notebooks without the sandbox (for comparison only)"),
+)
+COURSE_DIR = arg("--course-dir", type=output_folder, metavar="D",
+                 default=Grading.class_traits()["course_dir"].default_value,
+                 help=Grading.class_traits()["course_dir"].help)
+LMS_NAMES = arg("--pattern", type=lms_pattern, default=None, metavar="REGEX",
+                help="regex with (?P<student>) (?P<assignment>), optionally (?P<late>)")
+SUBMISSIONS = arg("submissions", help="submitted/ tree, folder or zip of LMS files")
+
+COMMANDS = (
+    Command("demo", "check every reference component against torch, train the reference "
+            "MLP on MNIST, then build the course and let nbgrader grade the reference and a "
+            "blank submission; prints the tables", run_demo, TORCH_SIDE),
+    Command("reference", "only the component table (the reference against torch; a "
+            "student's self-check is `python -m autograder check NB`)",
+            lambda args: 0 if check_reference(args.device) else 1, TORCH_SIDE),
+    Command("train", "only the MNIST training run", run_train, TORCH_SIDE),
+    Command("build", "build the nbgrader source notebooks (course/ + solutions/)", run_build,
+            (arg("--out", type=output_folder, default="build/course", metavar="DIR"),)),
+    Command("grade-demo", "only the course build and the nbgrader grade table",
+            lambda args: 0 if grade_demo(args.workdir) else 1,
+            (arg("--workdir", type=output_folder, default=None, metavar="DIR"),)),
+    Command("release", "cut the student release releases/V (leak-scanned)",
+            lambda args: cut_release(args.version, args.force, args.out, args.changelog,
+                                     args.bump, args.allow_dirty), (
+        arg("--version", required=True, type=release_version, metavar="V"),
+        arg("--force", action="store_true", help="rebuild an existing version"),
+        arg("--out", type=output_folder, default=None, metavar="DIR",
+            help="folder of releases (default: releases/)"),
+        arg("--bump", action="store_true", help="set course.toml's version to --version first"),
+        arg("--allow-dirty", action="store_true",
+            help="cut from uncommitted changes (to try things; the manifest says so)"),
+        arg("--no-changelog", dest="changelog", action="store_false",
+            help="leave CHANGELOG.md alone (default: Unreleased becomes this release, when "
+                 "it is cut into releases/)"))),
+    Command("scan", "leak-scan a release folder", lambda args: scan(args.folder),
+            (arg("folder"),)),
+    Command("speech-data", "make notebook 6's speech corpus with Festival", run_speech_data,
+            synopsis="[--size MINUTES] [--seed S] [--out DIR] [--force] [--held-out-voice V]",
+            passthrough=True),
+    Command("speech-align", "label your own recordings (<id>.wav + <id>.txt) with "
+            "pocketsphinx, written in the same layout",
+            lambda args: speech_align(args.audio_dir, args.out_dir),
+            (arg("audio_dir"), arg("out_dir", type=output_folder))),
+    Command("grade", "grade an nbgrader submitted/ tree, or a folder or zip of LMS-named "
+            "notebooks; feedback, gradebook, grades.csv", grade_class, (
+        SUBMISSIONS, COURSE_DIR, *GRADING_FLAGS,
+        arg("--scheduler", type=scheduler_address, default=None, metavar="tcp://h:p",
+            help="Dask scheduler, e.g. tcp://host:8786 (default: a local pool)"),
+        arg("--student", default=None, metavar="S"),
+        arg("--assignment", default=None, metavar="A"),
+        LMS_NAMES,
+        arg("--regrade", action="store_true",
+            help="grade again what an earlier run graded (default: resume)")),
+            epilog="exit status: 0 all graded; 2 refused before grading, nothing placed; 3 "
+                   "the grader's own failure left notebooks ungraded (see report.md; no row "
+                   "in grades.csv)", prefix="grade"),
+    Command("export", "the gradebook, a row per student: Canvas's gradebook-import layout, "
+            "or a plain wide CSV (stdout without --out)", export_grades, (
+        arg("--format", required=True, choices=("canvas", "csv"),
+            help="canvas: Canvas's gradebook import; csv: a plain wide table"),
+        arg("--out", type=output_file, default=None, metavar="FILE",
+            help="file to write (default: standard output)"),
+        COURSE_DIR)),
+    Command("similarity", "rank pairs of students by how alike their answer cells are (per "
+            "assignment, the release's stubs removed); HTML report", similarity, (
+        SUBMISSIONS,
+        arg("--out", type=output_folder, default="build/similarity", metavar="DIR",
+            help="folder for index.html and pairs/ (default: build/similarity)"),
+        arg("--release", type=release_folder, default=None, metavar="DIR",
+            help="the release the students started from (default: the current one)"),
+        arg("--min-score", type=score_fraction, default=None, metavar="F",
+            help="list pairs scoring this or more, 0 to 1 (default: 0.5)"),
+        arg("--pattern", type=lms_pattern, default=None, metavar="REGEX",
+            help="regex with (?P<student>) (?P<assignment>), for LMS file names")),
+            prefix="similarity"),
+    Command("config", "print the effective settings and where each came from (default, "
+            "course.toml, the course folder's nbgrader_config, environment, command line)",
+            show_config, (
+        arg("--course-dir", type=output_folder, default=None, metavar="D",
+            help="also read this course folder's nbgrader config"),
+        *GRADING_FLAGS)),
+)
+BY_NAME = {command.name: command for command in COMMANDS}
+
+
+def make_parser():
+    """The parser, made from ``COMMANDS``; its description is ``usage_text``."""
+    parser = OneLineParser(prog="firstmlp", formatter_class=argparse.RawDescriptionHelpFormatter)
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    synopses = []
+    for command in COMMANDS:
+        sub = subparsers.add_parser(command.name, epilog=command.epilog,
+                                    add_help=not command.passthrough)
+        for flags, options in command.arguments:
+            sub.add_argument(*flags, **options)
+        usage = command.synopsis if command.passthrough else " ".join(
+            word for word in sub.format_usage().split()[3:] if word != "[-h]")
+        synopses.append((f"firstmlp {command.name} {usage}".rstrip(), command.summary))
+    parser.description = usage_text(synopses)
+    return parser
+
+
+def usage_text(synopses):
+    """Each command's synopsis and what it does, as ``firstmlp --help`` shows them."""
+    lines = ["firstmlp: the course's command line.", ""]
+    for synopsis, summary in synopses:  # an option's brackets stay on one line
+        words = re.sub(r"\[[^\]]*\]", lambda m: m[0].replace(" ", "\0"), synopsis)
+        lines += [line.replace("\0", " ") for line in textwrap.wrap(
+            words, 88, initial_indent="    ", subsequent_indent=" " * 15,
+            break_on_hyphens=False)]
+        lines += textwrap.wrap(summary, 88, initial_indent=" " * 8, subsequent_indent=" " * 8)
+    return "\n".join(lines)
 
 
 def parse_arguments(argv):
-    parser = OneLineParser(prog="firstmlp", description=__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    for name in ("demo", "reference", "train"):
-        command = commands.add_parser(name)
-        command.add_argument("--device", default="auto", help="torch side: auto, cpu or cuda")
-        command.add_argument("--epochs", type=positive_int, default=None)
-    commands.add_parser("build").add_argument("--out", type=output_folder, default="build/course")
-    commands.add_parser("grade-demo").add_argument("--workdir", type=output_folder, default=None)
-    release = commands.add_parser("release")
-    release.add_argument("--version", required=True, type=release_version)
-    release.add_argument("--force", action="store_true", help="rebuild an existing version")
-    release.add_argument("--out", type=output_folder, default=None,
-                         help="folder of releases (default: releases/)")
-    release.add_argument("--bump", action="store_true",
-                         help="set course.toml's version to --version first")
-    release.add_argument("--allow-dirty", action="store_true",
-                         help="cut from uncommitted changes (to try things; the manifest says so)")
-    release.add_argument("--no-changelog", dest="changelog", action="store_false",
-                         help="leave CHANGELOG.md alone (default: Unreleased becomes this "
-                              "release, when it is cut into releases/)")
-    commands.add_parser("scan").add_argument("folder")
-    grade = commands.add_parser("grade", epilog="exit status: 0 all graded; 2 refused before "
-                                "grading, nothing placed; 3 the grader's own failure left "
-                                "notebooks ungraded (see report.md; no row in grades.csv)")
-    grade.add_argument("submissions", help="submitted/ tree, folder or zip of LMS files")
-    grade.add_argument("--course-dir", type=output_folder, default="build/grading")
-    grade.add_argument("--workers", type=positive_int, default=None,
-                       help="default: the machine's cores")
-    grade.add_argument("--scheduler", type=scheduler_address, default=None,
-                       help="Dask scheduler, e.g. tcp://host:8786 (default: a local pool)")
-    grade.add_argument("--student", default=None)
-    grade.add_argument("--assignment", default=None)
-    grade.add_argument("--device", default=None, help="torch device for the checks (cpu, cuda)")
-    grade.add_argument("--pattern", type=lms_pattern, default=None,
-                       help="regex with (?P<student>) (?P<assignment>), optionally (?P<late>)")
-    grade.add_argument("--timeout", type=positive_int, default=600, help="seconds per cell")
-    grade.add_argument("--regrade", action="store_true",
-                       help="grade again what an earlier run graded (default: resume)")
-    grade.add_argument("--no-isolation", dest="isolate", action="store_false",
-                       help="run notebooks without the sandbox (for comparison only)")
-    exporting = commands.add_parser("export")
-    exporting.add_argument("--format", required=True, choices=("canvas", "csv"),
-                           help="canvas: Canvas's gradebook import; csv: a plain wide table")
-    exporting.add_argument("--out", type=output_file, default=None,
-                           help="file to write (default: standard output)")
-    exporting.add_argument("--course-dir", type=output_folder, default="build/grading")
-    similar = commands.add_parser("similarity")
-    similar.add_argument("submissions", help="submitted/ tree, folder or zip of LMS files")
-    similar.add_argument("--out", type=output_folder, default="build/similarity",
-                         help="folder for index.html and pairs/ (default: build/similarity)")
-    similar.add_argument("--release", type=release_folder, default=None,
-                         help="the release the students started from (default: the current one)")
-    similar.add_argument("--min-score", type=score_fraction, default=None,
-                         help="list pairs scoring this or more, 0 to 1 (default: 0.5)")
-    similar.add_argument("--pattern", type=lms_pattern, default=None,
-                         help="regex with (?P<student>) (?P<assignment>), for LMS file names")
-    commands.add_parser("speech-data", add_help=False)
-    align = commands.add_parser("speech-align")
-    align.add_argument("audio_dir")
-    align.add_argument("out_dir", type=output_folder)
-    return parser.parse_args(argv)
+    return make_parser().parse_args(argv)
 
 
 def main(argv=None):
-    """Run one command; the course's own errors (a broken source, a refused release or
-    intake, a grader that cannot work here) end in one line and exit 2."""
-    from autograder.course.build import CourseError
-    from autograder.grading.grader import GraderEnvironmentError, GradingIncomplete
-    from autograder.grading.intake import IntakeError
-
+    """Run one command; the course's own errors (``FirstmlpError``: a broken source, a
+    refused release or intake, nbgrader failing, a grader that cannot work here, a bad
+    setting) are caught here, once: their first line on stderr, their exit status."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["speech-data"]:
-        from autograder.student.speech.corpus import main as speech_data
-        return speech_data(argv[1:], prog="firstmlp speech-data")
+    command = BY_NAME.get(argv[0]) if argv else None
+    if command is not None and command.passthrough:
+        return command.run(argv[1:])
     args = parse_arguments(argv)
+    command = BY_NAME[args.command]
     try:
-        return run_command(args)
-    except (CourseError, IntakeError, GraderEnvironmentError) as error:
-        print(f"firstmlp {args.command}: {error}", file=sys.stderr)
-        return 2
-    except GradingIncomplete as error:  # grade-demo's run
-        print(f"firstmlp {args.command}: {error}", file=sys.stderr)
-        return UNGRADED_EXIT
-
-
-def run_command(args):
-    if args.command == "speech-align":
-        return speech_align(args.audio_dir, args.out_dir)
-    if args.command == "grade":
-        return grade_class(args)
-    if args.command == "similarity":
-        return similarity(args)
-    if args.command == "export":
-        return export_grades(args)
-    if args.command == "release":
-        return cut_release(args.version, args.force, args.out, args.changelog, args.bump,
-                           args.allow_dirty)
-    if args.command == "scan":
-        return scan(args.folder)
-    if args.command == "build":
-        build(args.out)
-        return 0
-    ok = True
-    if args.command in ("demo", "reference"):
-        ok = check_reference(args.device)
-    if args.command in ("demo", "train"):
-        from solutions.recipe import EPOCHS
-        train_reference(args.epochs or EPOCHS)
-    if args.command in ("demo", "grade-demo"):
-        ok &= grade_demo(getattr(args, "workdir", None))
-    return 0 if ok else 1
+        return command.run(args)
+    except FirstmlpError as error:
+        print(f"{command.prefix or 'firstmlp ' + command.name}: {first_line(error)}",
+              file=sys.stderr)
+        return error.exit_status
 
 
 if __name__ == "__main__":

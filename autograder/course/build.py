@@ -49,13 +49,14 @@ from pathlib import Path
 import nbformat
 
 from autograder.course.markers import HIDDEN_TESTS, SOLUTION
+from autograder.errors import FirstmlpError
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = ROOT / "course"
 DIRECTIVE = re.compile(r"^(\s*)# @(include|solution) ([\w.]+):(\w+)\s*$")
 
 
-class CourseError(Exception):
+class CourseError(FirstmlpError):
     """A course source that cannot be built; the message names file and line."""
 
 
@@ -297,6 +298,8 @@ def load_manifest(course=COURSE):
     for a in manifest["assignments"]:
         a.setdefault("source", f"{a['name']}/{a['name']}.py")
     check_schedule(manifest, Path(course) / "course.toml")  # due dates and late policy
+    from autograder.settings import check_course_toml
+    check_course_toml(manifest, Path(course) / "course.toml")  # the settings: the schema's
     return manifest
 
 

@@ -12,12 +12,15 @@ import nbformat
 from autograder.course.build import build_course
 from autograder.course.course_dir import CourseDir
 from autograder.course.markers import CODE_STUB, is_marker_line
+from autograder.errors import FirstmlpError
 
+# The settings' lines ({course_settings}, {grading_settings}) are rendered from the schema
+# (``autograder.settings``: each with its help); the rest is how the folder is wired.
 CONFIG = '''c = get_config()
-c.CourseDirectory.course_id = {course_id!r}
+{course_settings}
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.assignment_id = ""
-c.Execute.timeout = {timeout}
+{execute_settings}
 c.ClearSolutions.code_stub = {{"python": {code_stub!r}}}
 # A deleted test cell is restored from the source instead of "needs manual grade" (#1682).
 c.OverwriteCells.add_missing_cells = True
@@ -54,11 +57,8 @@ c.Autograde.autograde_preprocessors = [WarmExecute, IgnorePattern, ClearMetadata
                                        AssignLatePenalties, CheckCellMetadata]
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?s)."
-c.WarmExecute.timeout = {timeout}
-c.WarmExecute.notebook_timeout = {notebook_timeout}
+{grading_settings}
 c.WarmExecute.course_root = {course_root!r}
-c.WarmExecute.isolate = {isolate}
-c.WarmExecute.memory_mb = {memory_mb}
 c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [GetGradesForFeedback, CSSHTMLHeaderPreprocessor,
                                     HideTestSources, SanitizeOutputs, MathAsMathML]
@@ -75,16 +75,20 @@ c.ExportApp.plugin_class = GradesCsvPlugin
 """
 
 
-def write_grading_config(course_dir, timeout=600, notebook_timeout=1800, isolate=True,
-                         memory_mb=6144):
-    """The grader's additions to the folder's nbgrader config (``GRADING_CONFIG``)."""
+def write_grading_config(course_dir, timeout=None, notebook_timeout=None, isolate=None,
+                         memory_mb=None, cpu_seconds=None):
+    """The grader's additions to the folder's nbgrader config (``GRADING_CONFIG``): the
+    grading settings (None: the schema's, or course.toml's [grading]) rendered from the
+    schema."""
     from autograder.course.build import load_manifest
     from autograder.course.schedule import late_policy
     from autograder.grading.late import config_lines
+    from autograder.settings import grading_settings, nbgrader_lines
     course_dir = Path(course_dir).resolve()
+    grading = grading_settings(timeout=timeout, notebook_timeout=notebook_timeout,
+                               isolate=isolate, memory_mb=memory_mb, cpu_seconds=cpu_seconds)
     CourseDir(course_dir).grading_config.write_text(GRADING_CONFIG.format(
-        timeout=timeout, notebook_timeout=notebook_timeout, course_root=str(course_dir),
-        isolate=isolate, memory_mb=memory_mb,
+        grading_settings=nbgrader_lines(grading, "WarmExecute"), course_root=str(course_dir),
         late_policy=config_lines(late_policy(load_manifest()))))
 
 
@@ -96,8 +100,9 @@ def use_stock_settings(course_dir):
         "# stock nbgrader settings: a baseline, not a folder to grade a class in\n")
 
 
-class NbgraderError(Exception):
-    """nbgrader exited non-zero; the message holds the command and its output tail."""
+class NbgraderError(FirstmlpError):
+    """nbgrader exited non-zero; the message's first line names the command and its last
+    line of output, the lines below it hold the output's tail."""
 
 
 def venv_bin():
@@ -111,21 +116,27 @@ def run_nbgrader(course_dir, *args):
     command = [str(venv_bin() / "nbgrader"), *args]
     done = subprocess.run(command, cwd=course_dir, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
-        raise NbgraderError(f"{' '.join(command[1:])} failed ({done.returncode}):\n{tail}")
+        lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+        last = f": {lines[-1].strip()[:200]}" if lines else ""
+        raise NbgraderError(f"nbgrader {' '.join(command[1:])} failed ({done.returncode}){last}\n"
+                            + "\n".join(lines[-25:]))
     return done
 
 
-def make_course_dir(course_dir, course_id="firstmlp", timeout=600, version=None):
-    """Build the source notebooks and write nbgrader_config.py; returns the
-    assignment names in manifest order."""
+def make_course_dir(course_dir, version=None):
+    """Build the source notebooks and write nbgrader_config.py (its settings rendered
+    from the schema, course.toml's values); returns the assignment names in manifest
+    order."""
+    from autograder.settings import load_settings, nbgrader_lines
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
     written = build_course(course_dir, version=version)
     tree = CourseDir(course_dir)
-    tree.nbgrader_config.write_text(
-        CONFIG.format(course_id=course_id, root=str(course_dir), timeout=timeout,
-                      code_stub=CODE_STUB, grading_config=str(tree.grading_config)))
+    settings = load_settings(environ={})
+    tree.nbgrader_config.write_text(CONFIG.format(
+        course_settings=nbgrader_lines(settings.course, "CourseDirectory"), root=str(course_dir),
+        execute_settings=nbgrader_lines(settings.grading, "Execute"), code_stub=CODE_STUB,
+        grading_config=str(tree.grading_config)))
     if not tree.grading_config.exists():  # `firstmlp grade` writes its own limits over it
         write_grading_config(course_dir)
     return [path.parent.name for path in written]

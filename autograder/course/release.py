@@ -31,6 +31,7 @@ from autograder.course.course_dir import CourseDir
 from autograder import PACKAGE, shipped_files
 from autograder.course.leaks import scan_release
 from autograder.course.nbgrader_course import generate_assignments, make_course_dir
+from autograder.errors import FirstmlpError
 
 RELEASES = ROOT / "releases"
 INSTRUCTOR_ONLY_DEPENDENCIES = ("nbgrader", "jupytext", "latex2mathml", "nh3", "distributed",
@@ -38,7 +39,7 @@ INSTRUCTOR_ONLY_DEPENDENCIES = ("nbgrader", "jupytext", "latex2mathml", "nh3", "
                                 "copydetect")  # firstmlp similarity
 
 
-class ReleaseError(Exception):
+class ReleaseError(FirstmlpError):
     """The release was refused or failed; nothing was written in its place."""
 
 

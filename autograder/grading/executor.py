@@ -29,6 +29,7 @@ import time
 from nbformat.v4 import new_output
 
 from autograder.grading.trusted import is_test_cell, kernel_source
+from autograder.sandbox.limits import CELL_SECONDS, NOTEBOOK_SECONDS
 
 PREFLIGHT_SECONDS = 60  # a trivial cell, a look-up and a close, on a loaded machine
 
@@ -41,7 +42,7 @@ class SandboxLost(Exception):
 class SandboxedNotebook:
     """The grader's handle on one notebook process, forked by this worker's zygote."""
 
-    def __init__(self, timeout=600, limits=None, readable=(), sandbox=None):
+    def __init__(self, timeout: int = CELL_SECONDS, limits=None, readable=(), sandbox=None) -> None:
         from autograder.sandbox.boundary import worker_sandbox
         from autograder.sandbox.wire import Link
         self.sandbox = sandbox or worker_sandbox()
@@ -50,7 +51,7 @@ class SandboxedNotebook:
             timeout, limits, readable)
         self.link = Link(to_child, from_child)
 
-    def close(self, limit=5):
+    def close(self, limit: int=5):
         """Hang up; the zygote waits ``limit`` s, then kills what is left. Returns None
         for a clean exit, else why the notebook stopped. ``lost`` then says whether the
         zygote had ended before the hang-up (``zygote_ended``)."""
@@ -62,7 +63,7 @@ class SandboxedNotebook:
         self.lost = self.zygote_ended()  # before close_notebook starts it again
         return self.sandbox.close_notebook(self.id, limit)
 
-    def zygote_ended(self):
+    def zygote_ended(self) -> bool:
         """True when this worker's zygote is gone and no process of its sandbox was
         killed for memory since this notebook began (the one way a notebook's doing can
         end it: the sandbox's memory cap is shared). A notebook cannot signal, trace or
@@ -87,7 +88,7 @@ def hung_up(control):
         return True
 
 
-def execute_in_sandbox(notebook, timeout=600, notebook_timeout=1800, limits=None, readable=(),
+def execute_in_sandbox(notebook, timeout: int = CELL_SECONDS, notebook_timeout: int = NOTEBOOK_SECONDS, limits=None, readable=(),
                        judge=None, flag=None, start=None, earlier=None):
     """Execute the notebook's code cells in a fresh notebook process (``start``,
     default: a fork of this worker's sandboxed zygote); fills in outputs and
@@ -169,7 +170,7 @@ def outputs_from(result):
     return kept
 
 
-def explain_stop(reason):
+def explain_stop(reason) -> str:
     if reason in ("ended", None):
         return "the notebook's process ended before this cell ran (os._exit or a crash?)"
     if reason == "timeout":

@@ -65,8 +65,9 @@ __all__ = ["ATTEMPTS", "GraderEnvironmentError", "GradingIncomplete", "GradingRu
 
 
 def grade(submissions_source, course_dir, workers=None, scheduler=None, student=None,
-          assignment=None, device=None, pattern=None, progress=True, timeout=600,
-          regrade=False, isolate=True, memory_mb=6144, notebook_timeout=1800, secret=None):
+          assignment=None, device=None, pattern=None, progress: bool=True,
+          timeout: int | None = None, regrade: bool=False, isolate: bool | None = None,
+          memory_mb: int | None = None, notebook_timeout: int | None = None, secret=None):
     """Grade every matching submission; returns (outcomes, unmatched, csv_path).
 
     A submission graded by an earlier run (same file, autograded notebook present) is
@@ -74,13 +75,20 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
     notebook the grader failed to grade is an outcome with ``ungraded`` set, absent
     from grades.csv; a failure of the run's own steps is ``GradingIncomplete``. The
     run's secret: ``secret``, else $FIRSTMLP_GRADING_SECRET (to repeat a run's hidden
-    inputs), else drawn here; it travels in the ``GradingRun`` only."""
-    device = None if device in (None, "", "auto") else device  # "auto": torch's default
+    inputs), else drawn here; it travels in the ``GradingRun`` only. A setting left None
+    is course.toml's [grading], else the schema's default (``autograder.settings``)."""
+    from autograder.settings import grading_settings
+    settings = grading_settings(timeout=timeout, notebook_timeout=notebook_timeout,
+                                isolate=isolate, memory_mb=memory_mb, workers=workers,
+                                device=device)
+    timeout, notebook_timeout, isolate, memory_mb, workers = (
+        settings.timeout, settings.notebook_timeout, settings.isolate, settings.memory_mb,
+        settings.workers)
+    device = None if settings.device in ("", "auto") else settings.device  # torch's default
     check_device(device)  # before anything is built, copied or graded
     check_scheduler(scheduler)
     from autograder.sandbox.boundary import remove_stale_groups
     remove_stale_groups()
-    os.environ["FIRSTMLP_SANDBOX_MEMORY_MB"] = str(memory_mb)  # the workers' sandboxes
     cores = os.cpu_count() or 1
     run = GradingRun(CourseDir(Path(course_dir).resolve()), device=device, workers=workers,
                      threads=max(1, cores // (workers or cores)), memory_mb=memory_mb,

@@ -66,6 +66,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 
+from autograder.errors import FirstmlpError
+
 LMS_PATTERN = (r"^(?P<student>[A-Za-z0-9.\-]+)_(?:(?P<late>LATE)_)?(?:\d+_)*"
                r"(?P<assignment>\d\d_[A-Za-z0-9_]+?)(?:-\d+)?\.ipynb$")
 
@@ -85,7 +87,7 @@ UNSAFE_IN_NAMES = set("/\\*?[]")  # a path separator, or a glob character (nbgra
 TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's: when the work was handed in
 
 
-class IntakeError(Exception):
+class IntakeError(FirstmlpError):
     """The submissions source as a whole cannot be used; the message is one line."""
 
 

@@ -6,6 +6,8 @@ table), and the two ways a run ends early."""
 from dataclasses import dataclass, field, replace
 
 from autograder.course.course_dir import CourseDir
+from autograder.errors import FirstmlpError
+from autograder.sandbox.limits import CELL_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS
 
 
 @dataclass
@@ -31,10 +33,10 @@ class GradingRun:
     device: str | None = None  # None: torch's default (CUDA when torch sees a GPU)
     workers: int | None = None
     threads: int | None = None
-    memory_mb: int = 6144
+    memory_mb: int = MEMORY_MB  # the defaults: ``settings.Grading``'s (``sandbox.limits``)
     isolate: bool = True
-    timeout: int = 600
-    notebook_timeout: int = 1800
+    timeout: int = CELL_SECONDS
+    notebook_timeout: int = NOTEBOOK_SECONDS
     manifest: dict = field(default_factory=dict, compare=False)
     scheduler: object = field(default=None, compare=False)
 
@@ -50,10 +52,12 @@ class Task:
     digest: str
 
 
-class GraderEnvironmentError(Exception):
+class GraderEnvironmentError(FirstmlpError):
     """The grader cannot do the work here: nothing is graded, no score is recorded."""
 
 
-class GradingIncomplete(Exception):
+class GradingIncomplete(FirstmlpError):
     """The run's own steps failed after grading began (the disk, the gradebook, nbgrader
     in the grader's process): the scores recorded stay, grades.csv is as it was."""
+
+    exit_status = 3  # as a notebook left ungraded: ``firstmlp grade``'s UNGRADED_EXIT

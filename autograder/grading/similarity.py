@@ -44,13 +44,15 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from autograder.errors import FirstmlpError
+
 MAX_ANSWER_CHARS = 200_000  # per notebook: the course's longest answers are a few thousand
 MIN_SCORE = 0.5  # pairs below it are counted, not listed (independent solutions: ~0.2-0.3)
 CELL_HEADER = "# ── {} ──"
 TEMPLATES = Path(__file__).parent / "templates" / "similarity"
 
 
-class SimilarityError(Exception):
+class SimilarityError(FirstmlpError):
     """The comparison cannot start (no release, no submissions); the message is one line."""
 
 

@@ -21,8 +21,11 @@ from autograder.grading.submission import Reading, place_submission, read_submis
 from autograder.student.errors import first_line
 
 
-def prepare_course(course_dir, timeout=600, notebook_timeout=1800, isolate=True, memory_mb=6144):
-    """Build sources; run generate_assignment only when a source notebook changed."""
+def prepare_course(course_dir, timeout: int | None = None, notebook_timeout: int | None = None,
+                   isolate: bool | None = None, memory_mb: int | None = None):
+    """Build sources; run generate_assignment only when a source notebook changed.
+    The grading settings (None: the schema's, ``autograder.settings``) go into the
+    folder's grading config."""
     tree = CourseDir(Path(course_dir).resolve())
     course_dir = tree.root
     before = {p: p.read_bytes() for p in course_dir.glob("source/*/*.ipynb")}
@@ -51,7 +54,7 @@ def check_device(device):
             "nothing was graded — drop --device to grade on the CPU") from None
 
 
-def check_data(course_dir, assignments, isolate=True, device=None):
+def check_data(course_dir, assignments, isolate: bool=True, device=None):
     """Step 1b, before any notebook is placed or graded: the data the graded notebooks
     need, made or loaded here, once (the sandbox lets a notebook read data, not write
     it), and the sandbox. Returns {assignment: [flags for each of its outcomes]}.
@@ -292,7 +295,7 @@ def export_grades(tree, leave_out=()):
     return tree.grades_csv
 
 
-def without_rows(path, leave_out):
+def without_rows(path, leave_out) -> None:
     """Rewrite the CSV at ``path`` without the rows of ``leave_out`` {(student, assignment)}."""
     import csv
     with open(path, newline="") as source:
@@ -305,7 +308,7 @@ def without_rows(path, leave_out):
         writer.writerows(rows)
 
 
-def forget_ungraded(tree, keys):
+def forget_ungraded(tree, keys) -> None:
     """Step 6b, for ``keys`` {(student, assignment): why it is ungraded}: its grading
     record says so (``status`` "ungraded", ``reason``); an earlier run's "done" record
     of it goes (the next run grades it again); no score stays in the gradebook for it

@@ -326,11 +326,12 @@ def test_a_worker_crash_loop_leaves_its_notebook_ungraded(tmp_path, monkeypatch)
 @pytest.mark.slow
 def test_a_sandbox_that_fails_to_start_in_every_real_worker_leaves_all_ungraded(tmp_path,
                                                                               monkeypatch):
-    """Real spawned workers whose sandbox cannot even be set up (a broken setting in
-    their environment): no grading begins, each notebook is ungraded with the reason."""
-    monkeypatch.setenv("FIRSTMLP_SANDBOX_MEMORY_MB", "not-a-number")
+    """Real spawned workers whose sandbox cannot even be set up (a broken setting handed
+    to them in the run): no grading begins, each notebook is ungraded with the reason."""
+    from dataclasses import replace
     results = []
-    pool.run_local(run_in(tmp_path, 1), tasks_in(["kim", "lee"]), results.append)
+    broken = replace(run_in(tmp_path, 1), memory_mb="not-a-number")
+    pool.run_local(broken, tasks_in(["kim", "lee"]), results.append)
     assert sorted(results, key=lambda r: r["student"]) == [
         {"student": s, "assignment": ASSIGNMENT, "ungraded": "the grading workers could not start"}
         for s in ("kim", "lee")]
