@@ -32,7 +32,6 @@ LONG_COLUMNS = ["assignment", "duedate", "timestamp", "seconds_late", "student_i
 CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 CANVAS_TOTAL = "Final Points"
 POINTS_POSSIBLE = "    Points Possible"  # as Canvas writes the row (its import finds it by name)
-FORMATS = ("canvas", "csv")
 
 
 def number(value):
@@ -139,6 +138,6 @@ def export(course_dir, layout, out=None):
 class GradesCsvPlugin(ExportPlugin):
     """``nbgrader export`` in a course folder writes the grader's grades.csv."""
 
-    def export(self, gradebook):
+    def export(self, gradebook) -> None:
         root = self.parent.coursedir.root
         write_grades_csv(root, self.to or os.path.join(root, "grades.csv"))

@@ -159,7 +159,7 @@ def read_capped(read):
     return data
 
 
-def too_large():
+def too_large() -> str:
     return f"it is larger than the {MAX_NOTEBOOK_BYTES / 2**20:.3g} MB limit"
 
 
@@ -209,7 +209,7 @@ def file_identities(roots, skip=None):
 JSON_TOKEN = re.compile(rb'"(?:[^"\\]+|\\.)*(?:"|\Z)|[\[\]{}]', re.S)  # a string, or a bracket
 
 
-def json_depth_refusal(data, name="the notebook"):
+def json_depth_refusal(data, name: str="the notebook"):
     """A refusal if the JSON in ``data`` nests brackets more than MAX_JSON_DEPTH deep
     (brackets inside strings do not count); None otherwise. Nothing else is checked."""
     depth = 0
@@ -224,7 +224,7 @@ def json_depth_refusal(data, name="the notebook"):
     return None
 
 
-def take(student, assignment, name, read, scratch, late=False):
+def take(student, assignment, name, read, scratch, late: bool=False):
     """The submission of one notebook: ``read()`` gives (its bytes, the file's identity
     or None) or raises Refused; the bytes are checked and copied into the scratch folder."""
     try:
@@ -269,7 +269,7 @@ def scratch_folder(scratch):
     return Path(scratch) if scratch is not None else Path(tempfile.mkdtemp(prefix="intake-"))
 
 
-def student_folder(root, student, root_fd, assignments, scratch, keep_out, found, unmatched):
+def student_folder(root, student, root_fd, assignments, scratch, keep_out, found, unmatched) -> None:
     """One top-level folder of an nbgrader tree, into ``found`` and ``unmatched``. A
     folder that cannot be walked is refused for its student only (``assignment=None``)."""
     problem = name_problem(student)
@@ -291,7 +291,7 @@ def student_folder(root, student, root_fd, assignments, scratch, keep_out, found
         os.close(student_fd)
 
 
-def student_work(root, student, student_fd, assignments, scratch, keep_out, found, unmatched):
+def student_work(root, student, student_fd, assignments, scratch, keep_out, found, unmatched) -> None:
     """One student's assignment folders, into ``found`` and ``unmatched``."""
     for assignment in sorted(os.listdir(student_fd)):
         folder, name = root / student / assignment, f"{student}/{assignment}"
@@ -363,13 +363,6 @@ def choose(entries, assignments, pattern):
     return dict(sorted(chosen.items())), unmatched
 
 
-def from_lms_files(paths, assignments, pattern=LMS_PATTERN):
-    """Match notebook files named by student (names only, nothing is read); the latest
-    name wins for a duplicate. Each Submission's path is the file as named."""
-    chosen, unmatched = choose([(p.name, p, p) for p in sorted(paths)], assignments, pattern)
-    return [Submission(s, a, p, late=late) for (s, a), (_, p, late) in chosen.items()], unmatched
-
-
 def from_folder(root, assignments, pattern, scratch, keep_out=frozenset()):
     """Each top-level folder is a student's (nbgrader's tree), each other entry an LMS
     file: a stray folder (``__MACOSX``) hides no file beside it. A link is refused: as a
@@ -425,7 +418,7 @@ class ZipCaps:
     declared size first): the member that would pass a cap is refused, naming it, and
     so is each read after; the members read before are kept."""
 
-    def __init__(self, archive, notebooks):
+    def __init__(self, archive, notebooks) -> None:
         self.archive, self.notebooks = archive, notebooks
         self.read_so_far, self.unpacked = 0, 0
 

@@ -14,9 +14,17 @@ from pathlib import Path
 import pytest
 
 from autograder.grading import intake as submissions
-from autograder.grading.intake import IntakeError, collect, from_lms_files, json_depth_refusal
+from autograder.grading.intake import (LMS_PATTERN, IntakeError, Submission, choose, collect,
+                                       json_depth_refusal)
 
 ASSIGNMENTS = ["01_perceptron", "02_activations"]
+
+
+def from_lms_files(paths, assignments, pattern=LMS_PATTERN):
+    """``intake.choose`` on file names only (nothing is read): the Submissions it keeps,
+    each with its path as named, and what it did not match."""
+    chosen, unmatched = choose([(p.name, p, p) for p in sorted(paths)], assignments, pattern)
+    return [Submission(s, a, p, late=late) for (s, a), (_, p, late) in chosen.items()], unmatched
 
 
 @pytest.mark.parametrize("name, student, assignment", [
