@@ -1,10 +1,11 @@
 # The two commands: `make run` (the main job) and `make test`. Both set up .venv first.
+# `make test-fast` is the development tier: no test marked slow or browser.
 SHELL := /bin/bash
 VENV := .venv/bin
 # This repository's checkout has full MNIST beside it; elsewhere torchvision downloads it.
 export MNIST_ROOT ?= $(if $(wildcard ../shared/data/mnist/MNIST/raw),$(abspath ../shared/data/mnist))
 
-.PHONY: run test setup bench build release
+.PHONY: run test test-fast setup bench build release
 VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' course/course.toml)
 
 setup:
@@ -17,7 +18,10 @@ run: setup
 
 test: setup
 	@scripts/setup-browser
-	$(VENV)/pytest -q
+	$(VENV)/pytest -q --durations=15
+
+test-fast: setup
+	$(VENV)/pytest -q -m "not slow and not browser" --durations=15
 
 build: setup
 	$(VENV)/firstmlp build
