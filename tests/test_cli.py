@@ -246,3 +246,89 @@ def test_report_shows_a_flag_quoting_a_notebook_as_written(tmp_path):
     assert "<script" not in html and "<img" not in html and "<a " not in html
     assert "<strong>" not in html and "<b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "**b**" in html and "kim_&lt;b&gt;" in html
+
+
+# ---- the table of commands, one error base -----------------------------------------
+
+def help_text(capsys, argv=("--help",)):
+    with pytest.raises(SystemExit):
+        cli.main(list(argv))
+    return capsys.readouterr().out
+
+
+def test_the_usage_lists_every_command_and_flag_of_the_table(capsys):
+    usage = help_text(capsys)
+    for command in cli.COMMANDS:
+        assert f"firstmlp {command.name} " in usage or f"firstmlp {command.name}\n" in usage
+        assert command.summary.split()[0] in usage
+        for flags, _ in command.arguments:
+            assert all(flag in usage for flag in flags if flag.startswith("--")), (command.name, flags)
+
+
+def test_the_usage_is_generated_a_command_added_to_the_table_is_in_it(monkeypatch, capsys):
+    """No hand-written usage beside the parser: a new row of the table is in --help."""
+    added = cli.Command("wave", "wave at the class", lambda args: 0,
+                        (cli.arg("--hand", choices=("left", "right"), default="left"),))
+    monkeypatch.setattr(cli, "COMMANDS", (*cli.COMMANDS, added))
+    monkeypatch.setitem(cli.BY_NAME, "wave", added)
+    usage = help_text(capsys)
+    assert "    firstmlp wave [--hand {left,right}]\n        wave at the class" in usage
+    assert cli.main(["wave", "--hand", "right"]) == 0
+
+
+@pytest.mark.parametrize("error, status", [
+    ("FirstmlpError", 2), ("GradingIncomplete", 3), ("NbgraderError", 2), ("SettingsError", 2)])
+def test_a_firstmlp_error_is_caught_once_in_main_its_first_line_and_exit_status(
+        error, status, monkeypatch, capsys):
+    from dataclasses import replace
+
+    from autograder.course.nbgrader_course import NbgraderError
+    from autograder.errors import FirstmlpError
+    from autograder.grading.run import GradingIncomplete
+    from autograder.settings import SettingsError
+    kind = {"FirstmlpError": FirstmlpError, "GradingIncomplete": GradingIncomplete,
+            "NbgraderError": NbgraderError, "SettingsError": SettingsError}[error]
+
+    def fails(args):
+        raise kind("what went wrong, and what to do\nthe tail of some output")
+    monkeypatch.setitem(cli.BY_NAME, "scan", replace(cli.BY_NAME["scan"], run=fails))
+    assert cli.main(["scan", "/tmp"]) == status
+    assert capsys.readouterr().err == "firstmlp scan: what went wrong, and what to do\n"
+
+
+def test_every_domain_error_has_the_one_base_and_the_student_side_none():
+    from autograder.course.build import CourseError
+    from autograder.course.nbgrader_course import NbgraderError
+    from autograder.course.release import ReleaseError
+    from autograder.errors import FirstmlpError
+    from autograder.grading.intake import IntakeError
+    from autograder.grading.run import GraderEnvironmentError, GradingIncomplete
+    from autograder.grading.similarity import SimilarityError
+    from autograder.settings import SettingsError
+    from autograder.student import errors as student_errors
+    for error in (CourseError, NbgraderError, ReleaseError, IntakeError, GraderEnvironmentError,
+                  GradingIncomplete, SimilarityError, SettingsError):
+        assert issubclass(error, FirstmlpError), error
+    assert not issubclass(student_errors.ProcessGone, FirstmlpError)
+
+
+def test_nbgrader_failing_inside_grade_is_one_line_and_exit_2_not_a_traceback(
+        tmp_path, monkeypatch, capsys):
+    """Before issue 23, NbgraderError from grade()'s course preparation (generate_assignment)
+    escaped main as a traceback; now it is one line naming the command and nbgrader's
+    last line."""
+    import autograder.course.nbgrader_course as nbgrader_course
+    from autograder.grading import grader
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "nbgrader").write_text("#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
+                                   "echo 'sqlite3.OperationalError: database is locked' >&2\nexit 1\n")
+    (fake / "nbgrader").chmod(0o755)
+    monkeypatch.setattr(nbgrader_course, "venv_bin", lambda: fake)
+    monkeypatch.setattr(grader, "check_sandbox", lambda run: None)  # not what this test is about
+    (tmp_path / "submitted").mkdir()
+    status = cli.main(["grade", str(tmp_path / "submitted"), "--course-dir", str(tmp_path / "course")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err == ("grade: nbgrader generate_assignment 01_perceptron --force failed (1): "
+                   "sqlite3.OperationalError: database is locked\n")

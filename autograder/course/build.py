@@ -294,7 +294,11 @@ def build_notebook(path, course_version, hidden_seed=None):
 
 def load_manifest(course=COURSE):
     from autograder.course.schedule import check_schedule
-    manifest = tomllib.loads((Path(course) / "course.toml").read_text())
+    try:
+        manifest = tomllib.loads((Path(course) / "course.toml").read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise CourseError(f"{Path(course) / 'course.toml'}: cannot be read as TOML ({error})") \
+            from None
     for a in manifest["assignments"]:
         a.setdefault("source", f"{a['name']}/{a['name']}.py")
     check_schedule(manifest, Path(course) / "course.toml")  # due dates and late policy
