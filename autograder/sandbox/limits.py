@@ -23,7 +23,11 @@ import resource
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
+
+Rlimit = tuple[str, int, int]  # (resource.RLIMIT_* name, soft, hard)
 
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
 PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER, PR_CAPBSET_DROP = 38, 36, 24
@@ -56,7 +60,7 @@ class Limits:
     output_bytes: int = 1 << 20       # recorded stdout/stderr per notebook
     scratch_bytes: int = SCRATCH_BYTES  # its /tmp, a tmpfs of its own (memory, as root capped)
 
-    def rlimits(self, virtual=0):
+    def rlimits(self, virtual: int = 0) -> tuple[Rlimit, ...]:
         """The resource limits as (name, soft, hard); the address space on top of
         ``virtual`` bytes (what the warm image already maps)."""
         memory = virtual + self.memory_bytes
@@ -79,7 +83,7 @@ class _PathBeneath(ctypes.Structure):
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def landlock_abi():
+def landlock_abi() -> int:
     """Landlock's ABI version, 0 where the kernel has none."""
     if not sys.platform.startswith("linux"):
         return 0
@@ -87,7 +91,7 @@ def landlock_abi():
     return max(int(version), 0)
 
 
-def restrict_files(readable, writable):
+def restrict_files(readable: Iterable[str], writable: Iterable[str]) -> None:
     """Landlock: read (and execute) only ``readable``, read and write only
     ``writable``; no TCP bind/connect where the kernel supports it (ABI ≥ 4)."""
     abi = landlock_abi()
@@ -110,7 +114,7 @@ def restrict_files(readable, writable):
         os.close(ruleset)
 
 
-def add_path_rule(ruleset, path, access):
+def add_path_rule(ruleset: int, path: str, access: int) -> None:
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
@@ -126,14 +130,14 @@ def add_path_rule(ruleset, path, access):
         os.close(fd)
 
 
-def python_dirs():
+def python_dirs() -> list[str]:
     """Where this interpreter and its packages live (the venv included)."""
     import site
     dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages()}
     return sorted(d for d in dirs if d)
 
 
-def student_readable(extra=()):
+def student_readable(extra: Iterable[str | Path | None] = ()) -> list[str]:
     """System and Python directories, the student side of the helpers
     (``autograder/student/`` and the package's ``__init__``), ``extra``."""
     from autograder import PACKAGE, STUDENT
@@ -141,13 +145,13 @@ def student_readable(extra=()):
             *(str(p) for p in extra if p)]
 
 
-def set_limits(limits):
+def set_limits(limits: Limits) -> None:
     for name, soft, hard in limits.rlimits(current_virtual_memory()):
         resource.setrlimit(getattr(resource, name), (soft, hard))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write raises OSError instead
 
 
-def current_virtual_memory():
+def current_virtual_memory() -> int:
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmSize:"):
@@ -155,7 +159,7 @@ def current_virtual_memory():
     return 0
 
 
-def task_count_of_user(uid):
+def task_count_of_user(uid: int) -> int:
     """Processes and threads of ``uid`` now (what RLIMIT_NPROC counts)."""
     count = 0
     for entry in os.scandir("/proc"):
@@ -180,8 +184,9 @@ class ProcessGroup:
                    ("/sys/fs/cgroup", "memory.max")),
     }
 
-    def __init__(self, name, limit, controller="pids"):
-        self.path, self.controller = None, controller
+    def __init__(self, name: str, limit: int, controller: str = "pids") -> None:
+        self.path: str | None = None  # None: no group could be made
+        self.controller: str | None = controller
         if os.geteuid() != 0:
             return
         for root, limit_file in self.CONTROLLERS[controller]:
@@ -198,7 +203,7 @@ class ProcessGroup:
                 self.remove_dir(path)
 
     @classmethod
-    def remove_stale(cls, prefix, alive):
+    def remove_stale(cls, prefix: str, alive: Callable[[int], bool]) -> None:
         """Kill and remove the groups named ``prefix<pid>-…`` whose pid is not ``alive``
         (left by a grader that was killed before it could clean up)."""
         for controller in cls.CONTROLLERS.values():
@@ -214,12 +219,13 @@ class ProcessGroup:
                         group.path, group.controller = os.path.join(root, name), None
                         group.kill_all()
 
-    def join(self):
+    def join(self) -> None:
         """Called by the child before it starts anything."""
+        assert self.path is not None, "join() is called only for a group that was made"
         with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
             f.write(str(os.getpid()))
 
-    def kill_all(self):
+    def kill_all(self) -> None:
         if self.path is None:
             return
         for _ in range(200):
@@ -238,7 +244,7 @@ class ProcessGroup:
             time.sleep(0.01)
         self.remove_dir(self.path)
 
-    def oom_kills(self):
+    def oom_kills(self) -> int:
         """How many processes the kernel has killed for going over this memory group's
         limit (``oom_kill`` in memory.events, v2, or memory.oom_control, v1); 0 if unknown."""
         for name in ("memory.events", "memory.oom_control"):
@@ -253,14 +259,14 @@ class ProcessGroup:
         return 0
 
     @staticmethod
-    def remove_dir(path):
+    def remove_dir(path: str) -> None:
         try:
             os.rmdir(path)
         except OSError:
             pass
 
 
-def missing_protections(group):
+def missing_protections(group: ProcessGroup | None) -> list[str]:
     """What ``confine`` cannot apply here, in words for the grading report. Known in
     the grader before the fork: it made ``group``, and Landlock is the kernel's."""
     missing = []
@@ -271,7 +277,8 @@ def missing_protections(group):
     return missing
 
 
-def confine(limits, scratch, readable, group=None):
+def confine(limits: Limits, scratch: str | Path, readable: Iterable[str],
+            group: ProcessGroup | None = None) -> None:
     """Confine this process as far as this machine allows (``missing_protections``
     says what it cannot), then drop every capability."""
     if group is not None and group.path:
@@ -293,7 +300,7 @@ class _CapData(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
-def drop_capabilities():
+def drop_capabilities() -> None:
     """No capability left, none to regain: the bounding set emptied, then the
     effective, permitted and inheritable sets (a notebook that made its own user
     namespace holds every capability in it until now)."""
@@ -303,6 +310,6 @@ def drop_capabilities():
     _libc.capset(ctypes.byref(header), data)
 
 
-def become_subreaper():
+def become_subreaper() -> None:
     """Orphans of this process's descendants come back to it (to be reaped)."""
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)

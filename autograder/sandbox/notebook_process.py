@@ -17,12 +17,20 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Collection
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from nbformat.v4 import new_output
 
-from autograder.sandbox.limits import CELL_SECONDS, Limits, confine, become_subreaper
+from autograder.sandbox.limits import CELL_SECONDS, Limits, ProcessGroup, confine, become_subreaper
 
-_SHELL = None
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+    from nbformat import NotebookNode
+    from torch.overrides import TorchFunctionMode
+
+_SHELL: "InteractiveShell | None" = None
 HEAVY_MODULES = ("numpy", "torch", "torch.nn.functional", "matplotlib.pyplot", "torchvision",
                  "sklearn.metrics", "tqdm.auto", "nbformat", "autograder.student.components",
                  "autograder.student.plots", "autograder.student.data")
@@ -34,7 +42,7 @@ class CellTimeout(BaseException):
     second until the cell gives up)."""
 
 
-def warm_up():
+def warm_up() -> "InteractiveShell":
     """Import the heavy modules and build the shell, once per worker process."""
     global _SHELL
     if _SHELL is not None:
@@ -51,34 +59,35 @@ def warm_up():
     return _SHELL
 
 
-def make_shell():
+def make_shell() -> "InteractiveShell":
     from IPython.core.displayhook import DisplayHook
     from IPython.core.displaypub import DisplayPublisher
     from IPython.core.interactiveshell import InteractiveShell
 
     class RecordingDisplayHook(DisplayHook):
-        def write_output_prompt(self):
+        def write_output_prompt(self) -> None:
             pass
 
-        def write_format_data(self, format_dict, md_dict=None):
+        def write_format_data(self, format_dict: dict[str, Any], md_dict: dict[str, Any] | None = None) -> None:
             RECORDER.add(new_output("execute_result", data=format_dict, metadata=md_dict or {},
-                                    execution_count=self.shell.execution_count))
+                                    execution_count=self.shell.execution_count))  # type: ignore[union-attr]  # a hook always has its shell
 
-        def finish_displayhook(self):
+        def finish_displayhook(self) -> None:
             pass
 
     class RecordingDisplayPublisher(DisplayPublisher):
-        def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kw):
+        def publish(self, data: dict[str, Any], metadata: dict[str, Any] | None = None, source: object = None,
+                    *, transient: object = None, update: bool = False, **kw: object) -> None:
             RECORDER.add(new_output("display_data", data=data, metadata=metadata or {}))
 
-        def clear_output(self, wait=False):
+        def clear_output(self, wait: bool=False) -> None:
             pass
 
     class RecordingShell(InteractiveShell):
-        def showtraceback(self, exc_tuple=None, filename=None, tb_offset=None,
-                          exception_only=False, running_compiled_code=False):
+        def showtraceback(self, exc_tuple: Any = None, filename: str | None = None, tb_offset: int | None = None,
+                          exception_only: bool = False, running_compiled_code: bool = False) -> None:
             try:
-                etype, value, tb = self._get_exc_info(exc_tuple)
+                etype, value, tb = self._get_exc_info(exc_tuple)  # type: ignore[no-untyped-call]  # IPython's, untyped
             except ValueError:
                 return
             if issubclass(etype, SyntaxError) or exception_only:
@@ -90,7 +99,7 @@ def make_shell():
                 stb = [f"{etype.__name__}: {value}"]
             self._showtraceback(etype, value, stb)
 
-        def _showtraceback(self, etype, evalue, stb):
+        def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
             RECORDER.add(new_output("error", ename=getattr(etype, "__name__", str(etype)),
                                     evalue=str(evalue), traceback=list(stb)))
 
@@ -102,7 +111,7 @@ def make_shell():
                                     display_pub_class=RecordingDisplayPublisher,
                                     colors="nocolor", history_length=0)
     try:
-        shell.enable_matplotlib("inline")
+        shell.enable_matplotlib("inline")  # type: ignore[no-untyped-call]  # IPython's, untyped
     except Exception:
         pass
     return shell
@@ -111,13 +120,13 @@ def make_shell():
 class Recorder:
     """The outputs of the cell being run, in order; consecutive stream text merged."""
 
-    def __init__(self):
-        self.outputs = []
+    def __init__(self) -> None:
+        self.outputs: list[NotebookNode] = []
 
-    def add(self, output):
+    def add(self, output: "NotebookNode") -> None:
         self.outputs.append(output)
 
-    def stream(self, name, text):
+    def stream(self, name: str, text: str) -> None:
         last = self.outputs[-1] if self.outputs else None
         if last is not None and last.output_type == "stream" and last.name == name:
             last.text += text
@@ -131,10 +140,10 @@ RECORDER = Recorder()
 class OutputCap:
     """At most ``limit`` characters of stdout/stderr per notebook are recorded."""
 
-    def __init__(self, limit):
+    def __init__(self, limit: int) -> None:
         self.left, self.limit, self.truncated = limit, limit, False
 
-    def take(self, text):
+    def take(self, text: str) -> str:
         if self.left <= 0:
             if not self.truncated:
                 self.truncated = True
@@ -147,16 +156,16 @@ class OutputCap:
 class RecordingStream(io.TextIOBase):
     """stdout or stderr of the notebook, into the recorder, up to a shared cap."""
 
-    def __init__(self, name, cap):
+    def __init__(self, name: str, cap: OutputCap) -> None:
         self.name, self.cap = name, cap
 
-    def write(self, text):
+    def write(self, text: object) -> int:
         text = self.cap.take(str(text))
         if text:
             RECORDER.stream(self.name, text)
         return len(text)
 
-    def writable(self):
+    def writable(self) -> bool:
         return True
 
 
@@ -166,24 +175,26 @@ class StudentGuard:
     budget of ``timeout`` seconds per check (``reset``), so that a function that loops
     forever costs one timeout, not one per call."""
 
-    def __init__(self, timeout):
-        self.timeout, self.left, self.warnings, self.torch_calls = timeout, timeout, [], set()
+    def __init__(self, timeout: float) -> None:
+        self.timeout, self.left = timeout, timeout
+        self.warnings: list[dict[str, str]] = []
+        self.torch_calls: set[str] = set()
 
-    def reset(self):
+    def reset(self) -> None:
         self.left = self.timeout
 
-    def take_warnings(self):
+    def take_warnings(self) -> list[dict[str, str]]:
         taken, self.warnings = self.warnings[:20], []
         return taken
 
-    def take_torch_calls(self):
+    def take_torch_calls(self) -> list[str]:
         """The torch functions student code called during the grader's calls (seen by a
         TorchFunctionMode: a numpy exercise solved by torch under another name is
         flagged; calls from other threads are not seen)."""
         taken, self.torch_calls = sorted(self.torch_calls)[:20], set()
         return taken
 
-    def __call__(self, function, *args, **kwargs):
+    def __call__(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         import linecache
         import warnings
 
@@ -214,18 +225,18 @@ class StudentGuard:
             self.left -= time.monotonic() - started
 
 
-def TorchCalls(seen):
+def TorchCalls(seen: set[str]) -> "TorchFunctionMode":
     """A torch function mode that records the name of every torch function called."""
     from torch.overrides import TorchFunctionMode
 
     class Recorder(TorchFunctionMode):
-        def __torch_function__(self, func, types, args=(), kwargs=None):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             seen.add(str(getattr(func, "__name__", func))[:60])
             return func(*args, **(kwargs or {}))
     return Recorder()
 
 
-def run_one(shell, source, timeout):
+def run_one(shell: "InteractiveShell", source: str, timeout: float) -> dict[str, Any]:
     """In the child: run one cell; returns its outputs and execution count."""
     RECORDER.outputs = []
     signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)
@@ -236,10 +247,10 @@ def run_one(shell, source, timeout):
         RECORDER.add(new_output("error", ename="CellTimeout", evalue=str(error), traceback=[]))
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    error = result and (result.error_in_exec or result.error_before_exec)
-    if error and not any(o.output_type == "error" for o in RECORDER.outputs):
+    raised = result and (result.error_in_exec or result.error_before_exec)
+    if raised and not any(o.output_type == "error" for o in RECORDER.outputs):
         # the traceback could not be shown (no thread, memory or time left): say what it was
-        RECORDER.add(new_output("error", ename=type(error).__name__, evalue=str(error),
+        RECORDER.add(new_output("error", ename=type(raised).__name__, evalue=str(raised),
                                 traceback=[]))
     reap_children()
     outputs = json.loads(json.dumps(RECORDER.outputs, default=str))
@@ -253,7 +264,7 @@ def run_one(shell, source, timeout):
 MAX_CELL_OUTPUT = 8 << 20
 
 
-def reap_children(patience=1.0):
+def reap_children(patience: float=1.0) -> None:
     """Collect the processes the cell forked that have ended (a fork bomb's copies;
     the child is their subreaper, so orphans come back to it): left as zombies they
     would count against the process limit for the rest of the run. Waits up to
@@ -270,11 +281,12 @@ def reap_children(patience=1.0):
             time.sleep(0.01)
 
 
-def child_main(shell, to_parent, from_parent, timeout, scratch, limits, readable, group=None):
+def child_main(shell: "InteractiveShell", to_parent: int, from_parent: int, timeout: float, scratch: str,
+               limits: Limits | None, readable: Collection[str], group: ProcessGroup | None = None) -> None:
     """The forked child: confine itself, then serve the grader until it hangs up."""
     from autograder.sandbox.wire import Server
 
-    def on_alarm(signum, frame):
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
         raise CellTimeout(f"this cell ran longer than the {timeout} s limit")
 
     try:
@@ -315,13 +327,14 @@ class ForkedNotebook:
     for tests of the wire, which put their own objects in the shell first. Grading
     never uses it: its notebooks are forks of the sandboxed zygote."""
 
-    def __init__(self, timeout=CELL_SECONDS, limits=None, readable=()):
+    def __init__(self, timeout: float = CELL_SECONDS, limits: Limits | None = None,
+                 readable: Collection[str] = ()) -> None:
         from autograder.sandbox.wire import Link
         shell = warm_up()
         self.scratch = tempfile.mkdtemp(prefix="firstmlp-notebook-")
         parent_in, child_out = os.pipe()
         child_in, parent_out = os.pipe()
-        self.missing = []
+        self.missing: list[str] = []
         self.pid = os.fork()
         if self.pid == 0:
             try:
@@ -334,7 +347,7 @@ class ForkedNotebook:
         os.close(child_in)
         self.link = Link(parent_out, parent_in)
 
-    def close(self, limit=5):
+    def close(self, limit: int=5) -> None:
         import shutil
         for fd in (self.link.to_child, self.link.from_child):
             try:

@@ -49,8 +49,14 @@ import stat
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from autograder.sandbox.limits import ProcessGroup
 from autograder.sandbox.policy import NOTEBOOK_NAMESPACES
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 CLONE_FLAGS = {"mount": 0x00020000, "uts": 0x04000000, "ipc": 0x08000000,
                "user": 0x10000000, "pid": 0x20000000, "net": 0x40000000}
@@ -62,7 +68,7 @@ MESSAGE_BYTES = 64 << 10
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def enter_namespaces():
+def enter_namespaces() -> bool:
     """Unshare a user namespace owning new mount, PID, network, IPC and UTS namespaces,
     and map this process's own uid/gid into it (nothing else). True when it worked; the
     next fork is PID 1 of the new PID namespace."""
@@ -76,7 +82,7 @@ def enter_namespaces():
     return True
 
 
-def mount_scratch(size):
+def mount_scratch(size: int) -> bool:
     """In the notebook's own mount namespace (``enter_namespaces``): a fresh tmpfs of
     ``size`` bytes on ``/tmp``, the notebook's alone (mode 0700). Nothing it mounts
     reaches the sandbox (the namespace's mounts are made private first); the kernel
@@ -84,10 +90,10 @@ def mount_scratch(size):
     if _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         return False
     options = f"size={int(size)},mode=0700".encode()
-    return _libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options) == 0
+    return bool(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options) == 0)
 
 
-def remove_scratch(path):
+def remove_scratch(path: str) -> str | None:
     """Remove a scratch folder however its notebook left it, symlinks never followed:
     every folder in it is given back to its owner (u+rwx) first, so that a ``chmod 000``
     cannot keep it. None once ``path`` is gone, else why it is not (one line)."""
@@ -115,7 +121,8 @@ def remove_scratch(path):
     return f"a notebook's scratch folder could not be removed ({kept >> 20} MB left in {path})"
 
 
-def start_notebook(shell, message, wire_fds, control):
+def start_notebook(shell: "InteractiveShell", message: dict[str, Any], wire_fds: list[int],
+                   control: socket.socket) -> tuple[int | None, str | None, bool, "ProcessGroup | None"]:
     """Fork the notebook's process (through an intermediate that enters the
     namespaces, mounts the notebook's scratch and forks again, so that the notebook is
     PID 1 of its own); returns (pid, scratch folder for the zygote to remove — None for
@@ -127,7 +134,7 @@ def start_notebook(shell, message, wire_fds, control):
     limits = Limits(**message["limits"]) if message.get("limits") else None
     isolate_namespaces = message.get("namespaces", True)
     report_read, report_write = os.pipe()
-    group = None
+    group: ProcessGroup | None = None
     if limits and os.geteuid() == 0:  # root ignores RLIMIT_NPROC: a pids cgroup caps it
         group = ProcessGroup(f"firstmlp-zygote-{os.getpid()}-{message['id']}", limits.processes)
     intermediate = os.fork()
@@ -165,7 +172,8 @@ def start_notebook(shell, message, wire_fds, control):
     return report.get("pid"), report.get("scratch"), bool(report.get("isolated")), group
 
 
-def stop_notebook(pid, scratch, group, grace):
+def stop_notebook(pid: int | None, scratch: str | None, group: "ProcessGroup | None",
+                  grace: float) -> dict[str, object]:
     """Wait up to ``grace`` seconds for the notebook's process, then kill it (and, as
     PID 1 of its namespace, everything it started, its tmpfs freed with it); remove its
     scratch folder where it had one on the sandbox's ``/tmp``."""
@@ -178,6 +186,7 @@ def stop_notebook(pid, scratch, group, grace):
             break
         if time.monotonic() > deadline:
             killed = True
+            target: Callable[[], None]
             for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
                 try:
                     target()
@@ -195,14 +204,14 @@ def stop_notebook(pid, scratch, group, grace):
         group.kill_all()
     reap_children(patience=0)  # without a PID namespace: orphans come back to the zygote
     left = remove_scratch(scratch) if scratch else None
-    ended = {"signal": None, "exit": None, "killed": killed}
+    ended: dict[str, object] = {"signal": None, "exit": None, "killed": killed}
     if status is not None:
         ended.update(signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
                      exit=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None)
     return dict(ended, scratch_left=left) if left else ended
 
 
-def missing_here():
+def missing_here() -> list[str]:
     """What this sandbox cannot apply to a notebook, in words."""
     from autograder.sandbox.limits import landlock_abi
     missing = []
@@ -212,7 +221,7 @@ def missing_here():
     return missing
 
 
-def serve(control):
+def serve(control: socket.socket) -> None:
     from autograder.sandbox.notebook_process import warm_up
     from autograder.sandbox.limits import become_subreaper
 
@@ -221,7 +230,7 @@ def serve(control):
     become_subreaper()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     control.send(json.dumps({"ready": True, "missing": missing_here()}).encode())
-    running = {}
+    running: dict[object, tuple[int | None, str | None, ProcessGroup | None]] = {}
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(control, MESSAGE_BYTES, 2)
@@ -247,7 +256,7 @@ def serve(control):
                 os.close(fd)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     control = socket.socket(fileno=int(argv[0]))
     try:

