@@ -11,4 +11,4 @@ and do not derive from this (it does not ship)."""
 class FirstmlpError(Exception):
     """A failure the course's tools explain in one line (its message's first line)."""
 
-    exit_status = 2  # refused, nothing done; GradingIncomplete: 3
+    exit_status: int = 2  # refused, nothing done; GradingIncomplete: 3

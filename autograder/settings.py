@@ -25,8 +25,10 @@ the key and what it takes. ``firstmlp config`` prints the effective settings and
 each came from (``describe``)."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from traitlets import Bool, Integer, TraitError, Unicode
 from traitlets.config import Configurable
@@ -93,21 +95,21 @@ class Settings:
     """The effective settings and, for each ``(section, name)``, where it came from."""
     course: Course
     grading: Grading
-    origin: dict
+    origin: dict[tuple[str | None, str], str]
 
 
-def traits_of(schema):
+def traits_of(schema: type[Configurable]) -> dict[str, Any]:
     return schema.class_traits(config=True)
 
 
-def expected(trait):
+def expected(trait: Any) -> str:
     """What a trait takes, in words: "a whole number, 1 or more"."""
     kind = {Integer: "a whole number", Bool: "true or false", Unicode: "a string"}[type(trait)]
     low = getattr(trait, "min", None)
     return f"{kind}, {low} or more" if low is not None else kind
 
 
-def check_value(schema, name, value, where):
+def check_value(schema: type[Configurable], name: str, value: Any, where: str) -> Any:
     """``value`` as the trait ``name`` of ``schema`` takes it, else SettingsError."""
     trait = traits_of(schema)[name]
     if isinstance(value, bool) != isinstance(trait, Bool) and value is not None:
@@ -118,11 +120,12 @@ def check_value(schema, name, value, where):
         raise SettingsError(f"{where} = {value!r} is not {expected(trait)}") from None
 
 
-def check_course_toml(manifest, where=COURSE_TOML):
+def check_course_toml(manifest: Mapping[str, Any], where: str | os.PathLike[str] = COURSE_TOML
+                      ) -> dict[tuple[str | None, str], Any]:
     """course.toml's settings checked against the schema, in one line naming file and
     key; returns {(section, name): value}. Tables other than the schema's (``[late]``,
     ``[[assignments]]``) are checked where they are read (``schedule``, ``build``)."""
-    found = {}
+    found: dict[tuple[str | None, str], Any] = {}
     for table, schema in SECTIONS.items():
         entries = manifest if table is None else manifest.get(table, {})
         if not isinstance(entries, dict):
@@ -140,7 +143,7 @@ def check_course_toml(manifest, where=COURSE_TOML):
     return found
 
 
-def nbgrader_values(course_dir):
+def nbgrader_values(course_dir: str | os.PathLike[str]) -> dict[tuple[str | None, str], Any]:
     """{(section, name): value} that a course folder's nbgrader config sets, for the
     settings it carries (``nbgrader=`` below); {} without one."""
     from traitlets.config.loader import PyFileConfigLoader
@@ -153,7 +156,7 @@ def nbgrader_values(course_dir):
         line = (str(error).strip().splitlines() or [""])[0]
         raise SettingsError(f"{root / 'nbgrader_config.py'} cannot be read "
                             f"({type(error).__name__}: {line})") from None
-    found = {}
+    found: dict[tuple[str | None, str], Any] = {}
     for table, schema in SECTIONS.items():
         for name, trait in traits_of(schema).items():
             if "nbgrader" not in trait.metadata:
@@ -167,11 +170,11 @@ def nbgrader_values(course_dir):
     return found
 
 
-def nbgrader_lines(instance, section):
+def nbgrader_lines(instance: Configurable, section: str) -> str:
     """``c.<section>.<key> = <value>`` for each setting of ``instance`` that nbgrader's
     ``section`` carries (``nbgrader=`` above), each under its help: the lines of the
     course folder's nbgrader config rendered from the schema."""
-    lines = []
+    lines: list[str] = []
     for name, trait in traits_of(type(instance)).items():
         for target in trait.metadata.get("nbgrader", "").split():
             if target.split(".")[0] == section:
@@ -179,7 +182,8 @@ def nbgrader_lines(instance, section):
     return "\n".join(lines)
 
 
-def environment_values(environ=None):
+def environment_values(environ: Mapping[str, str] | None = None
+                       ) -> dict[tuple[str | None, str], Any]:
     environ = os.environ if environ is None else environ
     return {(table, name): environ[trait.metadata["env"]]
             for table, schema in SECTIONS.items()
@@ -187,7 +191,10 @@ def environment_values(environ=None):
             if environ.get(trait.metadata.get("env", ""))}
 
 
-def load_settings(manifest=None, course_dir=None, given=None, environ=None):
+def load_settings(manifest: Mapping[str, Any] | None = None,
+                  course_dir: str | os.PathLike[str] | None = None,
+                  given: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
     """The effective settings: the schema's defaults, then course.toml (``manifest``,
     default: the course's), then ``course_dir``'s nbgrader config when given, then the
     environment, then ``given`` ({name: value} of ``Grading``, None meaning not given:
@@ -195,14 +202,15 @@ def load_settings(manifest=None, course_dir=None, given=None, environ=None):
     if manifest is None:
         from autograder.course.build import load_manifest
         manifest = load_manifest()
-    layers = [(TOML, check_course_toml(manifest)),
+    layers: list[tuple[str, dict[tuple[str | None, str], Any]]] = [
+              (TOML, check_course_toml(manifest)),
               (NBGRADER, nbgrader_values(course_dir) if course_dir else {}),
               (ENVIRONMENT, environment_values(environ)),
               (COMMAND_LINE, {(GRADING_TABLE, name): check_value(Grading, name, value, name)
                               for name, value in (given or {}).items() if value is not None})]
     origin = {(table, name): DEFAULT for table, schema in SECTIONS.items()
               for name in traits_of(schema)}
-    values = {table: {} for table in SECTIONS}
+    values: dict[str | None, dict[str, Any]] = {table: {} for table in SECTIONS}
     for source, layer in layers:
         for (table, name), value in layer.items():
             values[table][name] = value
@@ -210,13 +218,13 @@ def load_settings(manifest=None, course_dir=None, given=None, environ=None):
     return Settings(Course(**values[None]), Grading(**values[GRADING_TABLE]), origin)
 
 
-def grading_settings(**given):
+def grading_settings(**given: Any) -> Grading:
     """``Grading`` for a run: the schema's defaults, course.toml's [grading], then
     ``given`` (the caller's arguments; None: not given)."""
     return load_settings(given=given, environ={}).grading
 
 
-def describe(settings):
+def describe(settings: Settings) -> str:
     """The effective settings as a table: each setting, its value, where it came from
     and what it is (a secret is said to be set, never shown)."""
     from autograder.student.table import format_table
@@ -234,6 +242,6 @@ def describe(settings):
     return format_table(["setting", "value", "from", "what"], rows)
 
 
-def config_section():
+def config_section() -> str:
     """The schema as a commented traitlets config section (defaults and help)."""
     return "\n".join(schema.class_config_section() for schema in SECTIONS.values())

@@ -4,6 +4,7 @@ to what needs it), ``Task`` (one notebook for a worker), ``Outcome`` (a row of t
 table), and the two ways a run ends early."""
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from autograder.course.course_dir import CourseDir
 from autograder.errors import FirstmlpError
@@ -16,7 +17,7 @@ class Outcome:
     assignment: str
     score: float = 0.0
     max_score: float = 0.0
-    flags: list = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
     by_hand: float = 0.0  # points of written answers waiting for an instructor (formgrader)
     ungraded: str = ""  # why the grader could not grade it (its own failure): then no score
 
@@ -37,10 +38,10 @@ class GradingRun:
     isolate: bool = True
     timeout: int = CELL_SECONDS
     notebook_timeout: int = NOTEBOOK_SECONDS
-    manifest: dict = field(default_factory=dict, compare=False)
+    manifest: dict[str, Any] = field(default_factory=dict, compare=False)
     scheduler: object = field(default=None, compare=False)
 
-    def for_workers(self):
+    def for_workers(self) -> "GradingRun":
         return replace(self, scheduler=None)
 
 
