@@ -45,6 +45,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -292,7 +293,7 @@ def build_notebook(path, course_version, hidden_seed=None):
     return notebook
 
 
-def load_manifest(course=COURSE):
+def load_manifest(course: str | Path = COURSE) -> dict[str, Any]:
     from autograder.course.schedule import check_schedule
     try:
         manifest = tomllib.loads((Path(course) / "course.toml").read_text())

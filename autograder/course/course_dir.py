@@ -20,17 +20,20 @@ or write there, named once.
     <root>/firstmlp/attempts/<s>/<a>.json grading of this file began this often
 """
 
+import os
 from pathlib import Path
+
+Folder = str | os.PathLike[str]  # a course folder's path, or a CourseDir (it has __fspath__)
 
 
 class CourseDir:
-    def __init__(self, root):
+    def __init__(self, root: Folder) -> None:
         self.root = Path(root)
 
-    def __fspath__(self):
+    def __fspath__(self) -> str:
         return str(self.root)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"CourseDir({str(self.root)!r})"
 
     nbgrader_config = property(lambda self: self.root / "nbgrader_config.py")
@@ -41,31 +44,31 @@ class CourseDir:
     grades_csv = property(lambda self: self.root / "grades.csv")
     intake = property(lambda self: self.root / ".intake")
 
-    def source(self, assignment):
+    def source(self, assignment: str) -> Path:
         return self.root / "source" / str(assignment) / f"{assignment}.ipynb"
 
-    def release(self, assignment):
+    def release(self, assignment: str) -> Path:
         return self.root / "release" / str(assignment) / f"{assignment}.ipynb"
 
-    def submitted(self, student, assignment):
+    def submitted(self, student: str, assignment: str) -> Path:
         return self.root / "submitted" / str(student) / str(assignment) / f"{assignment}.ipynb"
 
-    def autograded(self, student, assignment):
+    def autograded(self, student: str, assignment: str) -> Path:
         return self.root / "autograded" / str(student) / str(assignment) / f"{assignment}.ipynb"
 
-    def _kept(self, kind, student, assignment=None):
+    def _kept(self, kind: str, student: str, assignment: str | None = None) -> Path:
         folder = self.root / "firstmlp" / kind / str(student)
         return folder / f"{assignment}.json" if assignment else folder
 
-    def verdicts(self, student, assignment):
+    def verdicts(self, student: str, assignment: str) -> Path:
         return self._kept("verdicts", student, assignment)
 
-    def earlier(self, student, assignment=None):
+    def earlier(self, student: str, assignment: str | None = None) -> Path:
         """One notebook's stored cells, or (no ``assignment``) the student's folder."""
         return self._kept("earlier", student, assignment)
 
-    def done(self, student, assignment):
+    def done(self, student: str, assignment: str) -> Path:
         return self._kept("done", student, assignment)
 
-    def attempts(self, student, assignment):
+    def attempts(self, student: str, assignment: str) -> Path:
         return self._kept("attempts", student, assignment)

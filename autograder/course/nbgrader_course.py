@@ -109,7 +109,7 @@ def venv_bin():
     return Path(sys.executable).parent
 
 
-def run_nbgrader(course_dir, *args):
+def run_nbgrader(course_dir: "str | os.PathLike[str]", *args: str) -> "subprocess.CompletedProcess[str]":
     """Run the nbgrader CLI of this interpreter's environment in ``course_dir``.
     Its ``bin/`` goes first on PATH: generate_assignment runs ``alembic`` from there."""
     env = dict(os.environ, PATH=f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -123,7 +123,7 @@ def run_nbgrader(course_dir, *args):
     return done
 
 
-def make_course_dir(course_dir, version=None):
+def make_course_dir(course_dir: "str | os.PathLike[str]", version: str | None = None) -> list[str]:
     """Build the source notebooks and write nbgrader_config.py (its settings rendered
     from the schema, course.toml's values); returns the assignment names in manifest
     order."""
@@ -142,7 +142,7 @@ def make_course_dir(course_dir, version=None):
     return [path.parent.name for path in written]
 
 
-def generate_assignments(course_dir, assignments):
+def generate_assignments(course_dir: "str | os.PathLike[str]", assignments: "list[str]") -> None:
     for assignment in assignments:
         run_nbgrader(course_dir, "generate_assignment", assignment, "--force")
 

@@ -8,6 +8,8 @@ the policy to nbgrader's late-submission plugin (``autograder.grading.late``).""
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
 POLICIES = ("none", "zero", "per_day")
 DAY_SECONDS = 86400
@@ -19,7 +21,7 @@ class LatePolicy:
     per_day: float = 0.0  # the share of the score taken per day or part of a day late
     grace_minutes: float = 0.0  # lateness up to this costs nothing
 
-    def share(self, seconds_late):
+    def share(self, seconds_late: float) -> float:
         """The share (0 to 1) of a notebook's score that ``seconds_late`` costs."""
         if seconds_late <= self.grace_minutes * 60 or self.policy == "none":
             return 0.0
@@ -27,7 +29,7 @@ class LatePolicy:
             return 1.0
         return min(1.0, math.ceil(seconds_late / DAY_SECONDS) * self.per_day)
 
-    def describe(self):
+    def describe(self) -> str:
         grace = f", {self.grace_minutes:g} min grace" if self.grace_minutes else ""
         if self.policy == "none":
             return f"no penalty{grace}"
@@ -43,7 +45,7 @@ def check_schedule(manifest, where="course.toml"):
     late_policy(manifest, where)
 
 
-def due_dates(manifest, where="course.toml"):
+def due_dates(manifest: dict[str, Any], where: str | Path = "course.toml") -> dict[str, datetime]:
     """{assignment: its due date as a naive UTC datetime (nbgrader's form)} for each
     assignment that has one."""
     from autograder.course.build import CourseError

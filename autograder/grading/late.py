@@ -22,7 +22,7 @@ LMS_LATE = ("late: the LMS marked the file LATE (it gives no time: no penalty he
             "LMS's own late policy applies to the grade it imports)")
 
 
-class LatePolicy(LateSubmissionPlugin):
+class LatePolicy(LateSubmissionPlugin):  # type: ignore[misc]  # nbgrader has no types: its classes are Any
     """course.toml's ``[late]`` table (rendered into the course folder's grading config,
     so formgrader's and stock nbgrader's autograde apply it too)."""
 
@@ -31,12 +31,12 @@ class LatePolicy(LateSubmissionPlugin):
         config=True)
     grace_minutes = Float(0.0, help="lateness up to this costs nothing").tag(config=True)
 
-    def late_submission_penalty(self, student_id, score, total_seconds_late):
+    def late_submission_penalty(self, student_id: str, score: float | None, total_seconds_late: float) -> float:
         share = Policy(self.policy, self.per_day, self.grace_minutes).share(total_seconds_late)
         return share * (score or 0.0)
 
 
-def config_lines(policy):
+def config_lines(policy: Policy) -> str:
     """The lines of a course folder's config that apply ``policy`` (a schedule.LatePolicy)."""
     return "\n".join([
         "from autograder.grading.late import LatePolicy",
@@ -47,7 +47,7 @@ def config_lines(policy):
     ])
 
 
-def read_timestamp(data):
+def read_timestamp(data: bytes) -> tuple[str, None] | tuple[None, str]:
     """(nbgrader's timestamp string in UTC, None) for the bytes of a ``timestamp.txt``,
     or (None, why it is ignored)."""
     from nbgrader.utils import parse_utc
@@ -65,7 +65,7 @@ def read_timestamp(data):
     return f"{moment:%Y-%m-%d %H:%M:%S.%f} UTC", None
 
 
-def duration(seconds):
+def duration(seconds: float) -> str:
     """``seconds`` in words a person reads at a glance: "3 d 2 h", "2 h 5 min", "40 s"."""
     seconds = int(round(seconds))
     days, rest = divmod(seconds, 86400)

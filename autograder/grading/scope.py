@@ -20,11 +20,16 @@ nothing graded, so formgrader lists it; its reason is in the grading record
 
 import shutil
 import warnings
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from autograder.course.course_dir import CourseDir
+from autograder.course.course_dir import CourseDir, Folder
+
+if TYPE_CHECKING:
+    from autograder.grading.intake import Submission
 
 
-def register(course_dir, assignments):
+def register(course_dir: Folder, assignments: Iterable[str]) -> None:
     """Before grading: each of ``assignments`` in the gradebook (``generate_assignment``
     for one that ``settle`` took out), and every assignment's due date from course.toml
     (nbgrader's ``Assignment.duedate``: nbgrader computes lateness from it)."""
@@ -46,7 +51,8 @@ def register(course_dir, assignments):
                                                       duedate=due.get(assignment.name))
 
 
-def settle(course_dir, found, zeros, scope):
+def settle(course_dir: Folder, found: Iterable["Submission"], zeros: Mapping[tuple[str, str], str],
+           scope: Iterable[str]) -> None:
     """After grading: ``zeros`` ({(student, assignment): reason}: refused or unreadable
     work) of ``found`` (the run's) recorded as empty submissions with their reason,
     replacing what an earlier run graded from another file; an empty record, "missing",

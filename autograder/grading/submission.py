@@ -7,10 +7,28 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import nbformat
+from nbformat import NotebookNode
 
 from autograder.student.errors import first_line
+
+if TYPE_CHECKING:
+    from autograder.course.course_dir import CourseDir
+    from autograder.grading.intake import Submission
+    from autograder.grading.record import GradingRecord
+
+
+class Handed(Protocol):
+    """What ``make_trusted`` reads of a submission (an ``intake.Submission`` or a stand-in)."""
+    @property
+    def student(self) -> str: ...
+    @property
+    def assignment(self) -> str | None: ...
+
+
+Trusted = tuple["NotebookNode | Exception", "GradingRecord"]  # make_trusted's answer
 
 
 @dataclass(frozen=True)
@@ -18,11 +36,11 @@ class Reading:
     """A submission read once: its digest, the notebook (None when it cannot be read)
     and, then, why not."""
     digest: str = ""
-    notebook: object = None
+    notebook: NotebookNode | None = None
     reason: str | None = None
 
 
-def read_submission(path):
+def read_submission(path: str | Path) -> Reading:
     """The file at ``path`` read once (``Reading``): digested and parsed from the same
     bytes; a notebook nbformat cannot read, or that holds no valid text, has a reason."""
     data = Path(path).read_bytes()
@@ -45,18 +63,20 @@ def read_submission(path):
     return Reading(digest, notebook)
 
 
-def unreadable_reason(path):
+def unreadable_reason(path: str | Path) -> str | None:
     """None for a notebook nbformat can read, else what is wrong with the file."""
     return read_submission(path).reason
 
 
-def make_trusted(tree, submission, reading):
+def make_trusted(tree: "CourseDir", submission: Handed, reading: Reading) -> Trusted:
     """(the trusted notebook, its grading record) of a readable submission, made once
     (``trusted_notebook``: the release's cells with the student's answers; what was
     edited, forged or added is flagged in the record, saved only when it is placed);
     a failure to make it: the exception instead of the notebook."""
     from autograder.grading.record import GradingRecord
     from autograder.grading.trusted import trusted_notebook
+    assert submission.assignment is not None and reading.notebook is not None, \
+        "made only for a readable notebook of an assignment (a refused one is broken)"
 
     record = GradingRecord(tree, submission.student, submission.assignment)
     try:
@@ -65,10 +85,11 @@ def make_trusted(tree, submission, reading):
         return error, record
 
 
-def place_submission(tree, submission, trusted):
+def place_submission(tree: "CourseDir", submission: "Submission", trusted: Trusted) -> None:
     """Write into submitted/<student>/<assignment>/ the notebook nbgrader will grade:
     the trusted notebook (``make_trusted``), and save its grading record."""
     notebook, record = trusted
+    assert submission.assignment is not None, "a refused folder is never placed"
     if isinstance(notebook, Exception):
         raise notebook
     target = tree.submitted(submission.student, submission.assignment)
@@ -85,8 +106,8 @@ def place_submission(tree, submission, trusted):
 class Unrecorded:
     """A grading record that keeps nothing: for a notebook read only for its exports."""
 
-    def flag(self, message):
+    def flag(self, message: str) -> None:
         pass
 
-    def numpy_only_torch(self, answers, source):
+    def numpy_only_torch(self, answers: dict[str, str], source: NotebookNode) -> None:
         pass

@@ -6,31 +6,41 @@ deleted or forged test cell changes nothing but a flag. The hidden tests never e
 the student's process (``kernel_source``): the judge runs them itself.
 """
 
-import nbformat
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from autograder.course.course_dir import CourseDir
+import nbformat
+from nbformat import NotebookNode
+
+from autograder.course.course_dir import CourseDir, Folder
+
+if TYPE_CHECKING:
+    from autograder.grading.record import GradingRecord
+    from autograder.grading.submission import Unrecorded
 from autograder.course.markers import HIDDEN_REGION
 
 
-def is_test_cell(cell):
+def is_test_cell(cell: NotebookNode) -> bool:
     meta = cell.metadata.get("nbgrader", {})
     return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
 
 
-def kernel_source(cell):
+def kernel_source(cell: NotebookNode) -> str:
     """What runs in the student's process: test cells without their hidden part (the
     grader judges hidden inputs itself, out of the student's reach)."""
-    return HIDDEN_REGION.sub("", cell.source) if is_test_cell(cell) else cell.source
+    source: str = cell.source
+    return HIDDEN_REGION.sub("", source) if is_test_cell(cell) else source
 
 
-def trusted_notebook(course_root, assignment, submitted, record):
+def trusted_notebook(course_root: Folder, assignment: str, submitted: NotebookNode,
+                     record: "GradingRecord | Unrecorded") -> NotebookNode:
     """What nbgrader grades: the release's notebook (``release/<assignment>``: locked
     cells, visible tests, metadata) with the student's answer cells put in by
     grade_id and the cells a student added kept as plain code. Test cells the student
     edited, deleted or forged come from the release; a notebook of another assignment
     is graded as a blank one. Flags go to ``record``."""
     tree = CourseDir(course_root)
-    trusted = nbformat.read(str(tree.release(assignment)), as_version=4)
+    trusted: NotebookNode = nbformat.read(str(tree.release(assignment)), as_version=4)
     claimed = submitted.metadata.get("firstmlp", {}).get("assignment")
     if claimed and claimed != assignment:
         record.flag(f"this is the notebook of {claimed}, submitted as {assignment}: graded "
@@ -43,12 +53,15 @@ def trusted_notebook(course_root, assignment, submitted, record):
     return merged
 
 
-def merge(submitted, trusted, record):
+def merge(submitted: NotebookNode, trusted: NotebookNode,
+          record: "GradingRecord | Unrecorded") -> tuple[NotebookNode, dict[str, str]]:
     """The trusted notebook with the student's answers (by grade_id) and added cells,
     and the answers themselves ({grade_id: source})."""
-    meta = lambda cell: cell.metadata.get("nbgrader", {})  # noqa: E731
+    meta: Callable[[NotebookNode], Any] = lambda cell: cell.metadata.get("nbgrader", {})  # noqa: E731
     known = {meta(c).get("grade_id"): c for c in trusted.cells if meta(c).get("grade_id")}
-    answers, added, anchor = {}, {}, None
+    answers: dict[str, str] = {}
+    added: dict[str | None, list[NotebookNode]] = {}  # after which known cell (None: first)
+    anchor = None
     for cell in submitted.cells:
         grade_id = meta(cell).get("grade_id")
         if grade_id in known:

@@ -8,13 +8,14 @@ import os
 import re
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 import numpy as np
 
 # Overflow, invalid and divide-by-zero warn (the check turns them into advice);
 # underflow to 0 is what float arithmetic does, not a mistake.
-STUDENT_ERRSTATE = dict(over="warn", invalid="warn", divide="warn", under="ignore")
+ErrorMode = Literal["ignore", "warn", "raise", "call", "print", "log"]  # np.errstate's
+STUDENT_ERRSTATE: dict[str, ErrorMode] = dict(over="warn", invalid="warn", divide="warn", under="ignore")
 EARLIER = re.compile(r"^<your notebook (\w+), cell [^>]*>$")  # autograder.student.earlier's cells
 HELPERS = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # autograder/
 
@@ -35,7 +36,7 @@ class StudentFPWarning(RuntimeWarning):
 
 def student_errstate() -> np.errstate:
     """``with student_errstate():`` around student code."""
-    return np.errstate(**STUDENT_ERRSTATE)
+    return np.errstate(**STUDENT_ERRSTATE)  # type: ignore[arg-type]  # numpy's stub types each keyword apart
 
 
 def first_line(error: object, limit: int | None = None) -> str:

@@ -208,7 +208,7 @@ def describe_exception(where, error):
     return text
 
 
-_ADVICE = []  # (note, rewrite, input values, why there): recorded by call_student
+_ADVICE: list[tuple[object, ...]] = []  # (note, rewrite, input values, why there): recorded by call_student
 
 
 def gathered(records):

@@ -280,7 +280,7 @@ def torch_xavier_uniform(tensor, generator, nonlinearity):
     return torch.nn.init.xavier_uniform_(tensor, generator=generator, **gain)
 
 
-torch_xavier_uniform.default = ("linear",)  # gain 1
+torch_xavier_uniform.default = ("linear",)  # type: ignore[attr-defined]  # a function's attribute; gain 1
 
 
 def torch_kaiming_normal(tensor, generator, nonlinearity):
@@ -291,7 +291,7 @@ def torch_kaiming_normal(tensor, generator, nonlinearity):
                                          nonlinearity=name, generator=generator)
 
 
-torch_kaiming_normal.default = ("leaky_relu", 0.0)  # gain √2
+torch_kaiming_normal.default = ("leaky_relu", 0.0)  # type: ignore[attr-defined]  # a function's attribute; gain √2
 
 
 @declares(component="xavier_uniform", notebook=NOTEBOOK, torch="torch.nn.init.xavier_uniform_")

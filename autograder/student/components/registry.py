@@ -37,7 +37,7 @@ class Component:
     function: object = field(default=None, compare=False, repr=False)
 
 
-REGISTRY = {}  # check name -> Component, in the order the checks are defined
+REGISTRY: dict[str, "Component"] = {}  # check name -> Component, in the order the checks are defined
 
 
 def declares(*, component, notebook, torch="", framework="numpy", probes=None, data=(),
