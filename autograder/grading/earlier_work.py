@@ -30,8 +30,8 @@ def keep_earlier_work(tree: CourseDir, found: Iterable[Submission], broken: Mapp
     for name in {s.student for s in found}:
         shutil.rmtree(tree.earlier(name), ignore_errors=True)
     for submission in found:
-        if submission.assignment is None:  # a whole folder refused: no notebook of it to keep
-            continue  # (its path would be the student's folder: found by mypy)
+        if submission.assignment is None:  # a whole folder refused (read_in's over_scope names
+            continue  # each; a guard for other callers): its path would be the student's folder
         key = (submission.student, submission.assignment)
         store_earlier_work(tree, submission, earlier_cells(trusted[key][0] if key in trusted else None,
                                                            broken.get(key)))

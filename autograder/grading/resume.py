@@ -46,8 +46,8 @@ def poisoned(tree: "CourseDir", found: Iterable["Submission"], digests: Mapping[
     refused: dict[Key, str] = {}
     for s in found:
         key = (s.student, s.assignment)
-        if s.assignment is None:  # a whole folder refused: its path would be the student's
-            continue  # folder of attempts (found by mypy: --regrade unlinked a folder)
+        if s.assignment is None:  # a whole folder refused (read_in's over_scope names each; a
+            continue  # guard for other callers): its path would be the student's folder of attempts
         if regrade:
             tree.attempts(s.student, s.assignment).unlink(missing_ok=True)
         elif key not in done and key not in broken and \

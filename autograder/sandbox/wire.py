@@ -129,7 +129,7 @@ def write_all(fd: int, data: bytes, deadline: float | None = None) -> None:
         while view:
             try:
                 view = view[os.write(fd, view):]
-            except BlockingIOError:  # without a deadline, wait for room as long as it takes
+            except BlockingIOError:  # without a deadline (a non-blocking fd), wait for room
                 wait = None if deadline is None else deadline - time.monotonic()
                 if wait is not None and wait <= 0 or not select.select([], [fd], [], wait)[1]:
                     raise RemoteGone("timeout") from None

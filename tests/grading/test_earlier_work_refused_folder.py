@@ -1,7 +1,9 @@
-"""A student whose whole folder was refused (``intake.Submission`` with
-``assignment=None``) beside an accepted LMS file of theirs: keeping the earlier work
-must not write a file where the student's folder of earlier work goes (found by mypy:
-``CourseDir.earlier(student, None)`` is that folder)."""
+"""A submission of a whole refused folder (``intake.Submission`` with
+``assignment=None``) handed straight to the resume and earlier-work steps: they must
+not write or unlink the student's whole folder (``CourseDir.earlier(student, None)``
+is that folder). Found by mypy; ``grade()`` itself never hands them one
+(``steps.over_scope`` names each refused folder's assignments first): a guard on the
+functions' contract, not a bug a run met."""
 
 import json
 
@@ -29,7 +31,7 @@ def test_a_refused_folder_alone_leaves_no_file_in_the_way_of_a_later_run(tmp_pat
 
 def test_regrade_with_a_refused_folder_leaves_the_students_attempts_alone(tmp_path):
     """--regrade forgets each notebook's attempts; for a refused folder (no assignment)
-    that path was the student's whole folder of attempts (found by mypy)."""
+    that path would be the student's whole folder of attempts."""
     from autograder.grading.resume import poisoned
     tree = CourseDir(tmp_path)
     tree.attempts("kim", "01_perceptron").parent.mkdir(parents=True)
