@@ -17,6 +17,7 @@ own kernel nothing changes.
 
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def normalise(images_uint8):
     return (X - np.float32(MEAN)) / np.float32(STD)
 
 
-def from_torchvision(root, download):
+def from_torchvision(root: str | Path, download: bool) -> MNIST:
     from torchvision.datasets import MNIST as TorchvisionMNIST
 
     train = TorchvisionMNIST(str(root), train=True, download=download)
@@ -105,7 +106,7 @@ def labels_withheld_at(root):
         return True
 
 
-def from_files_without_test_labels(root):
+def from_files_without_test_labels(root: str | Path) -> MNIST:
     """The training images and labels and the test images, read from the IDX files;
     every test label is ``WITHHELD``."""
     raw = Path(root) / "MNIST" / "raw"
@@ -122,7 +123,8 @@ def is_withheld(labels):
     return labels.size > 0 and labels.dtype.kind in "iu" and bool(np.all(labels == WITHHELD))
 
 
-def load_mnist(root=None, download=True, announce=print):
+def load_mnist(root: str | Path | None = None, download: bool = True,
+               announce: "Callable[[str], object]" = print) -> MNIST:
     """The MNIST splits from the first source that works (see the module docstring)."""
     env_root = os.environ.get("MNIST_ROOT")
     if root is None and env_root:

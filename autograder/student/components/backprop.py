@@ -1,6 +1,8 @@
 """Notebook 4's checks: Linear, the MLP, the numerical gradient, initialisation."""
 
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -17,7 +19,7 @@ LINEAR_CASES = [(5, 3, 1), (5, 3, 8), (3, 7, 4), (1, 1, 2)]  # (in, out, batch)
 
 
 @declares(component="Linear", notebook=NOTEBOOK, torch="F.linear")
-def check_linear(Linear, seed=0, device="auto"):
+def check_linear(Linear: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """y = x Wᵀ + b against F.linear, batch 1 and non-square weights included."""
     return Verdict.combine("Linear", [
         check_module(lambda i=i, o=o: Linear(i, o), F.linear, [(n, i)],
@@ -37,7 +39,7 @@ MLP_SIZES = [[5, 3], [5, 7, 4], [6, 8, 8, 5, 3]]
 
 
 @declares(component="MLP", notebook=NOTEBOOK, torch="nn.Sequential")
-def check_mlp(MLP, seed=0, device="auto"):
+def check_mlp(MLP: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """MLP(sizes) of depth 1 to 4 against nn.Sequential, parameters copied across."""
     return Verdict.combine("MLP", [
         check_module(lambda s=sizes: MLP(s), torch_mlp(sizes), [(1, sizes[0]), (6, sizes[0])],
@@ -53,7 +55,7 @@ FD_TARGETS = [  # (numpy f(x), torch f(t)): smooth functions with known gradient
 
 
 @declares(component="numerical_gradient", notebook=NOTEBOOK, torch="torch autograd")
-def check_numerical_gradient(numerical_gradient, seed=0, device="auto"):
+def check_numerical_gradient(numerical_gradient: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """Central differences of smooth functions against torch autograd
     (rtol 1e-5, atol 1e-7: finite differences are accurate to O(ε²)); x must come
     back unchanged (to within the rounding of x + ε − ε)."""
@@ -295,7 +297,7 @@ torch_kaiming_normal.default = ("leaky_relu", 0.0)  # type: ignore[attr-defined]
 
 
 @declares(component="xavier_uniform", notebook=NOTEBOOK, torch="torch.nn.init.xavier_uniform_")
-def check_xavier_uniform(xavier_uniform, seed=0, device="auto"):
+def check_xavier_uniform(xavier_uniform: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """W ~ U(−a, a), a = gain·√(6/(fan_in + fan_out)), W of shape (out, in), against
     torch.nn.init.xavier_uniform_ (default gain 1)."""
     return check_initialiser(xavier_uniform, "xavier_uniform", torch_xavier_uniform,
@@ -303,7 +305,7 @@ def check_xavier_uniform(xavier_uniform, seed=0, device="auto"):
 
 
 @declares(component="kaiming_normal", notebook=NOTEBOOK, torch="torch.nn.init.kaiming_normal_")
-def check_kaiming_normal(kaiming_normal, seed=0, device="auto"):
+def check_kaiming_normal(kaiming_normal: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """W ~ N(0, std²), std = gain/√fan_in, W of shape (out, in), against
     torch.nn.init.kaiming_normal_ (mode 'fan_in'; default gain √2, ReLU's)."""
     return check_initialiser(kaiming_normal, "kaiming_normal", torch_kaiming_normal,

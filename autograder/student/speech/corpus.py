@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,7 +221,8 @@ def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch
     return json.loads((root / "manifest.json").read_text())
 
 
-def ensure_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, announce=print, held_out_voice=None):
+def ensure_corpus(root: str | Path | None = None, minutes: int = DEFAULT_MINUTES, seed: int = 0,
+                  announce: Callable[[str], object] = print, held_out_voice: str | None = None) -> Path:
     """The corpus folder, made first when it is missing (or incomplete)."""
     root = Path(root or default_root(minutes, seed, held_out_voice))
     if not (root / "manifest.json").exists():
