@@ -36,13 +36,33 @@ class CourseDir:
     def __repr__(self) -> str:
         return f"CourseDir({str(self.root)!r})"
 
-    nbgrader_config = property(lambda self: self.root / "nbgrader_config.py")
-    grading_config = property(lambda self: self.root / "firstmlp_grading_config.py")
-    gradebook = property(lambda self: self.root / "gradebook.db")
-    gradebook_url = property(lambda self: f"sqlite:///{self.root / 'gradebook.db'}")
-    generated = property(lambda self: self.root / ".generated")
-    grades_csv = property(lambda self: self.root / "grades.csv")
-    intake = property(lambda self: self.root / ".intake")
+    @property
+    def nbgrader_config(self) -> Path:
+        return self.root / "nbgrader_config.py"
+
+    @property
+    def grading_config(self) -> Path:
+        return self.root / "firstmlp_grading_config.py"
+
+    @property
+    def gradebook(self) -> Path:
+        return self.root / "gradebook.db"
+
+    @property
+    def gradebook_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    @property
+    def generated(self) -> Path:
+        return self.root / ".generated"
+
+    @property
+    def grades_csv(self) -> Path:
+        return self.root / "grades.csv"
+
+    @property
+    def intake(self) -> Path:
+        return self.root / ".intake"
 
     def source(self, assignment: str) -> Path:
         return self.root / "source" / str(assignment) / f"{assignment}.ipynb"

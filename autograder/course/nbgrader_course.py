@@ -75,8 +75,9 @@ c.ExportApp.plugin_class = GradesCsvPlugin
 """
 
 
-def write_grading_config(course_dir, timeout=None, notebook_timeout=None, isolate=None,
-                         memory_mb=None, cpu_seconds=None):
+def write_grading_config(course_dir: "str | os.PathLike[str]", timeout: int | None = None,
+                         notebook_timeout: int | None = None, isolate: bool | None = None,
+                         memory_mb: int | None = None, cpu_seconds: int | None = None) -> None:
     """The grader's additions to the folder's nbgrader config (``GRADING_CONFIG``): the
     grading settings (None: the schema's, or course.toml's [grading]) rendered from the
     schema."""

@@ -61,7 +61,7 @@ def due_dates(manifest: dict[str, Any], where: str | Path = "course.toml") -> di
     return dates
 
 
-def late_policy(manifest, where="course.toml"):
+def late_policy(manifest: dict[str, Any], where: str | Path = "course.toml") -> LatePolicy:
     """The ``[late]`` table as a LatePolicy (none: no penalty)."""
     from autograder.course.build import CourseError
     table = manifest.get("late", {})

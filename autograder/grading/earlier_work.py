@@ -15,7 +15,7 @@ from autograder.grading.record import write_atomically
 from autograder.grading.intake import Submission
 from autograder.grading.submission import Trusted, make_trusted, read_submission
 
-Key = tuple[str, str | None]  # (student, assignment); None: the student's whole folder refused
+Key = tuple[str, str]  # (student, assignment)
 Work = dict[str, Any]  # {"cells": […]} or {"error": why}: JSON
 
 

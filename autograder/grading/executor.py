@@ -25,11 +25,21 @@ grader's: ``SandboxLost``, and the notebook is left ungraded, never scored.
 
 import os
 import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from nbformat.v4 import new_output
 
 from autograder.grading.trusted import is_test_cell, kernel_source
-from autograder.sandbox.limits import CELL_SECONDS, NOTEBOOK_SECONDS
+from autograder.sandbox.limits import CELL_SECONDS, NOTEBOOK_SECONDS, Limits
+
+if TYPE_CHECKING:
+    import socket
+
+    from nbformat import NotebookNode
+
+    from autograder.sandbox.boundary import Sandbox
+    from autograder.sandbox.wire import Link
 
 PREFLIGHT_SECONDS = 60  # a trivial cell, a look-up and a close, on a loaded machine
 
@@ -42,7 +52,8 @@ class SandboxLost(Exception):
 class SandboxedNotebook:
     """The grader's handle on one notebook process, forked by this worker's zygote."""
 
-    def __init__(self, timeout: int = CELL_SECONDS, limits=None, readable=(), sandbox=None) -> None:
+    def __init__(self, timeout: float = CELL_SECONDS, limits: Limits | None = None,
+                 readable: Sequence[str] = (), sandbox: "Sandbox | None" = None) -> None:
         from autograder.sandbox.boundary import worker_sandbox
         from autograder.sandbox.wire import Link
         self.sandbox = sandbox or worker_sandbox()
@@ -51,7 +62,7 @@ class SandboxedNotebook:
             timeout, limits, readable)
         self.link = Link(to_child, from_child)
 
-    def close(self, limit: int=5):
+    def close(self, limit: int = 5) -> str | None:
         """Hang up; the zygote waits ``limit`` s, then kills what is left. Returns None
         for a clean exit, else why the notebook stopped. ``lost`` then says whether the
         zygote had ended before the hang-up (``zygote_ended``)."""
@@ -75,21 +86,28 @@ class SandboxedNotebook:
         return not self.sandbox.oom_kills() > self.sandbox.oom_seen
 
 
-def hung_up(control):
+def hung_up(control: "socket.socket | None") -> bool:
     """True when the zygote's end of the control socket is closed: it died (before the
     sandbox's init and the notebook did, so before the grader saw the notebook stop,
     even where bubblewrap's own exit is not yet seen)."""
     import select
     import socket
     try:
-        readable, _, _ = select.select([control], [], [], 0)
-        return bool(readable) and control.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        # None (no socket at all) raises TypeError in select: caught below
+        readable, _, _ = select.select([control], [], [], 0)  # type: ignore[type-var]
+        return bool(readable) and control.recv(  # type: ignore[union-attr]
+            1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
     except (OSError, ValueError, TypeError):  # closed here already, or no socket at all
         return True
 
 
-def execute_in_sandbox(notebook, timeout: int = CELL_SECONDS, notebook_timeout: int = NOTEBOOK_SECONDS, limits=None, readable=(),
-                       judge=None, flag=None, start=None, earlier=None):
+def execute_in_sandbox(notebook: "NotebookNode", timeout: int = CELL_SECONDS,
+                       notebook_timeout: int = NOTEBOOK_SECONDS, limits: Limits | None = None,
+                       readable: Sequence[str] = (),
+                       judge: "Callable[[NotebookNode, Link], None] | None" = None,
+                       flag: Callable[[str], None] | None = None,
+                       start: Callable[[int, Limits | None, Sequence[str]], SandboxedNotebook] | None = None,
+                       earlier: tuple[list[str], str, dict[str, Any]] | None = None) -> "NotebookNode":
     """Execute the notebook's code cells in a fresh notebook process (``start``,
     default: a fork of this worker's sandboxed zygote); fills in outputs and
     execution counts in place and returns the notebook. ``earlier`` (course, this
@@ -108,7 +126,7 @@ def execute_in_sandbox(notebook, timeout: int = CELL_SECONDS, notebook_timeout: 
         if flag:
             flag(f"sandbox incomplete: {message}")
     deadline = time.monotonic() + notebook_timeout
-    stopped = None
+    stopped: str | None = None
     try:
         if earlier is not None:
             child.link.deadline = min(deadline, time.monotonic() + timeout)
@@ -153,7 +171,7 @@ def execute_in_sandbox(notebook, timeout: int = CELL_SECONDS, notebook_timeout: 
     return notebook
 
 
-def outputs_from(result):
+def outputs_from(result: object) -> "list[NotebookNode]":
     """The cell's outputs as sent by the notebook's process, sanitised: nothing the
     student controls reaches a notebook or a page unchecked."""
     from autograder.grading.sanitize import clean_outputs
@@ -170,7 +188,7 @@ def outputs_from(result):
     return kept
 
 
-def explain_stop(reason) -> str:
+def explain_stop(reason: str | None) -> str:
     if reason in ("ended", None):
         return "the notebook's process ended before this cell ran (os._exit or a crash?)"
     if reason == "timeout":
@@ -179,7 +197,8 @@ def explain_stop(reason) -> str:
     return f"the notebook stopped before this cell ran: {reason}"
 
 
-def sandbox_problem(limits=None, readable=(), device=None, threads=None, memory_mb=None):
+def sandbox_problem(limits: Limits | None = None, readable: Sequence[str] = (), device: str | None = None,
+                    threads: int | None = None, memory_mb: int | None = None) -> str | None:
     """Before grading: None when a sandbox started as a grading worker starts its own
     (bubblewrap or the fallback, the zygote importing the student package) runs a
     trivial notebook through the wire — a cell run, a name looked up, a clean close —

@@ -19,12 +19,17 @@
 import csv
 import io
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from nbgrader.plugins import ExportPlugin
 
-from autograder.course.course_dir import CourseDir
-from autograder.grading.standing import COUNTED, read_rows, totals
+from autograder.course.course_dir import CourseDir, Folder
+from autograder.course.schedule import LatePolicy
+from autograder.grading.standing import COUNTED, Row, Total, read_rows, totals
+
+Table = tuple[list[str], list[list[str]]]  # (header, lines)
 
 LONG_COLUMNS = ["assignment", "duedate", "timestamp", "seconds_late", "student_id",
                 "last_name", "first_name", "email", "raw_score", "late_submission_penalty",
@@ -34,17 +39,17 @@ CANVAS_TOTAL = "Final Points"
 POINTS_POSSIBLE = "    Points Possible"  # as Canvas writes the row (its import finds it by name)
 
 
-def number(value):
+def number(value: float | None) -> str:
     return f"{value:g}" if value is not None else ""
 
 
-def moment(value):
+def moment(value: Any) -> str:
     return f"{value:%Y-%m-%dT%H:%M:%S}Z" if value is not None else ""
 
 
-def long_table(course_dir, policy=None):
+def long_table(course_dir: Folder, policy: LatePolicy | None = None) -> Table:
     """grades.csv's rows: (header, [[cells]]), a row per counted row of the gradebook."""
-    lines = []
+    lines: list[list[str]] = []
     for row in read_rows(course_dir):
         if row.status not in COUNTED:
             continue
@@ -57,22 +62,22 @@ def long_table(course_dir, policy=None):
     return LONG_COLUMNS, lines
 
 
-def wide_table(course_dir):
+def wide_table(course_dir: Folder) -> tuple[list[str], list[tuple[str, dict[str, Row], Total]]]:
     """(assignments, [(row of the student, {assignment: Row}, Total)]) for the wide layouts."""
     rows = read_rows(course_dir)
     assignments = sorted({r.assignment for r in rows})
-    students = {}
+    students: dict[str, dict[str, Row]] = {}
     for row in rows:
         students.setdefault(row.student, {})[row.assignment] = row
     total = totals(rows)
     return assignments, [(student, own, total[student]) for student, own in sorted(students.items())]
 
 
-def cell(row):
+def cell(row: Row | None) -> str:
     return number(row.score) if row is not None and row.status in COUNTED else ""
 
 
-def plain_csv(course_dir):
+def plain_csv(course_dir: Folder) -> Table:
     assignments, students = wide_table(course_dir)
     header = ["student_id", "last_name", "first_name"] + assignments + [
         "total", "max_total", "to_grade_by_hand"]
@@ -85,7 +90,7 @@ def plain_csv(course_dir):
     return header, lines
 
 
-def canvas_csv(course_dir):
+def canvas_csv(course_dir: Folder) -> Table:
     assignments, students = wide_table(course_dir)
     header = CANVAS_IDENTITY + assignments + [CANVAS_TOTAL]
     possible = {a: next(own[a].max_score for _, own, _ in students if a in own)
@@ -100,7 +105,7 @@ def canvas_csv(course_dir):
     return header, lines
 
 
-def as_csv(header, lines):
+def as_csv(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
@@ -108,7 +113,7 @@ def as_csv(header, lines):
     return out.getvalue()
 
 
-def write_replacing(path, text):
+def write_replacing(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` whole or not at all (never a half-written CSV)."""
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
@@ -117,27 +122,27 @@ def write_replacing(path, text):
     return path
 
 
-def current_policy():
+def current_policy() -> LatePolicy:
     from autograder.course.build import load_manifest
     from autograder.course.schedule import late_policy
     return late_policy(load_manifest())
 
 
-def write_grades_csv(course_dir, to=None):
+def write_grades_csv(course_dir: Folder, to: str | Path | None = None) -> Path:
     """grades.csv (or ``to``) from the gradebook, replaced whole."""
     target = Path(to) if to else CourseDir(course_dir).grades_csv
     return write_replacing(target, as_csv(*long_table(course_dir, current_policy())))
 
 
-def export(course_dir, layout, out=None):
+def export(course_dir: Folder, layout: str, out: str | Path | None = None) -> Path | str:
     """The wide export, ``layout`` "canvas" or "csv", to ``out`` (a path) or returned."""
     text = as_csv(*(canvas_csv if layout == "canvas" else plain_csv)(course_dir))
     return write_replacing(out, text) if out else text
 
 
-class GradesCsvPlugin(ExportPlugin):
+class GradesCsvPlugin(ExportPlugin):  # type: ignore[misc]  # nbgrader has no types: its classes are Any
     """``nbgrader export`` in a course folder writes the grader's grades.csv."""
 
-    def export(self, gradebook) -> None:
+    def export(self, gradebook: Any) -> None:
         root = self.parent.coursedir.root
         write_grades_csv(root, self.to or os.path.join(root, "grades.csv"))

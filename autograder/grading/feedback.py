@@ -13,7 +13,9 @@ line, without the grader's frames and paths. ``GetGradesForFeedback`` (nbgrader'
 
 import os
 import re
+from typing import Any
 
+from nbformat import NotebookNode
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
 from autograder.course.markers import HIDDEN_REGION
@@ -25,7 +27,7 @@ CHECK = re.compile(r"\b(check_\w+)\s*\(")
 EARLIER_MODULE = os.path.join("autograder", "student", "earlier.py")  # wherever it is installed
 
 
-def from_earlier_work(output):
+def from_earlier_work(output: NotebookNode) -> bool:
     """An error output raised by importing a student's earlier notebook: an
     ``EarlierWorkError``, or any error whose traceback passes through earlier.py (a name
     the earlier notebook does not define)."""
@@ -33,8 +35,9 @@ def from_earlier_work(output):
         EARLIER_MODULE in str(line) for line in output.get("traceback", []))
 
 
-class HideTestSources(NbGraderPreprocessor):
-    def preprocess_cell(self, cell, resources, index):
+class HideTestSources(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader has no types: its classes are Any
+    def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any],
+                        index: int) -> tuple[NotebookNode, dict[str, Any]]:
         if cell.cell_type != "code":
             return cell, resources
         for output in cell.get("outputs", []):
@@ -55,17 +58,18 @@ class HideTestSources(NbGraderPreprocessor):
         return cell, resources
 
 
-class GetGradesForFeedback(GetGrades):
+class GetGradesForFeedback(GetGrades):  # type: ignore[misc]  # nbgrader has no types: its classes are Any
     """nbgrader's ``GetGrades``, which also marks each cell nbgrader left for a person
     (a written answer the student changed) that nobody has graded yet:
     ``to_grade_by_hand`` in its nbgrader metadata, and their points in
     ``resources["nbgrader"]["by_hand"]``, as the table's "(+N by hand)" counts them."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         resources["nbgrader"]["by_hand"] = 0.0
-        return super().preprocess(nb, resources)
+        done: tuple[NotebookNode, dict[str, Any]] = super().preprocess(nb, resources)
+        return done
 
-    def _get_score(self, cell, resources):
+    def _get_score(self, cell: NotebookNode, resources: dict[str, Any]) -> None:
         grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
                                           self.assignment_id, self.student_id)
         cell.metadata.nbgrader["score"] = grade.score
@@ -91,7 +95,7 @@ MARKDOWN_ACTIVE = {"|": "&#124;", "*": "&#42;", "_": "&#95;", "`": "&#96;", "\\"
                    "[": "&#91;", "]": "&#93;", "~": "&#126;", "\n": " "}
 
 
-def tex_as_mathml(tex, display=False):
+def tex_as_mathml(tex: str, display: bool = False) -> str | None:
     """LaTeX as MathML (latex2mathml), kept to MathML's presentation tags and inert
     attributes (nh3), with the characters markdown would act on written as entities;
     None when the LaTeX cannot be converted."""
@@ -106,11 +110,11 @@ def tex_as_mathml(tex, display=False):
     return "".join(MARKDOWN_ACTIVE.get(c, c) for c in mathml)
 
 
-def math_as_mathml(markdown):
+def math_as_mathml(markdown: str) -> str:
     """Markdown whose ``$…$`` and ``$$…$$`` outside code are MathML: a browser typesets
     it without MathJax, so a feedback page shows its formulas offline. LaTeX that cannot
     be converted stays as written."""
-    def replace(match):
+    def replace(match: re.Match[str]) -> str:
         display = match.group(1) is not None
         mathml = tex_as_mathml(match.group(1) if display else match.group(2), display)
         return match.group(0) if mathml is None else mathml
@@ -118,7 +122,7 @@ def math_as_mathml(markdown):
     return "".join(part if i % 2 else MATH.sub(replace, part) for i, part in enumerate(parts))
 
 
-def template_basedirs():
+def template_basedirs() -> list[str]:
     """Template folders for nbgrader's pages: ours first (``feedback/``: the page a
     student reads, loading no script; ``formgrade/``: formgrader's Manual Grading with
     MathJax from this Jupyter server, not a CDN), then nbgrader's own."""
@@ -128,14 +132,15 @@ def template_basedirs():
                          "templates")]
 
 
-class MathAsMathML(NbGraderPreprocessor):
+class MathAsMathML(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader has no types: its classes are Any
     """Last in ``GenerateFeedback.preprocessors`` (after ``SanitizeOutputs``): markdown
     cells' math becomes MathML, for the feedback template that loads no MathJax. A cell
     is converted only when its rendered page still passes the sanitiser's allowlist
     (plus MathML's presentation tags): a student's answer cell cannot use the
     conversion to smuggle markup."""
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any],
+                        index: int) -> tuple[NotebookNode, dict[str, Any]]:
         from autograder.grading.sanitize import is_inert_markdown
         if cell.cell_type == "markdown":
             converted = math_as_mathml(cell.source)

@@ -48,6 +48,7 @@ from pathlib import Path
 from autograder.course.build import load_manifest
 from autograder.course.course_dir import CourseDir
 from autograder.grading.earlier_work import earlier_work, keep_earlier_work
+from autograder.grading.intake import Unmatched, named
 from autograder.grading.pool import (check_sandbox, check_scheduler, run_tasks, ungraded_result,
                                      workers_stop_with_the_grader)
 from autograder.grading.resume import ATTEMPTS, graded_before, poisoned
@@ -64,10 +65,12 @@ __all__ = ["ATTEMPTS", "GraderEnvironmentError", "GradingIncomplete", "GradingRu
            "take_in", "unreadable_reason"]
 
 
-def grade(submissions_source, course_dir, workers=None, scheduler=None, student=None,
-          assignment=None, device=None, pattern=None, progress: bool=True,
-          timeout: int | None = None, regrade: bool=False, isolate: bool | None = None,
-          memory_mb: int | None = None, notebook_timeout: int | None = None, secret=None):
+def grade(submissions_source: str | Path, course_dir: str | Path, workers: int | None = None,
+          scheduler: object = None, student: str | None = None, assignment: str | None = None,
+          device: str | None = None, pattern: str | None = None, progress: bool = True,
+          timeout: int | None = None, regrade: bool = False, isolate: bool | None = None,
+          memory_mb: int | None = None, notebook_timeout: int | None = None,
+          secret: str | None = None) -> tuple[list[Outcome], list[Unmatched], Path]:
     """Grade every matching submission; returns (outcomes, unmatched, csv_path).
 
     A submission graded by an earlier run (same file, autograded notebook present) is
@@ -111,13 +114,12 @@ def grade(submissions_source, course_dir, workers=None, scheduler=None, student=
 
     from autograder.course.nbgrader_course import NbgraderError
     try:
-        trusted = {(s.student, s.assignment): make_trusted(tree, s, readings[(s.student, s.assignment)])
-                   for s in found if (s.student, s.assignment) not in broken}
+        trusted = {named(s): make_trusted(tree, s, readings[named(s)])
+                   for s in found if named(s) not in broken}
         keep_earlier_work(tree, found, broken, trusted)
         found = in_scope
         register(tree.root, scope)  # in the gradebook, with course.toml's due dates
-        digests = {(s.student, s.assignment): readings[(s.student, s.assignment)].digest
-                   for s in found}
+        digests = {named(s): readings[named(s)].digest for s in found}
         done = {} if regrade else graded_before(tree, found, digests)
         stuck = poisoned(tree, found, digests, done, broken, regrade)
         tasks = place_and_list(tree, found, digests, done, broken | stuck, trusted)

@@ -62,11 +62,17 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 
 from autograder.errors import FirstmlpError
+
+Identity = tuple[int, int]  # (device, inode) of a file
+Read = Callable[[int], bytes]  # read(n): at most n more bytes, b"" at the end
+Handle = TypeVar("Handle")  # what ``choose`` hands back for a name: a file name, a zip member
 
 LMS_PATTERN = (r"^(?P<student>[A-Za-z0-9.\-]+)_(?:(?P<late>LATE)_)?(?:\d+_)*"
                r"(?P<assignment>\d\d_[A-Za-z0-9_]+?)(?:-\d+)?\.ipynb$")
@@ -102,9 +108,17 @@ class Submission:
     path: Path | None  # a private copy of the notebook as handed in; None when refused
     refused: str | None = None  # "refused <file>: <why>": graded zero, never read
     late: bool = False  # the LMS marked the file late (the pattern's ``late`` group matched)
-    notes: tuple = ()  # what a grader should know, each one line (flags): a shared file
-    file: tuple | None = None  # (device, inode) of the file read, for ``note_shared_files``
+    notes: tuple[str, ...] = ()  # what a grader should know, each one line (flags): a shared file
+    file: Identity | None = None  # (device, inode) of the file read, for ``note_shared_files``
     timestamp: str | None = None  # when it was handed in (nbgrader's timestamp.txt), UTC
+
+
+def named(s: Submission) -> tuple[str, str]:
+    """(student, assignment) of a submission that names its assignment: every one after
+    ``steps.over_scope``, which gives each refused folder's zero its assignment."""
+    if s.assignment is None:
+        raise ValueError(f"{s.student}'s refused folder names no assignment (steps.over_scope)")
+    return s.student, s.assignment
 
 
 @dataclass(frozen=True)
@@ -113,7 +127,7 @@ class Unmatched:
     reason: str
 
 
-def special_file(mode):
+def special_file(mode: int) -> str | None:
     """What a file that is not a regular file is, in words; None for a regular file."""
     kinds = {stat.S_IFLNK: LINK, stat.S_IFDIR: "it is a folder, not a file",
              stat.S_IFIFO: "it is a FIFO (named pipe), not a file",
@@ -122,7 +136,7 @@ def special_file(mode):
     return None if stat.S_ISREG(mode) else kinds.get(stat.S_IFMT(mode), "it is not a regular file")
 
 
-def name_problem(student):
+def name_problem(student: str) -> str | None:
     """Why ``student`` cannot name a student, or None: not empty, ``.`` or ``..``, and
     no path separator, glob character (nbgrader finds a student's folder with a glob: a
     student ``*`` would be graded as every student) or control or format character."""
@@ -132,7 +146,7 @@ def name_problem(student):
     return None
 
 
-def lstat_mode(name, dir_fd):
+def lstat_mode(name: str, dir_fd: int) -> int:
     """The type and mode of ``name`` itself (not of what it links to); 0 if it vanished."""
     try:
         return os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
@@ -140,7 +154,7 @@ def lstat_mode(name, dir_fd):
         return 0
 
 
-def open_folder(name, dir_fd=None):
+def open_folder(name: str, dir_fd: int | None = None) -> int:
     """A descriptor for a folder, never through a link (only ``name`` itself is opened)."""
     try:
         return os.open(name, OPEN_FOLDER, dir_fd=dir_fd)
@@ -148,7 +162,7 @@ def open_folder(name, dir_fd=None):
         raise Refused(f"it changed while being read ({error.strerror})") from None
 
 
-def read_capped(read):
+def read_capped(read: Read) -> bytearray:
     """All that ``read(n)`` gives, refused past MAX_NOTEBOOK_BYTES: bytes are counted
     as they come (at most the cap plus one is read), declared sizes are not trusted."""
     data = bytearray()
@@ -163,7 +177,7 @@ def too_large() -> str:
     return f"it is larger than the {MAX_NOTEBOOK_BYTES / 2**20:.3g} MB limit"
 
 
-def read_file_at(dir_fd, name, keep_out=frozenset()):
+def read_file_at(dir_fd: int, name: str, keep_out: Collection[Identity] = frozenset()) -> tuple[bytearray, Identity]:
     """(bytes, (device, inode)) of ``name`` in folder ``dir_fd``, read once through one
     descriptor that is checked to be a regular file and none of the grader's own
     (``keep_out``). How many names the file has is not judged: see the module's doc."""
@@ -187,12 +201,12 @@ def read_file_at(dir_fd, name, keep_out=frozenset()):
         os.close(fd)
 
 
-def file_identities(roots, skip=None):
+def file_identities(roots: Iterable[str | Path], skip: str | Path | None = None) -> frozenset[Identity]:
     """(device, inode) of every regular file under ``roots`` (links not followed), but
     not under ``skip`` (the submissions themselves): the files that no submission may
     be, ``collect``'s ``keep_out``."""
     skip = Path(skip).resolve() if skip else None
-    found = set()
+    found: set[Identity] = set()
     for root in roots:
         for folder, folders, files in os.walk(root):
             folders[:] = [f for f in folders if Path(folder, f) != skip]
@@ -209,7 +223,7 @@ def file_identities(roots, skip=None):
 JSON_TOKEN = re.compile(rb'"(?:[^"\\]+|\\.)*(?:"|\Z)|[\[\]{}]', re.S)  # a string, or a bracket
 
 
-def json_depth_refusal(data, name: str="the notebook"):
+def json_depth_refusal(data: bytes | bytearray, name: str = "the notebook") -> str | None:
     """A refusal if the JSON in ``data`` nests brackets more than MAX_JSON_DEPTH deep
     (brackets inside strings do not count); None otherwise. Nothing else is checked."""
     depth = 0
@@ -224,7 +238,8 @@ def json_depth_refusal(data, name: str="the notebook"):
     return None
 
 
-def take(student, assignment, name, read, scratch, late: bool=False):
+def take(student: str, assignment: str, name: str, read: Callable[[], tuple[bytearray, Identity | None]],
+         scratch: str | Path, late: bool = False) -> Submission:
     """The submission of one notebook: ``read()`` gives (its bytes, the file's identity
     or None) or raises Refused; the bytes are checked and copied into the scratch folder."""
     try:
@@ -237,7 +252,7 @@ def take(student, assignment, name, read, scratch, late: bool=False):
     return Submission(student, assignment, private_copy(scratch, data), late=late, file=identity)
 
 
-def private_copy(scratch, data):
+def private_copy(scratch: str | Path, data: bytes | bytearray) -> Path:
     """``data`` in a new file of ``scratch/files/`` named by intake, never by a student."""
     folder = Path(scratch) / "files"
     folder.mkdir(parents=True, exist_ok=True)
@@ -247,10 +262,10 @@ def private_copy(scratch, data):
     return Path(path)
 
 
-def note_shared_files(found):
+def note_shared_files(found: Iterable[Submission]) -> list[Submission]:
     """Submissions read from one file (hard links) each get a note naming the others;
     all are graded as handed in (which name is the original, nobody can tell)."""
-    sharing = {}
+    sharing: dict[Identity | None, list[Submission]] = {}
     for s in found:
         if s.file is not None:
             sharing.setdefault(s.file, []).append(s)
@@ -265,11 +280,12 @@ def note_shared_files(found):
     return noted
 
 
-def scratch_folder(scratch):
+def scratch_folder(scratch: str | Path | None) -> Path:
     return Path(scratch) if scratch is not None else Path(tempfile.mkdtemp(prefix="intake-"))
 
 
-def student_folder(root, student, root_fd, assignments, scratch, keep_out, found, unmatched) -> None:
+def student_folder(root: Path, student: str, root_fd: int, assignments: Collection[str], scratch: Path,
+                   keep_out: Collection[Identity], found: list[Submission], unmatched: list["Unmatched"]) -> None:
     """One top-level folder of an nbgrader tree, into ``found`` and ``unmatched``. A
     folder that cannot be walked is refused for its student only (``assignment=None``)."""
     problem = name_problem(student)
@@ -291,7 +307,8 @@ def student_folder(root, student, root_fd, assignments, scratch, keep_out, found
         os.close(student_fd)
 
 
-def student_work(root, student, student_fd, assignments, scratch, keep_out, found, unmatched) -> None:
+def student_work(root: Path, student: str, student_fd: int, assignments: Collection[str], scratch: Path,
+                 keep_out: Collection[Identity], found: list[Submission], unmatched: list["Unmatched"]) -> None:
     """One student's assignment folders, into ``found`` and ``unmatched``."""
     for assignment in sorted(os.listdir(student_fd)):
         folder, name = root / student / assignment, f"{student}/{assignment}"
@@ -324,7 +341,7 @@ def student_work(root, student, student_fd, assignments, scratch, keep_out, foun
                 os.close(folder_fd)
 
 
-def handed_in_at(submission, folder_fd, keep_out):
+def handed_in_at(submission: Submission, folder_fd: int, keep_out: Collection[Identity]) -> Submission:
     """``submission`` with the time in the ``timestamp.txt`` beside it (nbgrader's
     record of when it was handed in, written by ``nbgrader collect``), read as the
     notebook is; a file that is unreadable or no date and time is a note, not a time."""
@@ -339,13 +356,16 @@ def handed_in_at(submission, folder_fd, keep_out):
     return replace(submission, timestamp=timestamp)
 
 
-def choose(entries, assignments, pattern):
+def choose(entries: Iterable[tuple[str, Path, Handle]], assignments: Collection[str], pattern: str,
+           ) -> tuple[dict[tuple[str, str], tuple[str, Handle, bool]], list["Unmatched"]]:
     """``entries``: (file name, path to show, handle) in order; returns
     ({(student, assignment): (name, handle, late)}, unmatched). The last of a duplicate
     is graded, the earlier ones are listed as unmatched with its name; ``late`` is True
     when the pattern's optional ``late`` group matched."""
     regex = re.compile(pattern)
-    chosen, shown_as, unmatched = {}, {}, []
+    chosen: dict[tuple[str, str], tuple[str, Handle, bool]] = {}
+    shown_as: dict[tuple[str, str], Path] = {}
+    unmatched: list[Unmatched] = []
     for name, shown, handle in entries:
         match = regex.match(name)
         if not match:
@@ -363,7 +383,8 @@ def choose(entries, assignments, pattern):
     return dict(sorted(chosen.items())), unmatched
 
 
-def from_folder(root, assignments, pattern, scratch, keep_out=frozenset()):
+def from_folder(root: Path, assignments: Collection[str], pattern: str, scratch: Path,
+                keep_out: Collection[Identity] = frozenset()) -> tuple[list[Submission], list["Unmatched"]]:
     """Each top-level folder is a student's (nbgrader's tree), each other entry an LMS
     file: a stray folder (``__MACOSX``) hides no file beside it. A link is refused: as a
     file when the pattern matches its name or no folder is beside it, else as a student
@@ -371,7 +392,9 @@ def from_folder(root, assignments, pattern, scratch, keep_out=frozenset()):
     regex = re.compile(pattern)
     root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)  # the instructor's root: may be a link
     try:
-        found, unmatched, files = [], [], []
+        found: list[Submission] = []
+        unmatched: list[Unmatched] = []
+        files: list[tuple[str, Path, str]] = []
         modes = {name: lstat_mode(name, root_fd) for name in sorted(os.listdir(root_fd))}
         tree = any(stat.S_ISDIR(mode) for mode in modes.values())
         for name, mode in modes.items():
@@ -394,7 +417,7 @@ def from_folder(root, assignments, pattern, scratch, keep_out=frozenset()):
         os.close(root_fd)
 
 
-def zip_member_problem(member):
+def zip_member_problem(member: zipfile.ZipInfo) -> str | None:
     """Why a zip member is refused before any of it is read; None if it may be read."""
     path = PurePosixPath(member.filename.replace("\\", "/"))
     if path.is_absolute() or re.match(r"[A-Za-z]:", member.filename):
@@ -418,16 +441,16 @@ class ZipCaps:
     declared size first): the member that would pass a cap is refused, naming it, and
     so is each read after; the members read before are kept."""
 
-    def __init__(self, archive, notebooks) -> None:
+    def __init__(self, archive: zipfile.ZipFile, notebooks: int) -> None:
         self.archive, self.notebooks = archive, notebooks
         self.read_so_far, self.unpacked = 0, 0
 
-    def over_total(self):
+    def over_total(self) -> Refused:
         return Refused(f"the zip's notebooks unpack to more than its cap of "
                        f"{MAX_ZIP_TOTAL / 2**20:.3g} MB in all (read smallest first): "
                        "this one was not read")
 
-    def read(self, member):
+    def read(self, member: zipfile.ZipInfo) -> tuple[bytearray, None]:
         """(bytes, None) of one member, or Refused."""
         problem = zip_member_problem(member)
         if problem:
@@ -447,7 +470,7 @@ class ZipCaps:
             raise Refused(f"it cannot be read from the zip ({type(error).__name__}: {error})") \
                 from None
 
-    def counted(self, read, n):
+    def counted(self, read: Read, n: int) -> bytes:
         chunk = read(n)
         self.unpacked += len(chunk)
         if self.unpacked > MAX_ZIP_TOTAL:
@@ -455,17 +478,18 @@ class ZipCaps:
         return chunk
 
 
-def from_zip(source, assignments, pattern, scratch):
+def from_zip(source: Path, assignments: Collection[str], pattern: str,
+             scratch: Path) -> tuple[list[Submission], list["Unmatched"]]:
     """A zip of LMS files; folders inside it are flattened (only base names count)."""
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
         raise IntakeError(f"cannot read the zip {source.name}: {error}") from None
     with archive:
-        files = [(PurePosixPath(m.filename.replace("\\", "/")).name, m) for m in archive.infolist()
+        members = [(PurePosixPath(m.filename.replace("\\", "/")).name, m) for m in archive.infolist()
                  if not (m.is_dir() or stat.S_ISDIR(m.external_attr >> 16))]
         files = [(name, Path(f"{source.name}:{m.filename}"), m)
-                 for name, m in sorted(files, key=lambda item: item[0]) if name]
+                 for name, m in sorted(members, key=lambda item: item[0]) if name]
         chosen, unmatched = choose(files, assignments, pattern)
         caps = ZipCaps(archive, len(chosen))
         smallest_first = sorted(chosen.items(), key=lambda item: (item[1][1].file_size, item[0]))
@@ -474,7 +498,9 @@ def from_zip(source, assignments, pattern, scratch):
         return sorted(found, key=lambda s: (s.student, s.assignment)), unmatched
 
 
-def collect(source, assignments, pattern=LMS_PATTERN, scratch=None, keep_out=frozenset()):
+def collect(source: str | Path, assignments: Collection[str], pattern: str = LMS_PATTERN,
+            scratch: str | Path | None = None,
+            keep_out: Collection[Identity] = frozenset()) -> tuple[list[Submission], list["Unmatched"]]:
     """Submissions under ``source``: an nbgrader ``submitted`` tree, a folder of LMS
     files (or both), or a zip of LMS files. Accepted notebooks are copied into
     ``scratch`` (a new temporary folder if None); a file whose (device, inode) is in

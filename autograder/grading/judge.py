@@ -25,7 +25,9 @@ import hashlib
 import hmac
 import importlib
 import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from nbformat.v4 import new_output
 
@@ -34,21 +36,31 @@ from autograder.sandbox.wire import RemoteGone
 from autograder.student import components
 from autograder.student.oracle import Verdict, describe_exception
 
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
-def probes_of(name):
+    from autograder.grading.record import GradingRecord
+    from autograder.sandbox.wire import Link
+    from autograder.student.data import MNIST
+    from autograder.student.components import Component
+
+Found = tuple[str, list[ast.expr], dict[str | None, ast.expr]]  # (check, arguments, keywords)
+
+
+def probes_of(name: str) -> dict[str, str]:
     """{option: probe} a check declares (``components.declares``); {} for a name that is
     not a registered check."""
     entry = components.registered(name)
     return entry.probes if entry else {}
 
 
-def numpy_checks_in(source):
+def numpy_checks_in(source: str) -> list[str]:
     """The names of the numpy exercises' checks a test cell calls."""
     return [name for name, _, _ in checks_in(source)
-            if components.registered(name).framework == "numpy"]
+            if (entry := components.registered(name)) and entry.framework == "numpy"]
 
 
-def remote_probe(link, probe):
+def remote_probe(link: "Link", probe: str) -> Callable[..., Any]:
     """A function that runs ``probe`` in the notebook's process (devices as names)."""
     import torch
 
@@ -56,7 +68,7 @@ def remote_probe(link, probe):
         str(a) if isinstance(a, torch.device) else a for a in args])
 
 
-def checks_in(source):
+def checks_in(source: str) -> list[Found]:
     """[(check name, argument nodes, keyword nodes)] for each statement of the form
     ``check_x(...).assert_passed()`` (or a bare ``check_x(...)``) in ``source`` whose
     ``check_x`` is a registered check (``components.REGISTRY``)."""
@@ -64,7 +76,7 @@ def checks_in(source):
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    found = []
+    found: list[Found] = []
     for statement in tree.body:
         call = statement.value if isinstance(statement, ast.Expr) else None
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
@@ -76,7 +88,7 @@ def checks_in(source):
     return found
 
 
-def resolve(node, link):
+def resolve(node: ast.expr, link: "Link") -> Any:
     """A name from the notebook (a Remote, or a plain value), an attribute of one, or
     a constant; nothing else is evaluated."""
     if isinstance(node, ast.Constant):
@@ -93,32 +105,37 @@ def resolve(node, link):
 MEASURED_HERE_ONLY = {name for name, entry in components.REGISTRY.items() if entry.measured_here_only}
 
 
-def judge_hook(entry):
+def judge_hook(entry: "Component") -> Callable[..., Verdict] | None:
     """The function a check's registration names to judge it here ("module:function"),
     or None: the check itself, run here on the notebook's names."""
     if entry.judge is None:
         return None
     module, function = entry.judge.split(":")
-    return getattr(importlib.import_module(module), function)
+    hook: Callable[..., Verdict] = getattr(importlib.import_module(module), function)
+    return hook
 
 
 @lru_cache(maxsize=1)
-def grader_mnist():
+def grader_mnist() -> "MNIST":
     from autograder.student.data import load_mnist
     return load_mnist(announce=lambda message: None)
 
 
-def run_check(name, args, keywords, link, seed, secret="", device=None):
+def run_check(name: str, args: Sequence[ast.expr], keywords: dict[str | None, ast.expr], link: "Link",
+              seed: int, secret: str = "", device: str | None = None) -> Verdict:
     """One check of a test cell: visible inputs and this run's inputs (``seed``, and for
     a probe ``probe_seed(seed, secret)``), on the run's ``device`` (None: the check's
     default)."""
     entry = components.registered(name)
+    assert entry is not None, "checks_in keeps registered checks only"
     check = entry.function
     try:
         implementation = resolve(args[0], link)
         if hook := judge_hook(entry):  # measured on the grader's own data
-            return hook(implementation, args, link)
-        options = {k: v.value for k, v in keywords.items() if isinstance(v, ast.Constant)}
+            verdict: Verdict = hook(implementation, args, link)
+            return verdict
+        options: dict[str, Any] = {  # a None key (``**`` in the cell) fails the call: a verdict
+            k: v.value for k, v in keywords.items() if isinstance(v, ast.Constant)}  # type: ignore[misc]
         options.update({option: remote_probe(link, probe)
                         for option, probe in probes_of(name).items()})
         hidden = probe_seed(seed, secret) if probes_of(name) else seed
@@ -137,7 +154,7 @@ def run_check(name, args, keywords, link, seed, secret="", device=None):
                    verdicts[0].against)
 
 
-def judge_accuracy(model, args, link):
+def judge_accuracy(model: Any, args: Sequence[ast.expr], link: "Link") -> Verdict:
     """Accuracy of the notebook's model on the grader's test set, against the grader's
     target for the kind of model the cell names (numpy part A, torch part B)."""
     data = grader_mnist()
@@ -147,7 +164,7 @@ def judge_accuracy(model, args, link):
                                            logits=remote_probe(link, "autograder.student.probes:logits"))
 
 
-def judge_frame_accuracy(model, args, link):
+def judge_frame_accuracy(model: Any, args: Sequence[ast.expr], link: "Link") -> Verdict:
     """Frame accuracy of the notebook's model on the grader's corpus (test speakers),
     windows cut by the grader with the context the cell names, the grader's target."""
     if len(args) < 2:
@@ -157,7 +174,7 @@ def judge_frame_accuracy(model, args, link):
                                            logits=remote_probe(link, "autograder.student.probes:logits"))
 
 
-def judge_cell(source, link, seed, secret="", device=None):
+def judge_cell(source: str, link: "Link", seed: int, secret: str = "", device: str | None = None) -> Verdict | None:
     """The verdict on a test cell's checks, or None when the cell has none."""
     checks = checks_in(source)
     if not checks:
@@ -167,18 +184,19 @@ def judge_cell(source, link, seed, secret="", device=None):
     return verdicts[0] if len(verdicts) == 1 else Verdict.combine(verdicts[0].name, verdicts)
 
 
-def grading_seed(student, assignment, secret=""):
+def grading_seed(student: str, assignment: str, secret: str = "") -> int:
     """Per grading run: from the run's ``secret`` (the grader draws it for each run and
     hands it to ``WarmExecute`` in memory: never a file, never the environment), per
     student and assignment."""
     if not secret:  # stock nbgrader, no run secret: the course's seed, as in the source
         from autograder.course.build import load_manifest
-        return load_manifest()["hidden_seed"]
+        course_seed: int = load_manifest()["hidden_seed"]
+        return course_seed
     digest = hashlib.sha256(f"{secret}/{student}/{assignment}".encode()).digest()
     return int.from_bytes(digest[:4], "little") % (2 ** 31 - 1) + 1
 
 
-def probe_seed(seed, secret=""):
+def probe_seed(seed: int, secret: str = "") -> int:
     """The hidden seed a probe check hands the notebook's process: HMAC-SHA256 of the
     grading seed keyed by this run's ``secret``, in [1, 2**31 - 1]. Knowing it (and the
     visible seed 0) tells nothing of ``seed``; without a secret (stock nbgrader, where
@@ -188,15 +206,16 @@ def probe_seed(seed, secret=""):
     return int.from_bytes(digest[:4], "little") % (2 ** 31 - 1) + 1
 
 
-def without_seed(verdict, seed):
+def without_seed(verdict: Verdict, seed: int) -> Verdict:
     """The verdict with this run's hidden seed replaced by words."""
-    def hide(text):
+    def hide(text: str) -> str:
         return re.sub(rf"\bseed {seed}\b", "the grading run's hidden seed", text)
     return Verdict(verdict.name, [hide(f) for f in verdict.failures], verdict.comparisons,
                    [hide(a) for a in verdict.advice], verdict.against)
 
 
-def judge_test_cell(cell, link, seed, record, secret="", device=None):
+def judge_test_cell(cell: "NotebookNode", link: "Link", seed: int, record: "GradingRecord",
+                    secret: str = "", device: str | None = None) -> None:
     """Decide a test cell's outputs (hence its points) by the grader's verdict."""
     grade_id = cell.metadata.nbgrader.get("grade_id")
     kernel_errors = [o for o in cell.outputs if o.get("output_type") == "error"]

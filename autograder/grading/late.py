@@ -47,7 +47,7 @@ def config_lines(policy: Policy) -> str:
     ])
 
 
-def read_timestamp(data: bytes) -> tuple[str, None] | tuple[None, str]:
+def read_timestamp(data: bytes | bytearray) -> tuple[str, None] | tuple[None, str]:
     """(nbgrader's timestamp string in UTC, None) for the bytes of a ``timestamp.txt``,
     or (None, why it is ignored)."""
     from nbgrader.utils import parse_utc

@@ -9,28 +9,37 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from autograder.grading.record import plain_line, write_atomically
 from autograder.grading.resume import ATTEMPTS, attempts_of, count_attempt, worker_died
-from autograder.grading.run import GraderEnvironmentError
+from autograder.grading.run import GraderEnvironmentError, GradingRun, Task
 from autograder.sandbox.limits import MEMORY_MB
 from autograder.student.errors import first_line
 
+if TYPE_CHECKING:
+    from nbgrader.apps import NbGraderAPI
 
-def run_tasks(run, tasks, progress):
+Result = dict[str, Any]  # a worker's result: student, assignment, and "ok" or "ungraded" (JSON)
+OnDone = Callable[[Result], None]
+
+
+def run_tasks(run: GradingRun, tasks: Sequence[Task], progress: bool) -> dict[tuple[str, str], Result]:
     """Step 5: grade in parallel (a local spawn pool, or Dask); {key: result}."""
     import threading
 
     from tqdm import tqdm
     tqdm.set_lock(threading.RLock())  # no multiprocessing semaphore to leak
-    results = {}
+    results: dict[tuple[str, str], Result] = {}
     bar = tqdm(total=len(tasks), desc="grading", unit="notebook", disable=not (progress and tasks),
                file=sys.stderr)
 
-    def on_done(result) -> None:
+    def on_done(result: Result) -> None:
         results[(result["student"], result["assignment"])] = result
         bar.update()
 
@@ -42,7 +51,7 @@ def run_tasks(run, tasks, progress):
     return results
 
 
-def run_local(run, tasks, on_done) -> None:
+def run_local(run: GradingRun, tasks: Sequence[Task], on_done: OnDone) -> None:
     """A spawn pool (fresh interpreters: no state of the grader's own process) of
     ``run.workers`` (default: one per core). A worker that dies breaks the pool: a new
     one takes the notebooks left; one whose grading began ``ATTEMPTS`` times and never
@@ -54,16 +63,17 @@ def run_local(run, tasks, on_done) -> None:
         run_pool(run, pending, workers, on_done)
 
 
-def run_pool(run, pending, workers, on_done) -> None:
+def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone) -> None:
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
-    def attempts(task):
+    def attempts(task: Task) -> int:
         return attempts_of(run.course, task.student, task.assignment, task.digest)
 
     while pending:
-        before, broken = {task: attempts(task) for task in pending}, []
+        before = {task: attempts(task) for task in pending}
+        broken: list[Task] = []
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=worker_init,
                                  initargs=(run.device, run.threads, run.memory_mb)) as pool:
             futures = {pool.submit(grade_one, run, task): task for task in pending}
@@ -86,7 +96,7 @@ def run_pool(run, pending, workers, on_done) -> None:
 
 
 @contextmanager
-def workers_stop_with_the_grader():
+def workers_stop_with_the_grader() -> Iterator[None]:
     """SIGTERM or SIGINT (Ctrl-C) to the grader kills its workers at once (their
     sandboxes die with them: bwrap's --die-with-parent) and stops the run with
     KeyboardInterrupt, so the pool shuts down and unlinks its semaphores instead of
@@ -98,7 +108,7 @@ def workers_stop_with_the_grader():
         yield
         return
 
-    def stop(signum, frame):
+    def stop(signum: int, frame: FrameType | None) -> None:
         for child in multiprocessing.active_children():
             child.kill()
         raise KeyboardInterrupt(signal.Signals(signum).name)
@@ -111,10 +121,10 @@ def workers_stop_with_the_grader():
             signal.signal(s, handler)
 
 
-_READY = None  # (device, threads) this worker process was set up for
+_READY: tuple[str | None, int | None] | None = None  # (device, threads) this worker process was set up for
 
 
-def worker_init(device=None, threads=None, memory_mb=None) -> None:
+def worker_init(device: str | None = None, threads: int | None = None, memory_mb: int | None = None) -> None:
     """Once per worker process: die with the grader, pin the thread count, start this
     worker's sandbox on the run's device (its zygote warms up while the worker imports
     torch for the judge). The local pool runs it as the initializer; ``grade_one`` calls
@@ -149,10 +159,10 @@ def die_with_parent() -> None:
     ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the grader died before the prctl
         os._exit(1)
-    die_with_parent.done = True
+    die_with_parent.done = True  # type: ignore[attr-defined]  # a function's own flag
 
 
-def make_api(run):
+def make_api(run: GradingRun) -> "NbGraderAPI":
     """nbgrader's API on the course folder's configuration, with the run's secret and
     device handed to ``WarmExecute`` in memory (never a file, never the environment)."""
     from nbgrader.apps import NbGraderAPI
@@ -167,7 +177,7 @@ def make_api(run):
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
-def grade_one(run, task, attempts: int=3):
+def grade_one(run: GradingRun, task: Task, attempts: int = 3) -> Result:
     """Autograde and write feedback for one submission (runs in a worker); on
     success, record it as done (atomically) so that a resumed run skips it."""
     student, assignment, digest = task.student, task.assignment, task.digest
@@ -197,13 +207,13 @@ def grade_one(run, task, attempts: int=3):
     return outcome
 
 
-def ungraded_result(student, assignment, reason):
+def ungraded_result(student: str, assignment: str, reason: str) -> Result:
     """A worker's result for a notebook the grader failed to grade (its own failure,
     never the student's): no score is read for it, ``gather_outcomes`` marks it ungraded."""
     return {"student": student, "assignment": assignment, "ungraded": plain_line(reason, 300)}
 
 
-def nbgrader_failure(result):
+def nbgrader_failure(result: dict[str, Any]) -> str:
     """Why nbgrader's ``autograde`` or ``generate_feedback`` failed, in one line: the
     last exception its log names (``capture_log`` keeps only nbgrader's own summary
     as the error), e.g. "SandboxLost: …" or "OperationalError: (sqlite3.OperationalError)
@@ -216,11 +226,11 @@ def nbgrader_failure(result):
     return raised[-1][:200] if raised else last_line(result.get("error") or result.get("log"))
 
 
-def not_finished(task, reason):
+def not_finished(task: Task, reason: str) -> Result:
     return ungraded_result(task.student, task.assignment, reason)
 
 
-def last_line(text):
+def last_line(text: object) -> str:
     lines = [line for line in str(text or "").strip().splitlines() if line.strip()]
     return lines[-1][:200] if lines else "unknown error"
 
@@ -231,7 +241,7 @@ DASK_CONNECT_SECONDS = 10  # an unreachable scheduler is said after this, before
 _DASK_LOCK = threading.Lock()  # one notebook at a time per Dask worker process
 
 
-def check_scheduler(scheduler):
+def check_scheduler(scheduler: object) -> None:
     """Before anything is built: a Dask scheduler that answers, else
     GraderEnvironmentError in one line (a ``Client`` passed in is the caller's)."""
     if not isinstance(scheduler, str):
@@ -250,7 +260,7 @@ def check_scheduler(scheduler):
               "for one", file=sys.stderr)
 
 
-def run_dask(run, tasks, on_done) -> None:
+def run_dask(run: GradingRun, tasks: Sequence[Task], on_done: OnDone) -> None:
     """Grade on a Dask cluster as the local pool does (``grade_on_dask``). A worker that
     dies is started again by its nanny and the scheduler runs its task elsewhere; a task
     the scheduler gives up on (``KilledWorker``: its workers died past
@@ -260,12 +270,13 @@ def run_dask(run, tasks, on_done) -> None:
 
     scheduler = run.scheduler
     owned = isinstance(scheduler, str)
-    client = Client(scheduler, timeout=DASK_CONNECT_SECONDS, set_as_default=False) if owned \
-        else scheduler
+    client: Client = Client(scheduler, timeout=DASK_CONNECT_SECONDS, set_as_default=False) \
+        if owned else scheduler  # type: ignore[assignment]  # not a str: the caller's Client
     shipped = run.for_workers()  # the run's settings, secret included, travel in the task only
-    futures, lost = {}, {}
+    futures: dict[Any, Task] = {}  # a distributed Future -> its task
+    lost: dict[Task, int] = {}
 
-    def submit(task):
+    def submit(task: Task) -> Any:
         future = client.submit(grade_on_dask, shipped, task, pure=False)
         futures[future] = task
         return future
@@ -295,7 +306,7 @@ def run_dask(run, tasks, on_done) -> None:
             client.close()
 
 
-def grade_on_dask(run, task):
+def grade_on_dask(run: GradingRun, task: Task) -> Result:
     """``grade_one`` on a Dask worker, set up as a pool worker is (``dask_worker_setup``):
     one notebook at a time per worker process, whatever its thread count (one sandbox
     each); a notebook whose grading began ``ATTEMPTS`` times is not begun again (the
@@ -309,7 +320,7 @@ def grade_on_dask(run, task):
         return grade_one(replace(run, threads=threads), task)
 
 
-def dask_worker_setup(device, memory_mb):
+def dask_worker_setup(device: str | None, memory_mb: int) -> int:
     """This run's device and sandbox memory on a Dask worker, which may have graded
     another run (its sandbox is started again when they changed); returns its threads:
     the OMP_NUM_THREADS its nanny gave it (Dask's default: 1; a cluster sets more with
@@ -318,7 +329,7 @@ def dask_worker_setup(device, memory_mb):
     from distributed import get_worker
 
     from autograder.sandbox.boundary import worker_sandbox
-    die_with_parent.done = True
+    die_with_parent.done = True  # type: ignore[attr-defined]  # a function's own flag
     threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or max(
         1, (os.cpu_count() or 1) // get_worker().state.nthreads)
     sandbox = worker_sandbox(device, threads, memory_mb)
@@ -328,10 +339,10 @@ def dask_worker_setup(device, memory_mb):
     return threads
 
 
-_SANDBOX_STARTED = set()  # settings a sandbox started with in this process (as bwrap_problem)
+_SANDBOX_STARTED: set[tuple[object, ...]] = set()  # settings a sandbox started with in this process (as bwrap_problem)
 
 
-def check_sandbox(run):
+def check_sandbox(run: GradingRun) -> None:
     """Before anything is built or placed: start a sandbox as a grading worker will
     (here, or on a Dask worker with ``--scheduler``) and run one trivial notebook
     through it (``sandbox_check``), else GraderEnvironmentError in one line with the
@@ -352,7 +363,8 @@ def check_sandbox(run):
     _SANDBOX_STARTED.add(key)
 
 
-def sandbox_check(device=None, threads=None, memory_mb: int = MEMORY_MB, isolate: bool=True):
+def sandbox_check(device: str | None = None, threads: int | None = None, memory_mb: int = MEMORY_MB,
+                  isolate: bool = True) -> str | None:
     """``executor.sandbox_problem`` with the limits and readable paths a grading
     worker gives its notebooks (``WarmExecute``'s)."""
     from autograder.grading.executor import sandbox_problem
@@ -361,7 +373,7 @@ def sandbox_check(device=None, threads=None, memory_mb: int = MEMORY_MB, isolate
     return sandbox_problem(execute.limits(), execute.readable(), device, threads, memory_mb)
 
 
-def on_a_dask_worker(scheduler, device, memory_mb, isolate):
+def on_a_dask_worker(scheduler: Any, device: str | None, memory_mb: int, isolate: bool) -> str | None:
     """``sandbox_check`` run on a worker of the cluster that will grade, with the
     threads ``dask_worker_setup`` gives it; one line when the task itself fails."""
     from distributed import Client
@@ -376,7 +388,7 @@ def on_a_dask_worker(scheduler, device, memory_mb, isolate):
             client.close()
 
 
-def dask_sandbox_check(device, memory_mb, isolate):
+def dask_sandbox_check(device: str | None, memory_mb: int, isolate: bool) -> str | None:
     from distributed import get_worker
     threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or max(
         1, (os.cpu_count() or 1) // get_worker().state.nthreads)

@@ -4,19 +4,25 @@ export`` are, so a student's total and its denominator are the same in all of th
 the flags are the run's (``Outcome.flags``) and the rows' own (late, missing, zero)."""
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
+from autograder.course.course_dir import Folder
+from autograder.course.schedule import LatePolicy
+from autograder.grading.run import Outcome
+
 from autograder.grading.record import plain_line, write_atomically
-from autograder.grading.standing import Total, read_rows, row_points, totals
+from autograder.grading.standing import Row, Total, read_rows, row_points, totals
 from autograder.student.table import format_table
 
 
-def standing_of(course_dir, outcomes):
+def standing_of(course_dir: Folder, outcomes: Sequence[Outcome],
+                ) -> tuple[list[str], dict[str, dict[str, Row]], dict[str, Total], LatePolicy]:
     """(assignments, {student: {assignment: Row}}, {student: Total}, policy) for the
     students of ``outcomes``, read from the gradebook."""
     from autograder.grading.export import current_policy
     rows = read_rows(course_dir, {o.student for o in outcomes})
-    own = {o.student: {} for o in outcomes}
+    own: dict[str, dict[str, Row]] = {o.student: {} for o in outcomes}
     for row in rows:
         own[row.student][row.assignment] = row
     total = {student: Total() for student in own} | totals(rows)
@@ -24,13 +30,15 @@ def standing_of(course_dir, outcomes):
     return assignments, own, total, current_policy()
 
 
-def flags_of(student, assignments, own, outcomes, policy):
+def flags_of(student: str, assignments: Sequence[str], own: dict[str, Row], outcomes: Sequence[Outcome],
+             policy: LatePolicy) -> list[tuple[str, str]]:
     """[(assignment, flag)]: the run's flags, then the rows' own not said yet."""
     said = [(o.assignment, f) for o in outcomes if o.student == student for f in o.flags]
     for assignment in assignments:
         row = own.get(assignment)
         for flag in (row.flags(policy) if row else []):
             flag = plain_line(flag)
+            assert row is not None  # a row's flags only
             if (assignment, flag) not in said and not (
                     row.status == "ungraded" and any(a == assignment and f.startswith("ungraded")
                                                      for a, f in said)):
@@ -38,7 +46,7 @@ def flags_of(student, assignments, own, outcomes, policy):
     return said
 
 
-def summary_table(course_dir, outcomes):
+def summary_table(course_dir: Folder, outcomes: Sequence[Outcome]) -> str:
     """Rows: the run's students; columns: each assignment in scope (its points, as
     ``standing.row_points``), the total, flags."""
     assignments, own, total, policy = standing_of(course_dir, outcomes)
@@ -51,14 +59,14 @@ def summary_table(course_dir, outcomes):
     return format_table(["student"] + assignments + ["total", "flags"], rows)
 
 
-def as_markdown_text(text):
+def as_markdown_text(text: str) -> str:
     """``text`` (one plain line: ``record.plain_line``) shown as written in rendered
     Markdown: a flag may quote a student's notebook, so HTML, links and emphasis are
     escaped (CommonMark: a backslash before ASCII punctuation makes it literal)."""
     return re.sub(r"([\\`*_\[\]<>&#|!])", r"\\\1", text)
 
 
-def write_report(course_dir, outcomes):
+def write_report(course_dir: Folder, outcomes: Sequence[Outcome]) -> Path:
     """report.md: per student, the total, each assignment's points and every flag with
     its reason."""
     assignments, own, total, policy = standing_of(course_dir, outcomes)

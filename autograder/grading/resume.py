@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from autograder.course.course_dir import CourseDir
     from autograder.grading.intake import Submission
 
-Key = tuple[str, str | None]  # (student, assignment); None: the student's whole folder refused
+Key = tuple[str, str]  # (student, assignment)
 
 
 ATTEMPTS = 3  # a notebook whose grading never finished this often is not tried again
@@ -45,9 +45,9 @@ def poisoned(tree: "CourseDir", found: Iterable["Submission"], digests: Mapping[
     ``regrade`` forgets the count."""
     refused: dict[Key, str] = {}
     for s in found:
-        key = (s.student, s.assignment)
         if s.assignment is None:  # a whole folder refused (read_in's over_scope names each; a
             continue  # guard for other callers): its path would be the student's folder of attempts
+        key = (s.student, s.assignment)
         if regrade:
             tree.attempts(s.student, s.assignment).unlink(missing_ok=True)
         elif key not in done and key not in broken and \

@@ -36,11 +36,13 @@ last in ``GenerateFeedback.preprocessors``, and leaves ``sanitize_html`` off.
 import base64
 import binascii
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import nh3
 from bs4 import BeautifulSoup
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
-from nbformat import from_dict
+from nbformat import NotebookNode, from_dict
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -79,13 +81,13 @@ TERMINAL_CONTROL = re.compile(
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def strip_terminal_controls(text):
+def strip_terminal_controls(text: str) -> str:
     """``text`` without terminal control sequences, SGR colour codes (ESC[…m) excepted:
     nbconvert turns those into coloured spans; the rest would act on a terminal."""
     return TERMINAL_CONTROL.sub(lambda m: m.group() if SGR.fullmatch(m.group()) else "", text)
 
 
-def _allowed_url(tag, attribute, value):
+def _allowed_url(tag: str, attribute: str, value: str) -> str | None:
     """nh3's attribute filter: images only from inline png/jpeg/gif, links only out."""
     if tag == "img" and attribute == "src":
         return value if value.startswith(IMAGE_SOURCES) else None
@@ -94,7 +96,8 @@ def _allowed_url(tag, attribute, value):
     return value
 
 
-def clean_html(html, link_rel="noopener noreferrer", extra=None):
+def clean_html(html: str, link_rel: str | None = "noopener noreferrer",
+               extra: Mapping[str, set[str]] | None = None) -> str:
     """``html`` with only the allowlisted tags, attributes and URLs left (nh3);
     ``extra``: {tag: attributes} allowed as well (MathML in a feedback page)."""
     extra = extra or {}
@@ -105,7 +108,7 @@ def clean_html(html, link_rel="noopener noreferrer", extra=None):
     )
 
 
-def is_inert_markdown(source, extra=None):
+def is_inert_markdown(source: str, extra: Mapping[str, set[str]] | None = None) -> bool:
     """Whether the markdown renders to HTML that the allowlist (plus ``extra``) leaves
     unchanged."""
     try:
@@ -115,25 +118,26 @@ def is_inert_markdown(source, extra=None):
     return _same_page(html, clean_html(html, link_rel=None, extra=extra))
 
 
-def render_markdown(source, attachments=None):
+def render_markdown(source: str, attachments: dict[str, Any] | None = None) -> str:
     """Markdown as nbconvert's HTML exporter renders it (raw HTML passed through)."""
     renderer = IPythonRenderer(escape=False, attachments=attachments or {})
-    return MarkdownWithMath(renderer=renderer).render(source)
+    html: str = MarkdownWithMath(renderer=renderer).render(source)
+    return html
 
 
-def _same_page(a, b):
+def _same_page(a: str, b: str) -> bool:
     """Whether two HTML fragments come out the same from the parse-and-serialise that
     nbconvert's HTMLExporter gives its whole page (BeautifulSoup, html.parser)."""
     return str(BeautifulSoup(a, "html.parser")) == str(BeautifulSoup(b, "html.parser"))
 
 
-def _as_text(value):
+def _as_text(value: object) -> str | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return "".join(value)
     return value if isinstance(value, str) else None
 
 
-def _is_base64(value):
+def _is_base64(value: str) -> bool:
     try:
         base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError):
@@ -141,12 +145,12 @@ def _is_base64(value):
     return True
 
 
-def _svg_as_image(svg):
+def _svg_as_image(svg: str) -> str:
     encoded = base64.b64encode(svg.encode("utf-8", "replace")).decode("ascii")
     return f'<img src="data:image/svg+xml;base64,{encoded}" alt="SVG image">'
 
 
-def _html(mime, text):
+def _html(mime: str, text: str) -> str | None:
     """The safe ``text/html`` for one of ``HTML_SOURCES``, or None when nothing is left."""
     if mime == "image/svg+xml":
         return _svg_as_image(text)
@@ -159,9 +163,10 @@ def _html(mime, text):
     return html if html.strip() else None
 
 
-def _clean_data(data):
+def _clean_data(data: Mapping[str, object]) -> tuple[dict[str, str], list[str]]:
     """The mime bundle's allowlisted, cleaned entries, and the types it lost."""
-    kept, removed = {}, []
+    kept: dict[str, str] = {}
+    removed: list[str] = []
     for mime, value in data.items():
         text = _as_text(value)
         if mime in HTML_SOURCES and text is not None:
@@ -181,8 +186,8 @@ def _clean_data(data):
     return kept, removed
 
 
-def _image_sizes(metadata):
-    sizes = {}
+def _image_sizes(metadata: object) -> dict[str, dict[str, float]]:
+    sizes: dict[str, dict[str, float]] = {}
     for mime in IMAGE_TYPES:
         entry = metadata.get(mime) if isinstance(metadata, dict) else None
         if isinstance(entry, dict):
@@ -192,23 +197,28 @@ def _image_sizes(metadata):
     return sizes
 
 
-def _removed_note(types):
+def _removed_note(types: Iterable[object]) -> str:
     names = ", ".join(strip_terminal_controls(str(t))[:80] for t in types) or "empty output"
     return f"[output removed by the grader: {names} cannot be shown safely]"
 
 
-def clean_output(output):
+def _node(fields: dict[str, Any]) -> NotebookNode:
+    node: NotebookNode = from_dict(fields)
+    return node
+
+
+def clean_output(output: object) -> NotebookNode:
     """A safe copy of one nbformat v4 output (see the module's rule)."""
-    output = output if isinstance(output, dict) else {}
+    output = output if isinstance(output, dict) else {}  # JSON from the notebook's process
     kind = output.get("output_type")
     if kind == "stream":
         name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
         text = strip_terminal_controls(_as_text(output.get("text")) or "")
-        return from_dict({"output_type": "stream", "name": name, "text": text})
+        return _node({"output_type": "stream", "name": name, "text": text})
     if kind == "error":
         lines = output.get("traceback")
         lines = [line for line in lines if isinstance(line, str)] if isinstance(lines, list) else []
-        return from_dict({
+        return _node({
             "output_type": "error",
             "ename": strip_terminal_controls(str(output.get("ename", ""))),
             "evalue": strip_terminal_controls(str(output.get("evalue", ""))),
@@ -216,25 +226,25 @@ def clean_output(output):
         })
     if kind not in ("display_data", "execute_result"):
         note = _removed_note([f"output type {kind!r}"])
-        return from_dict({"output_type": "display_data", "data": {"text/plain": note}, "metadata": {}})
-    data = output.get("data") if isinstance(output.get("data"), dict) else {}
-    kept, removed = _clean_data(data)
-    cleaned = {"output_type": kind, "data": kept or {"text/plain": _removed_note(removed)},
+        return _node({"output_type": "display_data", "data": {"text/plain": note}, "metadata": {}})
+    data = output.get("data")
+    kept, removed = _clean_data(data if isinstance(data, dict) else {})
+    cleaned: dict[str, Any] = {"output_type": kind, "data": kept or {"text/plain": _removed_note(removed)},
                "metadata": _image_sizes(output.get("metadata"))}
     if kind == "execute_result":
         count = output.get("execution_count")
         cleaned["execution_count"] = count if isinstance(count, int) and not isinstance(count, bool) else None
-    return from_dict(cleaned)
+    return _node(cleaned)
 
 
-def clean_outputs(outputs):
+def clean_outputs(outputs: Iterable[object] | None) -> list[NotebookNode]:
     """``clean_output`` of each output."""
     return [clean_output(output) for output in outputs or []]
 
 
-def clean_attachments(attachments):
+def clean_attachments(attachments: Mapping[str, Mapping[str, object]] | None) -> dict[str, dict[str, str]]:
     """Only base64 png, jpeg and gif attachments; an attachment left empty is dropped."""
-    cleaned = {}
+    cleaned: dict[str, dict[str, str]] = {}
     for name, bundle in (attachments or {}).items():
         images = {mime: data for mime, data in (bundle or {}).items()
                   if mime in ATTACHMENT_TYPES and isinstance(data, str) and _is_base64(data)}
@@ -242,13 +252,13 @@ def clean_attachments(attachments):
     return cleaned
 
 
-def _as_code_block(source):
+def _as_code_block(source: str) -> str:
     fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", source)), default=0))
     note = "*[The grader shows this markdown cell as text: it holds HTML that cannot be shown safely.]*"
     return f"{note}\n\n{fence}\n{source}\n{fence}\n"
 
 
-def clean_markdown_cell(source, attachments=None):
+def clean_markdown_cell(source: str, attachments: dict[str, Any] | None = None) -> str:
     """``source`` as written when cleaning its rendered HTML changes nothing (the course's
     cells, LaTeX and all); otherwise the source shown as text in a fenced code block."""
     try:
@@ -258,11 +268,12 @@ def clean_markdown_cell(source, attachments=None):
     return source if _same_page(html, clean_html(html, link_rel=None)) else _as_code_block(source)
 
 
-class SanitizeOutputs(NbGraderPreprocessor):
+class SanitizeOutputs(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader has no types: its classes are Any
     """Makes each cell safe to render: code cells' outputs (``clean_outputs``), cell
     attachments (``clean_attachments``) and markdown cells (``clean_markdown_cell``)."""
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any],
+                        index: int) -> tuple[NotebookNode, dict[str, Any]]:
         if "attachments" in cell:
             cell.attachments = from_dict(clean_attachments(cell.attachments))
         if cell.cell_type == "code":

@@ -39,12 +39,20 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from itertools import combinations
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 import numpy as np
 
 from autograder.errors import FirstmlpError
+
+if TYPE_CHECKING:
+    from markupsafe import Markup
+    from nbformat import NotebookNode
+
+    from autograder.grading.intake import Submission
 
 MAX_ANSWER_CHARS = 200_000  # per notebook: the course's longest answers are a few thousand
 MIN_SCORE = 0.5  # pairs below it are counted, not listed (independent solutions: ~0.2-0.3)
@@ -66,28 +74,28 @@ class Answers:
 @dataclass(frozen=True)
 class Pair:
     assignment: str
-    students: tuple  # (first, second), sorted
+    students: tuple[str, str]  # (first, second), sorted
     score: float
-    shares: tuple  # each one's share of its own code found in the other
-    texts: tuple  # each one's Answers.text
-    slices: tuple  # each one's matched regions: a 2 × M array of [start, end) in its text
+    shares: tuple[float, ...]  # each one's share of its own code found in the other
+    texts: tuple[str, str]  # each one's Answers.text
+    slices: Any  # each one's matched regions (copydetect's arrays): a 2 × M array of [start, end) in its text
 
 
 @dataclass
 class Comparison:
-    pairs: list  # every pair that shares code, most similar first
-    skipped: list = field(default_factory=list)  # one line each: what was not compared, why
+    pairs: list[Pair]  # every pair that shares code, most similar first
+    skipped: list[str] = field(default_factory=list)  # one line each: what was not compared, why
     notebooks: int = 0
     seconds: float = 0.0
 
 
-def answer_ids(release):
+def answer_ids(release: "NotebookNode") -> list[str]:
     """The grade_ids of the release's code answer cells, in order."""
     return [c.metadata["nbgrader"]["grade_id"] for c in release.cells if c.cell_type == "code"
             and c.metadata.get("nbgrader", {}).get("solution")]
 
 
-def answers_text(notebook, release):
+def answers_text(notebook: "NotebookNode", release: "NotebookNode") -> str:
     """The student's code answer cells (by grade_id, as grading takes them), joined."""
     from autograder.grading.submission import Unrecorded
     from autograder.grading.trusted import merge
@@ -97,7 +105,7 @@ def answers_text(notebook, release):
                        for grade_id in answer_ids(release) if grade_id in answers)
 
 
-def fingerprint(text, boilerplate=()):
+def fingerprint(text: str, boilerplate: Any = ()) -> Any:
     """copydetect's fingerprint of Python code (window 1: every k-gram kept)."""
     from copydetect import CodeFingerprint
     from copydetect.defaults import NOISE_THRESHOLD
@@ -105,17 +113,17 @@ def fingerprint(text, boilerplate=()):
                            language="python", fp=io.StringIO(text))
 
 
-def boilerplate_of(releases):
+def boilerplate_of(releases: Iterable["NotebookNode"]) -> np.ndarray:
     """Every k-gram hash of the release notebooks' answer cells as given (the stubs)."""
     hashes = [h for release in releases for h in fingerprint(answers_text(release, release)).hashes]
     return np.unique(np.array(hashes, dtype=np.int64))
 
 
-def compare(answers, boilerplate):
+def compare(answers: Sequence[Answers], boilerplate: np.ndarray) -> list[Pair]:
     """Every pair of ``answers`` (one assignment) that shares code, as Pairs."""
     from copydetect import compare_files
     prints = [fingerprint(a.text, boilerplate) for a in answers]
-    pairs = []
+    pairs: list[Pair] = []
     for (a, fa), (b, fb) in combinations(zip(answers, prints), 2):
         _, shares, slices = compare_files(fa, fb)
         own = fa.token_coverage + fb.token_coverage
@@ -126,13 +134,13 @@ def compare(answers, boilerplate):
     return pairs
 
 
-def read_answers(submission, release, skipped):
+def read_answers(submission: "Submission", release: "NotebookNode", skipped: list[str]) -> Answers | None:
     """One intake Submission's Answers, or None with the reason added to ``skipped``."""
     from autograder.grading.submission import unreadable_reason
     from autograder.grading.record import plain_line
 
     whose = f"{submission.student}'s {submission.assignment}"
-    problem = submission.refused or unreadable_reason(submission.path)
+    problem = submission.refused or unreadable_reason(submission.path)  # type: ignore[arg-type]  # set unless refused
     if problem:
         skipped.append(f"skipped {whose}: {plain_line(problem)}")
         return None
@@ -145,10 +153,10 @@ def read_answers(submission, release, skipped):
         skipped.append(f"{whose}: only the first {MAX_ANSWER_CHARS} of its {len(text)} "
                        "characters of answers were compared")
         text = text[:MAX_ANSWER_CHARS]
-    return Answers(submission.student, submission.assignment, text)
+    return Answers(submission.student, submission.assignment, text)  # type: ignore[arg-type]  # named by the caller
 
 
-def find_similar(source, release, pattern=None):
+def find_similar(source: str | Path, release: str | Path, pattern: str | None = None) -> Comparison:
     """Compare every assignment's submissions in ``source`` (a submitted/ tree, a folder
     or zip of LMS files) against the release folder ``release``; a Comparison."""
     from autograder.grading import intake
@@ -167,7 +175,8 @@ def find_similar(source, release, pattern=None):
                                   f"student and assignment, {len(found)} refused): give a "
                                   "submitted/ tree or a folder or zip of LMS-named notebooks")
         skipped += [f"skipped {s.student}'s work: {s.refused}" for s in found if not s.assignment]
-        pairs, count = [], 0
+        pairs: list[Pair] = []
+        count = 0
         for assignment, path in notebooks.items():
             given = nbformat.read(str(path), as_version=4)
             answers = [a for s in found if s.assignment == assignment
@@ -181,20 +190,21 @@ def find_similar(source, release, pattern=None):
     return Comparison(pairs, skipped, count, time.perf_counter() - start)
 
 
-def ranked_lines(pairs):
+def ranked_lines(pairs: Sequence[Pair]) -> str:
     """The pairs as a terminal table, one line each, most similar first."""
     from autograder.student.table import format_table
     return format_table(["student", "student", "assignment", "score"],
                         [[*p.students, p.assignment, f"{100 * p.score:.0f}%"] for p in pairs])
 
 
-def highlighted(text, slices):
+def highlighted(text: str, slices: Any) -> "Markup":
     """``text`` as HTML, its matched regions in ``<span class="match">``, escaped and
     then cleaned by the feedback's allowlist (a student's code is hostile)."""
     from markupsafe import Markup, escape
 
     from autograder.grading.sanitize import clean_html
-    parts, at = [], 0
+    parts: list[str] = []
+    at = 0
     for start, end in sorted(zip(*(np.asarray(s, dtype=int) for s in slices))):
         parts += [escape(text[at:start]), Markup('<span class="match">'),
                   escape(text[max(start, at):end]), Markup("</span>")]
@@ -203,7 +213,7 @@ def highlighted(text, slices):
     return Markup(clean_html("".join(map(str, parts)), link_rel=None))
 
 
-def write_report(comparison, out, min_score=MIN_SCORE):
+def write_report(comparison: Comparison, out: str | Path, min_score: float = MIN_SCORE) -> Path:
     """``out/index.html`` (the ranked pairs at or above ``min_score``) and one page per
     listed pair, ``out/pairs/<rank>.html``; earlier pair pages are removed. Returns the
     index's path."""

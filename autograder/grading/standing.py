@@ -15,9 +15,12 @@ Points still to be graded by hand (written answers in formgrader's Manual Gradin
 count in ``max_score`` and not yet in ``score``: "72/74 (2 to grade by hand)"."""
 
 from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
 from datetime import datetime
+from typing import Any
 
-from autograder.course.course_dir import CourseDir
+from autograder.course.course_dir import CourseDir, Folder
+from autograder.course.schedule import LatePolicy
 from autograder.grading.late import LMS_LATE, duration
 from autograder.student.table import points
 
@@ -38,20 +41,20 @@ class Row:
     seconds_late: float | None = None  # None: no time recorded or no due date
     lms_late: bool = False  # an LMS marked the file LATE (no time known)
     reason: str = ""  # why a zero, missing or ungraded
-    student_info: dict = field(default_factory=dict)  # first_name, last_name, email, lms_user_id
+    student_info: dict[str, str] = field(default_factory=dict)  # first_name, last_name, email, lms_user_id
 
     @property
-    def score(self):
+    def score(self) -> float:
         """The points that count: the raw score less the late penalty (nbgrader's export)."""
         return max(0.0, self.raw_score - self.penalty)
 
-    def flags(self, policy=None):
+    def flags(self, policy: LatePolicy | None = None) -> list[str]:
         """What this row says beyond its points, each one plain line."""
         if self.status == "missing":
             return ["missing: no submission"]
         if self.status in ("zero", "ungraded"):
             return [f"{self.status}: {self.reason}"]
-        said = []
+        said: list[str] = []
         if self.seconds_late:
             cost = (f"penalty {self.penalty:g} point{'s' * (self.penalty != 1)}" if self.penalty
                     else "no penalty")
@@ -70,19 +73,19 @@ class Total:
     by_hand: float = 0.0
     ungraded: int = 0  # notebooks no grading finished: outside the total until graded
 
-    def __str__(self):
+    def __str__(self) -> str:
         text = points(self.score, self.max_score, self.by_hand)
         return text + (f" + {self.ungraded} ungraded" if self.ungraded else "")
 
 
-def row_points(row):
+def row_points(row: Row) -> str:
     """A row's points as the table and report.md show them."""
     return points(row.score, row.max_score, row.by_hand) if row.status in COUNTED else "ungraded"
 
 
-def totals(rows):
+def totals(rows: Iterable[Row]) -> dict[str, Total]:
     """{student: Total} over the rows that count (``ungraded`` ones do not)."""
-    result = {}
+    result: dict[str, Total] = {}
     for row in rows:
         total = result.setdefault(row.student, Total())
         if row.status in COUNTED:
@@ -94,14 +97,14 @@ def totals(rows):
     return result
 
 
-def read_rows(course_dir, students=None):
+def read_rows(course_dir: Folder, students: Collection[str] | None = None) -> list[Row]:
     """Every row of the gradebook: each student (or those in ``students``) by each
     assignment it holds, in order of student then assignment."""
     from nbgrader.api import Gradebook, MissingEntry
 
     from autograder.grading.record import load_record
     tree = CourseDir(course_dir)
-    rows = []
+    rows: list[Row] = []
     if not tree.gradebook.exists():  # nothing graded here yet (and none made by looking)
         return rows
     with Gradebook(tree.gradebook_url) as gradebook:
@@ -125,7 +128,7 @@ def read_rows(course_dir, students=None):
     return rows
 
 
-def place(row, submission, record, tree):
+def place(row: Row, submission: Any, record: dict[str, Any], tree: CourseDir) -> None:
     """Fill ``row`` from its gradebook record (or None) and grading record."""
     handed_in = tree.submitted(row.student, row.assignment).is_file()
     graded = tree.autograded(row.student, row.assignment).is_file()
@@ -147,7 +150,7 @@ def place(row, submission, record, tree):
         row.status, row.reason = "missing", "no submission"
 
 
-def waiting_for_hand_grading(submission):
+def waiting_for_hand_grading(submission: Any) -> float:
     """Points of the submission's cells that nbgrader left for manual grading (written
     answers a student changed) and that nobody has graded yet."""
     return float(sum(grade.max_score for notebook in submission.notebooks

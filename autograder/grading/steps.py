@@ -4,14 +4,17 @@ gather the outcomes, write grades.csv."""
 
 import os
 import sys
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
 from autograder.course.build import load_manifest
-from autograder.course.course_dir import CourseDir
+from autograder.course.course_dir import CourseDir, Folder
 from autograder.course.nbgrader_course import (generate_assignments, make_course_dir, run_nbgrader,
                                                write_grading_config)
+from autograder.grading.intake import named
 from autograder.grading.late import LMS_LATE
 from autograder.grading.pool import ungraded_result
 from autograder.grading.record import plain_line
@@ -20,9 +23,18 @@ from autograder.grading.standing import waiting_for_hand_grading
 from autograder.grading.submission import Reading, place_submission, read_submission
 from autograder.student.errors import first_line
 
+if TYPE_CHECKING:
+    from nbgrader.api import Gradebook
 
-def prepare_course(course_dir, timeout: int | None = None, notebook_timeout: int | None = None,
-                   isolate: bool | None = None, memory_mb: int | None = None):
+    from autograder.grading.intake import Submission, Unmatched
+    from autograder.grading.submission import Trusted
+
+Key = tuple[str, str]  # (student, assignment)
+Result = dict[str, Any]  # a worker's result for one notebook (``pool``)
+
+
+def prepare_course(course_dir: Folder, timeout: int | None = None, notebook_timeout: int | None = None,
+                   isolate: bool | None = None, memory_mb: int | None = None) -> list[str]:
     """Build sources; run generate_assignment only when a source notebook changed.
     The grading settings (None: the schema's, ``autograder.settings``) go into the
     folder's grading config."""
@@ -39,7 +51,7 @@ def prepare_course(course_dir, timeout: int | None = None, notebook_timeout: int
     return assignments
 
 
-def check_device(device):
+def check_device(device: str | None) -> None:
     """A device the torch side can use, or GraderEnvironmentError in one line: a grader
     without its GPU must not turn its own failure into students' zeros."""
     if not device or device in ("auto", "cpu"):
@@ -54,7 +66,8 @@ def check_device(device):
             "nothing was graded — drop --device to grade on the CPU") from None
 
 
-def check_data(course_dir, assignments, isolate: bool=True, device=None):
+def check_data(course_dir: Folder, assignments: Iterable[str | None], isolate: bool = True,
+               device: str | None = None) -> dict[str, list[str]]:
     """Step 1b, before any notebook is placed or graded: the data the graded notebooks
     need, made or loaded here, once (the sandbox lets a notebook read data, not write
     it), and the sandbox. Returns {assignment: [flags for each of its outcomes]}.
@@ -65,10 +78,11 @@ def check_data(course_dir, assignments, isolate: bool=True, device=None):
     - bubblewrap: cannot start -> said here, before grading (and in every flag);
     - as root, a file the sandbox's own user cannot read -> GraderEnvironmentError."""
     from autograder.student.components import data_needed
-    tree, notes = CourseDir(course_dir), {}
-    released = [a for a in sorted(assignments) if tree.release(a).exists()]
+    tree = CourseDir(course_dir)
+    notes: dict[str, list[str]] = {}
+    released = [a for a in sorted(a for a in assignments if a) if tree.release(a).exists()]
 
-    def uses(data):  # as each notebook's checks declare (components.registry)
+    def uses(data: str) -> list[str]:  # as each notebook's checks declare (components.registry)
         return [a for a in released if data in data_needed(a)]
 
     if uses("corpus"):
@@ -103,8 +117,9 @@ def check_data(course_dir, assignments, isolate: bool=True, device=None):
     return notes
 
 
-def take_in(submissions_source, course_dir, assignments, pattern=None, student=None,
-            assignment=None):
+def take_in(submissions_source: str | Path, course_dir: Folder, assignments: Collection[str],
+            pattern: str | None = None, student: str | None = None, assignment: str | None = None,
+            ) -> tuple[list["Submission"], list["Unmatched"], dict[Key, str], set[str]]:
     """Step 1, intake: (submissions found, files that matched nothing, {(student,
     assignment): why it is refused or unreadable}, the run's scope: ``run_scope``). A
     file that is one of the grader's own (``grader_files``) is refused; a refused student
@@ -112,8 +127,9 @@ def take_in(submissions_source, course_dir, assignments, pattern=None, student=N
     return read_in(submissions_source, course_dir, assignments, pattern, student, assignment)[:4]
 
 
-def read_in(submissions_source, course_dir, assignments, pattern=None, student=None,
-            assignment=None):
+def read_in(submissions_source: str | Path, course_dir: Folder, assignments: Collection[str],
+            pattern: str | None = None, student: str | None = None, assignment: str | None = None,
+            ) -> tuple[list["Submission"], list["Unmatched"], dict[Key, str], set[str], dict[Key, Reading]]:
     """``take_in``, and {(student, assignment): its ``Reading``}: each file read once."""
     from autograder.grading import intake
     tree = course_dir if isinstance(course_dir, CourseDir) else CourseDir(course_dir)
@@ -124,15 +140,14 @@ def read_in(submissions_source, course_dir, assignments, pattern=None, student=N
     scope = run_scope(found, assignment)
     found = over_scope(found, scope, unmatched, submissions_source)
     kept_apart(tree, {s.student for s in found})
-    readings = {(s.student, s.assignment): Reading() if s.refused or not s.path
-                else read_submission(s.path) for s in found}
-    broken = {(s.student, s.assignment): s.refused or readings[(s.student, s.assignment)].reason
-              for s in found}
-    broken = {key: reason for key, reason in broken.items() if reason}
+    readings = {named(s): Reading() if s.refused or not s.path else read_submission(s.path)
+                for s in found}
+    reasons = {named(s): s.refused or readings[named(s)].reason for s in found}
+    broken = {key: reason for key, reason in reasons.items() if reason}
     return found, unmatched, broken, scope, readings
 
 
-def grader_files(course_dir):
+def grader_files(course_dir: Folder) -> list[Path]:
     """The folders whose files no submission may be (a hard link to one is refused):
     the course folder (sources with hidden tests, gradebook, other students' work) and
     the project's solutions, course sources and builds."""
@@ -140,14 +155,14 @@ def grader_files(course_dir):
     return [Path(course_dir)] + [ROOT / name for name in ("solutions", "course", "build")]
 
 
-def kept_apart(tree, students):
+def kept_apart(tree: CourseDir, students: Iterable[str]) -> None:
     """Two students whose folders the course folder's filesystem would merge (one that
     ignores case or Unicode normalisation: macOS, SMB, casefolded ext4 — "Kim" and
     "kim") would grade one's notebook for the other: GraderEnvironmentError naming them,
     before anything is placed. Whether it merges them is tried there, on their names."""
     import tempfile
     import unicodedata
-    alike = {}
+    alike: dict[str, list[str]] = {}
     for name in sorted(students):
         alike.setdefault(unicodedata.normalize("NFC", name).casefold(), []).append(name)
     for first, *others in (names for names in alike.values() if len(names) > 1):
@@ -163,7 +178,7 @@ def kept_apart(tree, students):
                 "case-sensitive filesystem")
 
 
-def run_scope(found, assignment=None):
+def run_scope(found: Iterable["Submission"], assignment: str | None = None) -> set[str]:
     """The assignments this run grades, whose missing work is a zero: the one asked for,
     else those of the notebooks intake took in. A refused file or folder never widens
     it: its zero is its owner's, not a "missing" zero for every other student."""
@@ -172,7 +187,8 @@ def run_scope(found, assignment=None):
     return {s.assignment for s in found if s.assignment and not s.refused}
 
 
-def over_scope(found, scope, unmatched, source):
+def over_scope(found: list["Submission"], scope: Collection[str], unmatched: list["Unmatched"],
+               source: str | Path) -> list["Submission"]:
     """A refused student folder (intake gives it no assignment) as a zero for each
     assignment in ``scope`` the student handed in nothing else for; with an empty scope,
     a line in ``unmatched``."""
@@ -185,26 +201,30 @@ def over_scope(found, scope, unmatched, source):
         kept += [replace(refused, assignment=name) for name in sorted(scope)
                  if (refused.student, name) not in handed_in]
         if not scope:
-            unmatched.append(Unmatched(Path(source) / refused.student, refused.refused))
+            unmatched.append(Unmatched(Path(source) / refused.student, refused.refused or "refused"))
     return kept
 
 
-def place_and_list(tree, found, digests, done, broken, trusted):
+def place_and_list(tree: CourseDir, found: Iterable["Submission"], digests: Mapping[Key, str],
+                   done: Mapping[Key, object], broken: Mapping[Key, str],
+                   trusted: Mapping[Key, "Trusted"]) -> list[Task]:
     """Step 4: each notebook to grade placed as nbgrader reads it (its trusted notebook,
     ``make_trusted``), its student in the gradebook (here, not racing in the workers);
     the workers' tasks."""
     from nbgrader.api import Gradebook
     skip = done.keys() | broken.keys()
-    todo = [s for s in found if (s.student, s.assignment) not in skip]
+    todo = [s for s in found if named(s) not in skip]
     for submission in todo:
-        place_submission(tree, submission, trusted[(submission.student, submission.assignment)])
+        place_submission(tree, submission, trusted[named(submission)])
     with Gradebook(tree.gradebook_url) as gradebook:
         for name in sorted({s.student for s in found}):
             gradebook.update_or_create_student(name)
-    return [Task(s.student, s.assignment, digests[(s.student, s.assignment)]) for s in todo]
+    return [Task(*named(s), digests[named(s)]) for s in todo]
 
 
-def gather_outcomes(tree, found, results, broken, scope=None, notes=None, version=None):
+def gather_outcomes(tree: CourseDir, found: Sequence["Submission"], results: dict[Key, Result],
+                    broken: Mapping[Key, str], scope: Collection[str] | None = None,
+                    notes: Mapping[str, list[str]] | None = None, version: str | None = None) -> list[Outcome]:
     """Step 6: one Outcome per submission (score from the gradebook, flags from the
     record and ``notes``: {assignment: flags of check_data}), and a zero for each
     assignment in ``scope`` (``run_scope``) that a student did not hand in. A zero with
@@ -212,10 +232,10 @@ def gather_outcomes(tree, found, results, broken, scope=None, notes=None, versio
     with no result, or an ``ungraded`` one, is the grader's: ungraded, no score."""
     from nbgrader.api import Gradebook, MissingEntry
     version = version or load_manifest()["version"]
-    outcomes = []
+    outcomes: list[Outcome] = []
     with Gradebook(tree.gradebook_url) as gradebook:
         for submission in found:
-            key = (submission.student, submission.assignment)
+            key = named(submission)
             outcome = Outcome(*key)
             if results.get(key, {}).get("ok"):
                 try:
@@ -225,8 +245,7 @@ def gather_outcomes(tree, found, results, broken, scope=None, notes=None, versio
             if results.get(key, {}).get("ok"):
                 outcome.score, outcome.max_score = graded.score, graded.max_score
                 outcome.by_hand = waiting_for_hand_grading(graded)
-                outcome.flags += flags_of(tree, *key, version) + (notes or {}).get(
-                    submission.assignment, [])
+                outcome.flags += flags_of(tree, *key, version) + (notes or {}).get(key[1], [])
                 if outcome.by_hand:
                     outcome.flags.append(f"to grade by hand: {outcome.by_hand:g} point"
                                          f"{'s' * (outcome.by_hand != 1)} of written answers "
@@ -248,7 +267,7 @@ def gather_outcomes(tree, found, results, broken, scope=None, notes=None, versio
     return outcomes
 
 
-def flags_of(tree, student, assignment, version):
+def flags_of(tree: CourseDir, student: str, assignment: str, version: str) -> list[str]:
     """What a grader should look at: an old release, a notebook that stopped, and what
     grading recorded (disagreements, edited cells, a framework in a numpy exercise)."""
     from autograder.grading.record import load_record
@@ -271,19 +290,20 @@ def flags_of(tree, student, assignment, version):
     return flags
 
 
-def missing_work(gradebook, found, scope=None):
+def missing_work(gradebook: "Gradebook", found: Sequence["Submission"],
+                 scope: Collection[str] | None = None) -> list[Outcome]:
     """A zero, flagged "missing", for each student of this run and each assignment in its
     scope (``run_scope``; None: the ones anybody handed in) that the student did not hand
     in: every total then counts the same assignments, as grades.csv and formgrader do."""
-    scope = {s.assignment for s in found} if scope is None else scope
-    handed_in = {(s.student, s.assignment) for s in found}
+    scope = {named(s)[1] for s in found} if scope is None else scope
+    handed_in = {named(s) for s in found}
     return [Outcome(student, name, 0.0, gradebook.find_assignment(name).max_score,
                     ["missing: no submission"])
             for student in sorted({s.student for s in found}) for name in sorted(scope)
             if (student, name) not in handed_in]
 
 
-def export_grades(tree, leave_out=()):
+def export_grades(tree: CourseDir, leave_out: Collection[Key] = ()) -> Path:
     """Step 7: grades.csv from the gradebook (``nbgrader export``), replaced whole;
     ``leave_out``: {(student, assignment)} ungraded this run, which get no row (nbgrader
     writes a zero for a notebook it holds no submission of)."""
@@ -295,7 +315,7 @@ def export_grades(tree, leave_out=()):
     return tree.grades_csv
 
 
-def without_rows(path, leave_out) -> None:
+def without_rows(path: str | Path, leave_out: Collection[Key]) -> None:
     """Rewrite the CSV at ``path`` without the rows of ``leave_out`` {(student, assignment)}."""
     import csv
     with open(path, newline="") as source:
@@ -303,12 +323,12 @@ def without_rows(path, leave_out) -> None:
         fields, rows = reader.fieldnames, [row for row in reader
                                            if (row["student_id"], row["assignment"]) not in leave_out]
     with open(path, "w", newline="") as out:
-        writer = csv.DictWriter(out, fields)
+        writer = csv.DictWriter(out, fields or [])
         writer.writeheader()
         writer.writerows(rows)
 
 
-def forget_ungraded(tree, keys) -> None:
+def forget_ungraded(tree: CourseDir, keys: Mapping[Key, str]) -> None:
     """Step 6b, for ``keys`` {(student, assignment): why it is ungraded}: its grading
     record says so (``status`` "ungraded", ``reason``); an earlier run's "done" record
     of it goes (the next run grades it again); no score stays in the gradebook for it

@@ -2,6 +2,9 @@
 preprocessor. It runs the trusted notebook (``executor``), lets the judge decide each
 test cell (``judge``) and saves the record (``record``)."""
 
+from typing import Any
+
+from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
@@ -9,11 +12,12 @@ from autograder.course.course_dir import CourseDir
 from autograder.grading.executor import execute_in_sandbox
 from autograder.grading.judge import grading_seed, judge_test_cell
 from autograder.sandbox.limits import CELL_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS, Limits
+from autograder.sandbox.wire import Link
 
 DEFAULT = Limits()  # each limit's default, stated once (``sandbox.limits``)
 
 
-class WarmExecute(NbGraderPreprocessor):
+class WarmExecute(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader has no types: its classes are Any
     """nbgrader preprocessor: run the notebook with ``execute_in_sandbox``.
 
     With ``course_root`` set (the grader sets it), the notebook is the one
@@ -34,13 +38,13 @@ class WarmExecute(NbGraderPreprocessor):
     output_kb = Integer(DEFAULT.output_bytes >> 10,
                         help="recorded stdout/stderr per notebook").tag(config=True)
 
-    def limits(self):
+    def limits(self) -> Limits | None:
         if not self.isolate:
             return None
         return Limits(cpu_seconds=self.cpu_seconds, memory_bytes=self.memory_mb << 20,
                       processes=self.processes, output_bytes=self.output_kb << 10)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         info = resources.get("nbgrader", {})
         assignment, student = info.get("assignment"), info.get("student")
         if not self.course_root or not CourseDir(self.course_root).release(assignment).exists():
@@ -53,7 +57,7 @@ class WarmExecute(NbGraderPreprocessor):
         seed = grading_seed(student, assignment, self.secret)
         names = [a["name"] for a in load_manifest()["assignments"]]
 
-        def judge(cell, link) -> None:
+        def judge(cell: NotebookNode, link: Link) -> None:
             judge_test_cell(cell, link, seed, record, self.secret, self.device or None)
         execute_in_sandbox(nb, self.timeout, self.notebook_timeout, limits=self.limits(),
                            readable=self.readable(), judge=judge, flag=record.flag,
@@ -62,7 +66,7 @@ class WarmExecute(NbGraderPreprocessor):
         record.save()
         return nb, resources
 
-    def readable(self):
+    def readable(self) -> list[str]:
         """What Landlock lets the notebook read: the policy's set (``policy.landlock_read``)
         for this machine, with the hidden data carved out where bubblewrap cannot start."""
         from autograder.sandbox.boundary import bwrap_problem
