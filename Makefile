@@ -18,6 +18,7 @@ run: setup
 
 test: setup
 	@scripts/setup-browser
+	$(VENV)/mypy
 	$(VENV)/pytest -q --durations=15
 
 test-fast: setup
