@@ -62,7 +62,7 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -177,7 +177,8 @@ def too_large() -> str:
     return f"it is larger than the {MAX_NOTEBOOK_BYTES / 2**20:.3g} MB limit"
 
 
-def read_file_at(dir_fd: int, name: str, keep_out: Collection[Identity] = frozenset()) -> tuple[bytearray, Identity]:
+def read_file_at(dir_fd: int, name: str,
+                 keep_out: Collection[Identity] = frozenset()) -> tuple[bytearray, Identity]:
     """(bytes, (device, inode)) of ``name`` in folder ``dir_fd``, read once through one
     descriptor that is checked to be a regular file and none of the grader's own
     (``keep_out``). How many names the file has is not judged: see the module's doc."""
@@ -285,7 +286,8 @@ def scratch_folder(scratch: str | Path | None) -> Path:
 
 
 def student_folder(root: Path, student: str, root_fd: int, assignments: Collection[str], scratch: Path,
-                   keep_out: Collection[Identity], found: list[Submission], unmatched: list["Unmatched"]) -> None:
+                   keep_out: Collection[Identity], found: list[Submission],
+                   unmatched: list["Unmatched"]) -> None:
     """One top-level folder of an nbgrader tree, into ``found`` and ``unmatched``. A
     folder that cannot be walked is refused for its student only (``assignment=None``)."""
     problem = name_problem(student)
@@ -308,7 +310,8 @@ def student_folder(root: Path, student: str, root_fd: int, assignments: Collecti
 
 
 def student_work(root: Path, student: str, student_fd: int, assignments: Collection[str], scratch: Path,
-                 keep_out: Collection[Identity], found: list[Submission], unmatched: list["Unmatched"]) -> None:
+                 keep_out: Collection[Identity], found: list[Submission],
+                 unmatched: list["Unmatched"]) -> None:
     """One student's assignment folders, into ``found`` and ``unmatched``."""
     for assignment in sorted(os.listdir(student_fd)):
         folder, name = root / student / assignment, f"{student}/{assignment}"

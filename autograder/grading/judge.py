@@ -174,7 +174,8 @@ def judge_frame_accuracy(model: Any, args: Sequence[ast.expr], link: "Link") -> 
                                            logits=remote_probe(link, "autograder.student.probes:logits"))
 
 
-def judge_cell(source: str, link: "Link", seed: int, secret: str = "", device: str | None = None) -> Verdict | None:
+def judge_cell(source: str, link: "Link", seed: int, secret: str = "",
+               device: str | None = None) -> Verdict | None:
     """The verdict on a test cell's checks, or None when the cell has none."""
     checks = checks_in(source)
     if not checks:

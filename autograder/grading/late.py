@@ -31,7 +31,8 @@ class LatePolicy(LateSubmissionPlugin):  # type: ignore[misc]  # nbgrader has no
         config=True)
     grace_minutes = Float(0.0, help="lateness up to this costs nothing").tag(config=True)
 
-    def late_submission_penalty(self, student_id: str, score: float | None, total_seconds_late: float) -> float:
+    def late_submission_penalty(self, student_id: str, score: float | None,
+                                total_seconds_late: float) -> float:
         share = Policy(self.policy, self.per_day, self.grace_minutes).share(total_seconds_late)
         return share * (score or 0.0)
 

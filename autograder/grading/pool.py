@@ -339,7 +339,8 @@ def dask_worker_setup(device: str | None, memory_mb: int) -> int:
     return threads
 
 
-_SANDBOX_STARTED: set[tuple[object, ...]] = set()  # settings a sandbox started with in this process (as bwrap_problem)
+# settings a sandbox started with in this process (as bwrap_problem)
+_SANDBOX_STARTED: set[tuple[object, ...]] = set()
 
 
 def check_sandbox(run: GradingRun) -> None:

@@ -224,7 +224,8 @@ def place_and_list(tree: CourseDir, found: Iterable["Submission"], digests: Mapp
 
 def gather_outcomes(tree: CourseDir, found: Sequence["Submission"], results: dict[Key, Result],
                     broken: Mapping[Key, str], scope: Collection[str] | None = None,
-                    notes: Mapping[str, list[str]] | None = None, version: str | None = None) -> list[Outcome]:
+                    notes: Mapping[str, list[str]] | None = None,
+                    version: str | None = None) -> list[Outcome]:
     """Step 6: one Outcome per submission (score from the gradebook, flags from the
     record and ``notes``: {assignment: flags of check_data}), and a zero for each
     assignment in ``scope`` (``run_scope``) that a student did not hand in. A zero with

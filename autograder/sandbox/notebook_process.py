@@ -68,7 +68,8 @@ def make_shell() -> "InteractiveShell":
         def write_output_prompt(self) -> None:
             pass
 
-        def write_format_data(self, format_dict: dict[str, Any], md_dict: dict[str, Any] | None = None) -> None:
+        def write_format_data(self, format_dict: dict[str, Any],
+                              md_dict: dict[str, Any] | None = None) -> None:
             RECORDER.add(new_output("execute_result", data=format_dict, metadata=md_dict or {},
                                     execution_count=self.shell.execution_count))  # type: ignore[union-attr]  # a hook always has its shell
 
@@ -84,7 +85,8 @@ def make_shell() -> "InteractiveShell":
             pass
 
     class RecordingShell(InteractiveShell):
-        def showtraceback(self, exc_tuple: Any = None, filename: str | None = None, tb_offset: int | None = None,
+        def showtraceback(self, exc_tuple: Any = None, filename: str | None = None,
+                          tb_offset: int | None = None,
                           exception_only: bool = False, running_compiled_code: bool = False) -> None:
             try:
                 etype, value, tb = self._get_exc_info(exc_tuple)  # type: ignore[no-untyped-call]  # IPython's, untyped

@@ -83,7 +83,7 @@ class Policy:
     rlimits: tuple[limits.Rlimit, ...]  # per notebook; RLIMIT_AS on top of the warm image
     landlock_read: tuple[str, ...]  # what a notebook may read (and execute)
     landlock_write: tuple[str, ...]  # what it may write ("<scratch>": its own /tmp or folder)
-    cgroups: tuple[tuple[str, int], ...] = field(default=())  # (controller, limit) around the sandbox, as root
+    cgroups: tuple[tuple[str, int], ...] = field(default=())  # (controller, limit), as root
 
 
 def sandbox_modules() -> list[Path]:

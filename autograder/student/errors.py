@@ -8,14 +8,13 @@ import os
 import re
 import traceback
 from collections.abc import Sequence
-from typing import Literal, NoReturn
+from typing import NoReturn
 
 import numpy as np
 
 # Overflow, invalid and divide-by-zero warn (the check turns them into advice);
 # underflow to 0 is what float arithmetic does, not a mistake.
-ErrorMode = Literal["ignore", "warn", "raise", "call", "print", "log"]  # np.errstate's
-STUDENT_ERRSTATE: dict[str, ErrorMode] = dict(over="warn", invalid="warn", divide="warn", under="ignore")
+STUDENT_ERRSTATE = dict(over="warn", invalid="warn", divide="warn", under="ignore")
 EARLIER = re.compile(r"^<your notebook (\w+), cell [^>]*>$")  # autograder.student.earlier's cells
 HELPERS = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # autograder/
 

@@ -723,9 +723,9 @@ def check_function(fn: Callable[..., Any], torch_fn: Callable[..., Any], make_ar
     return Verdict(name, failures, cases)
 
 
-def check_loss(make: Callable[..., Any], torch_fn: Callable[..., Any], cases: Sequence[Any], name: str | None = None,
-               seed: int = 0, device: "str | torch.device" = "auto", rtol: float = RTOL,
-               atol: float = ATOL, factors: Any = None) -> Verdict:
+def check_loss(make: Callable[..., Any], torch_fn: Callable[..., Any], cases: Sequence[Any],
+               name: str | None = None, seed: int = 0, device: "str | torch.device" = "auto",
+               rtol: float = RTOL, atol: float = ATOL, factors: Any = None) -> Verdict:
     """Compare a loss's value and dL/dpred with ``torch_fn(pred, target)``.
 
     cases: a list of ``make_case(rng) -> (pred, target)``; the loss implementation

@@ -103,7 +103,8 @@ def check_maxout(Maxout: Any, seed: int = 0, device: "str | torch.device" = "aut
 
 
 @declares(component="stable_sigmoid", notebook=NOTEBOOK, torch="torch.sigmoid")
-def check_stable_sigmoid(stable_sigmoid: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
+def check_stable_sigmoid(stable_sigmoid: Any, seed: int = 0,
+                         device: "str | torch.device" = "auto") -> Verdict:
     """σ(z) elementwise, right and finite for |z| up to 1e4 (a numpy warning on the
     way is advice, not a failure: a check judges numbers)."""
     def make_args(rng):

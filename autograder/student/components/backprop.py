@@ -55,7 +55,8 @@ FD_TARGETS = [  # (numpy f(x), torch f(t)): smooth functions with known gradient
 
 
 @declares(component="numerical_gradient", notebook=NOTEBOOK, torch="torch autograd")
-def check_numerical_gradient(numerical_gradient: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
+def check_numerical_gradient(numerical_gradient: Any, seed: int = 0,
+                             device: "str | torch.device" = "auto") -> Verdict:
     """Central differences of smooth functions against torch autograd
     (rtol 1e-5, atol 1e-7: finite differences are accurate to O(ε²)); x must come
     back unchanged (to within the rounding of x + ε − ε)."""
@@ -297,7 +298,8 @@ torch_kaiming_normal.default = ("leaky_relu", 0.0)  # type: ignore[attr-defined]
 
 
 @declares(component="xavier_uniform", notebook=NOTEBOOK, torch="torch.nn.init.xavier_uniform_")
-def check_xavier_uniform(xavier_uniform: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
+def check_xavier_uniform(xavier_uniform: Any, seed: int = 0,
+                         device: "str | torch.device" = "auto") -> Verdict:
     """W ~ U(−a, a), a = gain·√(6/(fan_in + fan_out)), W of shape (out, in), against
     torch.nn.init.xavier_uniform_ (default gain 1)."""
     return check_initialiser(xavier_uniform, "xavier_uniform", torch_xavier_uniform,
@@ -305,7 +307,8 @@ def check_xavier_uniform(xavier_uniform: Any, seed: int = 0, device: "str | torc
 
 
 @declares(component="kaiming_normal", notebook=NOTEBOOK, torch="torch.nn.init.kaiming_normal_")
-def check_kaiming_normal(kaiming_normal: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
+def check_kaiming_normal(kaiming_normal: Any, seed: int = 0,
+                         device: "str | torch.device" = "auto") -> Verdict:
     """W ~ N(0, std²), std = gain/√fan_in, W of shape (out, in), against
     torch.nn.init.kaiming_normal_ (mode 'fan_in'; default gain √2, ReLU's)."""
     return check_initialiser(kaiming_normal, "kaiming_normal", torch_kaiming_normal,

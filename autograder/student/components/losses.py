@@ -46,7 +46,8 @@ def classification_case(n, c, target, scale=1.0):
 
 
 @declares(component="CrossEntropyLoss", notebook=NOTEBOOK, torch="F.cross_entropy")
-def check_cross_entropy(CrossEntropyLoss: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
+def check_cross_entropy(CrossEntropyLoss: Any, seed: int = 0,
+                        device: "str | torch.device" = "auto") -> Verdict:
     """Softmax cross-entropy against F.cross_entropy: labels, one-hot and probability
     targets, batch 1, and logits of magnitude ~1000 (log-sum-exp must be stable)."""
     cases = [classification_case(1, 3, "labels"), classification_case(8, 10, "labels"),
@@ -57,7 +58,8 @@ def check_cross_entropy(CrossEntropyLoss: Any, seed: int = 0, device: "str | tor
 
 
 @declares(component="gradient_descent", notebook=NOTEBOOK, torch="torch.linalg.lstsq")
-def check_gradient_descent(gradient_descent: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
+def check_gradient_descent(gradient_descent: Any, seed: int = 0,
+                           device: "str | torch.device" = "auto") -> Verdict:
     """Gradient descent on a seeded least-squares problem (loss and gradient from
     torch autograd) must reach torch.linalg.lstsq's minimiser; its loss list must
     start at Loss(w0), have one entry per step and never increase."""
