@@ -21,7 +21,8 @@ from typing import TypeVar
 
 import numpy as np
 
-_LENT: "weakref.WeakValueDictionary[int, np.ndarray]" = weakref.WeakValueDictionary()  # id -> array
+# id(array) -> array, while the check holds it
+_LENT: "weakref.WeakValueDictionary[int, np.ndarray]" = weakref.WeakValueDictionary()
 
 
 T = TypeVar("T")
