@@ -16,16 +16,13 @@ holds it (a weak registry), so a lending ends with the check that made it.
 
 import sys
 import weakref
-
 from typing import TypeVar
 
 import numpy as np
 
 # id(array) -> array, while the check holds it
 _LENT: "weakref.WeakValueDictionary[int, np.ndarray]" = weakref.WeakValueDictionary()
-
-
-T = TypeVar("T")
+T = TypeVar("T")  # lend hands back what it was given
 
 
 def lend(value: T) -> T:
