@@ -182,3 +182,34 @@ def test_the_cell_deadline_is_within_the_notebooks(monkeypatch):
     execute_in_sandbox(new_notebook(cells=[new_code_cell("a"), new_code_cell("b")]),
                        timeout=600, notebook_timeout=5, start=starter(child))
     assert deadlines == [105.0, 105.0]
+
+
+@pytest.mark.slow
+def test_time_limits_in_the_real_sandbox():
+    """Through bubblewrap and the zygote: a Python loop past its limit is stopped in the
+    notebook's process (CellTimeout, and the notebook goes on); a cell that never gives
+    control back (here: it ignores the alarm, as a loop in C code would) is killed by the
+    executor, and it and every later cell
+    say so, while earlier cells keep their outputs and the grader goes on (no SandboxLost)."""
+    from autograder.grading.executor import SandboxedNotebook
+    from autograder.sandbox.boundary import Sandbox, bwrap_problem
+    if bwrap_problem():
+        pytest.skip(bwrap_problem())
+    box = Sandbox()
+    notebook = new_notebook(cells=[
+        new_code_cell("while True: pass"), new_code_cell("print('after')"),
+        new_code_cell("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True: pass"),
+        new_code_cell("print('never')")])
+    try:
+        execute_in_sandbox(notebook, timeout=3, notebook_timeout=120,
+                           start=lambda t, limits, readable: SandboxedNotebook(t, limits, readable,
+                                                                               sandbox=box))
+    finally:
+        box.kill()
+    looped, after, wedged, never = (cell.outputs for cell in notebook.cells)
+    assert [(o.get("ename"), o.get("evalue")) for o in looped] == [
+        ("CellTimeout", "this cell ran longer than the 3 s limit")]
+    assert after[0]["text"] == "after\n"
+    for outputs in (wedged, never):
+        assert [(o.get("ename"), o.get("evalue")) for o in outputs] == [
+            ("NotebookStopped", explain_stop("timeout"))]
