@@ -144,6 +144,7 @@ def labelled(mnist, speech_corpus):
     return grader_labels()
 
 
+@pytest.mark.slow  # walks every file the sandbox sees: the full suite's, not make test-fast's
 def test_a_sandboxed_notebook_finds_no_label_the_grader_measures_with(labelled):
     """bubblewrap's view alone (no Landlock inside, which would refuse more)."""
     if bwrap_problem():

@@ -30,6 +30,7 @@ def overfitting(mnist):
                                  mnist.X_train[-n_val:][:2000], mnist.y_train[-n_val:][:2000])
 
 
+@pytest.mark.slow  # trains on MNIST: the full suite's, not make test-fast's
 def test_at_the_same_learning_rate_momentum_is_lower_at_step_25_and_at_the_end(update_rules):
     same_lr, _ = update_rules
     sgd, momentum = (same_lr[f"{name}, η = {E.SAME_LR:g}"] for name in ("SGD", "SGD + momentum 0.9"))
@@ -37,18 +38,21 @@ def test_at_the_same_learning_rate_momentum_is_lower_at_step_25_and_at_the_end(u
     assert momentum[-E.TAIL:].mean() < sgd[-E.TAIL:].mean()
 
 
+@pytest.mark.slow  # trains on MNIST: the full suite's, not make test-fast's
 def test_tuned_adam_leads_at_step_25_then_momentum_then_sgd(update_rules):
     _, tuned = update_rules
     at_25 = [E.smoothed(tuned[name]["losses"])[25] for name in ("Adam", "SGD + momentum 0.9", "SGD")]
     assert at_25 == sorted(at_25)
 
 
+@pytest.mark.slow  # trains on MNIST: the full suite's, not make test-fast's
 def test_tuned_rules_end_within_a_quarter_of_each_other(update_rules):
     _, tuned = update_rules
     ends = [run["losses"][-E.TAIL:].mean() for run in tuned.values()]
     assert max(ends) < 1.25 * min(ends)
 
 
+@pytest.mark.slow  # trains on MNIST: the full suite's, not make test-fast's
 def test_each_tuned_learning_rate_is_inside_its_grid(update_rules):
     """"Best learning rate" means a minimum, not the edge of the grid tried."""
     _, tuned = update_rules
@@ -56,6 +60,7 @@ def test_each_tuned_learning_rate_is_inside_its_grid(update_rules):
         assert run["lr"] == E.LEARNING_RATES[name][1], (name, run["tried"])
 
 
+@pytest.mark.slow  # trains on MNIST: the full suite's, not make test-fast's
 def test_without_a_regulariser_training_loss_nears_0_and_validation_loss_rises(overfitting):
     plain = overfitting["no regulariser"]
     assert plain["train_loss"][-1] < 0.01 and plain["train_accuracy"][-1] == 1.0
@@ -68,11 +73,13 @@ def gap(curves):
     return float(np.mean(curves["val_loss"][-5:] - curves["train_loss"][-5:]))
 
 
+@pytest.mark.slow  # trains on MNIST: the full suite's, not make test-fast's
 @pytest.mark.parametrize("remedy", ["weight decay", "dropout"])
 def test_each_regulariser_narrows_the_gap_over_the_last_five_epochs(overfitting, remedy):
     assert gap(overfitting[remedy]) < gap(overfitting["no regulariser"])
 
 
+@pytest.mark.slow  # trains on MNIST: the full suite's, not make test-fast's
 def test_early_stopping_keeps_the_epoch_of_least_validation_loss(overfitting):
     val_loss = overfitting["no regulariser"]["val_loss"]
     best, stop = E.early_stopping(val_loss, patience=5)
