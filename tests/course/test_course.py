@@ -9,8 +9,7 @@ import pytest
 
 from autograder.course.build import load_manifest
 from autograder.student.execute import image_outputs
-from autograder.course.nbgrader_course import (BLANK_STUDENT, REFERENCE_STUDENT, cell_scores,
-                                               grade_reference_and_blank)
+from tests.helpers import BLANK_STUDENT, REFERENCE_STUDENT, cell_scores, grade_reference_and_blank
 
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = load_manifest()["assignments"]
@@ -18,9 +17,16 @@ IDS = [a["name"] for a in ASSIGNMENTS]
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, mnist):
-    course_dir = tmp_path_factory.mktemp("nbgrader_course")
-    return course_dir, grade_reference_and_blank(course_dir)
+def graded(tmp_path_factory, mnist, prepared_course):
+    """The session's prepared course (its release generated from these very sources, which
+    ``prepare_course`` has just rebuilt and compared) switched to stock settings: nbgrader's
+    generate_assignment does not read the grading settings, so it is not run again."""
+    import autograder.course.nbgrader_course as nbgrader_course
+    course_dir = tmp_path_factory.mktemp("nbgrader_course") / "course"
+    prepared_course(course_dir)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nbgrader_course, "generate_assignments", lambda course_dir, assignments: None)
+        return course_dir, grade_reference_and_blank(course_dir)
 
 
 def autograded(course_dir, student, assignment):

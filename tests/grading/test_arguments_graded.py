@@ -11,10 +11,10 @@ import pytest
 
 import tests.vandal
 from autograder.course.course_dir import CourseDir
-from autograder.course.nbgrader_course import (cell_scores, generate_assignments, make_course_dir,
-                                               run_nbgrader, submit)
-from autograder.grading.grader import grade, prepare_course
+from autograder.course.nbgrader_course import generate_assignments, make_course_dir, run_nbgrader, submit
+from autograder.grading.grader import grade
 from tests.grading.test_grader import expected_cells, notebook_for
+from tests.helpers import cell_scores
 
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = ["01_perceptron", "02_activations", "03_loss_and_gradient_descent"]
@@ -42,9 +42,9 @@ def vandal_notebook(course_dir, assignment):
     return notebook
 
 
-def test_a_vandal_leaves_every_point_to_the_next_student_in_the_same_worker(tmp_path):
+def test_a_vandal_leaves_every_point_to_the_next_student_in_the_same_worker(tmp_path, prepared_course):
     course_dir = tmp_path / "course"
-    prepare_course(course_dir)
+    prepared_course(course_dir)
     for assignment in ASSIGNMENTS:
         submit(tmp_path, VANDAL, assignment, vandal_notebook(course_dir, assignment))
         submit(tmp_path, HONEST, assignment, notebook_for(course_dir, assignment))

@@ -10,10 +10,11 @@ import pytest
 
 from autograder.course.build import load_manifest
 from autograder.grading.late import LMS_LATE
-from autograder.grading.grader import grade, prepare_course
+from autograder.grading.grader import grade
 from autograder.grading.report import summary_table
-from autograder.course.nbgrader_course import cell_scores, completed_notebook, submit
+from autograder.course.nbgrader_course import completed_notebook, submit
 from autograder.course.release import RELEASES
+from tests.helpers import cell_scores
 
 HIDDEN_SEED = load_manifest()["hidden_seed"]
 
@@ -69,9 +70,9 @@ def expected_cells(course_dir, assignment, failing):
 
 
 @pytest.fixture(scope="module")
-def course_dir(tmp_path_factory):
+def course_dir(tmp_path_factory, prepared_course):
     course = tmp_path_factory.mktemp("grading") / "course"
-    prepare_course(course)
+    prepared_course(course)
     return course
 
 

@@ -10,11 +10,11 @@ the same class through the same sandbox, keeps full marks with no flag to review
 import nbformat
 import pytest
 
-from autograder.course.nbgrader_course import cell_scores
-from autograder.grading.grader import grade, prepare_course
+from autograder.grading.grader import grade
 from tests.course.test_course import written_points
 from tests.grading.hostile.cases import with_cells
 from tests.grading.test_grader import expected_cells
+from tests.helpers import cell_scores
 
 pytestmark = pytest.mark.slow
 A5, A6 = "05_mnist_mlp", "06_speech_frames"
@@ -106,9 +106,9 @@ CLASS = {  # student -> {assignment: notebook maker}
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, mnist, speech_corpus):
+def graded(tmp_path_factory, mnist, speech_corpus, prepared_course):
     course_dir = tmp_path_factory.mktemp("labels") / "course"
-    prepare_course(course_dir)
+    prepared_course(course_dir)
     folder = tmp_path_factory.mktemp("labels-class") / "submitted"
     for student, notebooks in CLASS.items():
         for assignment, make in notebooks.items():
