@@ -6,10 +6,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.course import nbgrader_course  # its functions looked up when called: patchable
 from autograder.course.course_dir import CourseDir
-from autograder.course.nbgrader_course import (autograde, completed_notebook, generate_assignments,
-                                               gradebook_scores, make_course_dir, submit,
-                                               use_stock_settings)
 
 
 def cell_scores(course_dir, assignment, student):
@@ -31,16 +29,18 @@ def grade_reference_and_blank(course_dir, on_assignment=None):
     through the grader).
     Returns {assignment: {student: (score, max_score)}}."""
     course_dir = Path(course_dir).resolve()
-    assignments = make_course_dir(course_dir)
-    use_stock_settings(course_dir)  # the notebooks' own tests, in the kernel
-    generate_assignments(course_dir, assignments)
+    assignments = nbgrader_course.make_course_dir(course_dir)
+    nbgrader_course.use_stock_settings(course_dir)  # the notebooks' own tests, in the kernel
+    nbgrader_course.generate_assignments(course_dir, assignments)
     results = {}
     for assignment in assignments:
         release, source = CourseDir(course_dir).release(assignment), CourseDir(course_dir).source(assignment)
-        submit(course_dir, REFERENCE_STUDENT, assignment, completed_notebook(release, source))
-        submit(course_dir, BLANK_STUDENT, assignment, nbformat.read(str(release), as_version=4))
-        autograde(course_dir, assignment)
-        results[assignment] = gradebook_scores(course_dir, assignment)
+        completed = nbgrader_course.completed_notebook(release, source)
+        nbgrader_course.submit(course_dir, REFERENCE_STUDENT, assignment, completed)
+        blank = nbformat.read(str(release), as_version=4)
+        nbgrader_course.submit(course_dir, BLANK_STUDENT, assignment, blank)
+        nbgrader_course.autograde(course_dir, assignment)
+        results[assignment] = nbgrader_course.gradebook_scores(course_dir, assignment)
         if on_assignment is not None:
             on_assignment(assignment, results[assignment])
     return results
