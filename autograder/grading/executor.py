@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbformat.v4 import new_output
 
+from autograder.grading.stages import CELLS, CHECKS, EARLIER, FORK, SANITISE, stage
 from autograder.grading.trusted import is_test_cell, kernel_source
 from autograder.sandbox.limits import CELL_SECONDS, NOTEBOOK_SECONDS, Limits
 
@@ -119,7 +120,8 @@ def execute_in_sandbox(notebook: "NotebookNode", timeout: int = CELL_SECONDS,
     from autograder.sandbox.boundary import SandboxGone
     from autograder.sandbox.wire import RemoteGone
     try:
-        child = (start or SandboxedNotebook)(timeout, limits, readable)
+        with stage(FORK):
+            child = (start or SandboxedNotebook)(timeout, limits, readable)
     except SandboxGone as error:  # before any of the notebook's code ran
         raise SandboxLost(f"the sandbox could not start the notebook: {error}") from error
     for message in child.missing:
@@ -131,7 +133,8 @@ def execute_in_sandbox(notebook: "NotebookNode", timeout: int = CELL_SECONDS,
         if earlier is not None:
             child.link.deadline = min(deadline, time.monotonic() + timeout)
             try:
-                child.link.request("probe", "autograder.student.earlier:provide", *earlier)
+                with stage(EARLIER):
+                    child.link.request("probe", "autograder.student.earlier:provide", *earlier)
             except RemoteGone as error:
                 stopped = str(error)
         for cell in notebook.cells:
@@ -140,8 +143,10 @@ def execute_in_sandbox(notebook: "NotebookNode", timeout: int = CELL_SECONDS,
             if stopped is None:
                 child.link.deadline = min(deadline, time.monotonic() + timeout + 10)
                 try:
-                    result = child.link.request("run", kernel_source(cell))
-                    cell.outputs = outputs_from(result)
+                    with stage(CELLS):
+                        result = child.link.request("run", kernel_source(cell))
+                    with stage(SANITISE):
+                        cell.outputs = outputs_from(result)
                     count = result.get("count") if isinstance(result, dict) else None
                     cell.execution_count = count if type(count) is int and count >= 0 else None
                 except RemoteGone as error:
@@ -152,13 +157,16 @@ def execute_in_sandbox(notebook: "NotebookNode", timeout: int = CELL_SECONDS,
                                            traceback=[])]
             if judge is not None and is_test_cell(cell):
                 child.link.deadline = min(deadline, time.monotonic() + 4 * timeout)
-                judge(cell, child.link)
+                with stage(CHECKS):
+                    judge(cell, child.link)
                 try:
-                    child.link.request("reset")
+                    with stage(CHECKS):
+                        child.link.request("reset")
                 except RemoteGone as error:
                     stopped = stopped or str(error)
     finally:
-        reason = child.close()
+        with stage(FORK):
+            reason = child.close()
     if stopped is not None and getattr(child, "lost", False):
         raise SandboxLost(f"the sandbox ended under the notebook for a reason outside it "
                           f"({reason or stopped})")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from autograder.grading.record import plain_line, write_atomically
 from autograder.grading.resume import ATTEMPTS, attempts_of, count_attempt, worker_died
 from autograder.grading.run import GraderEnvironmentError, GradingRun, Task
+from autograder.grading.stages import FEEDBACK, NBGRADER, RECORDS, recording, recording_now, stage
 from autograder.sandbox.limits import MEMORY_MB
 from autograder.student.errors import first_line
 
@@ -30,7 +31,9 @@ OnDone = Callable[[Result], None]
 
 
 def run_tasks(run: GradingRun, tasks: Sequence[Task], progress: bool) -> dict[tuple[str, str], Result]:
-    """Step 5: grade in parallel (a local spawn pool, or Dask); {key: result}."""
+    """Step 5: grade in parallel (a local spawn pool, or Dask); {key: result}. When the
+    grader records its stages (``stages.recording``), each worker records its task's
+    and returns them in the result's "stages"."""
     import threading
 
     from tqdm import tqdm
@@ -43,6 +46,8 @@ def run_tasks(run: GradingRun, tasks: Sequence[Task], progress: bool) -> dict[tu
         results[(result["student"], result["assignment"])] = result
         bar.update()
 
+    if recording_now():
+        run = replace(run, timings=True)
     if tasks and run.scheduler:
         run_dask(run, tasks, on_done)
     elif tasks:
@@ -179,14 +184,26 @@ def make_api(run: GradingRun) -> "NbGraderAPI":
 
 def grade_one(run: GradingRun, task: Task, attempts: int = 3) -> Result:
     """Autograde and write feedback for one submission (runs in a worker); on
-    success, record it as done (atomically) so that a resumed run skips it."""
+    success, record it as done (atomically) so that a resumed run skips it. With
+    ``run.timings``, the result's "stages" holds the seconds of each stage (``stages``)."""
+    if not run.timings:
+        return grade_task(run, task, attempts)
+    with recording() as seconds:
+        result = grade_task(run, task, attempts)
+    return dict(result, stages=seconds)
+
+
+def grade_task(run: GradingRun, task: Task, attempts: int = 3) -> Result:
     student, assignment, digest = task.student, task.assignment, task.digest
     worker_init(run.device, run.threads, run.memory_mb)
-    count_attempt(run.course, student, assignment, digest)
+    with stage(RECORDS):
+        count_attempt(run.course, student, assignment, digest)
     try:
-        api = make_api(run)
+        with stage(NBGRADER):
+            api = make_api(run)
         for attempt in range(attempts):
-            result = api.autograde(assignment, student, force=True, create=True)
+            with stage(NBGRADER):  # less the stages of ours inside it (WarmExecute's)
+                result = api.autograde(assignment, student, force=True, create=True)
             text = f"{result.get('log')}{result.get('error')}"
             if result["success"] or not any(s in text for s in ("sqlite3", "IntegrityError",
                                                                "locked")):
@@ -194,13 +211,15 @@ def grade_one(run: GradingRun, task: Task, attempts: int = 3) -> Result:
             time.sleep(0.5 * (attempt + 1))  # another worker held the gradebook: try again
         if not result["success"]:  # the student's code failing is cells with errors, not this
             return ungraded_result(student, assignment, nbgrader_failure(result))
-        feedback = api.generate_feedback(assignment, student, force=True)
+        with stage(FEEDBACK):
+            feedback = api.generate_feedback(assignment, student, force=True)
         if not feedback["success"]:
             return ungraded_result(student, assignment, "its feedback could not be written "
                                                         f"({nbgrader_failure(feedback)})")
         outcome = {"student": student, "assignment": assignment, "ok": True}
-        write_atomically(run.course.done(student, assignment),
-                         json.dumps(dict(outcome, sha256=digest)))
+        with stage(RECORDS):
+            write_atomically(run.course.done(student, assignment),
+                             json.dumps(dict(outcome, sha256=digest)))
     except Exception as error:  # noqa: BLE001 - the disk, the gradebook: the grader's own
         return ungraded_result(student, assignment, f"grading failed ({type(error).__name__}: "
                                                     f"{first_line(error, 200)})")

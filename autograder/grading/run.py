@@ -20,6 +20,8 @@ class Outcome:
     flags: list[str] = field(default_factory=list)
     by_hand: float = 0.0  # points of written answers waiting for an instructor (formgrader)
     ungraded: str = ""  # why the grader could not grade it (its own failure): then no score
+    stages: dict[str, float] = field(default_factory=dict, compare=False, repr=False)  # seconds
+    # per grading stage when the run was recorded (``stages``); not part of the table
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class GradingRun:
     notebook_timeout: int = NOTEBOOK_SECONDS
     manifest: dict[str, Any] = field(default_factory=dict, compare=False)
     scheduler: object = field(default=None, compare=False)
+    timings: bool = False  # workers record each task's stages (``stages``) and return them
 
     def for_workers(self) -> "GradingRun":
         return replace(self, scheduler=None)

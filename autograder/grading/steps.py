@@ -19,6 +19,7 @@ from autograder.grading.late import LMS_LATE
 from autograder.grading.pool import ungraded_result
 from autograder.grading.record import plain_line
 from autograder.grading.run import GraderEnvironmentError, Outcome, Task
+from autograder.grading.stages import INTAKE, TRUSTED, stage
 from autograder.grading.standing import waiting_for_hand_grading
 from autograder.grading.submission import Reading, place_submission, read_submission
 from autograder.student.errors import first_line
@@ -127,6 +128,7 @@ def take_in(submissions_source: str | Path, course_dir: Folder, assignments: Col
     return read_in(submissions_source, course_dir, assignments, pattern, student, assignment)[:4]
 
 
+@stage(INTAKE)
 def read_in(submissions_source: str | Path, course_dir: Folder, assignments: Collection[str],
             pattern: str | None = None, student: str | None = None, assignment: str | None = None,
             ) -> tuple[list["Submission"], list["Unmatched"], dict[Key, str], set[str], dict[Key, Reading]]:
@@ -205,6 +207,7 @@ def over_scope(found: list["Submission"], scope: Collection[str], unmatched: lis
     return kept
 
 
+@stage(TRUSTED)
 def place_and_list(tree: CourseDir, found: Iterable["Submission"], digests: Mapping[Key, str],
                    done: Mapping[Key, object], broken: Mapping[Key, str],
                    trusted: Mapping[Key, "Trusted"]) -> list[Task]:
@@ -237,7 +240,7 @@ def gather_outcomes(tree: CourseDir, found: Sequence["Submission"], results: dic
     with Gradebook(tree.gradebook_url) as gradebook:
         for submission in found:
             key = named(submission)
-            outcome = Outcome(*key)
+            outcome = Outcome(*key, stages=results.get(key, {}).get("stages", {}))
             if results.get(key, {}).get("ok"):
                 try:
                     graded = gradebook.find_submission(submission.assignment, submission.student)

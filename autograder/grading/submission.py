@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import nbformat
 from nbformat import NotebookNode
 
+from autograder.grading.stages import TRUSTED, stage
 from autograder.student.errors import first_line
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ def unreadable_reason(path: str | Path) -> str | None:
     return read_submission(path).reason
 
 
+@stage(TRUSTED)
 def make_trusted(tree: "CourseDir", submission: Handed, reading: Reading) -> Trusted:
     """(the trusted notebook, its grading record) of a readable submission, made once
     (``trusted_notebook``: the release's cells with the student's answers; what was

@@ -11,6 +11,7 @@ from traitlets import Bool, Integer, Unicode
 from autograder.course.course_dir import CourseDir
 from autograder.grading.executor import execute_in_sandbox
 from autograder.grading.judge import grading_seed, judge_test_cell
+from autograder.grading.stages import EARLIER, RECORDS, stage
 from autograder.sandbox.limits import CELL_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS, Limits
 from autograder.sandbox.wire import Link
 
@@ -53,17 +54,20 @@ class WarmExecute(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader has n
         from autograder.course.build import load_manifest
         from autograder.grading.earlier_work import earlier_work
         from autograder.grading.record import GradingRecord
-        record = GradingRecord.load(self.course_root, student, assignment)
+        with stage(RECORDS):
+            record = GradingRecord.load(self.course_root, student, assignment)
         seed = grading_seed(student, assignment, self.secret)
         names = [a["name"] for a in load_manifest()["assignments"]]
 
         def judge(cell: NotebookNode, link: Link) -> None:
             judge_test_cell(cell, link, seed, record, self.secret, self.device or None)
+        with stage(EARLIER):
+            earlier = earlier_work(self.course_root, student, assignment, names)
         execute_in_sandbox(nb, self.timeout, self.notebook_timeout, limits=self.limits(),
                            readable=self.readable(), judge=judge, flag=record.flag,
-                           earlier=(names, assignment,
-                                    earlier_work(self.course_root, student, assignment, names)))
-        record.save()
+                           earlier=(names, assignment, earlier))
+        with stage(RECORDS):
+            record.save()
         return nb, resources
 
     def readable(self) -> list[str]:
