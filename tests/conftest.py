@@ -1,4 +1,5 @@
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,22 @@ def speech_corpus():
     if reason:
         pytest.skip(reason)
     return ensure_corpus(announce=lambda message: None)
+
+
+@pytest.fixture(scope="session")
+def prepared_course(tmp_path_factory):
+    """``prepared_course(folder)``: ``folder`` as ``prepare_course`` leaves it, and its
+    assignments. generate_assignment (an nbgrader process per notebook, about 2 minutes
+    for the six) runs once a session, into a template; each caller gets a copy on which
+    ``prepare_course`` itself runs again (the sources rebuilt and compared, the configs
+    rewritten for the copy's path), so the folder is what the grader would have made."""
+    from autograder.grading.grader import prepare_course
+    template = []
+
+    def prepare(folder):
+        if not template:
+            template.append(tmp_path_factory.mktemp("prepared") / "course")
+            prepare_course(template[0])
+        shutil.copytree(template[0], folder)
+        return prepare_course(folder)
+    return prepare
