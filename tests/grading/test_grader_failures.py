@@ -363,7 +363,7 @@ def in_this_process(run, tasks, progress):
 
 @pytest.mark.slow
 def test_a_graders_failure_mid_class_is_ungraded_and_earlier_scores_stay(tmp_path, monkeypatch,
-                                                                         capsys):
+                                                                         capsys, prepared_course):
     """kim is graded (a real run); then lee's notebook meets a locked gradebook inside
     nbgrader's Autograde: lee is ungraded — no row in grades.csv, no submission in the
     gradebook, named in the table and report.md with the reason — kim's score stays,
@@ -373,7 +373,7 @@ def test_a_graders_failure_mid_class_is_ungraded_and_earlier_scores_stay(tmp_pat
 
     from autograder import cli
     course = tmp_path / "course"
-    grader.prepare_course(course)
+    prepared_course(course)
     submitted = tmp_path / "submitted"
     submit(tmp_path, "kim", ASSIGNMENT, reference_notebook(course))
     (kim,), _, _ = grader.grade(submitted, course, workers=1, progress=False)
