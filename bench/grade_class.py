@@ -11,28 +11,47 @@ student compute each, which would only dilute the comparison) and three kinds of
 work: the completed reference, the blank release, and a partial submission (every
 other solution cell filled in). Both graders get identical copies of the class.
 
+Then where the seconds go, per notebook, stage by stage (``autograder.grading.stages``:
+each stage's own time, an inner stage taken out of the outer one). firstmlp's pass runs
+inside ``stages.recording()``: the grader's process records intake and the trusted
+notebooks, and each worker records its task (nbgrader's bookkeeping — ``autograde`` less
+our stages inside it, its gradebook writes included —, the earlier work, the sandbox's
+fork and close, the student's cells, sanitising their outputs, the checks, feedback
+HTML, the grading records) and returns the seconds with the task's result; worker stages
+are worker-seconds. Stock nbgrader runs as its console script does (``nbgrader
+autograde A --force`` per assignment, a fresh interpreter each), but through this file
+(``--stock-stages``), whose timers wrap nbconvert's ``Preprocessor.__call__`` (each
+preprocessor, SaveAutoGrades as the gradebook written), nbclient's kernel start, client
+start and clean-up, and ``ExecutePreprocessor.preprocess_cell`` (a graded test cell is
+the checks, any other the student's cells); start-up is the interpreter and nbgrader's
+imports (the process's wall time less what ran after them), the rest nbgrader's
+bookkeeping. The wrappers cost microseconds per cell; the stock total is that run's.
+The physical limit is the student's cells plus the checks.
+
     MNIST_ROOT=../shared/data/mnist .venv/bin/python bench/grade_class.py [--n 40] [--workers 2]
 """
 
 import argparse
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-
-from autograder.course.build import load_manifest
-from autograder.grading.grader import grade, prepare_course
-from autograder.course.nbgrader_course import (autograde, completed_notebook, gradebook_scores,
-                                               make_course_dir, use_stock_settings)
-from autograder.course.release import RELEASES
+STARTED = time.perf_counter()  # --stock-stages: nbgrader's start-up is counted from here
 
 ASSIGNMENTS = ["01_perceptron", "02_activations", "03_loss_and_gradient_descent", "04_backprop"]
 
 
 def make_class(n, course_dir, submitted):
+    import nbformat
+
+    from autograder.course.build import load_manifest
+    from autograder.course.nbgrader_course import completed_notebook
+    from autograder.course.release import RELEASES
     release = RELEASES / load_manifest()["version"]
     for i in range(n):
         assignment, kind = ASSIGNMENTS[i % 4], ("reference", "blank", "partial")[(i // 4) % 3]
@@ -94,7 +113,99 @@ def boundary_cost(n=30):
     return figures
 
 
+STARTUP, KERNEL, GRADEBOOK = "start-up & imports", "kernel start & stop", "gradebook written"
+
+
+def stock_stages(assignment, out):
+    """In a stock course folder (the working directory): ``nbgrader autograde ASSIGNMENT
+    --force`` as nbgrader's console script runs it, with stage timers around nbgrader's
+    preprocessors, nbclient's kernel and each cell; writes {stage: seconds} to ``out``
+    (start-up: the imports here; the caller adds the interpreter's own start)."""
+    from nbclient import NotebookClient
+    from nbconvert.preprocessors import ExecutePreprocessor
+    from nbconvert.preprocessors.base import Preprocessor
+    from nbgrader.apps.nbgraderapp import main as nbgrader_main
+
+    from autograder.grading.stages import CELLS, CHECKS, NBGRADER, recording, stage
+    imported = time.perf_counter()
+
+    def timed(cls, method, name_of):
+        plain = getattr(cls, method)
+
+        def wrapper(self, *args, **kwargs):
+            with stage(name_of(self, *args)):
+                return plain(self, *args, **kwargs)
+        setattr(cls, method, wrapper)
+
+    by_class = {"Execute": KERNEL, "SaveAutoGrades": GRADEBOOK}
+    timed(Preprocessor, "__call__", lambda self, *a: by_class.get(type(self).__name__, NBGRADER))
+    for method in ("start_new_kernel", "start_new_kernel_client", "_cleanup_kernel"):
+        timed(NotebookClient, method, lambda self, *a: KERNEL)
+    timed(ExecutePreprocessor, "preprocess_cell", lambda self, cell, *a:
+          CHECKS if cell.get("metadata", {}).get("nbgrader", {}).get("grade") and
+          cell.cell_type == "code" and not cell.metadata["nbgrader"].get("solution") else CELLS)
+    sys.argv = ["nbgrader", "autograde", assignment, "--force"]
+    with recording() as seconds:
+        try:
+            with stage(NBGRADER):
+                nbgrader_main()
+        except SystemExit as stop:
+            if stop.code:
+                raise
+    seconds[STARTUP] = imported - STARTED
+    Path(out).write_text(json.dumps(seconds))
+
+
+def stock_autograde(course, assignment):
+    """``stock_stages`` in a fresh interpreter; its stages, start-up counted from the
+    launch."""
+    out = Path(course) / f".stages-{assignment}.json"
+    launched = time.perf_counter()
+    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--stock-stages",
+                           assignment, str(out)], cwd=course, capture_output=True, text=True)
+    wall = time.perf_counter() - launched
+    if done.returncode:
+        raise SystemExit(f"nbgrader autograde {assignment} failed:\n{done.stderr[-2000:]}")
+    seconds = json.loads(out.read_text())
+    seconds[STARTUP] += wall - sum(seconds.values())  # the interpreter's start and exit
+    return seconds
+
+
+def add(total, seconds):
+    for name, value in seconds.items():
+        total[name] = total.get(name, 0.0) + value
+    return total
+
+
+def stage_table(title, seconds, n, order):
+    """Seconds per notebook by stage, their share of the total; returns the total."""
+    total = sum(seconds.values())
+    print(f"{title}: seconds per notebook ({n} notebooks)")
+    for name in [s for s in order if s in seconds] + sorted(set(seconds) - set(order)):
+        print(f"  {name:24s} {seconds[name] / n:7.3f} s  {100 * seconds[name] / total:5.1f} %")
+    print(f"  {'total':24s} {total / n:7.3f} s")
+    return total / n
+
+
+def physical_limit(seconds, n):
+    """The student's cells plus the checks, and the overhead beside them, per notebook."""
+    from autograder.grading.stages import CELLS, CHECKS
+    total, cells, checks = (sum(seconds.values()) / n, seconds.get(CELLS, 0.0) / n,
+                            seconds.get(CHECKS, 0.0) / n)
+    overhead = total - cells - checks
+    print(f"  the physical limit is the student's cells plus the checks: {cells + checks:.3f} s "
+          f"of {total:.3f} s per notebook ({100 * (cells + checks) / total:.0f} %); overhead "
+          f"{overhead:.3f} s = {overhead / checks if checks else float('inf'):.1f}x the checks' "
+          f"own {checks:.3f} s (issue 24's target: <= 2x)")
+
+
 def main():
+    if sys.argv[1:2] == ["--stock-stages"]:
+        return stock_stages(*sys.argv[2:4])
+    from autograder.course.nbgrader_course import (gradebook_scores, make_course_dir,
+                                                   use_stock_settings)
+    from autograder.grading.grader import grade, prepare_course
+    from autograder.grading.stages import INTAKE, ORDER, TRUSTED, recording
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--workers", type=int, default=os.cpu_count())
@@ -112,7 +223,9 @@ def main():
         plain = scratch / "plain"
         shutil.copytree(ours, plain)
         start = time.perf_counter()
-        outcomes, _, _ = grade(scratch / "submitted", ours, workers=args.workers, progress=False)
+        with recording() as grader_side:
+            outcomes, _, _ = grade(scratch / "submitted", ours, workers=args.workers,
+                                   progress=False)
         ours_s = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -121,8 +234,9 @@ def main():
         plain_s = time.perf_counter() - start
 
         start = time.perf_counter()
+        stock_seconds = {}
         for assignment in ASSIGNMENTS:
-            autograde(stock, assignment)
+            add(stock_seconds, stock_autograde(stock, assignment))
         stock_s = time.perf_counter() - start
 
         stock_scores = {(s, a): v[0] for a in ASSIGNMENTS
@@ -152,6 +266,23 @@ def main():
     for label, (seconds, startup) in boundary_cost().items():
         start = f"; zygote start {startup:.1f} s, once per worker" if startup else ""
         print(f"  {label:30s} {1000 * seconds:6.1f} ms per notebook{start}")
+    ours_seconds = {name: grader_side.get(name, 0.0) for name in (INTAKE, TRUSTED)}
+    for outcome in outcomes:
+        add(ours_seconds, outcome.stages)
+    print()
+    per_notebook = stage_table(f"firstmlp grade, by stage (grader's process: {INTAKE}, "
+                               f"{TRUSTED}; the rest worker-seconds)", ours_seconds, n, ORDER)
+    physical_limit(ours_seconds, n)
+    once = ours_s - (ours_seconds[INTAKE] + ours_seconds[TRUSTED]) - \
+        (sum(ours_seconds.values()) - ours_seconds[INTAKE] - ours_seconds[TRUSTED]) / args.workers
+    print(f"  once per run, not in the stages (pre-flight, course folder, workers and zygotes "
+          f"started, scores read, grades.csv), wall: about {once:.1f} s "
+          f"({once / n:.2f} s per notebook; stages {per_notebook:.2f} s per notebook)")
+    print()
+    stock_order = (STARTUP, "nbgrader bookkeeping", KERNEL, "student's cells", "checks", GRADEBOOK)
+    stage_table("stock nbgrader autograde, by stage (checks: its graded test cells, in the "
+                "kernel)", stock_seconds, n, stock_order)
+    physical_limit(stock_seconds, n)
 
 
 if __name__ == "__main__":
