@@ -17,7 +17,7 @@ from autograder.course.course_dir import CourseDir
 from autograder.course.nbgrader_course import completed_notebook
 from autograder.course.release import RELEASES
 from autograder.course.schedule import due_dates, late_policy
-from autograder.grading.grader import grade, prepare_course
+from autograder.grading.grader import grade
 
 pytestmark = pytest.mark.slow
 RELEASE = RELEASES / load_manifest()["version"]
@@ -25,9 +25,9 @@ HANDED_IN = "2026-09-15 00:59:00.000000 UTC"  # 01 is due 2026-09-14 23:59 UTC
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, prepared_course):
     course = tmp_path_factory.mktemp("record") / "course"
-    prepare_course(course)
+    prepared_course(course)
     submitted = course.parent / "submitted"
 
     def hand_in(student, assignment, notebook, timestamp=None):
