@@ -205,7 +205,8 @@ def main():
     from autograder.course.nbgrader_course import (gradebook_scores, make_course_dir,
                                                    use_stock_settings)
     from autograder.grading.grader import grade, prepare_course
-    from autograder.grading.stages import INTAKE, ORDER, TRUSTED, recording
+    from autograder.grading.stages import (CELLS, CHECKS, INTAKE, NBGRADER, ONCE, ORDER, TRUSTED,
+                                           WORKERS, recording)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--workers", type=int, default=os.cpu_count())
@@ -273,13 +274,17 @@ def main():
     per_notebook = stage_table(f"firstmlp grade, by stage (grader's process: {INTAKE}, "
                                f"{TRUSTED}; the rest worker-seconds)", ours_seconds, n, ORDER)
     physical_limit(ours_seconds, n)
-    once = ours_s - (ours_seconds[INTAKE] + ours_seconds[TRUSTED]) - \
-        (sum(ours_seconds.values()) - ours_seconds[INTAKE] - ours_seconds[TRUSTED]) / args.workers
-    print(f"  once per run, not in the stages (pre-flight, course folder, workers and zygotes "
-          f"started, scores read, grades.csv), wall: about {once:.1f} s "
-          f"({once / n:.2f} s per notebook; stages {per_notebook:.2f} s per notebook)")
+    in_workers = (sum(ours_seconds.values()) - ours_seconds[INTAKE] - ours_seconds[TRUSTED]) \
+        / args.workers
+    once = {name: grader_side.get(name, 0.0) for name in ONCE}
+    once[f"{WORKERS}: started, idle"] = once.pop(WORKERS) - in_workers
+    once["the rest"] = ours_s - sum(grader_side.values())
+    print(f"  once per run, wall seconds of the {ours_s:.1f} s (the stages above: "
+          f"{per_notebook * n:.1f} s, in {args.workers} workers {in_workers:.1f} s of wall):")
+    for name, seconds in once.items():
+        print(f"    {name:32s} {seconds:6.1f} s  ({seconds / n:.2f} s per notebook)")
     print()
-    stock_order = (STARTUP, "nbgrader bookkeeping", KERNEL, "student's cells", "checks", GRADEBOOK)
+    stock_order = (STARTUP, NBGRADER, KERNEL, CELLS, CHECKS, GRADEBOOK)
     stage_table("stock nbgrader autograde, by stage (checks: its graded test cells, in the "
                 "kernel)", stock_seconds, n, stock_order)
     physical_limit(stock_seconds, n)

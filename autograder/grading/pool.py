@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from autograder.grading.record import plain_line, write_atomically
 from autograder.grading.resume import ATTEMPTS, attempts_of, count_attempt, worker_died
 from autograder.grading.run import GraderEnvironmentError, GradingRun, Task
-from autograder.grading.stages import FEEDBACK, NBGRADER, RECORDS, recording, recording_now, stage
+from autograder.grading.stages import (FEEDBACK, NBGRADER, PREFLIGHT, RECORDS, WORKERS, recording,
+                                       recording_now, stage)
 from autograder.sandbox.limits import MEMORY_MB
 from autograder.student.errors import first_line
 
@@ -30,6 +31,7 @@ Result = dict[str, Any]  # a worker's result: student, assignment, and "ok" or "
 OnDone = Callable[[Result], None]
 
 
+@stage(WORKERS)
 def run_tasks(run: GradingRun, tasks: Sequence[Task], progress: bool) -> dict[tuple[str, str], Result]:
     """Step 5: grade in parallel (a local spawn pool, or Dask); {key: result}. When the
     grader records its stages (``stages.recording``), each worker records its task's
@@ -362,6 +364,7 @@ def dask_worker_setup(device: str | None, memory_mb: int) -> int:
 _SANDBOX_STARTED: set[tuple[object, ...]] = set()
 
 
+@stage(PREFLIGHT)
 def check_sandbox(run: GradingRun) -> None:
     """Before anything is built or placed: start a sandbox as a grading worker will
     (here, or on a Dask worker with ``--scheduler``) and run one trivial notebook

@@ -28,6 +28,13 @@ CHECKS = "checks"
 FEEDBACK = "feedback HTML"
 RECORDS = "records"
 ORDER = (INTAKE, TRUSTED, NBGRADER, EARLIER, FORK, CELLS, SANITISE, CHECKS, FEEDBACK, RECORDS)
+# once per run, in the grader's process (wall seconds)
+PREFLIGHT = "sandbox pre-flight"
+COURSE = "course folder"
+DATA = "data checked"
+WORKERS = "grading workers"
+RESULTS = "scores & grades.csv"
+ONCE = (PREFLIGHT, COURSE, DATA, WORKERS, RESULTS)
 
 
 @dataclass

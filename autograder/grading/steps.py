@@ -19,7 +19,7 @@ from autograder.grading.late import LMS_LATE
 from autograder.grading.pool import ungraded_result
 from autograder.grading.record import plain_line
 from autograder.grading.run import GraderEnvironmentError, Outcome, Task
-from autograder.grading.stages import INTAKE, TRUSTED, stage
+from autograder.grading.stages import COURSE, DATA, INTAKE, RESULTS, TRUSTED, stage
 from autograder.grading.standing import waiting_for_hand_grading
 from autograder.grading.submission import Reading, place_submission, read_submission
 from autograder.student.errors import first_line
@@ -34,6 +34,7 @@ Key = tuple[str, str]  # (student, assignment)
 Result = dict[str, Any]  # a worker's result for one notebook (``pool``)
 
 
+@stage(COURSE)
 def prepare_course(course_dir: Folder, timeout: int | None = None, notebook_timeout: int | None = None,
                    isolate: bool | None = None, memory_mb: int | None = None) -> list[str]:
     """Build sources; run generate_assignment only when a source notebook changed.
@@ -67,6 +68,7 @@ def check_device(device: str | None) -> None:
             "nothing was graded — drop --device to grade on the CPU") from None
 
 
+@stage(DATA)
 def check_data(course_dir: Folder, assignments: Iterable[str | None], isolate: bool = True,
                device: str | None = None) -> dict[str, list[str]]:
     """Step 1b, before any notebook is placed or graded: the data the graded notebooks
@@ -225,6 +227,7 @@ def place_and_list(tree: CourseDir, found: Iterable["Submission"], digests: Mapp
     return [Task(*named(s), digests[named(s)]) for s in todo]
 
 
+@stage(RESULTS)
 def gather_outcomes(tree: CourseDir, found: Sequence["Submission"], results: dict[Key, Result],
                     broken: Mapping[Key, str], scope: Collection[str] | None = None,
                     notes: Mapping[str, list[str]] | None = None,
@@ -307,6 +310,7 @@ def missing_work(gradebook: "Gradebook", found: Sequence["Submission"],
             if (student, name) not in handed_in]
 
 
+@stage(RESULTS)
 def export_grades(tree: CourseDir, leave_out: Collection[Key] = ()) -> Path:
     """Step 7: grades.csv from the gradebook (``nbgrader export``), replaced whole;
     ``leave_out``: {(student, assignment)} ungraded this run, which get no row (nbgrader
