@@ -18,7 +18,9 @@ notebooks, and each worker records its task (nbgrader's bookkeeping — ``autogr
 our stages inside it, its gradebook writes included —, the earlier work, the sandbox's
 fork and close, the student's cells, sanitising their outputs, the checks, feedback
 HTML, the grading records) and returns the seconds with the task's result; worker stages
-are worker-seconds. Stock nbgrader runs as its console script does (``nbgrader
+are worker-seconds. The grader's once-per-run steps are wall seconds (pre-flight, course
+folder, data, scores and grades.csv; the workers' start and idle time is the pool's wall
+less their stages over the workers). Stock nbgrader runs as its console script does (``nbgrader
 autograde A --force`` per assignment, a fresh interpreter each), but through this file
 (``--stock-stages``), whose timers wrap nbconvert's ``Preprocessor.__call__`` (each
 preprocessor, SaveAutoGrades as the gradebook written), nbclient's kernel start, client
