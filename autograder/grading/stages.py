@@ -6,7 +6,7 @@ so a task's stages add up to the time recorded (``nbgrader bookkeeping`` is nbgr
 ``autograde`` less the stages of ours inside it). A grading worker records a task when
 its ``GradingRun`` asks (``timings``) and returns the seconds with the task's result;
 the grader's own steps are recorded in the grader's process. Nothing travels through
-the environment or a file; with no recording open, a stage costs one context look-up.
+the environment or a file; with no recording open, a stage costs about a microsecond.
 """
 
 from collections.abc import Iterator
