@@ -94,9 +94,8 @@ def hung_up(control: "socket.socket | None") -> bool:
     import select
     import socket
     try:
-        # None (no socket at all) raises TypeError in select: caught below
-        readable, _, _ = select.select([control], [], [], 0)  # type: ignore[type-var]
-        return bool(readable) and control.recv(  # type: ignore[union-attr]
+        readable, _, _ = select.select([control], [], [], 0)  # type: ignore[type-var]  # None: TypeError
+        return bool(readable) and control.recv(  # type: ignore[union-attr]  # None: caught below
             1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
     except (OSError, ValueError, TypeError):  # closed here already, or no socket at all
         return True

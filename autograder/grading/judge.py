@@ -135,7 +135,8 @@ def run_check(name: str, args: Sequence[ast.expr], keywords: dict[str | None, as
             verdict: Verdict = hook(implementation, args, link)
             return verdict
         options: dict[str, Any] = {  # a None key (``**`` in the cell) fails the call: a verdict
-            k: v.value for k, v in keywords.items() if isinstance(v, ast.Constant)}  # type: ignore[misc]
+            k: v.value for k, v in keywords.items()  # type: ignore[misc]  # ** keys: None, see above
+            if isinstance(v, ast.Constant)}
         options.update({option: remote_probe(link, probe)
                         for option, probe in probes_of(name).items()})
         hidden = probe_seed(seed, secret) if probes_of(name) else seed
