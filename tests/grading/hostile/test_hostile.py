@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.grading.grader import grade, prepare_course
+from autograder.grading.grader import grade
 from autograder.sandbox.limits import landlock_abi
 from tests.grading.hostile.cases import (ABSTRACT_NAME, CASES, HARD_LINK, HONEST, HONEST_MARKER,
                                          PWNED, ROOT_ONLY, SECRET, SYMLINK, UDP_PORT, WRONG_NAME)
@@ -28,9 +28,9 @@ TIMEOUT = 5  # seconds per cell: the endless loop costs this, not ten minutes
 
 
 @pytest.fixture(scope="module")
-def course_dir(tmp_path_factory):
+def course_dir(tmp_path_factory, prepared_course):
     course = tmp_path_factory.mktemp("hostile") / "course"
-    prepare_course(course)
+    prepared_course(course)
     return course
 
 
@@ -241,7 +241,7 @@ def test_gradebook_survives_the_class(graded, course_dir):
         assert gradebook.find_submission("02_activations", "honest_reference").score == 14
 
 
-def test_killed_grader_resumes_without_lost_or_duplicated_grades(tmp_path, course_dir):
+def test_killed_grader_resumes_without_lost_or_duplicated_grades(tmp_path, course_dir, prepared_course):
     folder = tmp_path / "submitted"
     students = [f"s{i}" for i in range(6)]
     for student in students:
@@ -249,6 +249,7 @@ def test_killed_grader_resumes_without_lost_or_duplicated_grades(tmp_path, cours
         target.mkdir(parents=True)
         (target / "01_perceptron.ipynb").write_bytes(HONEST[1][2](course_dir, ROOT))
     course = tmp_path / "course"
+    prepared_course(course)  # built and generated beforehand: the kill lands mid-class
     command = [sys.executable, "-m", "autograder.cli", "grade", str(folder), "--course-dir",
                str(course), "--workers", "1"]
     done = course / "firstmlp" / "done"
@@ -300,7 +301,7 @@ def still_running(pid, started):
 
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT"])
-def test_a_stopped_grader_leaves_no_process_behind(tmp_path, course_dir, how):
+def test_a_stopped_grader_leaves_no_process_behind(tmp_path, course_dir, how, prepared_course):
     """Killed (SIGKILL to its own PID only) or stopped (SIGTERM, Ctrl-C's SIGINT) in the
     middle of a notebook, the grader leaves no worker, sandbox or notebook running; a
     stop is said in one line, with no leaked-semaphore warning, and the next run resumes."""
@@ -310,6 +311,7 @@ def test_a_stopped_grader_leaves_no_process_behind(tmp_path, course_dir, how):
         target.mkdir(parents=True)
         (target / "01_perceptron.ipynb").write_bytes(HONEST[1][2](course_dir, ROOT))
     course, errors = tmp_path / "course", tmp_path / "stderr"
+    prepared_course(course)  # built and generated beforehand: the stop lands mid-notebook
     command = [sys.executable, "-m", "autograder.cli", "grade", str(folder), "--course-dir",
                str(course), "--workers", "1"]
     with errors.open("w") as stderr:
