@@ -13,8 +13,8 @@
     (``ProcessGroup``), which also lets the grader kill every process the notebook
     started, even one that left its process group; otherwise RLIMIT_NPROC.
 
-``missing_protections`` lists what could not be applied (nothing on Linux with
-Landlock and, as root, cgroups), so the grader can say so instead of pretending.
+``policy.missing`` lists what could not be applied (nothing on Linux with bubblewrap
+and, as root, cgroups), so the grader can say so instead of pretending.
 """
 
 import ctypes
@@ -266,21 +266,10 @@ class ProcessGroup:
             pass
 
 
-def missing_protections(group: ProcessGroup | None) -> list[str]:
-    """What ``confine`` cannot apply here, in words for the grading report. Known in
-    the grader before the fork: it made ``group``, and Landlock is the kernel's."""
-    missing = []
-    if os.geteuid() == 0 and (group is None or group.path is None):
-        missing.append("the number of processes is not limited (no cgroup for root)")
-    if landlock_abi() < 1:
-        missing.append("file access is not restricted (this kernel has no Landlock)")
-    return missing
-
-
 def confine(limits: Limits, scratch: str | Path, readable: Iterable[str],
             group: ProcessGroup | None = None) -> None:
-    """Confine this process as far as this machine allows (``missing_protections``
-    says what it cannot), then drop every capability."""
+    """Confine this process as far as this machine allows (``policy.missing`` says
+    what it cannot), then drop every capability."""
     if group is not None and group.path:
         group.join()
     elif os.geteuid() != 0:  # RLIMIT_NPROC counts all of this user's tasks
