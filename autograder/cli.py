@@ -18,9 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.arguments import (lms_pattern, output_file, output_folder, positive_int,
-                                  release_folder, release_version, scheduler_address,
-                                  score_fraction)
+from autograder.arguments import (
+    lms_pattern,
+    output_file,
+    output_folder,
+    positive_int,
+    release_folder,
+    release_version,
+    scheduler_address,
+    score_fraction,
+)
 from autograder.errors import FirstmlpError
 from autograder.settings import Grading
 from autograder.student.errors import OneLineParser, first_line
@@ -29,8 +36,8 @@ from autograder.student.table import format_table
 
 def check_reference(device="auto"):
     """Run every reference component through the oracle; True when all pass."""
-    from autograder.student.oracle import resolve_device
     from autograder.course.reference import FINITE_DIFFERENCE_CHECKS, REFERENCE_CHECKS
+    from autograder.student.oracle import resolve_device
 
     rows, all_passed = [], True
     for component, counterpart, check, reference in REFERENCE_CHECKS + FINITE_DIFFERENCE_CHECKS:
@@ -86,10 +93,10 @@ def grade_demo(workdir=None, workers=None):
 
     from autograder.course.build import load_manifest
     from autograder.course.course_dir import CourseDir
-    from autograder.grading.grader import grade, prepare_course
-    from autograder.grading.report import summary_table
     from autograder.course.nbgrader_course import completed_notebook
     from autograder.course.release import build_release
+    from autograder.grading.grader import grade, prepare_course
+    from autograder.grading.report import summary_table
 
     workdir = Path(workdir or tempfile.mkdtemp(prefix="firstmlp-grading-"))
     version = load_manifest()["version"]

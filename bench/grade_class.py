@@ -72,8 +72,8 @@ def make_class(n, course_dir, submitted):
 def boundary_cost(n=30):
     """Seconds per notebook to open a notebook process, run ``1 + 1`` and close it."""
     from autograder.sandbox.boundary import Sandbox, bwrap_problem, identity_problem
-    from autograder.sandbox.notebook_process import ForkedNotebook
     from autograder.sandbox.limits import Limits, student_readable
+    from autograder.sandbox.notebook_process import ForkedNotebook
     from autograder.sandbox.wire import Link
 
     def per_notebook(open_notebook):
@@ -204,11 +204,19 @@ def physical_limit(seconds, n):
 def main():
     if sys.argv[1:2] == ["--stock-stages"]:
         return stock_stages(*sys.argv[2:4])
-    from autograder.course.nbgrader_course import (gradebook_scores, make_course_dir,
-                                                   use_stock_settings)
+    from autograder.course.nbgrader_course import gradebook_scores, make_course_dir, use_stock_settings
     from autograder.grading.grader import grade, prepare_course
-    from autograder.grading.stages import (CELLS, CHECKS, INTAKE, NBGRADER, ONCE, ORDER, TRUSTED,
-                                           WORKERS, recording)
+    from autograder.grading.stages import (
+        CELLS,
+        CHECKS,
+        INTAKE,
+        NBGRADER,
+        ONCE,
+        ORDER,
+        TRUSTED,
+        WORKERS,
+        recording,
+    )
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--workers", type=int, default=os.cpu_count())

@@ -57,7 +57,7 @@ def main():
     model = S.MLP(SIZES, rng=args.seed, dtype=np.float32, input_grad=False)
     module = torch_mlp(SIZES)
     with torch.no_grad():
-        for p, t in zip(model.parameters(), module.parameters()):
+        for p, t in zip(model.parameters(), module.parameters(), strict=False):
             t.copy_(torch.from_numpy(p))
     optimizer = S.Adam(model.parameters(), lr=LR)
     torch_optimizer = torch.optim.Adam(module.parameters(), lr=LR)

@@ -20,8 +20,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from autograder.student.speech.alignment import align, decoder, shared_phones
-from autograder.student.speech.phones import LABELS, SILENCE
 from autograder.student.speech.corpus import make_corpus, read_split
+from autograder.student.speech.phones import LABELS, SILENCE
 from autograder.student.table import format_table
 from solutions.speech import ContextFrames, build_frame_model
 from solutions.torch_mnist import predict_loader, train_one_epoch

@@ -11,8 +11,8 @@ from nbformat import NotebookNode
 
 from autograder.course.build import load_manifest
 from autograder.course.course_dir import CourseDir, Folder
-from autograder.grading.record import write_atomically
 from autograder.grading.intake import Submission
+from autograder.grading.record import write_atomically
 from autograder.grading.submission import Trusted, make_trusted, read_submission
 
 Key = tuple[str, str]  # (student, assignment)

@@ -49,14 +49,28 @@ from autograder.course.build import load_manifest
 from autograder.course.course_dir import CourseDir
 from autograder.grading.earlier_work import earlier_work, keep_earlier_work
 from autograder.grading.intake import Unmatched, named
-from autograder.grading.pool import (check_sandbox, check_scheduler, run_tasks, ungraded_result,
-                                     workers_stop_with_the_grader)
+from autograder.grading.pool import (
+    check_sandbox,
+    check_scheduler,
+    run_tasks,
+    ungraded_result,
+    workers_stop_with_the_grader,
+)
 from autograder.grading.resume import ATTEMPTS, graded_before, poisoned
 from autograder.grading.run import GraderEnvironmentError, GradingIncomplete, GradingRun, Outcome
 from autograder.grading.scope import register, settle
-from autograder.grading.steps import (check_data, check_device, export_grades, forget_ungraded,
-                                      gather_outcomes, missing_work, place_and_list, prepare_course,
-                                      read_in, take_in)
+from autograder.grading.steps import (
+    check_data,
+    check_device,
+    export_grades,
+    forget_ungraded,
+    gather_outcomes,
+    missing_work,
+    place_and_list,
+    prepare_course,
+    read_in,
+    take_in,
+)
 from autograder.grading.submission import Unrecorded, make_trusted, unreadable_reason
 from autograder.student.errors import first_line
 

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 
     from autograder.grading.record import GradingRecord
     from autograder.sandbox.wire import Link
-    from autograder.student.data import MNIST
     from autograder.student.components import Component
+    from autograder.student.data import MNIST
 
 Found = tuple[str, list[ast.expr], dict[str | None, ast.expr]]  # (check, arguments, keywords)
 

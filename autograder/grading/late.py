@@ -10,11 +10,11 @@ carries no time (Canvas's zip gives every file the zip's own time): it is flagge
 not penalised here — the LMS knows when it came in and applies its own late policy
 to the grade it imports."""
 
+from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Enum, Float
 
-from nbgrader.plugins import LateSubmissionPlugin
-
-from autograder.course.schedule import POLICIES, LatePolicy as Policy
+from autograder.course.schedule import POLICIES
+from autograder.course.schedule import LatePolicy as Policy
 
 TIMESTAMP_FILE = "timestamp.txt"
 TIMESTAMP_LIMIT = 100  # characters: nbgrader's format is about 30

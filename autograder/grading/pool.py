@@ -19,8 +19,16 @@ from typing import TYPE_CHECKING, Any
 from autograder.grading.record import plain_line, write_atomically
 from autograder.grading.resume import ATTEMPTS, attempts_of, count_attempt, worker_died
 from autograder.grading.run import GraderEnvironmentError, GradingRun, Task
-from autograder.grading.stages import (FEEDBACK, NBGRADER, PREFLIGHT, RECORDS, WORKERS, recording,
-                                       recording_now, stage)
+from autograder.grading.stages import (
+    FEEDBACK,
+    NBGRADER,
+    PREFLIGHT,
+    RECORDS,
+    WORKERS,
+    recording,
+    recording_now,
+    stage,
+)
 from autograder.sandbox.limits import MEMORY_MB
 from autograder.student.errors import first_line
 
@@ -148,6 +156,7 @@ def worker_init(device: str | None = None, threads: int | None = None, memory_mb
     from autograder.sandbox.boundary import worker_sandbox
     sandbox = worker_sandbox(device, threads, memory_mb)  # the run's, handed here
     import torch  # noqa: F401  (the judge's)
+
     import autograder.student.components  # noqa: F401
     if threads:
         torch.set_num_threads(threads)

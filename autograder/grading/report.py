@@ -9,9 +9,8 @@ from pathlib import Path
 
 from autograder.course.course_dir import Folder
 from autograder.course.schedule import LatePolicy
-from autograder.grading.run import Outcome
-
 from autograder.grading.record import plain_line, write_atomically
+from autograder.grading.run import Outcome
 from autograder.grading.standing import Row, Total, read_rows, row_points, totals
 from autograder.student.table import format_table
 

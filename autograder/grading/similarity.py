@@ -37,9 +37,9 @@ import copy
 import io
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,7 +124,7 @@ def compare(answers: Sequence[Answers], boilerplate: np.ndarray) -> list[Pair]:
     from copydetect import compare_files
     prints = [fingerprint(a.text, boilerplate) for a in answers]
     pairs: list[Pair] = []
-    for (a, fa), (b, fb) in combinations(zip(answers, prints), 2):
+    for (a, fa), (b, fb) in combinations(zip(answers, prints, strict=False), 2):
         _, shares, slices = compare_files(fa, fb)
         own = fa.token_coverage + fb.token_coverage
         matched = shares[0] * fa.token_coverage + shares[1] * fb.token_coverage
@@ -136,8 +136,8 @@ def compare(answers: Sequence[Answers], boilerplate: np.ndarray) -> list[Pair]:
 
 def read_answers(submission: "Submission", release: "NotebookNode", skipped: list[str]) -> Answers | None:
     """One intake Submission's Answers, or None with the reason added to ``skipped``."""
-    from autograder.grading.submission import unreadable_reason
     from autograder.grading.record import plain_line
+    from autograder.grading.submission import unreadable_reason
 
     whose = f"{submission.student}'s {submission.assignment}"
     problem = submission.refused or unreadable_reason(submission.path)  # type: ignore[arg-type]  # set unless refused
@@ -205,7 +205,7 @@ def highlighted(text: str, slices: Any) -> "Markup":
     from autograder.grading.sanitize import clean_html
     parts: list[str] = []
     at = 0
-    for start, end in sorted(zip(*(np.asarray(s, dtype=int) for s in slices))):
+    for start, end in sorted(zip(*(np.asarray(s, dtype=int) for s in slices), strict=False)):
         parts += [escape(text[at:start]), Markup('<span class="match">'),
                   escape(text[max(start, at):end]), Markup("</span>")]
         at = max(at, end)
@@ -228,7 +228,7 @@ def write_report(comparison: Comparison, out: str | Path, min_score: float = MIN
         old.unlink()
     for rank, pair in enumerate(listed, 1):
         sides = [(student, share, highlighted(text, slices)) for student, share, text, slices
-                 in zip(pair.students, pair.shares, pair.texts, pair.slices)]
+                 in zip(pair.students, pair.shares, pair.texts, pair.slices, strict=False)]
         write_atomically(folder / f"{rank}.html", pages.get_template("pair.html.j2").render(
             rank=rank, pair=pair, sides=sides))
     index = Path(out) / "index.html"

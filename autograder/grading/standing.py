@@ -14,8 +14,8 @@ A row's status:
 Points still to be graded by hand (written answers in formgrader's Manual Grading)
 count in ``max_score`` and not yet in ``score``: "72/74 (2 to grade by hand)"."""
 
-from dataclasses import dataclass, field
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 

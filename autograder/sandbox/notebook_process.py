@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbformat.v4 import new_output
 
-from autograder.sandbox.limits import CELL_SECONDS, Limits, ProcessGroup, confine, become_subreaper
+from autograder.sandbox.limits import CELL_SECONDS, Limits, ProcessGroup, become_subreaper, confine
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell

@@ -34,8 +34,8 @@ Audit (``audit_table()``: a normal user's policy, and as root):
 
 import os
 import textwrap
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import PACKAGE, SANDBOX, STUDENT
@@ -191,7 +191,7 @@ def missing(policy: Policy, bubblewrap_problem: str | None, cgroups_made: Sequen
     if bubblewrap_problem is not None:
         from autograder.sandbox.data_view import unprotected
         said += [FALLBACK.format(bubblewrap_problem), *unprotected()]
-    for (controller, _), made in zip(policy.cgroups, cgroups_made):
+    for (controller, _), made in zip(policy.cgroups, cgroups_made, strict=False):
         if not made:
             said.append(f"the sandbox's {CGROUP_WHAT[controller]} are not capped as a whole "
                         "(no cgroup could be made)")

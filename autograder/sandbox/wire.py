@@ -79,7 +79,8 @@ def warn_here(reported: JSON) -> None:
     for item in reported[:20]:
         if isinstance(item, dict):
             warnings.warn(StudentFPWarning(printable(item.get("message", ""), 300),
-                                           printable(item.get("line", ""), 300)))
+                                           printable(item.get("line", ""), 300)),
+                          stacklevel=1)  # where the grader reports it; the line is in the text
 
 
 def remote_error(name: str, message: str, location: str, line: str = "") -> RemoteError:
@@ -577,6 +578,7 @@ class Server:
 def describe(error: BaseException) -> dict[str, str]:
     """Type, message and where in the student's code (not this module) it was raised."""
     import traceback
+
     from autograder.student.errors import first_line, frame_location, student_frames
     frames = student_frames([f for f in traceback.extract_tb(error.__traceback__)
                              if not f.filename.endswith(("wire.py", "notebook_process.py"))])

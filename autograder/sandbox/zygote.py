@@ -128,8 +128,8 @@ def start_notebook(shell: "InteractiveShell", message: dict[str, Any], wire_fds:
     PID 1 of its own); returns (pid, scratch folder for the zygote to remove — None for
     a tmpfs of the notebook's own —, isolated, group). The intermediate exits at once:
     the zygote is a subreaper, so the notebook's process becomes its child."""
-    from autograder.sandbox.notebook_process import child_main
     from autograder.sandbox.limits import SCRATCH_BYTES, Limits, ProcessGroup
+    from autograder.sandbox.notebook_process import child_main
 
     limits = Limits(**message["limits"]) if message.get("limits") else None
     isolate_namespaces = message.get("namespaces", True)
@@ -222,8 +222,8 @@ def missing_here() -> list[str]:
 
 
 def serve(control: socket.socket) -> None:
-    from autograder.sandbox.notebook_process import warm_up
     from autograder.sandbox.limits import become_subreaper
+    from autograder.sandbox.notebook_process import warm_up
 
     shell = warm_up()
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no ptrace, no /proc/<pid>/mem of the zygote

@@ -39,9 +39,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from autograder.student.errors import (
+    ProcessGone,
+    first_line,
+    frame_location,
+    student_errstate,
+    student_frames,
+)
 from autograder.student.lending import fresh, lend
-from autograder.student.errors import (ProcessGone, first_line, frame_location, student_errstate,
-                                      student_frames)
 
 RTOL = 1e-7
 ATOL = 1e-10
@@ -419,7 +424,7 @@ def tolerances_apart(a, b, expected, rtol, atol):
             error = np.where(x == y, 0.0, np.abs(x - y))  # equal infinities: 0 apart
             return np.divide(error, atol + rtol * np.abs(e), out=np.zeros_like(error),
                              where=error != 0)  # a NaN stays NaN: never "apart enough"
-    return float(np.max([np.max(apart(*arrays), initial=0.0) for arrays in zip(a, b, expected)],
+    return float(np.max([np.max(apart(*arrays), initial=0.0) for arrays in zip(a, b, expected, strict=False)],
                         initial=0.0))
 
 
@@ -622,7 +627,7 @@ def torch_forward(torch_fn, x, params, device):
             raise StudentCodeError(f"your module has {len(params)} parameters, "
                                    f"torch's {type(module).__name__} has {len(tensors)}")
         with torch.no_grad():
-            for t, p in zip(tensors, params):
+            for t, p in zip(tensors, params, strict=False):
                 if tuple(t.shape) != np.shape(p):
                     raise StudentCodeError(f"parameter shape {np.shape(p)} != torch's "
                                            f"{tuple(t.shape)}")
@@ -682,7 +687,7 @@ def check_module(make: Callable[..., Any], torch_fn: Callable[..., Any], shapes:
                 names = param_names_of(impl)
                 grads = call_student("gradients()", impl.gradients)
                 checks += [(f"dL/d{n}", gr, t.grad, {"sizes": sizes})
-                           for n, gr, t in zip(names, grads, params_t)]
+                           for n, gr, t in zip(names, grads, params_t, strict=False)]
             for quantity, yours, expected, context in checks:
                 comparisons += 1
                 problem = compare(quantity, yours, expected, rtol, atol, context)
@@ -822,14 +827,14 @@ def check_optimizer(make: Callable[..., Any], make_torch: Callable[..., Any],
         for step in range(1, steps + 1):
             grads = [rng.standard_normal(s) for s in shapes]
             history.append(grads)
-            for t, g in zip(tensors, grads):
+            for t, g in zip(tensors, grads, strict=False):
                 t.grad = torch.tensor(g, device=device)
             reference.step()
             before = [p.copy() for p in params]
             call_student(f"step (call {step})", optimizer.step, [g.copy() for g in grads])
             expected = [t.detach().cpu().numpy() for t in tensors]
             known = None  # the known mistakes the parameters show, once one of them fails
-            for i, (p, t) in enumerate(zip(params, tensors)):
+            for i, (p, t) in enumerate(zip(params, tensors, strict=False)):
                 comparisons += 1
                 context = {"in_place": True, "known": known}
                 problem = compare(f"parameter {i} {p.shape} after step {step}", p,

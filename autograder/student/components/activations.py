@@ -49,7 +49,7 @@ def check_leaky_relu(LeakyReLU: Any, seed: int = 0, device: "str | torch.device"
 @declares(component="ELU", notebook=NOTEBOOK, torch="F.elu")
 def check_elu(ELU: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     return Verdict.combine("ELU", [
-        check_activation(lambda: ELU(alpha=alpha), lambda x, a=alpha: F.elu(x, alpha=a),
+        check_activation(lambda a=alpha: ELU(alpha=a), lambda x, a=alpha: F.elu(x, alpha=a),
                          f"ELU(alpha={alpha})", seed, device)
         for alpha in (1.0, 0.5)])
 

@@ -9,8 +9,16 @@ import torch.nn.functional as F
 
 from autograder.student.components.registry import declares
 from autograder.student.lending import lend
-from autograder.student.oracle import (CheckFinding, StudentCodeError, Verdict, call_student, check_function,
-                                       check_module, resolve_device, to_numpy)
+from autograder.student.oracle import (
+    CheckFinding,
+    StudentCodeError,
+    Verdict,
+    call_student,
+    check_function,
+    check_module,
+    resolve_device,
+    to_numpy,
+)
 
 NOTEBOOK = "04_backprop"
 
@@ -30,7 +38,7 @@ def check_linear(Linear: Any, seed: int = 0, device: "str | torch.device" = "aut
 def torch_mlp(sizes):
     """nn.Sequential(Linear, ReLU, …, Linear) with the same layer sizes."""
     layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False):
         layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
     return torch.nn.Sequential(*layers[:-1])
 
@@ -230,12 +238,13 @@ def check_initialiser(init, name, torch_fill, findings, mistakes, seed, device):
     defaults; once the weights are right, a seed must give them again, another seed others."""
     device = resolve_device(device)
     rng = np.random.default_rng(seed)
-    cases = [(shape, INIT_GAINS[i]) for shape, i in zip(INIT_SHAPES, rng.permutation(len(INIT_GAINS)))]
+    order = rng.permutation(len(INIT_GAINS))
+    cases = [(shape, INIT_GAINS[i]) for shape, i in zip(INIT_SHAPES, order, strict=False)]
     cases.append((INIT_DEFAULTS_SHAPE, None))
     failures = []
     for case, (shape, nonlinearity) in enumerate(cases, 1):
         draw_seed, torch_seed = (int(s) for s in rng.integers(1, 2**31, size=2))
-        torch_draw = torch_init(lambda t, g: torch_fill(t, g, nonlinearity), shape, torch_seed, device)
+        torch_draw = torch_init(lambda t, g, n=nonlinearity: torch_fill(t, g, n), shape, torch_seed, device)
         gain = torch.nn.init.calculate_gain(*(nonlinearity or torch_fill.default))
         args = (shape,) if nonlinearity is None else (shape, gain, draw_seed)
         given = (f"gain={gain:.4g}, rng={draw_seed}" if nonlinearity else

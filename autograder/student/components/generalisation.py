@@ -8,8 +8,19 @@ import torch
 
 from autograder.student.components.registry import declares
 from autograder.student.lending import lend
-from autograder.student.oracle import (ATOL, FLOAT32_ATOL, FLOAT32_RTOL, RTOL, CheckFinding, StudentCodeError,
-                                       Verdict, call_student, compare, resolve_device, to_numpy)
+from autograder.student.oracle import (
+    ATOL,
+    FLOAT32_ATOL,
+    FLOAT32_RTOL,
+    RTOL,
+    CheckFinding,
+    StudentCodeError,
+    Verdict,
+    call_student,
+    compare,
+    resolve_device,
+    to_numpy,
+)
 
 NOTEBOOK = "05_mnist_mlp"
 

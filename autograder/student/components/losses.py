@@ -9,8 +9,14 @@ import torch.nn.functional as F
 
 from autograder.student.components.registry import declares
 from autograder.student.lending import lend
-from autograder.student.oracle import (StudentCodeError, Verdict, call_student, check_loss, compare,
-                                       resolve_device)
+from autograder.student.oracle import (
+    StudentCodeError,
+    Verdict,
+    call_student,
+    check_loss,
+    compare,
+    resolve_device,
+)
 
 NOTEBOOK = "03_loss_and_gradient_descent"
 

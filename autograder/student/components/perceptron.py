@@ -136,7 +136,7 @@ def aliased_history(result, model=None, w_alone=False):
                 f"made mistakes): append a new tuple each epoch, (self.w.copy(), self.b)")
     kind = object_kind(entries[first][0])
     try:
-        final = np.array_equal(np.asarray(getattr(model, "w"), dtype=np.float64), numbers[stale[-1]][0])
+        final = np.array_equal(np.asarray(model.w, dtype=np.float64), numbers[stale[-1]][0])
     except Exception:  # no self.w, or one that is not numbers: say less
         final = False
     final = " as self.w (its final value)" if final else ""

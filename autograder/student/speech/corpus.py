@@ -163,7 +163,7 @@ def speak_in_batches(utterances, batch):
         for voice in dict.fromkeys(u["speaker"].voice for u in chunk):
             group = [u for u in chunk if u["speaker"].voice == voice]
             yield from zip(group, speak([u["text"] for u in group], voice,
-                                        [u["stretch"] for u in group]))
+                                        [u["stretch"] for u in group]), strict=False)
 
 
 def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch=40,
@@ -264,7 +264,7 @@ def read_split(folder, limit=None):
     if not (folder / "transcript").is_dir():
         return mfccs, None
     labels = [as_indices(np.load(folder / "transcript" / f.name)) for f in files]
-    for f, x, y in zip(files, mfccs, labels):
+    for f, x, y in zip(files, mfccs, labels, strict=False):
         if len(x) != len(y):
             raise ValueError(f"{f.name}: {len(x)} MFCC frames but {len(y)} labels")
     return mfccs, labels
