@@ -48,7 +48,7 @@ class MLP(Sequential):
             raise ValueError(f"an MLP needs at least [in, out] sizes, got {sizes}")
         rng = np.random.default_rng(rng)
         layers = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(Linear(n_in, n_out, rng=rng, dtype=dtype,
                                  input_grad=input_grad or i > 0))
             if i < len(sizes) - 2:

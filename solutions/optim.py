@@ -17,7 +17,7 @@ class SGD:
         self.buffers = [None] * len(self.params)
 
     def step(self, grads):
-        for i, (p, g) in enumerate(zip(self.params, grads, strict=False)):
+        for i, (p, g) in enumerate(zip(self.params, grads)):
             if self.weight_decay:
                 g = g + self.weight_decay * p
             if self.momentum:
@@ -47,7 +47,7 @@ class Adam:
         self.t += 1
         step_size = self.lr / (1 - self.beta1**self.t)
         sqrt_correction2 = np.sqrt(1 - self.beta2**self.t)
-        for p, g, m, v, tmp in zip(self.params, grads, self.m, self.v, self.scratch, strict=False):
+        for p, g, m, v, tmp in zip(self.params, grads, self.m, self.v, self.scratch):
             if self.weight_decay:
                 g = g + self.weight_decay * p
             # The same formula, written in place: temporaries cost more than the math.
