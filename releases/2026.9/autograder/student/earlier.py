@@ -31,12 +31,14 @@ import json
 import linecache
 import types
 from pathlib import Path
+from typing import Any
 
 CALLABLE_MODULES = {"np", "numpy", "math", "torch", "functools", "notebook"}
 _provided = None  # while the grader runs a notebook: {"course", "current", "handed_in"}
-_loaded = {}  # notebook -> ({notebook: stamp} of it and what it imported, module)
-_loading = []  # the notebooks being loaded, outermost first
-_used = []  # per notebook being loaded: the notebooks it imported
+_loaded: dict[str, tuple[dict[str, object], types.ModuleType]] = {}  # notebook -> ({notebook: stamp}
+# of it and what it imported, module)
+_loading: list[str] = []  # the notebooks being loaded, outermost first
+_used: list[set[str]] = []  # per notebook being loaded: the notebooks it imported
 
 
 class EarlierWorkError(ImportError):
@@ -87,7 +89,7 @@ def provide(course, current, handed_in):
     _loaded.clear()
 
 
-def notebook_cells(cells):
+def notebook_cells(cells: list[Any]) -> list[list[str]]:
     """[[role, label, source]] of a notebook's code cells (dicts as in an .ipynb), tests
     left out; the role (answer, added, given, definitions) comes from the metadata.
     Nothing is parsed here: the grader calls this outside the sandbox."""

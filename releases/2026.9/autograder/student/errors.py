@@ -6,6 +6,9 @@ are one line (``OneLineParser``, for ``firstmlp`` and the student-side commands)
 import argparse
 import os
 import re
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
 
 import numpy as np
 
@@ -25,24 +28,24 @@ class StudentFPWarning(RuntimeWarning):
     """A numpy floating-point warning raised by student code in another process,
     re-emitted on the grader's side by the wire: ``line`` is the student's source line."""
 
-    def __init__(self, message, line=""):
+    def __init__(self, message: str, line: str = "") -> None:
         super().__init__(message)
         self.line = line
 
 
-def student_errstate():
+def student_errstate() -> np.errstate:
     """``with student_errstate():`` around student code."""
-    return np.errstate(**STUDENT_ERRSTATE)
+    return np.errstate(**STUDENT_ERRSTATE)  # type: ignore[arg-type]  # numpy's stub types each keyword apart
 
 
-def first_line(error, limit=None):
+def first_line(error: object, limit: int | None = None) -> str:
     """The first non-blank line of an error's message (or of any text), else ""."""
     text = str(error).strip()
     line = text.splitlines()[0] if text else ""
     return line[:limit] if limit else line
 
 
-def student_frames(frames):
+def student_frames(frames: Sequence[traceback.FrameSummary]) -> list[traceback.FrameSummary]:
     """The frames of a traceback that are the student's: not numpy's or another
     installed package's (an error raised inside np.vectorize points at the line that
     called it), nor the checker's own (``autograder/``)."""
@@ -51,7 +54,7 @@ def student_frames(frames):
     return [f for f in frames if not f.filename.startswith(installed)]
 
 
-def frame_location(frame):
+def frame_location(frame: traceback.FrameSummary) -> str:
     """ " (line 12 in forward)", or for code imported from an earlier notebook
     " (line 12 in forward, your notebook 02_activations)"."""
     earlier = EARLIER.match(frame.filename or "")
@@ -62,5 +65,5 @@ def frame_location(frame):
 class OneLineParser(argparse.ArgumentParser):
     """argparse, whose errors are one line (``firstmlp grade: --workers: …``) and exit 2."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")

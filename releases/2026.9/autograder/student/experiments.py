@@ -37,7 +37,7 @@ def activation_statistics(init, activation, depth=20, width=256, batch=256, seed
             weights.append(W)
             cache.append((z, h))
         grad, gradient_std = rng.standard_normal((batch, width)), []
-        for W, (z, h) in zip(reversed(weights), reversed(cache)):
+        for W, (z, h) in zip(reversed(weights), reversed(cache), strict=False):
             grad = (grad * df(z, h)) @ W
             gradient_std.append(grad.std())
     return {"activation_std": np.array([h.std() for _, h in cache]),
@@ -101,7 +101,8 @@ def tuned_runs(MLP, CrossEntropyLoss, rules, X, y, **run):
     Returns {name: {"lr": best, "losses": its losses, "tried": {lr: end loss}}}."""
     tuned = {}
     for name, (make, lrs) in rules.items():
-        runs = {lr: per_step_losses(MLP, CrossEntropyLoss, lambda p, lr=lr: make(p, lr), X, y, **run)
+        runs = {lr: per_step_losses(MLP, CrossEntropyLoss, lambda p, lr=lr, make=make: make(p, lr),
+                                    X, y, **run)
                 for lr in lrs}
         tried = {lr: float(losses[-TAIL:].mean()) for lr, losses in runs.items()}
         tried = {lr: end if np.isfinite(end) else np.inf for lr, end in tried.items()}
@@ -170,7 +171,7 @@ REGULARISERS = {"no regulariser": {}, "weight decay": {"weight_decay": 1e-2},
 def regularised_mlp(Linear, ReLU, Sequential, Dropout, sizes, p=0.0, seed=0):
     """Linear → ReLU (→ Dropout(p)) → … → Linear in float32, the first layer without dL/dx."""
     rng, layers = np.random.default_rng(seed), []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
         layers.append(Linear(n_in, n_out, rng=rng, dtype=np.float32, input_grad=i > 0))
         if i < len(sizes) - 2:
             layers.append(ReLU())
@@ -225,7 +226,7 @@ def plot_regularisation(runs, early=None):
     one colour per run; ``early`` = (best epoch, stop epoch) of early stopping, drawn on
     the unregularised run."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for (name, curves), colour in zip(runs.items(), ("tab:red", "tab:blue", "tab:green")):
+    for (name, curves), colour in zip(runs.items(), ("tab:red", "tab:blue", "tab:green"), strict=False):
         epochs = np.arange(1, len(curves["train_loss"]) + 1)
         for ax, metric, scale in ((left, "loss", 1), (right, "accuracy", 100)):
             ax.plot(epochs, scale * curves[f"train_{metric}"], "--", color=colour, lw=1,

@@ -16,13 +16,16 @@ holds it (a weak registry), so a lending ends with the check that made it.
 
 import sys
 import weakref
+from typing import TypeVar
 
 import numpy as np
 
-_LENT = weakref.WeakValueDictionary()  # id(array) -> array, while the check holds it
+# id(array) -> array, while the check holds it
+_LENT: "weakref.WeakValueDictionary[int, np.ndarray]" = weakref.WeakValueDictionary()
+T = TypeVar("T")  # lend hands back what it was given
 
 
-def lend(value):
+def lend(value: T) -> T:
     """Lend ``value`` (an array, or a list/tuple of arrays) to student code: passed as
     is and mirrored back through the wire. Returns ``value``."""
     if isinstance(value, np.ndarray):
@@ -35,7 +38,7 @@ def lend(value):
     return value
 
 
-def is_lent(value):
+def is_lent(value: object) -> bool:
     """True for an array a check lent (and still holds)."""
     return isinstance(value, np.ndarray) and _LENT.get(id(value)) is value
 

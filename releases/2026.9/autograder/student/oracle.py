@@ -30,17 +30,23 @@ A check returns a ``Verdict``; ``verdict.assert_passed()`` raises an
 """
 
 import linecache
-import os
 import re
 import traceback
 import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
+from autograder.student.errors import (
+    ProcessGone,
+    first_line,
+    frame_location,
+    student_errstate,
+    student_frames,
+)
 from autograder.student.lending import fresh, lend
-from autograder.student.errors import (ProcessGone, first_line, frame_location, student_errstate,
-                                      student_frames)
 
 RTOL = 1e-7
 ATOL = 1e-10
@@ -53,13 +59,10 @@ DISTINCT = 100  # a known mistake is named only when it is this many tolerances 
 EXP_OVERFLOW = float(np.log(np.finfo(np.float64).max))  # ≈ 709.78: exp(t) is inf beyond
 
 
-def resolve_device(device="auto"):
-    """"auto": $FIRSTMLP_DEVICE when the grader set it, else CUDA when torch sees a
-    GPU, else CPU."""
+def resolve_device(device: "str | torch.device" = "auto") -> torch.device:
+    """"auto": CUDA when torch sees a GPU, else CPU. (The grader hands its run's device
+    to every check it calls; nothing is read from the environment.)"""
     if device == "auto":
-        forced = os.environ.get("FIRSTMLP_DEVICE")
-        if forced:
-            return torch.device(forced)
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 
@@ -69,25 +72,26 @@ class Verdict:
     ``advice`` what the student's code did that did not cost points (by default, what
     ``call_student`` recorded since the last verdict was made)."""
 
-    def __init__(self, name, failures=(), comparisons=0, advice=None, against="torch"):
+    def __init__(self, name: str, failures: Iterable[str] = (), comparisons: int = 0,
+                 advice: Iterable[str] | None = None, against: str | None = "torch") -> None:
         self.name, self.failures, self.comparisons = name, list(failures), comparisons
         self.advice = list(dict.fromkeys(take_advice() if advice is None else advice))
         self.against = against  # what the numbers were compared with; None: plain checks
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         return not self.failures
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.passed
 
-    def counted(self, how_many):
+    def counted(self, how_many: int) -> str:
         """ "3 comparisons with torch", "1 check" """
         noun = "comparison" if self.against else "check"
         return (f"{how_many} {noun}{'' if how_many == 1 else 's'}"
                 + (f" with {self.against}" if self.against else ""))
 
-    def __str__(self):
+    def __str__(self) -> str:
         unstarted = not_attempted(self.failures)
         if self.passed:
             lines = [f"{self.name}: " + (f"all {self.counted(self.comparisons)} passed"
@@ -101,14 +105,14 @@ class Verdict:
 
     __repr__ = __str__
 
-    def assert_passed(self):
+    def assert_passed(self) -> "Verdict":
         __tracebackhide__ = True  # pytest shows the message, not this frame
         if not self.passed:
             raise CheckFailed(str(self))
         return self
 
     @classmethod
-    def combine(cls, name, verdicts):
+    def combine(cls, name: str, verdicts: Iterable["Verdict"]) -> "Verdict":
         verdicts = list(verdicts)
         return cls(name, [f"{v.name}: {f}" for v in verdicts for f in v.failures],
                    sum(v.comparisons for v in verdicts),
@@ -121,7 +125,7 @@ class CheckFailed(AssertionError):
     (IPython's ``_render_traceback_``): the checker's own frames say nothing to the
     student, the message says what to fix."""
 
-    def _render_traceback_(self):
+    def _render_traceback_(self) -> list[str]:
         first, *rest = str(self).splitlines() or [""]
         return [f"\x1b[0;31mCheck failed\x1b[0m: {first}", *rest]
 
@@ -137,16 +141,17 @@ NOT_IMPLEMENTED = re.compile(r"your ([\w.()\[\]]+) raised NotImplementedError[^(
 CASE = re.compile(r" on (?:input|arguments|predictions) .*?\(case \d+ of \d+(?:, [^)]*)?\)")
 
 
-def not_attempted(failures):
+def not_attempted(failures: Sequence[str]) -> str | None:
     """When every failure is student code still raising NotImplementedError: one
     phrase naming where ("your forward (line 6) still raises …"); else None."""
     found = [NOT_IMPLEMENTED.search(f) for f in failures]
     if not failures or not all(found):
         return None
+    matches = [m for m in found if m]  # all of them, as checked (typed for mypy)
     places = list(dict.fromkeys(f"{m[1]}{f' (line {m[2]}{m[3] or str()})' if m[2] else ''}"
-                                for m in found))
+                                for m in matches))
     verb = "raises" if len(places) == 1 else "raise"
-    earlier = [m[3].removeprefix(", your ") for m in found if m[3]]
+    earlier = [m[3].removeprefix(", your ") for m in matches if m[3]]
     fix = (f"finish {earlier[0]} first: this one imports your work from it (as saved; when "
            "graded, as handed in)"
            if earlier else "replace `raise NotImplementedError()` with your code")
@@ -158,11 +163,11 @@ PARAMETER = re.compile(r"parameter \d+ \([\d, ]*\)")
 SETTING = re.compile(r"\w+\(\{[^{}]*\}\): ")  # a combined check's part, e.g. "Adam({'lr': 0.01}): "
 
 
-def same_error_once(failures):
+def same_error_once(failures: Sequence[str]) -> list[str]:
     """Failures that say the same on several inputs (an exception, a list returned, one
     cause: the words without the input's description and the numbers of the worst
     element), said once with a count: "on 4 of 5 inputs: …", the first one shown."""
-    groups = {}
+    groups: dict[str, list[str]] = {}
     for failure in failures:
         key = PARAMETER.sub("parameter", NUMBERS.sub("", CASE.sub("", SETTING.sub("", failure))))
         groups.setdefault(key, []).append(failure)
@@ -191,7 +196,7 @@ class StudentCodeError(Exception):
     """The implementation raised, or returned something that cannot be compared."""
 
 
-def describe_exception(where, error):
+def describe_exception(where: str, error: BaseException) -> str:
     """ "your forward raised ValueError: msg (line 12 in forward)" """
     if isinstance(error, ProcessGone):  # the graded process died or hung
         return f"your {where} did not return: the notebook's process {error}"
@@ -212,7 +217,7 @@ def describe_exception(where, error):
     return text
 
 
-_ADVICE = []  # (note, rewrite, input values, why there): recorded by call_student
+_ADVICE: list[tuple[object, ...]] = []  # (note, rewrite, input values, why there): recorded by call_student
 
 
 def gathered(records):
@@ -235,7 +240,7 @@ def at_inputs(values, why):
     return f" at x = {', '.join(f'{v:g}' for v in values[:3])}{more}{why}"
 
 
-def take_advice():
+def take_advice() -> list[str]:
     """The warnings recorded since the last verdict, as advice: they cost nothing."""
     advice = [f"{note} — the numbers were still right, so it cost nothing"
               + (f"; to avoid it: {rewrite}" if rewrite else "")
@@ -419,7 +424,7 @@ def tolerances_apart(a, b, expected, rtol, atol):
             error = np.where(x == y, 0.0, np.abs(x - y))  # equal infinities: 0 apart
             return np.divide(error, atol + rtol * np.abs(e), out=np.zeros_like(error),
                              where=error != 0)  # a NaN stays NaN: never "apart enough"
-    return float(np.max([np.max(apart(*arrays), initial=0.0) for arrays in zip(a, b, expected)],
+    return float(np.max([np.max(apart(*arrays), initial=0.0) for arrays in zip(a, b, expected, strict=False)],
                         initial=0.0))
 
 
@@ -622,7 +627,7 @@ def torch_forward(torch_fn, x, params, device):
             raise StudentCodeError(f"your module has {len(params)} parameters, "
                                    f"torch's {type(module).__name__} has {len(tensors)}")
         with torch.no_grad():
-            for t, p in zip(tensors, params):
+            for t, p in zip(tensors, params, strict=False):
                 if tuple(t.shape) != np.shape(p):
                     raise StudentCodeError(f"parameter shape {np.shape(p)} != torch's "
                                            f"{tuple(t.shape)}")
@@ -634,8 +639,10 @@ def torch_forward(torch_fn, x, params, device):
     return torch_fn(xt, *tensors), xt, tensors
 
 
-def check_module(make, torch_fn, shapes, name=None, seed=0, device="auto",
-                 edge_values=False, rtol=RTOL, atol=ATOL, mistakes=()):
+def check_module(make: Callable[..., Any], torch_fn: Callable[..., Any], shapes: Sequence[tuple[int, ...]],
+                 name: str | None = None, seed: int = 0, device: "str | torch.device" = "auto",
+                 edge_values: bool = False, rtol: float = RTOL, atol: float = ATOL,
+                 mistakes: Sequence[Any] = ()) -> Verdict:
     """Compare forward, dL/dx and dL/dθ of a module with ``torch_fn`` on inputs of
     each shape in ``shapes``, with upstream gradient g drawn per case (L = Σ g·y).
 
@@ -646,7 +653,7 @@ def check_module(make, torch_fn, shapes, name=None, seed=0, device="auto",
     """
     device = resolve_device(device)
     rng = np.random.default_rng(seed)
-    name = name or getattr(make, "__name__", type(make).__name__)
+    name = name or str(getattr(make, "__name__", type(make).__name__))
     failures, comparisons = [], 0
     for case, shape in enumerate(shapes, 1):
         x = draw_input(rng, shape, edge_values)
@@ -680,7 +687,7 @@ def check_module(make, torch_fn, shapes, name=None, seed=0, device="auto",
                 names = param_names_of(impl)
                 grads = call_student("gradients()", impl.gradients)
                 checks += [(f"dL/d{n}", gr, t.grad, {"sizes": sizes})
-                           for n, gr, t in zip(names, grads, params_t)]
+                           for n, gr, t in zip(names, grads, params_t, strict=False)]
             for quantity, yours, expected, context in checks:
                 comparisons += 1
                 problem = compare(quantity, yours, expected, rtol, atol, context)
@@ -692,13 +699,14 @@ def check_module(make, torch_fn, shapes, name=None, seed=0, device="auto",
     return Verdict(name, failures, comparisons)
 
 
-def check_function(fn, torch_fn, make_args, cases=4, name=None, seed=0, device="auto",
-                   rtol=RTOL, atol=ATOL):
+def check_function(fn: Callable[..., Any], torch_fn: Callable[..., Any], make_args: Callable[..., Any],
+                   cases: int = 4, name: str | None = None, seed: int = 0,
+                   device: "str | torch.device" = "auto", rtol: float = RTOL, atol: float = ATOL) -> Verdict:
     """Forward-only check of a plain function: for each case, ``make_args(rng)``
     returns a tuple of numpy arrays; fn(*args) must equal torch_fn(*tensors)."""
     device = resolve_device(device)
     rng = np.random.default_rng(seed)
-    name = name or getattr(fn, "__name__", "function")
+    name = name or str(getattr(fn, "__name__", "function"))
     failures = []
     for case in range(1, cases + 1):
         args = make_args(rng)
@@ -720,8 +728,9 @@ def check_function(fn, torch_fn, make_args, cases=4, name=None, seed=0, device="
     return Verdict(name, failures, cases)
 
 
-def check_loss(make, torch_fn, cases, name=None, seed=0, device="auto", rtol=RTOL, atol=ATOL,
-               factors=None):
+def check_loss(make: Callable[..., Any], torch_fn: Callable[..., Any], cases: Sequence[Any],
+               name: str | None = None, seed: int = 0, device: "str | torch.device" = "auto",
+               rtol: float = RTOL, atol: float = ATOL, factors: Any = None) -> Verdict:
     """Compare a loss's value and dL/dpred with ``torch_fn(pred, target)``.
 
     cases: a list of ``make_case(rng) -> (pred, target)``; the loss implementation
@@ -732,7 +741,7 @@ def check_loss(make, torch_fn, cases, name=None, seed=0, device="auto", rtol=RTO
     """
     device = resolve_device(device)
     rng = np.random.default_rng(seed)
-    name = name or getattr(make, "__name__", type(make).__name__)
+    name = name or str(getattr(make, "__name__", type(make).__name__))
     failures, comparisons, kinds = [], 0, []
     for case, make_case in enumerate(cases, 1):
         pred, target = make_case(rng)
@@ -795,8 +804,10 @@ def target_kinds(failures, kinds):
     return [failure + note for failure in failures]
 
 
-def check_optimizer(make, make_torch, shapes=((4, 3), (3,), (1, 5)), steps=6, name=None,
-                    seed=0, device="auto", rtol=RTOL, atol=ATOL, mistakes=()):
+def check_optimizer(make: Callable[..., Any], make_torch: Callable[..., Any],
+                    shapes: Sequence[tuple[int, ...]] = ((4, 3), (3,), (1, 5)), steps: int = 6,
+                    name: str | None = None, seed: int = 0, device: "str | torch.device" = "auto",
+                    rtol: float = RTOL, atol: float = ATOL, mistakes: Sequence[Any] = ()) -> Verdict:
     """Run ``steps`` updates of ``make(params)`` (numpy arrays, updated in place by
     ``step(grads)``) and ``make_torch(tensors)`` on the same seeded gradients; compare
     every parameter after every step. mistakes: (name, run(initial params, gradients
@@ -804,7 +815,7 @@ def check_optimizer(make, make_torch, shapes=((4, 3), (3,), (1, 5)), steps=6, na
     match one (``shows_mistake``) is told which."""
     device = resolve_device(device)
     rng = np.random.default_rng(seed)
-    name = name or getattr(make, "__name__", "optimizer")
+    name = name or str(getattr(make, "__name__", "optimizer"))
     params = lend([rng.standard_normal(s) for s in shapes])  # state updated in place
     initial = [p.copy() for p in params]
     tensors = [torch.tensor(p, device=device, requires_grad=True) for p in params]
@@ -816,14 +827,14 @@ def check_optimizer(make, make_torch, shapes=((4, 3), (3,), (1, 5)), steps=6, na
         for step in range(1, steps + 1):
             grads = [rng.standard_normal(s) for s in shapes]
             history.append(grads)
-            for t, g in zip(tensors, grads):
+            for t, g in zip(tensors, grads, strict=False):
                 t.grad = torch.tensor(g, device=device)
             reference.step()
             before = [p.copy() for p in params]
             call_student(f"step (call {step})", optimizer.step, [g.copy() for g in grads])
             expected = [t.detach().cpu().numpy() for t in tensors]
             known = None  # the known mistakes the parameters show, once one of them fails
-            for i, (p, t) in enumerate(zip(params, tensors)):
+            for i, (p, t) in enumerate(zip(params, tensors, strict=False)):
                 comparisons += 1
                 context = {"in_place": True, "known": known}
                 problem = compare(f"parameter {i} {p.shape} after step {step}", p,

@@ -180,7 +180,7 @@ def plot_activations(layers, columns=4):
                                                                          3 * rows), squeeze=False)
     for ax in axes.flat[len(curves):]:
         ax.remove()
-    for ax, (name, (x, y, dy)) in zip(axes.flat, curves.items()):
+    for ax, (name, (x, y, dy)) in zip(axes.flat, curves.items(), strict=False):
         draw_activation(x.ravel(), np.ravel(y), np.ravel(dy), name, ax)
     fig.tight_layout()
     return fig
@@ -217,7 +217,7 @@ def plot_confusion_matrix(matrix, labels=None, title="Confusion matrix"):
 def plot_predictions(images, labels, predictions, rows=3, cols=6):
     """A grid of digits titled 'pred (true)', mistakes in red."""
     fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows))
-    for ax, image, label, prediction in zip(axes.flat, images, labels, predictions):
+    for ax, image, label, prediction in zip(axes.flat, images, labels, predictions, strict=False):
         ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray")
         ax.set_title(f"{prediction} ({label})", color="black" if prediction == label else "red")
         ax.axis("off")
@@ -241,7 +241,7 @@ def plot_utterance(wave, rate, features, labels, names, title=""):
     middle.set(ylabel="MFCC (standardised)")
     labels = np.asarray(labels)
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
-    for start, end in zip(starts, np.r_[starts[1:], len(labels)]):
+    for start, end in zip(starts, np.r_[starts[1:], len(labels)], strict=False):
         bottom.axvspan(frames[start], end / 100, color=plt.cm.tab20(labels[start] % 20), alpha=0.6)
         bottom.text((frames[start] + end / 100) / 2, 0.5, names[labels[start]], ha="center",
                     va="center", fontsize=7, rotation=90 if end - start < 6 else 0)

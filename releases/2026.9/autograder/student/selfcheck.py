@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.student.execute import execute_notebook
+from autograder.student.execute import CELL_SECONDS, execute_notebook
 from autograder.student.table import format_table, points
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
@@ -38,7 +38,7 @@ def question_status(cell):
     return PASSED, "\n".join(advice)
 
 
-def check_notebook(path, timeout=600):
+def check_notebook(path, timeout=CELL_SECONDS):
     """[(question, points, status, message)] for every graded cell of the notebook."""
     notebook = execute_notebook(path, cwd=Path(path).resolve().parent, timeout=timeout)
     results = []
@@ -98,7 +98,7 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="run a notebook's visible tests")
     check.add_argument("notebook", type=Path)
-    check.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    check.add_argument("--timeout", type=int, default=CELL_SECONDS, help="seconds per cell")
     check.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)
     if not args.notebook.is_file():

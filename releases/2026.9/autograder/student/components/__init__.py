@@ -10,12 +10,19 @@ check_relu`` and ``components.check_relu`` work as before.
 Student-safe: nothing here knows the reference solution.
 """
 
-from autograder.student.components.registry import (REGISTRY, Component, data_needed,  # noqa: F401
-                                                     declares, of_notebook, probe, registered)
-from autograder.student.components.perceptron import *  # noqa: F401,F403
-from autograder.student.components.activations import *  # noqa: F401,F403
-from autograder.student.components.losses import *  # noqa: F401,F403
-from autograder.student.components.backprop import *  # noqa: F401,F403
-from autograder.student.components.mnist import *  # noqa: F401,F403
-from autograder.student.components.generalisation import *  # noqa: F401,F403
-from autograder.student.components.speech import *  # noqa: F401,F403
+from autograder.student.components.activations import *
+from autograder.student.components.backprop import *
+from autograder.student.components.generalisation import *
+from autograder.student.components.losses import *
+from autograder.student.components.mnist import *
+from autograder.student.components.perceptron import *
+from autograder.student.components.registry import (
+    REGISTRY,
+    Component,
+    data_needed,
+    declares,
+    of_notebook,
+    probe,
+    registered,
+)
+from autograder.student.components.speech import *

@@ -1,6 +1,8 @@
 """Notebook 2's checks: the activations, forward and backward, against torch."""
 
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -21,22 +23,22 @@ def check_activation(make, torch_fn, name, seed=0, device="auto", mistakes=()):
 
 
 @declares(component="Sigmoid", notebook=NOTEBOOK, torch="torch.sigmoid")
-def check_sigmoid(Sigmoid, seed=0, device="auto"):
+def check_sigmoid(Sigmoid: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     return check_activation(Sigmoid, torch.sigmoid, "Sigmoid", seed, device)
 
 
 @declares(component="Tanh", notebook=NOTEBOOK, torch="torch.tanh")
-def check_tanh(Tanh, seed=0, device="auto"):
+def check_tanh(Tanh: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     return check_activation(Tanh, torch.tanh, "Tanh", seed, device)
 
 
 @declares(component="ReLU", notebook=NOTEBOOK, torch="F.relu")
-def check_relu(ReLU, seed=0, device="auto"):
+def check_relu(ReLU: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     return check_activation(ReLU, F.relu, "ReLU", seed, device)
 
 
 @declares(component="LeakyReLU", notebook=NOTEBOOK, torch="F.leaky_relu(x, 0.1)")
-def check_leaky_relu(LeakyReLU, seed=0, device="auto"):
+def check_leaky_relu(LeakyReLU: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """Slope 0.1, the seed's max(0.1x, x): the class's default must be 0.1."""
     return check_activation(LeakyReLU, lambda x: F.leaky_relu(x, 0.1), "LeakyReLU(0.1)",
                             seed, device, mistakes=[
@@ -45,15 +47,15 @@ def check_leaky_relu(LeakyReLU, seed=0, device="auto"):
 
 
 @declares(component="ELU", notebook=NOTEBOOK, torch="F.elu")
-def check_elu(ELU, seed=0, device="auto"):
+def check_elu(ELU: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     return Verdict.combine("ELU", [
-        check_activation(lambda: ELU(alpha=alpha), lambda x, a=alpha: F.elu(x, alpha=a),
+        check_activation(lambda a=alpha: ELU(alpha=a), lambda x, a=alpha: F.elu(x, alpha=a),
                          f"ELU(alpha={alpha})", seed, device)
         for alpha in (1.0, 0.5)])
 
 
 @declares(component="GELU", notebook=NOTEBOOK, torch="F.gelu")
-def check_gelu(GELU, seed=0, device="auto"):
+def check_gelu(GELU: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """Both of torch's modes: approximate="none" is x·Φ(x) (Φ the normal CDF, via
     erf), approximate="tanh" is ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
     other = {"none": "tanh", "tanh": "none"}
@@ -67,7 +69,7 @@ def check_gelu(GELU, seed=0, device="auto"):
 
 
 @declares(component="SiLU", notebook=NOTEBOOK, torch="F.silu")
-def check_silu(SiLU, seed=0, device="auto"):
+def check_silu(SiLU: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     return check_activation(SiLU, F.silu, "SiLU", seed, device)
 
 
@@ -81,7 +83,7 @@ MAXOUT_CASES = [  # (in_features, out_features, k, batch)
 
 
 @declares(component="Maxout", notebook=NOTEBOOK, torch="k × F.linear + torch.max")
-def check_maxout(Maxout, seed=0, device="auto"):
+def check_maxout(Maxout: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """Maxout(in, out, k) against torch_maxout, plus one layer whose pieces tie
     everywhere (the gradient must go to the first piece, as torch.max sends it)."""
     verdicts = [check_module(lambda i=i, o=o, k=k: Maxout(i, o, k=k), torch_maxout, [(n, i)],
@@ -101,7 +103,8 @@ def check_maxout(Maxout, seed=0, device="auto"):
 
 
 @declares(component="stable_sigmoid", notebook=NOTEBOOK, torch="torch.sigmoid")
-def check_stable_sigmoid(stable_sigmoid, seed=0, device="auto"):
+def check_stable_sigmoid(stable_sigmoid: Any, seed: int = 0,
+                         device: "str | torch.device" = "auto") -> Verdict:
     """σ(z) elementwise, right and finite for |z| up to 1e4 (a numpy warning on the
     way is advice, not a failure: a check judges numbers)."""
     def make_args(rng):

@@ -1,14 +1,24 @@
 """Notebook 4's checks: Linear, the MLP, the numerical gradient, initialisation."""
 
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from autograder.student.components.registry import declares
 from autograder.student.lending import lend
-from autograder.student.oracle import (CheckFinding, StudentCodeError, Verdict, call_student, check_function,
-                                       check_module, resolve_device, to_numpy)
+from autograder.student.oracle import (
+    CheckFinding,
+    StudentCodeError,
+    Verdict,
+    call_student,
+    check_function,
+    check_module,
+    resolve_device,
+    to_numpy,
+)
 
 NOTEBOOK = "04_backprop"
 
@@ -17,7 +27,7 @@ LINEAR_CASES = [(5, 3, 1), (5, 3, 8), (3, 7, 4), (1, 1, 2)]  # (in, out, batch)
 
 
 @declares(component="Linear", notebook=NOTEBOOK, torch="F.linear")
-def check_linear(Linear, seed=0, device="auto"):
+def check_linear(Linear: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """y = x Wᵀ + b against F.linear, batch 1 and non-square weights included."""
     return Verdict.combine("Linear", [
         check_module(lambda i=i, o=o: Linear(i, o), F.linear, [(n, i)],
@@ -28,7 +38,7 @@ def check_linear(Linear, seed=0, device="auto"):
 def torch_mlp(sizes):
     """nn.Sequential(Linear, ReLU, …, Linear) with the same layer sizes."""
     layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False):
         layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
     return torch.nn.Sequential(*layers[:-1])
 
@@ -37,7 +47,7 @@ MLP_SIZES = [[5, 3], [5, 7, 4], [6, 8, 8, 5, 3]]
 
 
 @declares(component="MLP", notebook=NOTEBOOK, torch="nn.Sequential")
-def check_mlp(MLP, seed=0, device="auto"):
+def check_mlp(MLP: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """MLP(sizes) of depth 1 to 4 against nn.Sequential, parameters copied across."""
     return Verdict.combine("MLP", [
         check_module(lambda s=sizes: MLP(s), torch_mlp(sizes), [(1, sizes[0]), (6, sizes[0])],
@@ -53,7 +63,8 @@ FD_TARGETS = [  # (numpy f(x), torch f(t)): smooth functions with known gradient
 
 
 @declares(component="numerical_gradient", notebook=NOTEBOOK, torch="torch autograd")
-def check_numerical_gradient(numerical_gradient, seed=0, device="auto"):
+def check_numerical_gradient(numerical_gradient: Any, seed: int = 0,
+                             device: "str | torch.device" = "auto") -> Verdict:
     """Central differences of smooth functions against torch autograd
     (rtol 1e-5, atol 1e-7: finite differences are accurate to O(ε²)); x must come
     back unchanged (to within the rounding of x + ε − ε)."""
@@ -227,12 +238,13 @@ def check_initialiser(init, name, torch_fill, findings, mistakes, seed, device):
     defaults; once the weights are right, a seed must give them again, another seed others."""
     device = resolve_device(device)
     rng = np.random.default_rng(seed)
-    cases = [(shape, INIT_GAINS[i]) for shape, i in zip(INIT_SHAPES, rng.permutation(len(INIT_GAINS)))]
+    order = rng.permutation(len(INIT_GAINS))
+    cases = [(shape, INIT_GAINS[i]) for shape, i in zip(INIT_SHAPES, order, strict=False)]
     cases.append((INIT_DEFAULTS_SHAPE, None))
     failures = []
     for case, (shape, nonlinearity) in enumerate(cases, 1):
         draw_seed, torch_seed = (int(s) for s in rng.integers(1, 2**31, size=2))
-        torch_draw = torch_init(lambda t, g: torch_fill(t, g, nonlinearity), shape, torch_seed, device)
+        torch_draw = torch_init(lambda t, g, n=nonlinearity: torch_fill(t, g, n), shape, torch_seed, device)
         gain = torch.nn.init.calculate_gain(*(nonlinearity or torch_fill.default))
         args = (shape,) if nonlinearity is None else (shape, gain, draw_seed)
         given = (f"gain={gain:.4g}, rng={draw_seed}" if nonlinearity else
@@ -280,7 +292,7 @@ def torch_xavier_uniform(tensor, generator, nonlinearity):
     return torch.nn.init.xavier_uniform_(tensor, generator=generator, **gain)
 
 
-torch_xavier_uniform.default = ("linear",)  # gain 1
+torch_xavier_uniform.default = ("linear",)  # type: ignore[attr-defined]  # a function's attribute; gain 1
 
 
 def torch_kaiming_normal(tensor, generator, nonlinearity):
@@ -291,11 +303,12 @@ def torch_kaiming_normal(tensor, generator, nonlinearity):
                                          nonlinearity=name, generator=generator)
 
 
-torch_kaiming_normal.default = ("leaky_relu", 0.0)  # gain √2
+torch_kaiming_normal.default = ("leaky_relu", 0.0)  # type: ignore[attr-defined]  # a function's attribute; gain √2
 
 
 @declares(component="xavier_uniform", notebook=NOTEBOOK, torch="torch.nn.init.xavier_uniform_")
-def check_xavier_uniform(xavier_uniform, seed=0, device="auto"):
+def check_xavier_uniform(xavier_uniform: Any, seed: int = 0,
+                         device: "str | torch.device" = "auto") -> Verdict:
     """W ~ U(−a, a), a = gain·√(6/(fan_in + fan_out)), W of shape (out, in), against
     torch.nn.init.xavier_uniform_ (default gain 1)."""
     return check_initialiser(xavier_uniform, "xavier_uniform", torch_xavier_uniform,
@@ -303,7 +316,8 @@ def check_xavier_uniform(xavier_uniform, seed=0, device="auto"):
 
 
 @declares(component="kaiming_normal", notebook=NOTEBOOK, torch="torch.nn.init.kaiming_normal_")
-def check_kaiming_normal(kaiming_normal, seed=0, device="auto"):
+def check_kaiming_normal(kaiming_normal: Any, seed: int = 0,
+                         device: "str | torch.device" = "auto") -> Verdict:
     """W ~ N(0, std²), std = gain/√fan_in, W of shape (out, in), against
     torch.nn.init.kaiming_normal_ (mode 'fan_in'; default gain √2, ReLU's)."""
     return check_initialiser(kaiming_normal, "kaiming_normal", torch_kaiming_normal,

@@ -1,13 +1,26 @@
 """Notebook 5's checks (part B): Dropout and BatchNorm1d against torch."""
 
 
+from typing import Any
+
 import numpy as np
 import torch
 
 from autograder.student.components.registry import declares
 from autograder.student.lending import lend
-from autograder.student.oracle import (ATOL, FLOAT32_ATOL, FLOAT32_RTOL, RTOL, CheckFinding, StudentCodeError,
-                                       Verdict, call_student, compare, resolve_device, to_numpy)
+from autograder.student.oracle import (
+    ATOL,
+    FLOAT32_ATOL,
+    FLOAT32_RTOL,
+    RTOL,
+    CheckFinding,
+    StudentCodeError,
+    Verdict,
+    call_student,
+    compare,
+    resolve_device,
+    to_numpy,
+)
 
 NOTEBOOK = "05_mnist_mlp"
 
@@ -190,7 +203,7 @@ def dropout_identity(Dropout, shape, rng, device):
 
 
 @declares(component="Dropout", notebook=NOTEBOOK, torch="nn.Dropout")
-def check_dropout(Dropout, seed=0, device="auto"):
+def check_dropout(Dropout: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """Inverted dropout against nn.Dropout(p). The student draws its own mask (any RNG):
     it is recovered from the training output (each element 0 or x/(1 − p)), must drop
     about p of a large input (a binomial bound 7σ wide), and torch's definition with that

@@ -1,14 +1,22 @@
 """Notebook 3's checks: MSE, softmax cross-entropy, gradient descent."""
 
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from autograder.student.components.registry import declares
 from autograder.student.lending import lend
-from autograder.student.oracle import (StudentCodeError, Verdict, call_student, check_loss, compare,
-                                       resolve_device)
+from autograder.student.oracle import (
+    StudentCodeError,
+    Verdict,
+    call_student,
+    check_loss,
+    compare,
+    resolve_device,
+)
 
 NOTEBOOK = "03_loss_and_gradient_descent"
 
@@ -18,7 +26,7 @@ def regression_case(shape):
 
 
 @declares(component="MSELoss", notebook=NOTEBOOK, torch="F.mse_loss")
-def check_mse(MSELoss, seed=0, device="auto"):
+def check_mse(MSELoss: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """L = mean (ŷ - y)² against F.mse_loss (reduction="mean")."""
     cases = [regression_case(s) for s in [(1, 1), (5, 3), (4,), (2, 3, 4)]]
     factors = {"loss value": {0.5: "yours is exactly ½ of torch's: a ½ in front of the mean? "
@@ -44,7 +52,8 @@ def classification_case(n, c, target, scale=1.0):
 
 
 @declares(component="CrossEntropyLoss", notebook=NOTEBOOK, torch="F.cross_entropy")
-def check_cross_entropy(CrossEntropyLoss, seed=0, device="auto"):
+def check_cross_entropy(CrossEntropyLoss: Any, seed: int = 0,
+                        device: "str | torch.device" = "auto") -> Verdict:
     """Softmax cross-entropy against F.cross_entropy: labels, one-hot and probability
     targets, batch 1, and logits of magnitude ~1000 (log-sum-exp must be stable)."""
     cases = [classification_case(1, 3, "labels"), classification_case(8, 10, "labels"),
@@ -55,7 +64,8 @@ def check_cross_entropy(CrossEntropyLoss, seed=0, device="auto"):
 
 
 @declares(component="gradient_descent", notebook=NOTEBOOK, torch="torch.linalg.lstsq")
-def check_gradient_descent(gradient_descent, seed=0, device="auto"):
+def check_gradient_descent(gradient_descent: Any, seed: int = 0,
+                           device: "str | torch.device" = "auto") -> Verdict:
     """Gradient descent on a seeded least-squares problem (loss and gradient from
     torch autograd) must reach torch.linalg.lstsq's minimiser; its loss list must
     start at Loss(w0), have one entry per step and never increase."""

@@ -2,6 +2,8 @@
 pipeline, and test accuracy measured by the grader."""
 
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -9,8 +11,16 @@ import torch.nn.functional as F
 from autograder.student import probes
 from autograder.student.components.registry import declares, probe
 from autograder.student.data import is_withheld
-from autograder.student.oracle import (CheckFinding, StudentCodeError, Verdict, call_student, check_optimizer,
-                                       compare, resolve_device, to_numpy)
+from autograder.student.oracle import (
+    CheckFinding,
+    StudentCodeError,
+    Verdict,
+    call_student,
+    check_optimizer,
+    compare,
+    resolve_device,
+    to_numpy,
+)
 
 NOTEBOOK = "05_mnist_mlp"
 
@@ -100,7 +110,7 @@ def adam_mistakes(kw):
 
 
 @declares(component="SGD", notebook=NOTEBOOK, torch="torch.optim.SGD")
-def check_sgd(SGD, seed=0, device="auto"):
+def check_sgd(SGD: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """Six steps of SGD (plain, momentum, weight decay) against torch.optim.SGD."""
     return Verdict.combine("SGD", [
         check_optimizer(lambda p, k=kw: SGD(p, **k), lambda t, k=kw: torch.optim.SGD(t, **k),
@@ -109,7 +119,7 @@ def check_sgd(SGD, seed=0, device="auto"):
 
 
 @declares(component="Adam", notebook=NOTEBOOK, torch="torch.optim.Adam")
-def check_adam(Adam, seed=0, device="auto"):
+def check_adam(Adam: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """Six steps of Adam (bias-corrected; weight decay as L2) against torch.optim.Adam."""
     return Verdict.combine("Adam", [
         check_optimizer(lambda p, k=kw: Adam(p, **k), lambda t, k=kw: torch.optim.Adam(t, **k),
@@ -211,7 +221,7 @@ def check_overfits_small_batch(MLP, CrossEntropyLoss, Adam, train, seed=0, devic
 
 
 @declares(component="MNISTDataset", notebook=NOTEBOOK, torch="DataLoader batches", framework="torch")
-def check_mnist_dataset(MNISTDataset, seed=0, device="auto"):
+def check_mnist_dataset(MNISTDataset: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """len, items (float32 (784,) image, int64 label equal to the arrays), batching."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(5, 20))
@@ -287,7 +297,7 @@ def check_train_one_epoch(train_one_epoch, seed=0, device="auto", run=None):
                           atol=1e-6)
         if problem:
             failures.append(problem)
-        for (name, q), p in zip(model.named_parameters(), params):
+        for (name, q), p in zip(model.named_parameters(), params, strict=False):
             problem = compare(f"parameter {name} after the epoch", p, q, rtol=1e-5, atol=1e-6)
             if problem:
                 failures.append(problem)
@@ -340,7 +350,7 @@ UNTRAINED = ("your training raised NotImplementedError or stopped: there is no t
              "to measure — finish the cells above and run the training cell")
 
 
-def required_accuracy(n_train):
+def required_accuracy(n_train: int) -> dict[str, float]:
     """Targets on full MNIST; lower ones on the 5 000-image offline fallback."""
     return {"numpy": 0.97, "torch": 0.98} if n_train == 60000 else {"numpy": 0.85, "torch": 0.88}
 
@@ -348,7 +358,8 @@ def required_accuracy(n_train):
 @declares(component="test accuracy", notebook=NOTEBOOK,
           torch="argmax of the logits on the MNIST test set", framework="torch", data=("mnist",),
           measured_here_only=True, judge="autograder.grading.judge:judge_accuracy")
-def check_mnist_accuracy(model, X_test, y_test, minimum, name="test accuracy", logits=None):
+def check_mnist_accuracy(model: Any, X_test: np.ndarray, y_test: np.ndarray, minimum: float,
+                         name: str = "test accuracy", logits: Any = None) -> Verdict:
     """The grader measures accuracy itself (a printed number earns nothing). No model
     (None: its training cell did not finish) is work not attempted yet."""
     if model is None:

@@ -1,6 +1,8 @@
 """Notebook 1's checks: the weighted sum, the step, the perceptron rule, fit, XOR."""
 
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -18,14 +20,14 @@ def perceptron_inputs(rng):
 
 
 @declares(component="weighted_sum", notebook=NOTEBOOK, torch="X @ w + b")
-def check_weighted_sum(weighted_sum, seed=0, device="auto"):
+def check_weighted_sum(weighted_sum: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """z = X w + b for X: (N, D), w: (D,), b: scalar."""
     return check_function(weighted_sum, lambda X, w, b: X @ w + b, perceptron_inputs,
                           cases=6, name="weighted_sum", seed=seed, device=device)
 
 
 @declares(component="step", notebook=NOTEBOOK, torch="torch.heaviside(z, 1)")
-def check_step(step, seed=0, device="auto"):
+def check_step(step: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """step(z) = 1 where z >= 0 else 0, as torch.heaviside(z, 1)."""
     return check_function(step, lambda z: torch.heaviside(z, torch.ones_like(z)),
                           lambda rng: (rng.integers(-2, 3, size=rng.integers(1, 9)).astype(float),),
@@ -33,7 +35,7 @@ def check_step(step, seed=0, device="auto"):
 
 
 @declares(component="Perceptron.update", notebook=NOTEBOOK, torch="torch perceptron rule")
-def check_perceptron_update(Perceptron, seed=0, device="auto"):
+def check_perceptron_update(Perceptron: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """One perceptron-rule update w ← w + η(y - ŷ)x, b ← b + η(y - ŷ), as [w, b]."""
     def yours(X, w, b, y, lr):
         model = Perceptron(len(w), lr=float(lr))
@@ -66,7 +68,7 @@ def separable_problem(rng):
 
 
 @declares(component="Perceptron.fit", notebook=NOTEBOOK, torch="labels of separable data")
-def check_perceptron_fit(Perceptron, seed=0, device="auto"):
+def check_perceptron_fit(Perceptron: Any, seed: int = 0, device: "str | torch.device" = "auto") -> Verdict:
     """fit converges on AND, OR and seeded linearly separable data, and then
     predicts every label."""
     rng = np.random.default_rng(seed)
@@ -134,7 +136,7 @@ def aliased_history(result, model=None, w_alone=False):
                 f"made mistakes): append a new tuple each epoch, (self.w.copy(), self.b)")
     kind = object_kind(entries[first][0])
     try:
-        final = np.array_equal(np.asarray(getattr(model, "w"), dtype=np.float64), numbers[stale[-1]][0])
+        final = np.array_equal(np.asarray(model.w, dtype=np.float64), numbers[stale[-1]][0])
     except Exception:  # no self.w, or one that is not numbers: say less
         final = False
     final = " as self.w (its final value)" if final else ""

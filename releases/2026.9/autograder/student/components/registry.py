@@ -10,7 +10,11 @@ Student-safe: it names no solution (the references are paired with these names o
 instructor's side, ``autograder.course.reference``).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+Check = TypeVar("Check", bound=Callable[..., Any])  # a check_<component> function
 
 
 @dataclass(frozen=True)
@@ -30,45 +34,47 @@ class Component:
     notebook: str
     torch: str = ""
     framework: str = "numpy"
-    probes: dict = field(default_factory=dict)
-    data: tuple = ()
+    probes: dict[str, str] = field(default_factory=dict)
+    data: tuple[str, ...] = ()
     measured_here_only: bool = False
     judge: str | None = None
-    function: object = field(default=None, compare=False, repr=False)
+    function: Callable[..., Any] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]  # always set by declares
 
 
-REGISTRY = {}  # check name -> Component, in the order the checks are defined
+REGISTRY: dict[str, "Component"] = {}  # check name -> Component, in the order the checks are defined
 
 
-def declares(*, component, notebook, torch="", framework="numpy", probes=None, data=(),
-             measured_here_only=False, judge=None):
+def declares(*, component: str, notebook: str, torch: str = "", framework: str = "numpy",
+             probes: dict[str, str] | None = None, data: tuple[str, ...] = (),
+             measured_here_only: bool = False, judge: str | None = None) -> Callable[[Check], Check]:
     """Register the check it decorates (see ``Component``); a name registered twice is a
     mistake, said at import."""
-    def declare(check):
+    def declare(check: Check) -> Check:
         entry = Component(check.__name__, component, notebook, torch, framework, dict(probes or {}),
                           tuple(data), measured_here_only, judge, check)
         if check.__name__ in REGISTRY or component in {c.component for c in REGISTRY.values()}:
             raise ValueError(f"{check.__name__} ({component}) is registered twice")
         REGISTRY[check.__name__] = entry
-        check.framework, check.probes, check.component = framework, entry.probes, entry
+        check.framework, check.probes, check.component = (  # type: ignore[attr-defined]  # set on the
+            framework, entry.probes, entry)  # check function itself
         return check
     return declare
 
 
-def probe(name):
+def probe(name: str) -> str:
     return f"autograder.student.probes:{name}"
 
 
-def registered(name):
+def registered(name: str) -> Component | None:
     """The registration of the check called ``name``, or None (not a component check)."""
     return REGISTRY.get(name)
 
 
-def of_notebook(notebook):
+def of_notebook(notebook: str) -> list[Component]:
     """The checks registered for one notebook, in order."""
     return [c for c in REGISTRY.values() if c.notebook == notebook]
 
 
-def data_needed(notebook):
+def data_needed(notebook: str) -> set[str]:
     """What the grader must hold before grading ``notebook``: {"mnist", "corpus", …}."""
     return {need for c in of_notebook(notebook) for need in c.data}

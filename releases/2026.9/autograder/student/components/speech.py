@@ -1,6 +1,7 @@
 """Notebook 6's checks: the context-window dataset, the frame model, frame accuracy."""
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -139,7 +140,8 @@ def frame_test_set(context, root=None):
 @declares(component="frame accuracy", notebook=NOTEBOOK,
           torch="argmax of the logits on the test speakers' frames", framework="torch", data=("corpus",),
           measured_here_only=True, judge="autograder.grading.judge:judge_frame_accuracy")
-def check_frame_accuracy(model, context, minimum=FRAME_ACCURACY, root=None, logits=None):
+def check_frame_accuracy(model: Any, context: int, minimum: float = FRAME_ACCURACY,
+                         root: str | Path | None = None, logits: Any = None) -> Verdict:
     """Frame accuracy on the test speakers, measured here from the model's logits on
     windows built here (a printed number earns nothing)."""
     if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or not 0 <= context <= 50:

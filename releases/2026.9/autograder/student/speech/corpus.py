@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +80,7 @@ SPEAKERS = speakers()
 SPLITS = ("train", "dev", "test")
 
 
-def default_root(minutes=DEFAULT_MINUTES, seed=0, held_out_voice=None):
+def default_root(minutes: int = DEFAULT_MINUTES, seed: int = 0, held_out_voice: str | None = None) -> Path:
     """``SPEECH_ROOT`` when set, else ``~/.cache/firstmlp/speech/festival-<m>min-seed<s>``
     (``-without-<voice>`` with a held-out voice)."""
     if os.environ.get("SPEECH_ROOT"):
@@ -162,7 +163,7 @@ def speak_in_batches(utterances, batch):
         for voice in dict.fromkeys(u["speaker"].voice for u in chunk):
             group = [u for u in chunk if u["speaker"].voice == voice]
             yield from zip(group, speak([u["text"] for u in group], voice,
-                                        [u["stretch"] for u in group]))
+                                        [u["stretch"] for u in group]), strict=False)
 
 
 def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch=40,
@@ -220,7 +221,8 @@ def make_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, progress=True, batch
     return json.loads((root / "manifest.json").read_text())
 
 
-def ensure_corpus(root=None, minutes=DEFAULT_MINUTES, seed=0, announce=print, held_out_voice=None):
+def ensure_corpus(root: str | Path | None = None, minutes: int = DEFAULT_MINUTES, seed: int = 0,
+                  announce: Callable[[str], object] = print, held_out_voice: str | None = None) -> Path:
     """The corpus folder, made first when it is missing (or incomplete)."""
     root = Path(root or default_root(minutes, seed, held_out_voice))
     if not (root / "manifest.json").exists():
@@ -262,7 +264,7 @@ def read_split(folder, limit=None):
     if not (folder / "transcript").is_dir():
         return mfccs, None
     labels = [as_indices(np.load(folder / "transcript" / f.name)) for f in files]
-    for f, x, y in zip(files, mfccs, labels):
+    for f, x, y in zip(files, mfccs, labels, strict=False):
         if len(x) != len(y):
             raise ValueError(f"{f.name}: {len(x)} MFCC frames but {len(y)} labels")
     return mfccs, labels

@@ -52,7 +52,7 @@ def speak(sentences, voice, stretch=1.0, timeout=600):
     with tempfile.TemporaryDirectory(prefix="festival-") as work:
         work = Path(work)
         lines = [f"(voice_{voice})"]
-        for i, (text, s) in enumerate(zip(sentences, stretches)):
+        for i, (text, s) in enumerate(zip(sentences, stretches, strict=False)):
             lines += [f"(Parameter.set 'Duration_Stretch {s:.4f})",
                       f"(set! utt (utt.synth (Utterance Text {scheme_string(text)})))",
                       f'(utt.save.wave utt "{work}/{i}.wav" \'riff)',
