@@ -33,8 +33,8 @@ def mnist():
 @pytest.fixture(scope="session")
 def speech_corpus():
     """Notebook 6's default corpus (made once, ~1 minute, then cached like a student's)."""
-    from autograder.student.speech.festival import missing
     from autograder.student.speech.corpus import ensure_corpus
+    from autograder.student.speech.festival import missing
     reason = missing()
     if reason:
         pytest.skip(reason)

@@ -59,7 +59,7 @@ class Lookup:
     """A perfect model of one labelled set: the logits put each known input's label first."""
 
     def __init__(self, X, y, classes):
-        self.labels, self.classes = {row.tobytes(): label for row, label in zip(X, y)}, classes
+        self.labels, self.classes = {row.tobytes(): label for row, label in zip(X, y, strict=True)}, classes
 
     def forward(self, X):
         logits = np.zeros((len(X), self.classes), dtype=np.float32)

@@ -16,9 +16,9 @@ import time
 import pytest
 
 from autograder.course.build import load_manifest
-from autograder.student import components
-from autograder.sandbox.notebook_process import ForkedNotebook, warm_up
 from autograder.grading.judge import probes_of, remote_probe
+from autograder.sandbox.notebook_process import ForkedNotebook, warm_up
+from autograder.student import components
 from tests.fairness.implementations import CORRECT
 
 SEEDS = (0, load_manifest()["hidden_seed"])  # visible, hidden

@@ -156,8 +156,12 @@ def feedback_page(notebook, db_url):
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from traitlets.config import Config
 
-    from autograder.grading.feedback import (GetGradesForFeedback, HideTestSources, MathAsMathML,
-                                             template_basedirs)
+    from autograder.grading.feedback import (
+        GetGradesForFeedback,
+        HideTestSources,
+        MathAsMathML,
+        template_basedirs,
+    )
     from autograder.grading.sanitize import SanitizeOutputs
     resources = {"nbgrader": {"notebook": "n", "assignment": "a", "student": "kim",
                               "db_url": db_url}}
@@ -228,7 +232,7 @@ def earlier_work_error(handed_in):
     from autograder.student import earlier
     earlier.provide(["01_perceptron", "02_activations", "04_backprop"], "04_backprop", handed_in)
     try:
-        earlier.notebook("02_activations").ReLU
+        _ = earlier.notebook("02_activations").ReLU
     except Exception as error:  # noqa: BLE001 - whatever it raises is the subject
         lines = traceback.format_exception(type(error), error, error.__traceback__)
         return nbformat.v4.new_output("error", ename=type(error).__name__, evalue=str(error),

@@ -9,11 +9,11 @@ import nbformat
 import pytest
 
 from autograder.course.build import load_manifest
-from autograder.grading.late import LMS_LATE
-from autograder.grading.grader import grade
-from autograder.grading.report import summary_table
 from autograder.course.nbgrader_course import completed_notebook, submit
 from autograder.course.release import RELEASES
+from autograder.grading.grader import grade
+from autograder.grading.late import LMS_LATE
+from autograder.grading.report import summary_table
 from tests.helpers import cell_scores
 
 HIDDEN_SEED = load_manifest()["hidden_seed"]
@@ -35,7 +35,7 @@ def notebook_for(course_dir, assignment, solved=None, replace=None):
     release = RELEASE / f"{assignment}.ipynb"
     full = completed_notebook(release, course_dir / "source" / assignment / f"{assignment}.ipynb")
     notebook = nbformat.read(str(release), as_version=4)
-    for cell, done in zip(notebook.cells, full.cells):
+    for cell, done in zip(notebook.cells, full.cells, strict=True):
         if solved is None or cell.id in solved:
             cell.source = done.source
     for cell_id, old, new in replace or []:
@@ -147,8 +147,12 @@ def test_stock_nbgrader_on_a_built_course_folder_grades_as_the_grader_does(tmp_p
     `generate_feedback` hides the hidden tests and the seed."""
     from nbgrader.api import Gradebook
 
-    from autograder.course.nbgrader_course import (NbgraderError, generate_assignments, make_course_dir,
-                                                   run_nbgrader)
+    from autograder.course.nbgrader_course import (
+        NbgraderError,
+        generate_assignments,
+        make_course_dir,
+        run_nbgrader,
+    )
     folder = tmp_path / "course"
     make_course_dir(folder)
     generate_assignments(folder, ["02_activations"])

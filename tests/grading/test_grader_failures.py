@@ -26,8 +26,8 @@ from autograder.course.course_dir import CourseDir
 from autograder.course.nbgrader_course import completed_notebook, submit
 from autograder.course.release import RELEASES
 from autograder.grading import grader, pool
+from autograder.grading.executor import SandboxedNotebook, SandboxLost, execute_in_sandbox
 from autograder.grading.run import GradingRun, Task
-from autograder.grading.executor import SandboxLost, SandboxedNotebook, execute_in_sandbox
 from autograder.sandbox.boundary import SandboxGone, bwrap_problem
 from autograder.sandbox.wire import RemoteGone
 

@@ -11,15 +11,15 @@ import unicodedata
 import nbformat
 import pytest
 
-from autograder.grading.feedback import HideTestSources
-from autograder.grading.record import GradingRecord, load_record, plain_line
-from autograder.student.oracle import Verdict
 from autograder.course.course_dir import CourseDir
 from autograder.grading import judge
+from autograder.grading.feedback import HideTestSources
 from autograder.grading.grader import GraderEnvironmentError, check_data
 from autograder.grading.judge import grading_seed, probe_seed, probes_of, run_check, without_seed
-from autograder.student import components
+from autograder.grading.record import GradingRecord, load_record, plain_line
 from autograder.grading.trusted import kernel_source, merge, trusted_notebook
+from autograder.student import components
+from autograder.student.oracle import Verdict
 
 
 def code(source, grade_id=None, **nbgrader):

@@ -14,8 +14,14 @@ from pathlib import Path
 import pytest
 
 from autograder.grading import intake as submissions
-from autograder.grading.intake import (LMS_PATTERN, IntakeError, Submission, choose, collect,
-                                       json_depth_refusal)
+from autograder.grading.intake import (
+    LMS_PATTERN,
+    IntakeError,
+    Submission,
+    choose,
+    collect,
+    json_depth_refusal,
+)
 
 ASSIGNMENTS = ["01_perceptron", "02_activations"]
 

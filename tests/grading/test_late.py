@@ -3,14 +3,15 @@ the policy as nbgrader's late-submission plugin; nbgrader's timestamp.txt read b
 intake as hostile input; an LMS's LATE mark flagged, never penalised here."""
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from autograder.course.build import CourseError, load_manifest
 from autograder.course.schedule import DAY_SECONDS, LatePolicy, due_dates, late_policy
 from autograder.grading.intake import collect
-from autograder.grading.late import LMS_LATE, LatePolicy as Plugin, config_lines, read_timestamp
+from autograder.grading.late import LMS_LATE, config_lines, read_timestamp
+from autograder.grading.late import LatePolicy as Plugin
 
 ASSIGNMENTS = ["01_perceptron", "02_activations"]
 
@@ -27,7 +28,7 @@ def test_course_toml_gives_every_assignment_a_due_date_and_a_policy():
 
 
 def test_a_due_date_with_an_offset_is_kept_in_utc():
-    due = datetime(2026, 9, 14, 19, 59, tzinfo=timezone.utc).astimezone()
+    due = datetime(2026, 9, 14, 19, 59, tzinfo=UTC).astimezone()
     assert due_dates(manifest(**{"01_perceptron": due})) == {
         "01_perceptron": datetime(2026, 9, 14, 19, 59)}
 
@@ -73,8 +74,8 @@ def test_the_policy_takes_a_share_of_the_score(policy, seconds, share):
 
 
 def test_the_course_folder_config_names_the_plugin_with_course_tomls_policy():
-    from traitlets.config import Config
     from nbgrader.preprocessors import AssignLatePenalties
+    from traitlets.config import Config
     policy = LatePolicy("per_day", 0.25, 5)
     namespace = {"c": Config()}
     exec(config_lines(policy), namespace)

@@ -208,7 +208,7 @@ def test_the_export_reads_back_as_the_gradebook(course, layout, tmp_path):
         student_of, total_column = (lambda line: line[0]), "total"
     assert sorted(student_of(line) for line in body) == sorted(EXPECTED)
     for line in body:
-        student, cells = student_of(line), dict(zip(header, line))
+        student, cells = student_of(line), dict(zip(header, line, strict=True))
         for assignment in assignments:
             row = rows[(student, assignment)]
             if row.status == "ungraded":

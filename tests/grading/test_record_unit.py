@@ -10,8 +10,14 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.course.course_dir import CourseDir
 from autograder.grading import record as record_module
-from autograder.grading.record import (GradingRecord, framework_names, load_record, note_status,
-                                       plain_line, write_atomically)
+from autograder.grading.record import (
+    GradingRecord,
+    framework_names,
+    load_record,
+    note_status,
+    plain_line,
+    write_atomically,
+)
 
 
 def test_a_record_is_saved_where_the_course_folder_names_it_and_loads_back(tmp_path):

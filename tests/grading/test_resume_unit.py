@@ -7,8 +7,14 @@ from types import SimpleNamespace
 
 from autograder.course.course_dir import CourseDir
 from autograder.grading import resume
-from autograder.grading.resume import (ATTEMPTS, already_graded, attempts_of, count_attempt,
-                                       graded_before, poisoned)
+from autograder.grading.resume import (
+    ATTEMPTS,
+    already_graded,
+    attempts_of,
+    count_attempt,
+    graded_before,
+    poisoned,
+)
 
 KEY = ("ada", "02_activations")
 ADA = SimpleNamespace(student="ada", assignment="02_activations")

@@ -13,9 +13,15 @@ from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from autograder.course.build import load_manifest
-from autograder.grading.sanitize import (SanitizeOutputs, clean_attachments, clean_markdown_cell,
-                                         clean_output, clean_outputs, render_markdown,
-                                         strip_terminal_controls)
+from autograder.grading.sanitize import (
+    SanitizeOutputs,
+    clean_attachments,
+    clean_markdown_cell,
+    clean_output,
+    clean_outputs,
+    render_markdown,
+    strip_terminal_controls,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BANNED = ("<script", "onerror", "onload", "javascript:", "<iframe", "http://evil", "<style",

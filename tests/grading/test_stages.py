@@ -9,9 +9,23 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.grading import pool, stages
-from autograder.grading.stages import (CELLS, CHECKS, EARLIER, FEEDBACK, FORK, INTAKE, NBGRADER,
-                                       ONCE, ORDER, RECORDS, SANITISE, TRUSTED, recording,
-                                       recording_now, stage)
+from autograder.grading.stages import (
+    CELLS,
+    CHECKS,
+    EARLIER,
+    FEEDBACK,
+    FORK,
+    INTAKE,
+    NBGRADER,
+    ONCE,
+    ORDER,
+    RECORDS,
+    SANITISE,
+    TRUSTED,
+    recording,
+    recording_now,
+    stage,
+)
 
 
 @pytest.fixture
@@ -92,8 +106,8 @@ def test_a_stage_decorates_a_function(clock):
 
 
 def test_the_executor_records_the_fork_the_earlier_work_the_cells_and_the_checks():
-    from tests.grading.test_executor_unit import FakeChild, graded_cell, starter
     from autograder.grading.executor import execute_in_sandbox
+    from tests.grading.test_executor_unit import FakeChild, graded_cell, starter
     notebook = new_notebook(cells=[new_code_cell("x = 1"), graded_cell("check(x)")])
     with recording() as seconds:
         execute_in_sandbox(notebook, start=starter(FakeChild({})), judge=lambda cell, link: None,
@@ -143,10 +157,10 @@ def test_a_recording_grader_asks_its_workers_for_their_stages(worker, monkeypatc
 
 @pytest.mark.slow
 def test_a_graded_notebook_carries_each_stage(tmp_path, prepared_course):
+    from autograder.course.build import load_manifest
     from autograder.course.course_dir import CourseDir
     from autograder.course.nbgrader_course import completed_notebook
     from autograder.course.release import RELEASES
-    from autograder.course.build import load_manifest
     from autograder.grading.grader import grade
     course, submitted = tmp_path / "course", tmp_path / "submitted" / "ada" / "01_perceptron"
     prepared_course(course)

@@ -7,8 +7,14 @@ import time
 
 import pytest
 
-from autograder.sandbox.boundary import (NOBODY, Sandbox, SandboxGone, bwrap_problem,
-                                         identity_problem, sandbox_identity)
+from autograder.sandbox.boundary import (
+    NOBODY,
+    Sandbox,
+    SandboxGone,
+    bwrap_problem,
+    identity_problem,
+    sandbox_identity,
+)
 from autograder.sandbox.limits import Limits, student_readable
 from autograder.sandbox.wire import Link, RemoteGone
 

@@ -10,7 +10,7 @@ import pytest
 
 from autograder import PACKAGE
 from autograder.sandbox import boundary, data_view, policy
-from autograder.sandbox.boundary import bwrap_argv, bwrap_arguments, zygote_command
+from autograder.sandbox.boundary import bwrap_arguments, bwrap_argv, zygote_command
 from autograder.sandbox.limits import CELL_SECONDS, NOTEBOOK_SECONDS, SCRATCH_BYTES, Limits
 from autograder.sandbox.policy import IDENTITY_BASE, course_policy
 

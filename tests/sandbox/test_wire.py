@@ -9,12 +9,12 @@ import time
 import numpy as np
 import pytest
 
+from autograder.course.reference import REFERENCE_CHECKS
+from autograder.grading.judge import remote_probe
 from autograder.sandbox import wire
+from autograder.sandbox.notebook_process import ForkedNotebook, warm_up
 from autograder.student import components
 from autograder.student.lending import lend
-from autograder.grading.judge import remote_probe
-from autograder.sandbox.notebook_process import ForkedNotebook, warm_up
-from autograder.course.reference import REFERENCE_CHECKS
 from tests.mutants import MUTANTS
 
 PROBES = {check: check.probes for check in vars(components).values() if getattr(check, "probes", None)}

@@ -13,7 +13,7 @@ from autograder.student.oracle import compare
 
 def copy_into_torch(model, module):
     with torch.no_grad():
-        for p, t in zip(model.parameters(), module.parameters()):
+        for p, t in zip(model.parameters(), module.parameters(), strict=True):
             t.copy_(torch.as_tensor(p))
 
 
@@ -42,7 +42,7 @@ def test_training_matches_torch_step_for_step(optimizer):
         loss_t.backward()
         theirs.step()
         assert compare("loss", loss, loss_t) is None
-        for p, t in zip(model.parameters(), module.parameters()):
+        for p, t in zip(model.parameters(), module.parameters(), strict=True):
             assert compare("parameter", p, t.detach()) is None
 
 
@@ -51,7 +51,7 @@ def test_without_input_grad_the_parameter_gradients_are_the_same():
     full, lean = S.MLP([4, 6, 3], rng=0), S.MLP([4, 6, 3], rng=0, input_grad=False)
     full.forward(x), lean.forward(x)
     assert full.backward(g) is not None and lean.backward(g) is None
-    for a, b in zip(full.gradients(), lean.gradients()):
+    for a, b in zip(full.gradients(), lean.gradients(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -71,7 +71,7 @@ def train_small(seed):
 
 def test_same_seed_same_run_and_other_seed_other_run():
     (a, ha), (b, hb), (c, _) = train_small(0), train_small(0), train_small(1)
-    for p, q in zip(a.parameters(), b.parameters()):
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
         np.testing.assert_array_equal(p, q)
     assert [r["loss"] for r in ha] == [r["loss"] for r in hb]
     assert not np.array_equal(a.parameters()[0], c.parameters()[0])

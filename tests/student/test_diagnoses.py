@@ -11,8 +11,15 @@ from autograder.student import components as C
 from autograder.student.oracle import compare, factor_causes, float32_rounding, same_error_once
 from solutions.losses import log_softmax
 from tests.fairness.implementations import CORRECT
-from tests.mutants import CrossEntropyLabelsOnly, ELUNoAlphaInBackward, LeakySlope001, MSENoFactorTwo, \
-    MSESum, ReLUOneAtZero, SigmoidFloat32Inside
+from tests.mutants import (
+    CrossEntropyLabelsOnly,
+    ELUNoAlphaInBackward,
+    LeakySlope001,
+    MSENoFactorTwo,
+    MSESum,
+    ReLUOneAtZero,
+    SigmoidFloat32Inside,
+)
 
 
 def correct(name):
@@ -38,7 +45,7 @@ class AdamEpsBeforeBiasCorrection(S.Adam):
 
     def step(self, grads):
         self.t += 1
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+        for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
             g = g + self.weight_decay * p
             m[...] = self.beta1 * m + (1 - self.beta1) * g
             v[...] = self.beta2 * v + (1 - self.beta2) * g * g

@@ -7,10 +7,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.student import earlier
 from autograder.course.build import build_notebook
-from autograder.student.earlier import (EarlierWorkError, exported_statements, notebook,
-                                        notebook_cells, provide)
+from autograder.student import earlier
+from autograder.student.earlier import (
+    EarlierWorkError,
+    exported_statements,
+    notebook,
+    notebook_cells,
+    provide,
+)
 from autograder.student.oracle import describe_exception, not_attempted
 
 
@@ -74,7 +79,7 @@ def test_an_unfinished_name_says_what_importing_skipped(tmp_path):
     write(tmp_path, "nb", [cell("code", "W = data.X[0]\ndef f():\n    return 1", **ANSWER)])
     with pytest.raises(AttributeError, match=r"defines no 'W'; importing it skipped: cell "
                                              r"answer, line 1: NameError"):
-        notebook("nb").W
+        _ = notebook("nb").W
 
 
 def test_statements_are_cut_by_the_parser_not_by_lines():

@@ -8,8 +8,13 @@ import warnings
 import numpy as np
 import pytest
 
-from autograder.student.errors import (OneLineParser, first_line, frame_location, student_errstate,
-                                       student_frames)
+from autograder.student.errors import (
+    OneLineParser,
+    first_line,
+    frame_location,
+    student_errstate,
+    student_frames,
+)
 
 
 def test_first_line_is_the_first_non_blank_line_cut_to_the_limit():

@@ -287,7 +287,7 @@ class SGDFloat32Velocity(S.SGD):
     """Momentum kept in a float32 buffer; the parameters still float64, updated in place."""
 
     def step(self, grads):
-        for i, (p, g) in enumerate(zip(self.params, grads)):
+        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             g = g + self.weight_decay * p
             if self.momentum:
                 b = self.buffers[i]

@@ -23,7 +23,7 @@ def torch_epoch(model, loader, optimizer, loss_fn, device):
 
 def test_the_problem_is_the_same_for_a_seed_and_another_for_another_seed():
     (a, loader_a), (b, _), (c, _) = (probes.tiny_classification(s, "cpu") for s in (5, 5, 6))
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
     assert not torch.equal(next(a.parameters()), next(c.parameters()))
     before = torch.random.get_rng_state()
     probes.tiny_classification(7, "cpu")
@@ -36,7 +36,8 @@ def test_an_epoch_returns_the_loss_and_parameters_a_torch_loop_gives():
     expected = torch_epoch(model, loader, torch.optim.SGD(model.parameters(), lr=0.1),
                            torch.nn.CrossEntropyLoss(), "cpu")
     assert loss == expected
-    assert all(np.array_equal(p, q.detach().numpy()) for p, q in zip(parameters, model.parameters()))
+    assert all(np.array_equal(p, q.detach().numpy())
+               for p, q in zip(parameters, model.parameters(), strict=True))
     assert isinstance(probes.run_train_one_epoch(lambda *a: torch.tensor(1.5), 3, "cpu")[0], np.ndarray)
 
 

@@ -12,13 +12,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.student import components as C
+from autograder.student.probes import held_bytes
 from autograder.student.speech import festival
 from autograder.student.speech.alignment import align, align_folder, decoder, shared_phones
+from autograder.student.speech.corpus import (
+    SPEAKERS,
+    SPLITS,
+    as_indices,
+    make_corpus,
+    plan,
+    read_split,
+    speakers,
+    warp_and_noise,
+)
 from autograder.student.speech.mfcc import RATE, frame_centres
 from autograder.student.speech.phones import INDEX, LABELS, SILENCE, label_of
-from autograder.student.probes import held_bytes
-from autograder.student.speech.corpus import (SPEAKERS, SPLITS, as_indices, make_corpus, plan, read_split,
-                                              speakers, warp_and_noise)
 from solutions.speech import ContextFrames
 
 needs_festival = pytest.mark.skipif(festival.missing() is not None, reason=str(festival.missing()))
@@ -32,7 +40,7 @@ def utterances(root, split):
 def segments(record):
     """Festival's phones of an utterance as (label, start, end) in seconds."""
     starts = [0.0] + [end for _, end in record["phones"][:-1]]
-    return [(label, start, end) for (label, end), start in zip(record["phones"], starts)]
+    return [(label, start, end) for (label, end), start in zip(record["phones"], starts, strict=True)]
 
 
 def test_labels_are_silence_and_cmudicts_39_phones():
@@ -247,7 +255,7 @@ def test_own_recordings_are_aligned_into_the_same_layout(tmp_path):
     import librosa
     texts = {"one": "the green tea was very hot", "two": "open the window please"}
     spoken_texts = festival.speak(list(texts.values()), "kal_diphone")
-    for (name, text), spoken in zip(texts.items(), spoken_texts):
+    for (name, text), spoken in zip(texts.items(), spoken_texts, strict=True):
         stereo = np.stack([spoken.wave, spoken.wave], axis=1)
         soundfile.write(str(audio / f"{name}.wav"),
                         librosa.resample(stereo.T, orig_sr=spoken.rate, target_sr=22050).T, 22050)
@@ -259,6 +267,6 @@ def test_own_recordings_are_aligned_into_the_same_layout(tmp_path):
     assert skipped == {"odd": "not in pocketsphinx's dictionary: qzxv, blorptastic",
                        "untranscribed": "no transcript (.txt) beside it"}
     mfccs, labels = read_split(tmp_path / "mine")
-    assert len(mfccs) == 2 and all(len(x) == len(y) for x, y in zip(mfccs, labels))
+    assert len(mfccs) == 2 and all(len(x) == len(y) for x, y in zip(mfccs, labels, strict=True))
     assert labels[0][0] == INDEX[SILENCE] and set(np.concatenate(labels)) > {INDEX["G"], INDEX["IY"]}
     assert abs(len(mfccs[0]) - len(spoken_texts[0].wave) / spoken_texts[0].rate * 100) < 3

@@ -5,13 +5,13 @@ grader killed in the middle of a class finishes it when run again."""
 
 import hashlib
 import os
-from contextlib import contextmanager, nullcontext
-from html.parser import HTMLParser
 import signal
 import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager, nullcontext
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -19,8 +19,19 @@ import pytest
 
 from autograder.grading.grader import grade
 from autograder.sandbox.limits import landlock_abi
-from tests.grading.hostile.cases import (ABSTRACT_NAME, CASES, HARD_LINK, HONEST, HONEST_MARKER,
-                                         PWNED, ROOT_ONLY, SECRET, SYMLINK, UDP_PORT, WRONG_NAME)
+from tests.grading.hostile.cases import (
+    ABSTRACT_NAME,
+    CASES,
+    HARD_LINK,
+    HONEST,
+    HONEST_MARKER,
+    PWNED,
+    ROOT_ONLY,
+    SECRET,
+    SYMLINK,
+    UDP_PORT,
+    WRONG_NAME,
+)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
