@@ -135,13 +135,6 @@ def plot_computation_graph(ax=None):
     return ax
 
 
-def plot_activation(layer, name, ax=None, x=None):
-    """f(x) and f'(x) (from ``backward`` with upstream gradient 1) on [-4, 4]."""
-    x = np.linspace(-4, 4, 401) if x is None else x
-    y, dy = activation_curve(layer, x)
-    return draw_activation(x, y, dy, name, ax)
-
-
 def activation_curve(layer, x):
     """(f(x), f'(x)) of a layer, f' from ``backward`` with upstream gradient 1."""
     return layer.forward(x.copy()), layer.backward(np.ones_like(x))
