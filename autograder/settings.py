@@ -90,6 +90,13 @@ class Grading(Configurable):
 SECTIONS = {None: Course, GRADING_TABLE: Grading}  # course.toml table: its schema
 
 
+def nbgrader_trait(name: str) -> Any:
+    """A configurable trait for nbgrader's side (``WarmExecute``) with ``Grading.<name>``'s
+    type, default and help: the setting is still stated once, here."""
+    trait = Grading.class_traits()[name]
+    return type(trait)(trait.default_value, help=trait.help).tag(config=True)
+
+
 @dataclass
 class Settings:
     """The effective settings and, for each ``(section, name)``, where it came from."""

@@ -6,14 +6,15 @@ from typing import Any
 
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Integer, Unicode
+from traitlets import Integer, Unicode
 
 from autograder.course.course_dir import CourseDir
 from autograder.grading.executor import execute_in_sandbox
 from autograder.grading.judge import grading_seed, judge_test_cell
 from autograder.grading.stages import EARLIER, RECORDS, stage
-from autograder.sandbox.limits import CELL_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS, Limits
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.wire import Link
+from autograder.settings import nbgrader_trait
 
 DEFAULT = Limits()  # each limit's default, stated once (``sandbox.limits``)
 
@@ -26,15 +27,15 @@ class WarmExecute(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader has n
     grader's verdict (``judge.judge_cell``), and what happened is written to
     ``<course_root>/firstmlp/verdicts/<student>/<assignment>.json`` for the report."""
 
-    timeout = Integer(CELL_SECONDS, help="seconds per cell").tag(config=True)
-    notebook_timeout = Integer(NOTEBOOK_SECONDS, help="seconds per notebook").tag(config=True)
+    timeout = nbgrader_trait("timeout")
+    notebook_timeout = nbgrader_trait("notebook_timeout")
     course_root = Unicode("", help="the nbgrader course folder (trusted notebooks)").tag(config=True)
     secret = Unicode("", help="the grading run's secret: set in memory by the grader, never "
                               "in a config file").tag(config=True)
     device = Unicode("", help="the torch side's device (empty: the checks' default)").tag(config=True)
-    isolate = Bool(True, help="confine the notebook's process (sandbox)").tag(config=True)
-    memory_mb = Integer(MEMORY_MB, help="address space on top of the warm worker's").tag(config=True)
-    cpu_seconds = Integer(DEFAULT.cpu_seconds, help="CPU seconds per notebook").tag(config=True)
+    isolate = nbgrader_trait("isolate")
+    memory_mb = nbgrader_trait("memory_mb")
+    cpu_seconds = nbgrader_trait("cpu_seconds")
     processes = Integer(DEFAULT.processes, help="processes and threads per notebook").tag(config=True)
     output_kb = Integer(DEFAULT.output_bytes >> 10,
                         help="recorded stdout/stderr per notebook").tag(config=True)
