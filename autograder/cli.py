@@ -394,7 +394,6 @@ def run_speech_data(argv):
 
 TORCH_SIDE = (arg("--device", default="auto", help="torch side: auto, cpu or cuda"),
               arg("--epochs", type=positive_int, default=None, metavar="N"))
-SETTING_FLAGS = ("workers", "device", "timeout", "isolate")
 GRADING_FLAGS = (
     setting("workers", "--workers", type=positive_int, metavar="N"),
     setting("device", "--device", metavar="DEVICE"),
@@ -402,6 +401,7 @@ GRADING_FLAGS = (
     setting("isolate", "--no-isolation", action="store_false",
             help="run notebooks without the sandbox (for comparison only)"),
 )
+SETTING_FLAGS = tuple(options["dest"] for _, options in GRADING_FLAGS)  # the settings they set
 COURSE_DIR = arg("--course-dir", type=output_folder, metavar="D",
                  default=Grading.class_traits()["course_dir"].default_value,
                  help=Grading.class_traits()["course_dir"].help)
