@@ -158,6 +158,8 @@ def worker_init(device: str | None = None, threads: int | None = None, memory_mb
     import torch  # noqa: F401  (the judge's)
 
     import autograder.student.components  # noqa: F401
+    from autograder.grading.warm_nbgrader import warm_nbgrader
+    warm_nbgrader()
     if threads:
         torch.set_num_threads(threads)
     if not sandbox.alive():
