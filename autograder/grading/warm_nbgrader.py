@@ -15,9 +15,15 @@ from typing import Any
 
 
 def warm_nbgrader() -> None:
-    """Once per worker process (idempotent)."""
+    """Once per worker process (idempotent), while its zygote starts: also imports what
+    the first notebook would (nbgrader's apps, nbconvert, the grader's preprocessors)."""
     import nbgrader.api
+    import nbgrader.apps  # noqa: F401
     import nbgrader.nbgraderformat.common as metadata
+
+    import autograder.grading.feedback  # noqa: F401
+    import autograder.grading.sanitize  # noqa: F401
+    import autograder.grading.warm_execute  # noqa: F401
     if not getattr(nbgrader.api.create_engine, "shared", False):
         nbgrader.api.create_engine = shared_engine(nbgrader.api.create_engine)
     metadata.jsonschema = _SchemaChecked()
