@@ -173,8 +173,10 @@ class MathAsMathML(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader has 
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any],
                         index: int) -> tuple[NotebookNode, dict[str, Any]]:
+        from autograder.grading.sanitize import REMEMBERED_CHARS
         if cell.cell_type == "markdown" and isinstance(cell.source, str):
-            cell.source = markdown_with_mathml(cell.source)
+            cell.source = (markdown_with_mathml if len(cell.source) <= REMEMBERED_CHARS
+                           else markdown_with_mathml.__wrapped__)(cell.source)
         return cell, resources
 
 
@@ -182,8 +184,9 @@ class MathAsMathML(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader has 
 def markdown_with_mathml(source: str) -> str:
     """``source`` with its math as MathML when the page it renders to still passes the
     sanitiser's allowlist (plus MathML's presentation tags), else as written (the page
-    shows the LaTeX). A function of the text alone, remembered by this process: a
-    class's notebooks share most markdown cells."""
+    shows the LaTeX). A function of the text alone, remembered by this process (up to
+    ``sanitize.REMEMBERED_CHARS`` characters): a class's notebooks share most markdown
+    cells."""
     from autograder.grading.sanitize import is_inert_markdown
     converted = math_as_mathml(source)
     if converted != source and is_inert_markdown(

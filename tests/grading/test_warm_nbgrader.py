@@ -85,3 +85,25 @@ def test_feedback_templates_are_compiled_once_per_process(monkeypatch):
             notebook, resources=dict(resources))[0])
     assert "Hello" in pages[1] and pages[0] == pages[1]
     assert [name for name in compiled if name and name.endswith(".j2")] == []
+
+
+def test_markdown_is_remembered_per_text_up_to_a_size():
+    """The course's cells are converted once per worker; a student's huge cell is
+    converted as always, never kept."""
+    import nbformat
+
+    from autograder.grading.feedback import MathAsMathML, markdown_with_mathml
+    from autograder.grading.sanitize import REMEMBERED_CHARS, _clean_markdown_text, clean_markdown_cell
+
+    def as_mathml(text):
+        return MathAsMathML().preprocess_cell(nbformat.v4.new_markdown_cell(text), {}, 0)[0].source
+    for remembered, convert in ((markdown_with_mathml, as_mathml),
+                                (_clean_markdown_text, clean_markdown_cell)):
+        remembered.cache_clear()
+        short = "The loss is $L = x^2$."
+        assert convert(short) == convert(short)
+        assert remembered.cache_info().hits == 1
+        long = short + " " * REMEMBERED_CHARS
+        assert convert(long) == convert(long)
+        assert remembered.cache_info().currsize == 1
+        remembered.cache_clear()
