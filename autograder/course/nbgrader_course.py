@@ -48,8 +48,8 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
                                     LimitOutput, SaveAutoGrades)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from autograder.grading.feedback import (GetGradesForFeedback, HideTestSources, MathAsMathML,
-                                         template_basedirs)
+from autograder.grading.feedback import (FeedbackExporter, GetGradesForFeedback,
+                                         HideTestSources, MathAsMathML, template_basedirs)
 from autograder.grading.sanitize import SanitizeOutputs
 from autograder.grading.warm_execute import WarmExecute
 c.Autograde.autograde_preprocessors = [WarmExecute, IgnorePattern, ClearMetadataPreprocessor,
@@ -62,6 +62,7 @@ c.WarmExecute.course_root = {course_root!r}
 c.OverwriteCells.add_missing_cells = True
 c.GenerateFeedback.preprocessors = [GetGradesForFeedback, CSSHTMLHeaderPreprocessor,
                                     HideTestSources, SanitizeOutputs, MathAsMathML]
+c.GenerateFeedback.exporter_class = FeedbackExporter  # nbconvert's, its templates compiled once
 c.HTMLExporter.sanitize_html = False  # SanitizeOutputs (nh3) instead: bleach escapes tables
 # Our templates first: feedback's math as MathML, no script; formgrader's MathJax from this
 # Jupyter server (the jupyter_server_mathjax extension), no CDN.

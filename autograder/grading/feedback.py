@@ -13,8 +13,11 @@ line, without the grader's frames and paths. ``GetGradesForFeedback`` (nbgrader'
 
 import os
 import re
+from functools import lru_cache
 from typing import Any
 
+from jinja2.bccache import Bucket, BytecodeCache
+from nbconvert.exporters import HTMLExporter
 from nbformat import NotebookNode
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
@@ -122,6 +125,35 @@ def math_as_mathml(markdown: str) -> str:
     return "".join(part if i % 2 else MATH.sub(replace, part) for i, part in enumerate(parts))
 
 
+class _TemplatesCompiled(BytecodeCache):
+    """Jinja's compiled templates, kept in this process's memory: a template whose text
+    changed has another checksum and is compiled again."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _TemplatesCompiled()
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's ``HTMLExporter`` (``GenerateFeedback.exporter_class``) whose templates
+    are compiled once per process, not once per feedback page (nbgrader makes a new
+    exporter, so a new Jinja environment, for each)."""
+
+    def _create_environment(self) -> Any:
+        environment = super()._create_environment()  # type: ignore[no-untyped-call]  # nbconvert's, unannotated
+        environment.bytecode_cache = _COMPILED
+        return environment
+
+
 def template_basedirs() -> list[str]:
     """Template folders for nbgrader's pages: ours first (``feedback/``: the page a
     student reads, loading no script; ``formgrade/``: formgrader's Manual Grading with
@@ -141,10 +173,23 @@ class MathAsMathML(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader has 
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict[str, Any],
                         index: int) -> tuple[NotebookNode, dict[str, Any]]:
-        from autograder.grading.sanitize import is_inert_markdown
-        if cell.cell_type == "markdown":
-            converted = math_as_mathml(cell.source)
-            if converted != cell.source and is_inert_markdown(
-                    converted, {tag: MATHML_ATTRIBUTES for tag in MATHML_TAGS}):
-                cell.source = converted  # else as written: the page shows the LaTeX
+        from autograder.grading.sanitize import REMEMBERED_CHARS
+        if cell.cell_type == "markdown" and isinstance(cell.source, str):
+            cell.source = (markdown_with_mathml if len(cell.source) <= REMEMBERED_CHARS
+                           else markdown_with_mathml.__wrapped__)(cell.source)
         return cell, resources
+
+
+@lru_cache(maxsize=4096)
+def markdown_with_mathml(source: str) -> str:
+    """``source`` with its math as MathML when the page it renders to still passes the
+    sanitiser's allowlist (plus MathML's presentation tags), else as written (the page
+    shows the LaTeX). A function of the text alone, remembered by this process (up to
+    ``sanitize.REMEMBERED_CHARS`` characters): a class's notebooks share most markdown
+    cells."""
+    from autograder.grading.sanitize import is_inert_markdown
+    converted = math_as_mathml(source)
+    if converted != source and is_inert_markdown(
+            converted, {tag: MATHML_ATTRIBUTES for tag in MATHML_TAGS}):
+        return converted
+    return source

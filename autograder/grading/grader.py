@@ -25,8 +25,8 @@ and ``run``; none imports this module):
      ``scope.settle``: a refused or missing notebook an empty record (formgrader lists
      it), assignments nobody handed in out of the gradebook (``register``, before step
      4, puts the run's in, with course.toml's due dates): one denominator everywhere;
-  7. ``export_grades``: grades.csv (``nbgrader export``: ``export.GradesCsvPlugin``),
-     replaced whole.
+  7. ``export_grades``: grades.csv (the file ``nbgrader export`` writes with
+     ``export.GradesCsvPlugin``, written in this process), replaced whole.
 
 Whose failure: the student's (a refused or unreadable file: ``take_in``) is a zero
 with the reason; the grader's (the sandbox lost under a notebook, an nbgrader or

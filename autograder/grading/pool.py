@@ -155,13 +155,18 @@ def worker_init(device: str | None = None, threads: int | None = None, memory_mb
         os.environ["OMP_NUM_THREADS"] = str(threads)
     from autograder.sandbox.boundary import worker_sandbox
     sandbox = worker_sandbox(device, threads, memory_mb)  # the run's, handed here
+    launched = not sandbox.alive()
+    if launched:
+        sandbox.launch()  # its zygote imports while this worker does
     import torch  # noqa: F401  (the judge's)
 
     import autograder.student.components  # noqa: F401
+    from autograder.grading.warm_nbgrader import warm_nbgrader
+    warm_nbgrader()  # nbgrader, nbconvert and the grader's preprocessors imported here too
     if threads:
         torch.set_num_threads(threads)
-    if not sandbox.alive():
-        sandbox.start()
+    if launched:
+        sandbox.wait_ready()
     _READY = (device, threads)
 
 

@@ -37,6 +37,7 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import nh3
@@ -260,7 +261,25 @@ def _as_code_block(source: str) -> str:
 
 def clean_markdown_cell(source: str, attachments: dict[str, Any] | None = None) -> str:
     """``source`` as written when cleaning its rendered HTML changes nothing (the course's
-    cells, LaTeX and all); otherwise the source shown as text in a fenced code block."""
+    cells, LaTeX and all); otherwise the source shown as text in a fenced code block.
+    Without attachments the answer depends on the text alone and is remembered by this
+    process (``_clean_markdown_text``, up to ``REMEMBERED_CHARS`` characters): a class's
+    notebooks share most markdown cells."""
+    if not attachments and isinstance(source, str) and len(source) <= REMEMBERED_CHARS:
+        return _clean_markdown_text(source)
+    return _clean_markdown(source, attachments)
+
+
+REMEMBERED_CHARS = 20_000  # a longer cell is not remembered: a class's own cells are short,
+# and a student's huge ones must not fill a worker's memory (4 096 at most are kept)
+
+
+@lru_cache(maxsize=4096)
+def _clean_markdown_text(source: str) -> str:
+    return _clean_markdown(source, None)
+
+
+def _clean_markdown(source: str, attachments: dict[str, Any] | None) -> str:
     try:
         html = render_markdown(source, attachments)
     except Exception:  # e.g. a missing attachment

@@ -15,7 +15,6 @@ from autograder.course.course_dir import CourseDir, Folder
 from autograder.course.nbgrader_course import (
     generate_assignments,
     make_course_dir,
-    run_nbgrader,
     write_grading_config,
 )
 from autograder.grading.intake import named
@@ -316,11 +315,14 @@ def missing_work(gradebook: "Gradebook", found: Sequence["Submission"],
 
 @stage(RESULTS)
 def export_grades(tree: CourseDir, leave_out: Collection[Key] = ()) -> Path:
-    """Step 7: grades.csv from the gradebook (``nbgrader export``), replaced whole;
+    """Step 7: grades.csv from the gradebook, replaced whole: the file ``nbgrader export``
+    writes in the course folder (its plugin, ``export.GradesCsvPlugin``), written here
+    rather than by a second interpreter importing nbgrader (seconds per run);
     ``leave_out``: {(student, assignment)} ungraded this run, which get no row (nbgrader
     writes a zero for a notebook it holds no submission of)."""
+    from autograder.grading.export import write_grades_csv
     partial = tree.root / ".grades.csv.partial"
-    run_nbgrader(tree.root, "export", f"--to={partial}")
+    write_grades_csv(tree.root, partial)
     if leave_out:
         without_rows(partial, leave_out)
     os.replace(partial, tree.grades_csv)  # never a half-written CSV

@@ -312,12 +312,19 @@ class Sandbox:
         self.missing: list[str] = []
         self.ids, self.oom_seen = 0, 0
         self.bubblewrap = False
+        self.launched = False  # started, its hello not yet read (``wait_ready``)
         self.scratch_left: list[str] = []  # (a scratch left outlives a restart
         # without bubblewrap: it is on the host's /tmp)
 
     # ---- lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the zygote without waiting for it (``wait_ready``): its imports run
+        while the caller does its own."""
         self.kill()
         problem = bwrap_problem(self.device) if self.use_bwrap else "not asked for"
         identity = sandbox_identity()  # as root: student code's own unprivileged user
@@ -346,10 +353,17 @@ class Sandbox:
         if refused:
             self.kill()
             raise SandboxGone(refused)
+        self.missing = missing(policy, problem, [bool(g.path) for g in self.groups])
+        self.launched = True
+
+    def wait_ready(self) -> None:
+        """Wait for a launched zygote's hello (once its heavy modules are imported)."""
+        if not self.launched:
+            return
+        self.launched = False
         hello = self.receive(STARTUP_SECONDS)
         if not hello.get("ready"):
             raise SandboxGone("the sandbox did not start")
-        self.missing = missing(policy, problem, [bool(g.path) for g in self.groups])
         self.missing += [str(m) for m in hello.get("missing", [])]
         self.missing += self.scratch_left
 
@@ -378,7 +392,7 @@ class Sandbox:
         if self.log is not None:
             self.log.close()
         self.process, self.control, self.log = None, None, None
-        self.groups = []
+        self.groups, self.launched = [], False
 
     def startup_error(self) -> str:
         """The last lines the zygote wrote to stderr (why it did not start)."""
@@ -421,6 +435,7 @@ class Sandbox:
         from dataclasses import asdict
         if not self.alive():
             self.start()
+        self.wait_ready()  # launched by the worker, its hello not read yet
         self.ids += 1
         self.oom_seen = self.oom_kills()
         to_child_read, to_child_write = os.pipe()

@@ -35,6 +35,10 @@ def test_a_worker_is_set_up_once_per_process(monkeypatch):
     monkeypatch.setattr(boundary, "worker_sandbox",
                         lambda device, threads, *rest: built.append((device, threads)) or FakeSandbox())
     monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
+    import nbgrader.api
+    import nbgrader.nbgraderformat.common
+    for module, name in ((nbgrader.api, "create_engine"), (nbgrader.nbgraderformat.common, "jsonschema")):
+        monkeypatch.setattr(module, name, getattr(module, name))  # warm_nbgrader's, undone after
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     pool.worker_init("cpu", 1)  # the local pool's initializer
     pool.worker_init("cpu", 1)  # grade_one, for the same worker

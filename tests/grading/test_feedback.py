@@ -69,8 +69,10 @@ def test_a_conversion_that_would_not_be_inert_is_not_made(monkeypatch):
     assert "<math" in cell.source
     monkeypatch.setattr(feedback, "tex_as_mathml", lambda tex, display=False:
                         '<img src="x" onerror="alert(1)">')
+    feedback.markdown_with_mathml.cache_clear()  # a converter that changed: not remembered
     cell = nbformat.v4.new_markdown_cell("Plain $x^2$ here.")
     feedback.MathAsMathML().preprocess_cell(cell, {}, 0)
+    feedback.markdown_with_mathml.cache_clear()  # nor kept for the tests after this one
     assert cell.source == "Plain $x^2$ here."
 
 
