@@ -316,7 +316,7 @@ def run_dask(run: GradingRun, tasks: Sequence[Task], on_done: OnDone) -> None:
         futures[future] = task
         return future
 
-    running = as_completed([submit(task) for task in tasks])
+    running = as_completed([submit(task) for task in tasks], loop=client.loop)  # not the default client's
     try:
         for future in running:
             task = futures.pop(future)

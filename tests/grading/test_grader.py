@@ -140,22 +140,17 @@ def test_stock_generate_feedback_on_the_course_folder_hides_hidden_tests(graded_
     assert "hidden tests: run when graded, not shown" in html
 
 
-def test_stock_nbgrader_on_a_built_course_folder_grades_as_the_grader_does(tmp_path):
+def test_stock_nbgrader_on_a_built_course_folder_grades_as_the_grader_does(tmp_path, generated):
     """A folder made by `firstmlp build` (never by `firstmlp grade`), formgrader's
     buttons on it: stock `nbgrader autograde` runs the grader's sandboxed execution
     judged from outside (a comparator patched in the kernel fools nothing), and
     `generate_feedback` hides the hidden tests and the seed."""
     from nbgrader.api import Gradebook
 
-    from autograder.course.nbgrader_course import (
-        NbgraderError,
-        generate_assignments,
-        make_course_dir,
-        run_nbgrader,
-    )
+    from autograder.course.nbgrader_course import NbgraderError, make_course_dir, run_nbgrader
     folder = tmp_path / "course"
     make_course_dir(folder)
-    generate_assignments(folder, ["02_activations"])
+    generated(folder, ["02_activations"])  # generate_assignment's output for these sources
     notebook = notebook_for(folder, "02_activations", replace=[("leaky_relu", "slope=0.1", "slope=0.01")])
     leaky = next(c for c in notebook.cells if c.id == "leaky_relu")
     leaky.source += ("\nnp.allclose = lambda *a, **k: True\n"
@@ -322,9 +317,10 @@ def sandbox_of_this_worker():
 
 
 def test_dask_local_cluster_end_to_end(course_dir, tmp_path, mnist, monkeypatch):
-    """Through a LocalCluster whose workers started before the run: the run's sandbox
-    memory reaches them (not the environment they were started with), their sandbox
-    runs, and the run's secret is gone from them once the run ends (they outlive it)."""
+    """Through a LocalCluster whose workers started before the run, reached by its address
+    as ``--scheduler`` gives it (the grader's own client, not a default one): the run's
+    sandbox memory reaches them (not the environment they were started with), their
+    sandbox runs, and the run's secret is gone from them once the run ends (they outlive it)."""
     from distributed import Client, LocalCluster
     submitted = tmp_path / "submitted"
     for student, solved in (("dask_full", None), ("dask_blank", set())):
@@ -332,10 +328,11 @@ def test_dask_local_cluster_end_to_end(course_dir, tmp_path, mnist, monkeypatch)
         nbformat.write(notebook_for(course_dir, "01_perceptron", solved=solved),
                        str(submitted / student / "01_perceptron" / "01_perceptron.ipynb"))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+                      dashboard_address="127.0.0.1:0") as cluster, \
+            Client(cluster, set_as_default=False) as client:
         monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "a-secret-of-the-dask-run")
-        outcomes, _, _ = grade(submitted, course_dir, scheduler=client, progress=False,
-                               memory_mb=3072)
+        outcomes, _, _ = grade(submitted, course_dir, scheduler=cluster.scheduler_address,
+                               progress=False, memory_mb=3072)
         kept = client.run(sandbox_of_this_worker)
     assert sorted((o.student, o.score) for o in outcomes) == [("dask_blank", 0.0), ("dask_full", 10.0)]
     graded = [state for state in kept.values() if state[0] is not None]
