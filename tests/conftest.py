@@ -21,6 +21,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def shared_folder(tmp_path_factory):
+    """This run's temporary folder; under pytest-xdist, the one its workers share."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """Full MNIST from MNIST_ROOT (this checkout: ../shared/data/mnist)."""
@@ -31,30 +37,74 @@ def mnist():
 
 
 @pytest.fixture(scope="session")
-def speech_corpus():
+def speech_corpus(tmp_path_factory):
     """Notebook 6's default corpus (made once, ~1 minute, then cached like a student's)."""
+    from filelock import FileLock
+
     from autograder.student.speech.corpus import ensure_corpus
     from autograder.student.speech.festival import missing
     reason = missing()
     if reason:
         pytest.skip(reason)
-    return ensure_corpus(announce=lambda message: None)
+    with FileLock(shared_folder(tmp_path_factory) / "speech-corpus.lock"):  # made by one worker
+        return ensure_corpus(announce=lambda message: None)
 
 
 @pytest.fixture(scope="session")
-def prepared_course(tmp_path_factory):
+def prepared_template(tmp_path_factory):
+    """``template()``: a course folder as ``prepare_course`` leaves it, made on first use
+    (generate_assignment, an nbgrader process per notebook: about 2 minutes for the six)
+    and shared by the session (by all its workers under pytest-xdist): the one place the
+    suite generates the whole course."""
+    from filelock import FileLock
+
+    from autograder.grading.grader import prepare_course
+    folder = shared_folder(tmp_path_factory) / "prepared"
+    folder.mkdir(exist_ok=True)
+
+    def template():
+        with FileLock(folder / "lock"):
+            if not (folder / "made").exists():
+                shutil.rmtree(folder / "course", ignore_errors=True)
+                prepare_course(folder / "course")
+                (folder / "made").touch()
+        return folder / "course"
+    return template
+
+
+@pytest.fixture(scope="session")
+def prepared_course(prepared_template):
     """``prepared_course(folder)``: ``folder`` as ``prepare_course`` leaves it, and its
-    assignments. generate_assignment (an nbgrader process per notebook, about 2 minutes
-    for the six) runs once a session, into a template; each caller gets a copy on which
+    assignments. Each caller gets a copy of the session's template on which
     ``prepare_course`` itself runs again (the sources rebuilt and compared, the configs
     rewritten for the copy's path), so the folder is what the grader would have made."""
     from autograder.grading.grader import prepare_course
-    template = []
 
     def prepare(folder):
-        if not template:
-            template.append(tmp_path_factory.mktemp("prepared") / "course")
-            prepare_course(template[0])
-        shutil.copytree(template[0], folder)
+        shutil.copytree(prepared_template(), folder)
         return prepare_course(folder)
     return prepare
+
+
+@pytest.fixture(scope="session")
+def generated(prepared_template):
+    """``generated(course_dir, assignments)``: nbgrader's generate_assignment for a folder
+    that ``make_course_dir`` built, taken from the session's template where the folder's
+    source notebooks are byte for byte the template's (generate_assignment reads nothing
+    else), and run for real where any differs. Its release notebooks, and the template's
+    gradebook when the folder has none."""
+    from autograder.course import nbgrader_course
+    from autograder.course.course_dir import CourseDir
+    real = nbgrader_course.generate_assignments
+
+    def generate(course_dir, assignments):
+        mine, theirs = CourseDir(Path(course_dir).resolve()), CourseDir(prepared_template())
+        if any(not theirs.source(a).exists() or mine.source(a).read_bytes() != theirs.source(a).read_bytes()
+               for a in assignments):
+            return real(course_dir, assignments)
+        for assignment in assignments:
+            shutil.copytree(theirs.release(assignment).parent, mine.release(assignment).parent,
+                            dirs_exist_ok=True)
+        if not mine.gradebook.exists():
+            shutil.copyfile(theirs.gradebook, mine.gradebook)
+    return generate

@@ -21,6 +21,17 @@ ASSIGNMENTS = [a["name"] for a in MANIFEST["assignments"]]
 COMMITTED = RELEASES / VERSION
 
 
+@pytest.fixture(scope="module", autouse=True)
+def generated_once(generated):
+    """build_release's generate_assignment step taken from the session's generated course
+    (``generated``: the same nbgrader output for the same source notebooks, which each
+    build still makes and compares), not run again for each of this module's builds."""
+    import autograder.course.release as release
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(release, "generate_assignments", generated)
+        yield
+
+
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory):
     return build_release(VERSION, out_root=tmp_path_factory.mktemp("releases"), changelog=False)

@@ -11,7 +11,7 @@ import pytest
 
 import tests.vandal
 from autograder.course.course_dir import CourseDir
-from autograder.course.nbgrader_course import generate_assignments, make_course_dir, run_nbgrader, submit
+from autograder.course.nbgrader_course import make_course_dir, run_nbgrader, submit
 from autograder.grading.grader import grade
 from tests.grading.test_grader import expected_cells, notebook_for
 from tests.helpers import cell_scores
@@ -56,10 +56,10 @@ def test_a_vandal_leaves_every_point_to_the_next_student_in_the_same_worker(tmp_
         assert cell_scores(course_dir, assignment, HONEST) == expected_cells(course_dir, assignment, set())
 
 
-def test_a_vandal_leaves_every_point_to_the_next_student_under_stock_nbgrader(tmp_path):
+def test_a_vandal_leaves_every_point_to_the_next_student_under_stock_nbgrader(tmp_path, generated):
     folder = tmp_path / "course"
     make_course_dir(folder)
-    generate_assignments(folder, ASSIGNMENTS[:1])
+    generated(folder, ASSIGNMENTS[:1])  # generate_assignment's output for these sources
     assignment = ASSIGNMENTS[0]
     submit(folder, VANDAL, assignment, vandal_notebook(folder, assignment))
     submit(folder, HONEST, assignment, notebook_for(folder, assignment))
