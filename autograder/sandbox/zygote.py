@@ -2,7 +2,10 @@
 notebook (``python -m autograder.sandbox.zygote FD``, started by ``boundary.Sandbox``).
 
 It imports numpy, torch and matplotlib and builds the recording shell once
-(``notebook_process.warm_up``), then waits on its control socket. It never holds
+(``notebook_process.warm_up``), rehearses once what every notebook does first
+(``notebook_process.rehearse``: a figure rendered, a torch backward; no state left that
+a notebook can see), then waits on its control socket. Started ``--cold`` (the
+grader's pre-flight), it builds the shell only. It never holds
 grading state — it is started with a cleared environment, is never sent a secret, a
 seed, a test or a student's cell — and it never runs student code itself: each
 notebook runs in a fork of it, so every notebook starts from the same clean image.
@@ -184,7 +187,7 @@ def stop_notebook(pid: int | None, scratch: str | None, group: "ProcessGroup | N
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or not wait_for_exit(pid, deadline):
             killed = True
             target: Callable[[], None]
             for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
@@ -194,7 +197,6 @@ def stop_notebook(pid: int | None, scratch: str | None, group: "ProcessGroup | N
                     pass
             _, status = os.waitpid(pid, 0)
             break
-        time.sleep(0.01)
     if pid:
         try:
             os.killpg(pid, signal.SIGKILL)  # without a PID namespace: its process group
@@ -211,6 +213,24 @@ def stop_notebook(pid: int | None, scratch: str | None, group: "ProcessGroup | N
     return dict(ended, scratch_left=left) if left else ended
 
 
+def wait_for_exit(pid: int, deadline: float) -> bool:
+    """Sleep until the child ``pid`` has exited (its pidfd readable: woken the moment it
+    ends, not at the next tick of a 10 ms poll, as before issue 24) or ``deadline``
+    (monotonic) passes; False only when the deadline passed first. Without pidfds
+    (Linux < 5.3), one 10 ms tick."""
+    import select
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        time.sleep(0.01)
+        return True
+    try:
+        ended, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        return bool(ended)
+    finally:
+        os.close(fd)
+
+
 def missing_here() -> list[str]:
     """What this sandbox cannot apply to a notebook, in words."""
     from autograder.sandbox.limits import landlock_abi
@@ -221,11 +241,16 @@ def missing_here() -> list[str]:
     return missing
 
 
-def serve(control: socket.socket) -> None:
+def serve(control: socket.socket, warm: bool = True) -> None:
+    """Warm up (``warm``: the heavy imports and a rehearsal of a notebook's first steps;
+    else the shell only, for the grader's pre-flight), say ready, then serve the
+    worker's messages until it hangs up."""
     from autograder.sandbox.limits import become_subreaper
-    from autograder.sandbox.notebook_process import warm_up
+    from autograder.sandbox.notebook_process import rehearse, warm_up
 
-    shell = warm_up()
+    shell = warm_up() if warm else warm_up(modules=())
+    if warm:
+        rehearse(shell)
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no ptrace, no /proc/<pid>/mem of the zygote
     become_subreaper()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -260,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     control = socket.socket(fileno=int(argv[0]))
     try:
-        serve(control)
+        serve(control, warm="--cold" not in argv[1:])
     finally:
         os._exit(0)
 
