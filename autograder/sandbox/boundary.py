@@ -242,12 +242,13 @@ def bwrap_argv(policy: Policy) -> list[str]:
     return arguments if policy.identity is None else open_parents(arguments)
 
 
-def zygote_command(policy: Policy, fd: int, bubblewrap: bool) -> list[str]:
+def zygote_command(policy: Policy, fd: int, bubblewrap: bool, warm: bool = True) -> list[str]:
     """The zygote's command line: dropped to ``policy.identity`` as root, inside
     bubblewrap where it starts (``bubblewrap``), else a plain child of the worker (the
-    fallback: the same environment, drop, cgroups and per-notebook layers)."""
+    fallback: the same environment, drop, cgroups and per-notebook layers); ``--cold``
+    (not ``warm``) skips the heavy imports: the pre-flight's zygote."""
     command = [*drop_to(policy.identity), sys.executable, "-m", "autograder.sandbox.zygote",
-               str(fd)]
+               str(fd), *([] if warm else ["--cold"])]
     return [*bwrap_argv(policy), "--", *command] if bubblewrap else command
 
 
@@ -302,8 +303,9 @@ class Sandbox:
     """The worker's zygote: started on first use, started again after it dies."""
 
     def __init__(self, device: str | None = None, threads: int | None = None, use_bwrap: bool = True,
-                 memory_mb: int | None = None) -> None:
+                 memory_mb: int | None = None, warm: bool = True) -> None:
         self.device, self.threads, self.use_bwrap = device, threads, use_bwrap
+        self.warm = warm  # False: a zygote without the heavy imports (the pre-flight's)
         self.memory_mb = memory_mb or MEMORY_MB  # the run's (GradingRun.memory_mb), handed in
         self.process: subprocess.Popen[bytes] | None = None
         self.control: socket.socket | None = None
@@ -331,7 +333,7 @@ class Sandbox:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         policy = course_policy(self.device, self.threads, identity, memory_mb=self.memory_mb,
                                bubblewrap=problem is None)
-        command = zygote_command(policy, child.fileno(), problem is None)
+        command = zygote_command(policy, child.fileno(), problem is None, self.warm)
         env = dict(policy.env)
         name = f"{GROUP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
         root = os.geteuid() == 0  # the cgroups are joined as root, before the drop
