@@ -22,25 +22,33 @@ def cell_scores(course_dir, assignment, student):
 REFERENCE_STUDENT, BLANK_STUDENT = "reference", "blank"
 
 
-def grade_reference_and_blank(course_dir, on_assignment=None):
-    """Build the course, generate every assignment, submit the completed reference
-    and the untouched release as two students, and autograde them with stock nbgrader
-    and its stock settings (``use_stock_settings``; `firstmlp grade-demo` grades them
-    through the grader).
-    Returns {assignment: {student: (score, max_score)}}."""
+def hand_in(course_dir, students=(REFERENCE_STUDENT, BLANK_STUDENT), generate=True):
+    """Build the course, generate every assignment (``generate=False``: a folder whose
+    release is already generated from these sources), switch it to stock nbgrader's own
+    settings (``use_stock_settings``: the notebooks' own tests, in the kernel; `firstmlp
+    grade-demo` grades them through the grader), and submit every assignment for
+    ``students``: REFERENCE_STUDENT the completed reference, BLANK_STUDENT the untouched
+    release. Returns the assignments, in course order."""
     course_dir = Path(course_dir).resolve()
     assignments = nbgrader_course.make_course_dir(course_dir)
-    nbgrader_course.use_stock_settings(course_dir)  # the notebooks' own tests, in the kernel
-    nbgrader_course.generate_assignments(course_dir, assignments)
-    results = {}
+    nbgrader_course.use_stock_settings(course_dir)
+    if generate:
+        nbgrader_course.generate_assignments(course_dir, assignments)
     for assignment in assignments:
         release, source = CourseDir(course_dir).release(assignment), CourseDir(course_dir).source(assignment)
-        completed = nbgrader_course.completed_notebook(release, source)
-        nbgrader_course.submit(course_dir, REFERENCE_STUDENT, assignment, completed)
-        blank = nbformat.read(str(release), as_version=4)
-        nbgrader_course.submit(course_dir, BLANK_STUDENT, assignment, blank)
+        for student in students:
+            notebook = (nbgrader_course.completed_notebook(release, source) if student == REFERENCE_STUDENT
+                        else nbformat.read(str(release), as_version=4))
+            nbgrader_course.submit(course_dir, student, assignment, notebook)
+    return assignments
+
+
+def autograde_in_turn(course_dir, assignments):
+    """Stock `nbgrader autograde` of each assignment in turn (one process each, its
+    students one after another; a later notebook imports the earlier ones autograded
+    beside it). Returns {assignment: {student: (score, max_score)}}."""
+    results = {}
+    for assignment in assignments:
         nbgrader_course.autograde(course_dir, assignment)
         results[assignment] = nbgrader_course.gradebook_scores(course_dir, assignment)
-        if on_assignment is not None:
-            on_assignment(assignment, results[assignment])
     return results

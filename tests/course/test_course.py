@@ -4,32 +4,43 @@ path is tests/grading's and `make run`'s): the completed reference scores
 full marks with every cell running cleanly and every plot drawn; the released stub
 runs to the end with every graded cell failing with a message, and scores zero."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import nbformat
 import pytest
 
 from autograder.course.build import load_manifest
 from autograder.student.execute import image_outputs
-from tests.helpers import BLANK_STUDENT, REFERENCE_STUDENT, cell_scores, grade_reference_and_blank
+from tests.helpers import BLANK_STUDENT, REFERENCE_STUDENT, autograde_in_turn, cell_scores, hand_in
 
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = load_manifest()["assignments"]
 IDS = [a["name"] for a in ASSIGNMENTS]
+STUDENTS = [REFERENCE_STUDENT, BLANK_STUDENT]
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, mnist, prepared_course):
-    """The session's prepared course (its release generated from these very sources, which
-    ``prepare_course`` has just rebuilt and compared) switched to stock settings: nbgrader's
-    generate_assignment does not read the grading settings, so it is not run again."""
-    import autograder.course.nbgrader_course as nbgrader_course
-    course_dir = tmp_path_factory.mktemp("nbgrader_course") / "course"
-    prepared_course(course_dir)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(nbgrader_course, "generate_assignments", lambda course_dir, assignments: None)
-        return course_dir, grade_reference_and_blank(course_dir)
+    """({student: course folder}, {assignment: {student: (score, max_score)}}). The
+    session's prepared course (its release generated from these very sources, which
+    ``prepare_course`` has just rebuilt and compared; generate_assignment does not read
+    the grading settings, so it is not run again) switched to stock settings, one copy
+    per student: the completed reference in one, the untouched release in the other,
+    each a class autograded assignment after assignment. The two copies are graded side
+    by side: each `nbgrader autograde` is one process, and the suite is otherwise serial."""
+    folders = {}
+    for student in STUDENTS:
+        folders[student] = tmp_path_factory.mktemp(f"nbgrader_{student}") / "course"
+        prepared_course(folders[student])
+        assignments = hand_in(folders[student], [student], generate=False)
+    with ThreadPoolExecutor(len(STUDENTS)) as pool:
+        scores = dict(zip(STUDENTS, pool.map(lambda student: autograde_in_turn(
+            folders[student], assignments), STUDENTS), strict=True))
+    return folders, {name: {s: scores[s][name][s] for s in STUDENTS} for name in assignments}
 
 
-def autograded(course_dir, student, assignment):
+def autograded(graded, student, assignment):
+    course_dir = graded[0][student]
     path = course_dir / "autograded" / student / assignment / f"{assignment}.ipynb"
     return nbformat.read(str(path), as_version=4)
 
@@ -56,11 +67,11 @@ def errors(cell):
 def test_reference_gets_full_marks_per_cell(graded, assignment):
     """Every cell graded by code gets its points; a written answer waits for a grader
     (nbgrader leaves it for manual grading, at no score yet)."""
-    course_dir, results = graded
     name = assignment["name"]
+    course_dir, results = graded[0][REFERENCE_STUDENT], graded[1][name]
     by_hand = written_points(course_dir, name)
-    assert results[name][REFERENCE_STUDENT] == (assignment["points"] - sum(by_hand.values()),
-                                                assignment["points"])
+    assert results[REFERENCE_STUDENT] == (assignment["points"] - sum(by_hand.values()),
+                                          assignment["points"])
     for grade_id, (score, max_score) in cell_scores(course_dir, name, REFERENCE_STUDENT).items():
         if grade_id in by_hand:
             assert not score and max_score == by_hand[grade_id], grade_id
@@ -70,20 +81,19 @@ def test_reference_gets_full_marks_per_cell(graded, assignment):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
 def test_reference_runs_cleanly_and_draws_its_plots(graded, assignment):
-    notebook = autograded(graded[0], REFERENCE_STUDENT, assignment["name"])
+    notebook = autograded(graded, REFERENCE_STUDENT, assignment["name"])
     assert not [c.id for c in notebook.cells if errors(c)]
     assert image_outputs(notebook) >= 1
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
 def test_blank_scores_zero(graded, assignment):
-    course_dir, results = graded
-    assert results[assignment["name"]][BLANK_STUDENT] == (0, assignment["points"])
+    assert graded[1][assignment["name"]][BLANK_STUDENT] == (0, assignment["points"])
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
 def test_stub_runs_to_the_end_and_every_graded_cell_fails_with_a_message(graded, assignment):
-    notebook = autograded(graded[0], BLANK_STUDENT, assignment["name"])
+    notebook = autograded(graded, BLANK_STUDENT, assignment["name"])
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert all(c.get("execution_count") for c in code), "the kernel stopped before the end"
     for cell in graded_cells(notebook):
@@ -96,7 +106,7 @@ def test_stub_runs_to_the_end_and_every_graded_cell_fails_with_a_message(graded,
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
 def test_release_has_stubs_and_no_hidden_tests(graded, assignment):
     name = assignment["name"]
-    release = (graded[0] / "release" / name / f"{name}.ipynb").read_text()
+    release = (graded[0][BLANK_STUDENT] / "release" / name / f"{name}.ipynb").read_text()
     assert "raise NotImplementedError()" in release
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS",
                    f"seed={load_manifest()['hidden_seed']}"):
