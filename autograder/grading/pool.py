@@ -100,7 +100,8 @@ def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone
         before = {task: attempts(task) for task in pending}
         broken: list[Task] = []
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=worker_init,
-                                 initargs=(run.device, run.threads, run.memory_mb)) as pool:
+                                 initargs=(run.device, run.threads, run.memory_mb,
+                                           optional_modules(run, pending))) as pool:
             futures = {pool.submit(grade_one, run, task): task for task in pending}
             for future in as_completed(futures):
                 try:
@@ -149,7 +150,26 @@ def workers_stop_with_the_grader() -> Iterator[None]:
 _READY: tuple[str | None, int | None] | None = None  # (device, threads) this worker process was set up for
 
 
-def worker_init(device: str | None = None, threads: int | None = None, memory_mb: int | None = None) -> None:
+def optional_modules(run: GradingRun, tasks: Sequence[Task]) -> list[str] | None:
+    """The optional heavy modules (``notebook_process.OPTIONAL_MODULES``) the zygotes
+    import for this run's notebooks: those the course's released notebooks of the
+    tasks name (the course's own code, never a student's); None (all) where one cannot
+    be read."""
+    import nbformat
+
+    from autograder.sandbox.notebook_process import needed_modules
+    sources = []
+    for assignment in sorted({task.assignment for task in tasks}):
+        try:
+            notebook = nbformat.read(str(run.course.release(assignment)), as_version=4)
+        except Exception:  # noqa: BLE001 - unreadable: warm everything, as before
+            return None
+        sources += [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    return needed_modules(sources)
+
+
+def worker_init(device: str | None = None, threads: int | None = None, memory_mb: int | None = None,
+                optional: list[str] | None = None) -> None:
     """Once per worker process: die with the grader, pin the thread count, start this
     worker's sandbox on the run's device (its zygote warms up while the worker imports
     torch for the judge). The local pool runs it as the initializer; ``grade_one`` calls
@@ -164,7 +184,7 @@ def worker_init(device: str | None = None, threads: int | None = None, memory_mb
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)
     from autograder.sandbox.boundary import worker_sandbox
-    sandbox = worker_sandbox(device, threads, memory_mb)  # the run's, handed here
+    sandbox = worker_sandbox(device, threads, memory_mb, optional)  # the run's, handed here
     launched = not sandbox.alive()
     if launched:
         sandbox.launch()  # its zygote imports while this worker does

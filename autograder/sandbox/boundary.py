@@ -242,13 +242,17 @@ def bwrap_argv(policy: Policy) -> list[str]:
     return arguments if policy.identity is None else open_parents(arguments)
 
 
-def zygote_command(policy: Policy, fd: int, bubblewrap: bool, warm: bool = True) -> list[str]:
+def zygote_command(policy: Policy, fd: int, bubblewrap: bool, warm: bool = True,
+                   optional: Iterable[str] | None = None) -> list[str]:
     """The zygote's command line: dropped to ``policy.identity`` as root, inside
     bubblewrap where it starts (``bubblewrap``), else a plain child of the worker (the
     fallback: the same environment, drop, cgroups and per-notebook layers); ``--cold``
-    (not ``warm``) skips the heavy imports: the pre-flight's zygote."""
+    (not ``warm``) skips the heavy imports: the pre-flight's zygote; ``--optional``
+    names the optional heavy modules it imports (``notebook_process.OPTIONAL_MODULES``;
+    None: all)."""
     command = [*drop_to(policy.identity), sys.executable, "-m", "autograder.sandbox.zygote",
-               str(fd), *([] if warm else ["--cold"])]
+               str(fd), *([] if warm else ["--cold"]),
+               *([] if optional is None else ["--optional", ",".join(sorted(optional))])]
     return [*bwrap_argv(policy), "--", *command] if bubblewrap else command
 
 
@@ -303,9 +307,11 @@ class Sandbox:
     """The worker's zygote: started on first use, started again after it dies."""
 
     def __init__(self, device: str | None = None, threads: int | None = None, use_bwrap: bool = True,
-                 memory_mb: int | None = None, warm: bool = True) -> None:
+                 memory_mb: int | None = None, warm: bool = True,
+                 optional: Iterable[str] | None = None) -> None:
         self.device, self.threads, self.use_bwrap = device, threads, use_bwrap
         self.warm = warm  # False: a zygote without the heavy imports (the pre-flight's)
+        self.optional = None if optional is None else tuple(optional)  # None: all
         self.memory_mb = memory_mb or MEMORY_MB  # the run's (GradingRun.memory_mb), handed in
         self.process: subprocess.Popen[bytes] | None = None
         self.control: socket.socket | None = None
@@ -333,7 +339,8 @@ class Sandbox:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         policy = course_policy(self.device, self.threads, identity, memory_mb=self.memory_mb,
                                bubblewrap=problem is None)
-        command = zygote_command(policy, child.fileno(), problem is None, self.warm)
+        command = zygote_command(policy, child.fileno(), problem is None, self.warm,
+                                 self.optional)
         env = dict(policy.env)
         name = f"{GROUP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
         root = os.geteuid() == 0  # the cgroups are joined as root, before the drop
@@ -494,15 +501,16 @@ _SANDBOX: Sandbox | None = None
 
 
 def worker_sandbox(device: str | None = None, threads: int | None = None,
-                   memory_mb: int | None = None) -> Sandbox:
+                   memory_mb: int | None = None, optional: Iterable[str] | None = None) -> Sandbox:
     """This worker's sandbox (one zygote per grading worker), killed, cgroups and all,
-    when the worker exits."""
+    when the worker exits; ``optional``: the optional heavy modules its zygote imports
+    (None: all), fixed when it is made."""
     global _SANDBOX
     if _SANDBOX is None:
         import atexit
         _SANDBOX = Sandbox(device,
                            threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None,
-                           memory_mb=memory_mb)
+                           memory_mb=memory_mb, optional=optional)
         atexit.register(_SANDBOX.kill)
     return _SANDBOX
 

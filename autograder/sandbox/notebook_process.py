@@ -17,7 +17,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +31,12 @@ if TYPE_CHECKING:
     from torch.overrides import TorchFunctionMode
 
 _SHELL: "InteractiveShell | None" = None
-HEAVY_MODULES = ("numpy", "torch", "torch.nn.functional", "matplotlib.pyplot", "torchvision",
-                 "sklearn.metrics", "tqdm.auto", "nbformat", "autograder.student.components",
+# imported by a worker's zygote only where the run grades a notebook whose code names
+# one of the words (``needed_modules``): 3.4 CPU-s of each zygote's start that notebooks
+# 01-04 never use (torchvision imports torch._dynamo); unknown runs import all of them
+OPTIONAL_MODULES = {"torchvision": ("torchvision", "load_mnist"), "sklearn.metrics": ("sklearn",)}
+HEAVY_MODULES = ("numpy", "torch", "torch.nn.functional", "matplotlib.pyplot", *OPTIONAL_MODULES,
+                 "tqdm.auto", "nbformat", "autograder.student.components",
                  "autograder.student.plots", "autograder.student.data",
                  # what every notebook's process imported for itself before issue 24: its
                  # wire, its earlier work, the corpus root, and IPython's per-cell modules
@@ -63,6 +67,22 @@ def warm_up(modules: Collection[str] = HEAVY_MODULES) -> "InteractiveShell":
             pass
     _SHELL = make_shell()
     return _SHELL
+
+
+def needed_modules(sources: Iterable[str]) -> list[str]:
+    """The ``OPTIONAL_MODULES`` that code in ``sources`` (the course's own notebooks,
+    not a student's) names."""
+    text = "\n".join(sources)
+    return [module for module, words in OPTIONAL_MODULES.items()
+            if any(word in text for word in words)]
+
+
+def warm_modules(optional: Collection[str] | None) -> tuple[str, ...]:
+    """The zygote's imports: ``HEAVY_MODULES``, of the optional ones only ``optional``
+    (None: all)."""
+    if optional is None:
+        return HEAVY_MODULES
+    return tuple(m for m in HEAVY_MODULES if m not in OPTIONAL_MODULES or m in optional)
 
 
 def rehearse(shell: "InteractiveShell") -> None:

@@ -241,14 +241,15 @@ def missing_here() -> list[str]:
     return missing
 
 
-def serve(control: socket.socket, warm: bool = True) -> None:
-    """Warm up (``warm``: the heavy imports and a rehearsal of a notebook's first steps;
-    else the shell only, for the grader's pre-flight), say ready, then serve the
-    worker's messages until it hangs up."""
+def serve(control: socket.socket, warm: bool = True, optional: list[str] | None = None) -> None:
+    """Warm up (``warm``: the heavy imports, of the optional ones only ``optional``
+    (None: all), and a rehearsal of a notebook's first steps; else the shell only, for
+    the grader's pre-flight), say ready, then serve the worker's messages until it
+    hangs up."""
     from autograder.sandbox.limits import become_subreaper
-    from autograder.sandbox.notebook_process import rehearse, warm_up
+    from autograder.sandbox.notebook_process import rehearse, warm_modules, warm_up
 
-    shell = warm_up() if warm else warm_up(modules=())
+    shell = warm_up(warm_modules(optional)) if warm else warm_up(modules=())
     if warm:
         rehearse(shell)
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no ptrace, no /proc/<pid>/mem of the zygote
@@ -285,7 +286,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     control = socket.socket(fileno=int(argv[0]))
     try:
-        serve(control, warm="--cold" not in argv[1:])
+        optional = argv[argv.index("--optional") + 1].split(",") \
+            if "--optional" in argv[1:-1] else None
+        serve(control, warm="--cold" not in argv[1:], optional=optional)
     finally:
         os._exit(0)
 

@@ -65,21 +65,48 @@ def lookup(sandbox, source, name):
 
 
 PEEK = ("import sys\nimport nbformat.validator as v\n"
-        "seen = ['torch' in sys.modules, bool(v.validators)]")
+        "seen = ['torch' in sys.modules, bool(v.validators), 'torchvision' in sys.modules]")
 
 
 @pytest.mark.parametrize("warm", [True, False], ids=["worker", "pre-flight"])
 def test_a_workers_zygote_is_warm_and_the_pre_flights_is_cold(warm):
     if bwrap_problem():
         pytest.skip(bwrap_problem())
-    sandbox = Sandbox(warm=warm)
+    sandbox = Sandbox(warm=warm, optional=[])
     try:
         sandbox.start()
         # warm: torch imported and the validator compiled before the fork (the cell
-        # itself records no output); cold: neither, and the cell still runs
-        assert lookup(sandbox, PEEK, "seen") == [warm, warm]
+        # itself records no output), no optional module; cold: none, the cell still runs
+        assert lookup(sandbox, PEEK, "seen") == [warm, warm, False]
     finally:
         sandbox.kill()
+
+
+def test_a_zygote_imports_only_the_optional_modules_the_runs_notebooks_name(tmp_path):
+    from autograder.course.course_dir import CourseDir
+    from autograder.grading.pool import optional_modules
+    from autograder.grading.run import GradingRun
+    from autograder.sandbox.notebook_process import HEAVY_MODULES, needed_modules, warm_modules
+    assert needed_modules(["from sklearn.metrics import accuracy_score"]) == ["sklearn.metrics"]
+    assert needed_modules(["x = load_mnist()"]) == ["torchvision"]
+    assert needed_modules(["import numpy as np"]) == []
+    assert warm_modules(None) == HEAVY_MODULES
+    assert "torchvision" not in warm_modules([]) and "torch" in warm_modules([])
+    assert "sklearn.metrics" in warm_modules(["sklearn.metrics"])
+    assert zygote_command(course_policy(), 3, False, optional=["b", "a"])[-2:] == \
+        ["--optional", "a,b"]
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+    course = CourseDir(tmp_path)
+    for name, code in (("01", "import numpy as np"), ("05", "import sklearn.metrics")):
+        course.release(name).parent.mkdir(parents=True)
+        nbformat.write(new_notebook(cells=[new_code_cell(code)]), str(course.release(name)))
+    run = GradingRun(course)
+    assert optional_modules(run, [Task("ann", "01", "d")]) == []
+    assert optional_modules(run, [Task("ann", "01", "d"), Task("bob", "05", "d")]) == \
+        ["sklearn.metrics"]
+    assert optional_modules(run, [Task("ann", "07", "d")]) is None  # unreadable: all
 
 
 def test_the_pre_flight_starts_its_zygote_cold(monkeypatch):
