@@ -16,13 +16,17 @@ setup:
 run: setup
 	$(VENV)/firstmlp demo
 
+# PYTEST_WORKERS="-n 2 --dist loadgroup": two pytest-xdist workers, the modules that grade
+# in the sandbox together in one (tests/conftest.py's groups). Serial by default.
+PYTEST_WORKERS ?=
+
 test: setup
 	@scripts/setup-browser
 	$(VENV)/mypy
-	$(VENV)/pytest -q --durations=15
+	$(VENV)/pytest -q $(PYTEST_WORKERS) --durations=15
 
 test-fast: setup
-	$(VENV)/pytest -q -m "not slow and not browser" --durations=15
+	$(VENV)/pytest -q $(PYTEST_WORKERS) -m "not slow and not browser" --durations=15
 
 build: setup
 	$(VENV)/firstmlp build

@@ -12,7 +12,24 @@ if not os.environ.get("MNIST_ROOT") and (SHARED_MNIST / "MNIST" / "raw").is_dir(
     os.environ["MNIST_ROOT"] = str(SHARED_MNIST)
 
 
+# Modules that run student code in the grading sandbox: under pytest-xdist they stay in
+# one worker, one after another (--dist loadgroup), as their checks of the sandbox's
+# own user (no process of it outside the sandbox looked at) and of leftover processes
+# need; every other module is a group of its own. UNCONFINED: modules of these folders
+# whose notebooks are ForkedNotebook's, forks of the test itself (no bubblewrap, no
+# sandbox user).
+SANDBOX_MODULES = ("tests/grading/", "tests/sandbox/", "tests/test_cli.py")
+UNCONFINED = ("tests/grading/test_arguments.py", "tests/grading/test_fairness.py",
+              "tests/sandbox/test_wire.py", "tests/sandbox/test_wire_fuzz.py")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = Path(item.fspath).relative_to(ROOT).as_posix()
+        sandboxed = module.startswith(SANDBOX_MODULES) and module not in UNCONFINED
+        group = "sandbox" if sandboxed else Path(module).stem
+        item.add_marker(pytest.mark.xdist_group(group))
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU")
