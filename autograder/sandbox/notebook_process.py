@@ -90,7 +90,7 @@ def rehearse(shell: "InteractiveShell") -> None:
     throw-away objects — an output recorded (nbformat compiles its JSON-schema
     validator on first use: 45 ms of every notebook's first cell before this), a figure
     with mathtext rendered to PNG through the shell's display formatter (fonts, Agg, the
-    mathtext parser), a small torch forward and backward, a numpy product — so that each
+    mathtext parser), a small torch forward, a numpy product — so that each
     notebook starts with those caches filled instead of filling them itself. It leaves
     nothing a notebook can see: no pyplot figure (the figure is never registered with
     pyplot), nothing in the shell's namespace or history, the random states of
@@ -117,8 +117,8 @@ def rehearse(shell: "InteractiveShell") -> None:
 
 
 def rehearse_numpy_and_torch() -> None:
-    """A numpy product and a torch forward and backward on one thread (no OpenMP team
-    in the zygote: it is not fork-safe), their random states put back."""
+    """A numpy product and a small torch forward on one thread (no OpenMP team in the
+    zygote: it is not fork-safe), their random states put back."""
     import numpy
     import torch
     numpy_state, torch_state = numpy.random.get_state(), torch.random.get_rng_state()
@@ -129,7 +129,9 @@ def rehearse_numpy_and_torch() -> None:
         torch.set_num_threads(1)
         layer = torch.nn.Linear(4, 3)
         x = torch.linspace(-1.0, 1.0, 8).reshape(2, 4)
-        torch.nn.functional.cross_entropy(torch.relu(layer(x)), torch.tensor([0, 2])).backward()  # type: ignore[no-untyped-call]
+        # forward only: a backward would start autograd's engine, whose device-thread
+        # set-up asks CUDA for its devices (--device cuda), which no fork may inherit
+        torch.nn.functional.cross_entropy(torch.relu(layer(x)), torch.tensor([0, 2]))
     finally:
         numpy.random.set_state(numpy_state)
         torch.random.set_rng_state(torch_state)

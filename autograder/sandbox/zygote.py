@@ -3,7 +3,7 @@ notebook (``python -m autograder.sandbox.zygote FD``, started by ``boundary.Sand
 
 It imports numpy, torch and matplotlib and builds the recording shell once
 (``notebook_process.warm_up``), rehearses once what every notebook does first
-(``notebook_process.rehearse``: a figure rendered, a torch backward; no state left that
+(``notebook_process.rehearse``: a figure rendered, a torch forward; no state left that
 a notebook can see), then waits on its control socket. Started ``--cold`` (the
 grader's pre-flight), it builds the shell only. It never holds
 grading state — it is started with a cleared environment, is never sent a secret, a
