@@ -1,13 +1,13 @@
-"""Benchmark: a class at scale. S students × notebooks 01-04 (reference, blank and partial
-submissions, as ``grade_class.py`` makes them) graded twice from the command line, as an
-instructor runs it: ``firstmlp grade --workers 2`` (the local pool) and ``firstmlp grade
---scheduler`` on a two-worker Dask cluster (``dask scheduler`` and ``dask worker
---nworkers 2 --nthreads 1``, started before the run, on 127.0.0.1). Prints each run's
-wall seconds, seconds per notebook, peak memory of every process the run used (the
-sum of their proportional set sizes — PSS counts a page shared by N processes as 1/N
-to each, so forked zygotes are not counted twice — sampled every half second; the
-Dask cluster's processes included in its run), and whether the two runs' grades.csv
-agree row for row.
+"""Benchmark: a class at scale. S students, each handing in notebooks 01-04 (a third
+the reference, a third the blank release, a third partial, as ``grade_class.py`` makes
+them), graded twice from the command line as an instructor runs it: ``firstmlp grade
+--workers 2`` (the local pool), and ``firstmlp grade --scheduler`` on a two-worker Dask
+cluster (``dask scheduler`` and ``dask worker --nworkers 2 --nthreads 1`` on 127.0.0.1,
+started before the run). Prints each run's wall seconds, seconds per notebook, peak
+memory of every process the run used (the sum of their proportional set sizes — PSS
+counts a page shared by N processes as 1/N to each, so forked zygotes are not counted
+twice — sampled every half second; the Dask cluster's processes included in its run),
+and whether the two runs' grades.csv agree row for row.
 
     MNIST_ROOT=../shared/data/mnist .venv/bin/python bench/grade_scale.py [--students 200]
 """
@@ -126,7 +126,13 @@ def main():
         pool_course, dask_course = scratch / "pool", scratch / "dask"
         prepare_course(pool_course)
         n = args.students * len(ASSIGNMENTS)
-        make_class(n, pool_course, scratch / "submitted")
+        make_class(n, pool_course, scratch / "made")
+        for made in sorted((scratch / "made").iterdir()):  # submission i: notebook i % 4 of
+            number, kind = made.name.removeprefix("student").split("_")  # its kind (i // 4) % 3
+            student = scratch / "submitted" / f"student{int(number) // 4:03d}_{kind}"
+            for notebook in made.iterdir():
+                student.mkdir(parents=True, exist_ok=True)
+                notebook.rename(student / notebook.name)
         shutil.copytree(pool_course, dask_course)
         prepare_course(dask_course)  # the copy's configs name its own folder
         print(f"{args.students} students x notebooks 01-04 = {n} notebooks "
