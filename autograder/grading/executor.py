@@ -208,15 +208,15 @@ def sandbox_problem(limits: Limits | None = None, readable: Sequence[str] = (), 
                     threads: int | None = None, memory_mb: int | None = None) -> str | None:
     """Before grading: None when a sandbox started as a grading worker starts its own
     (bubblewrap or the fallback, its policy, drop, cgroups and per-notebook layers; the
-    zygote started ``--cold``, without the heavy imports a worker's zygote does only
-    for warmth, about 5 s of the pre-flight's 6) runs a
+    zygote started ``--cold``: numpy, torch and the wire only, none of the imports a
+    worker's zygote does for warmth) runs a
     trivial notebook through the wire — a cell run, a name looked up, a clean close —
     else why not, in one line (the zygote's last stderr line when it did not start).
     The grader then refuses to grade: its failure must never be the students' zeros."""
     from autograder.sandbox.boundary import Sandbox, SandboxGone
     from autograder.sandbox.wire import RemoteError, RemoteGone
     from autograder.student.errors import first_line
-    sandbox = Sandbox(device, threads, memory_mb=memory_mb, warm=False)  # the heavy imports
+    sandbox = Sandbox(device, threads, memory_mb=memory_mb, warm=False)  # the other imports
     try:  # only cost time (a module that fails to import costs warmth, not the notebook)
         child = SandboxedNotebook(PREFLIGHT_SECONDS, limits, readable, sandbox=sandbox)
         try:

@@ -247,7 +247,7 @@ def zygote_command(policy: Policy, fd: int, bubblewrap: bool, warm: bool = True,
     """The zygote's command line: dropped to ``policy.identity`` as root, inside
     bubblewrap where it starts (``bubblewrap``), else a plain child of the worker (the
     fallback: the same environment, drop, cgroups and per-notebook layers); ``--cold``
-    (not ``warm``) skips the heavy imports: the pre-flight's zygote; ``--optional``
+    (not ``warm``) imports only what the pre-flight needs (``PREFLIGHT_MODULES``); ``--optional``
     names the optional heavy modules it imports (``notebook_process.OPTIONAL_MODULES``;
     None: all)."""
     command = [*drop_to(policy.identity), sys.executable, "-m", "autograder.sandbox.zygote",

@@ -69,6 +69,13 @@ def warm_up(modules: Collection[str] = HEAVY_MODULES) -> "InteractiveShell":
     return _SHELL
 
 
+# the pre-flight's cold zygote: what a notebook's process needs for a cell and a
+# look-up (the wire encodes a value with torch at hand), imported before its rlimits,
+# under which a library as large as torch's may not even map
+PREFLIGHT_MODULES = ("numpy", "torch", "autograder.sandbox.wire", "autograder.student.earlier",
+                     "autograder.student.speech.corpus")
+
+
 def needed_modules(sources: Iterable[str]) -> list[str]:
     """The ``OPTIONAL_MODULES`` that code in ``sources`` (the course's own notebooks,
     not a student's) names."""

@@ -5,7 +5,7 @@ It imports numpy, torch and matplotlib and builds the recording shell once
 (``notebook_process.warm_up``), rehearses once what every notebook does first
 (``notebook_process.rehearse``: a figure rendered, a torch forward; no state left that
 a notebook can see), then waits on its control socket. Started ``--cold`` (the
-grader's pre-flight), it builds the shell only. It never holds
+grader's pre-flight), it imports only ``PREFLIGHT_MODULES`` and skips the rehearsal. It never holds
 grading state — it is started with a cleared environment, is never sent a secret, a
 seed, a test or a student's cell — and it never runs student code itself: each
 notebook runs in a fork of it, so every notebook starts from the same clean image.
@@ -243,13 +243,18 @@ def missing_here() -> list[str]:
 
 def serve(control: socket.socket, warm: bool = True, optional: list[str] | None = None) -> None:
     """Warm up (``warm``: the heavy imports, of the optional ones only ``optional``
-    (None: all), and a rehearsal of a notebook's first steps; else the shell only, for
-    the grader's pre-flight), say ready, then serve the worker's messages until it
+    (None: all), and a rehearsal of a notebook's first steps; else only what the
+    grader's pre-flight needs, ``PREFLIGHT_MODULES``), say ready, then serve the worker's messages until it
     hangs up."""
     from autograder.sandbox.limits import become_subreaper
-    from autograder.sandbox.notebook_process import rehearse, warm_modules, warm_up
+    from autograder.sandbox.notebook_process import (
+        PREFLIGHT_MODULES,
+        rehearse,
+        warm_modules,
+        warm_up,
+    )
 
-    shell = warm_up(warm_modules(optional)) if warm else warm_up(modules=())
+    shell = warm_up(warm_modules(optional) if warm else PREFLIGHT_MODULES)
     if warm:
         rehearse(shell)
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no ptrace, no /proc/<pid>/mem of the zygote

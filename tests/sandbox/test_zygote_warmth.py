@@ -65,7 +65,8 @@ def lookup(sandbox, source, name):
 
 
 PEEK = ("import sys\nimport nbformat.validator as v\n"
-        "seen = ['torch' in sys.modules, bool(v.validators), 'torchvision' in sys.modules]")
+        "seen = ['autograder.student.components' in sys.modules, bool(v.validators), "
+        "'torchvision' in sys.modules]")
 
 
 @pytest.mark.parametrize("warm", [True, False], ids=["worker", "pre-flight"])
@@ -75,7 +76,7 @@ def test_a_workers_zygote_is_warm_and_the_pre_flights_is_cold(warm):
     sandbox = Sandbox(warm=warm, optional=[])
     try:
         sandbox.start()
-        # warm: torch imported and the validator compiled before the fork (the cell
+        # warm: the course's helpers imported and the validator compiled before the fork (the cell
         # itself records no output), no optional module; cold: none, the cell still runs
         assert lookup(sandbox, PEEK, "seen") == [warm, warm, False]
     finally:
