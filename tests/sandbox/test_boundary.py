@@ -256,15 +256,14 @@ def test_as_root_student_code_runs_as_an_unprivileged_user_of_its_own(sandbox):
     notebook_id, link, _ = open_link(sandbox)
     try:
         inside = facts_of(run(link, "import os\nos.getuid(), os.getgid(), os.getgroups()"))
-        parents = {int(p): int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
-                   for p in os.listdir("/proc") if p.isdigit()}
+        processes = host_processes()
+        parents = {pid: parent for pid, (parent, _) in processes.items()}
         below, todo = [], [sandbox.process.pid]
         while todo:
             above = todo.pop()
             children = [pid for pid, parent in parents.items() if parent == above]
             below, todo = below + children, todo + children
         seen = [host_view(pid) for pid in below]
-        of_identity = [pid for pid in parents if os.stat(f"/proc/{pid}").st_uid == identity]
     finally:
         close(sandbox, notebook_id, link)
     assert inside == (identity, identity, [])  # its own gid, no other group
@@ -272,4 +271,22 @@ def test_as_root_student_code_runs_as_an_unprivileged_user_of_its_own(sandbox):
     assert len(students) >= 2  # the zygote and the notebook
     assert students == [([identity] * 4, "0000000000000000")] * len(students)
     assert all(caps == "0000000000000000" for _, caps, _ in seen)  # bwrap's own: root's
-    assert set(of_identity) <= set(below)  # no process outside the sandbox has its uid
+    of_identity = {pid for pid, (_, uid) in processes.items() if uid == identity}
+    assert of_identity <= set(below)  # no process outside the sandbox has its uid
+
+
+def host_processes():
+    """{pid: (parent pid, uid)} of the host's processes, those that exit while they are
+    read left out (a busy machine starts and ends processes all the time)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{entry}/stat").read()
+            uid = os.stat(f"/proc/{entry}").st_uid
+        except OSError:  # gone meanwhile
+            continue
+        found[int(entry)] = (int(stat.rsplit(")", 1)[1].split()[1]), uid)
+    return found
+
