@@ -13,23 +13,40 @@ if not os.environ.get("MNIST_ROOT") and (SHARED_MNIST / "MNIST" / "raw").is_dir(
 
 
 # Modules that run student code in the grading sandbox: under pytest-xdist they stay in
-# one worker, one after another (--dist loadgroup), as their checks of the sandbox's
-# own user (no process of it outside the sandbox looked at) and of leftover processes
-# need; every other module is a group of its own. UNCONFINED: modules of these folders
-# whose notebooks are ForkedNotebook's, forks of the test itself (no bubblewrap, no
-# sandbox user).
+# one worker, one after another, as their checks of the sandbox's own user (no process
+# of it outside the sandbox looked at) and of leftover processes need; every other
+# module is a group of its own. UNCONFINED: modules of these folders whose notebooks are
+# ForkedNotebook's, forks of the test itself (no bubblewrap, no sandbox user).
 SANDBOX_MODULES = ("tests/grading/", "tests/sandbox/", "tests/test_cli.py")
 UNCONFINED = ("tests/grading/test_arguments.py", "tests/grading/test_fairness.py",
               "tests/sandbox/test_wire.py", "tests/sandbox/test_wire_fuzz.py")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def xdist_group(nodeid):
+    """The group a test runs in under pytest-xdist: "sandbox", or its module's path."""
+    module = nodeid.split("::", 1)[0]
+    return "sandbox" if module.startswith(SANDBOX_MODULES) and module not in UNCONFINED else module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``-n 2 --dist loadgroup``: whole groups (``xdist_group``) to a worker, the
+    largest first. The scheduler reads the group from the test's id itself: xdist's own
+    loadgroup appends "@group" to ``item._nodeid``, which pytest 9.2 no longer reads
+    (pytest-xdist#1386), so every test went to either worker and two workers ran the
+    same module fixture (the stock-nbgrader class graded twice at once)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return xdist_group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        module = Path(item.fspath).relative_to(ROOT).as_posix()
-        sandboxed = module.startswith(SANDBOX_MODULES) and module not in UNCONFINED
-        group = "sandbox" if sandboxed else Path(module).stem
-        item.add_marker(pytest.mark.xdist_group(group))
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU")

@@ -81,3 +81,26 @@ def test_every_document_the_code_cites_is_in_the_repository():
     missing = sorted(f"{path.relative_to(ROOT)} cites {name}" for path, name in cited
                      if not (ROOT / name).is_file())
     assert not missing, missing
+
+
+def test_pytest_xdist_runs_each_group_in_one_worker():
+    """`make test PYTEST_WORKERS="-n 2 --dist loadgroup"`: a module's tests share one
+    worker (its module fixtures are made once), and the modules that grade in the
+    sandbox share one group. Two modules on two workers: each whole on one of them."""
+    import os
+    import sys
+
+    from tests.conftest import xdist_group
+    assert xdist_group("tests/sandbox/test_boundary.py::t") == "sandbox"
+    assert xdist_group("tests/grading/hostile/test_labels.py::t[x]") == "sandbox"
+    assert xdist_group("tests/grading/test_fairness.py::t") != "sandbox"  # forks, no sandbox
+    modules = ["tests/test_settings.py", "tests/student/test_registry.py"]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup",
+                             "-v", "-p", "no:cacheprovider", *modules], cwd=ROOT, env=environment,
+                            capture_output=True, text=True)
+    workers = {}
+    for worker, module in re.findall(r"\[(gw\d)\].*? PASSED (tests/\S+?\.py)::", result.stdout):
+        workers.setdefault(module, set()).add(worker)
+    assert result.returncode == 0 and set(workers) == set(modules), result.stdout[-3000:]
+    assert all(len(found) == 1 for found in workers.values()), workers
