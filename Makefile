@@ -18,10 +18,9 @@ run: setup
 
 # PYTEST_WORKERS="-n 2 --dist loadgroup": two pytest-xdist workers, each module whole in one
 # and the modules that grade in the sandbox together (tests/conftest.py's scheduler).
-# make test is serial by default: its heavy tests already use both cores (two workers:
-# 20 min against 22 min 47 s serial, for 55 % more CPU). make test-fast runs in two
-# workers by default (2 min 5 s against 3 min 54 s serial, the same CPU); FAST_WORKERS=
-# runs it serially.
+# make test is serial by default: its heavy tests already use both cores, and two workers
+# cost more CPU than they save; make test-fast runs in two workers by default
+# (FAST_WORKERS= runs it serially). The figures are in README's Tests section.
 PYTEST_WORKERS ?=
 FAST_WORKERS ?= -n 2 --dist loadgroup
 

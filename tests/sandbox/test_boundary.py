@@ -289,4 +289,3 @@ def host_processes():
             continue
         found[int(entry)] = (int(stat.rsplit(")", 1)[1].split()[1]), uid)
     return found
-
