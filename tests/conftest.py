@@ -3,7 +3,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two test workers share the cores: one OpenMP thread each, for torch here and for
+    # everything a test starts (nbgrader's kernels, the grader, whose workers' threads
+    # it caps: pool.threads_per_worker). With two each, the workers' OpenMP threads spin
+    # at every barrier waiting for a partner the other worker keeps off the cores.
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+import torch  # noqa: E402 (after the threads are set: torch reads them when imported)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"

@@ -53,7 +53,9 @@ from autograder.grading.pool import (
     check_sandbox,
     check_scheduler,
     run_tasks,
+    threads_per_worker,
     ungraded_result,
+    usable_cores,
     workers_stop_with_the_grader,
 )
 from autograder.grading.resume import ATTEMPTS, graded_before, poisoned
@@ -106,9 +108,8 @@ def grade(submissions_source: str | Path, course_dir: str | Path, workers: int |
     check_scheduler(scheduler)
     from autograder.sandbox.boundary import remove_stale_groups
     remove_stale_groups()
-    cores = os.cpu_count() or 1
     run = GradingRun(CourseDir(Path(course_dir).resolve()), device=device, workers=workers,
-                     threads=max(1, cores // (workers or cores)), memory_mb=memory_mb,
+                     threads=threads_per_worker(workers or usable_cores()), memory_mb=memory_mb,
                      isolate=isolate, timeout=timeout, notebook_timeout=notebook_timeout,
                      manifest=load_manifest(), scheduler=scheduler)
     with workers_stop_with_the_grader():  # a stop during the pre-flight is a stop, said so

@@ -81,11 +81,34 @@ def run_local(run: GradingRun, tasks: Sequence[Task], on_done: OnDone) -> None:
     ``run.workers`` (default: one per core). A worker that dies breaks the pool: a new
     one takes the notebooks left; one whose grading began ``ATTEMPTS`` times and never
     finished is left ungraded, with the reason, as are all when no worker could start."""
-    workers = run.workers or os.cpu_count() or 1
-    run = replace(run.for_workers(), threads=max(1, (os.cpu_count() or 1) // workers))
+    workers = run.workers or usable_cores()
+    run = replace(run.for_workers(), threads=threads_per_worker(workers))
     pending = list(tasks)
     with workers_stop_with_the_grader():
         run_pool(run, pending, workers, on_done)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (a container's cpuset,
+    ``taskset``), not every core of the machine."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(workers: int) -> int:
+    """The torch/OpenMP threads each of ``workers`` local grading workers gets: the
+    usable cores shared out, at most the ``OMP_NUM_THREADS`` the grader was started with
+    (two graders, or two test workers, on one machine). More threads than cores cost
+    more than they give: an OpenMP thread waits at each barrier, spinning, for a partner
+    that another process keeps off the cores."""
+    share = max(1, usable_cores() // max(1, workers))
+    try:
+        cap = int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0])
+    except ValueError:
+        return share
+    return min(share, cap) if cap > 0 else share
 
 
 def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone) -> None:
@@ -387,21 +410,26 @@ def grade_on_dask(run: GradingRun, task: Task) -> Result:
 
 def dask_worker_setup(device: str | None, memory_mb: int) -> int:
     """This run's device and sandbox memory on a Dask worker, which may have graded
-    another run (its sandbox is started again when they changed); returns its threads:
-    the OMP_NUM_THREADS its nanny gave it (Dask's default: 1; a cluster sets more with
-    ``distributed.nanny.pre-spawn-environ``), else its share of the cores. The worker is
-    not tied to the grader's life (``die_with_parent``): its nanny's it is."""
-    from distributed import get_worker
-
+    another run (its sandbox is started again when they changed); returns its threads
+    (``dask_worker_threads``). The worker is not tied to the grader's life
+    (``die_with_parent``): its nanny's it is."""
     from autograder.sandbox.boundary import worker_sandbox
     die_with_parent.done = True  # type: ignore[attr-defined]  # a function's own flag
-    threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or max(
-        1, (os.cpu_count() or 1) // get_worker().state.nthreads)
+    threads = dask_worker_threads()
     sandbox = worker_sandbox(device, threads, memory_mb)
     if (sandbox.device, sandbox.threads, sandbox.memory_mb) != (device, threads, memory_mb):
         sandbox.kill()
         sandbox.device, sandbox.threads, sandbox.memory_mb = device, threads, memory_mb
     return threads
+
+
+def dask_worker_threads() -> int:
+    """A Dask worker's threads: the OMP_NUM_THREADS its nanny gave it (Dask's default:
+    1; a cluster sets more with ``distributed.nanny.pre-spawn-environ``), else its share
+    of the usable cores."""
+    from distributed import get_worker
+    return int(os.environ.get("OMP_NUM_THREADS") or 0) or max(
+        1, usable_cores() // get_worker().state.nthreads)
 
 
 # settings a sandbox started with in this process (as bwrap_problem)
@@ -456,10 +484,7 @@ def on_a_dask_worker(scheduler: Any, device: str | None, memory_mb: int, isolate
 
 
 def dask_sandbox_check(device: str | None, memory_mb: int, isolate: bool) -> str | None:
-    from distributed import get_worker
-    threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or max(
-        1, (os.cpu_count() or 1) // get_worker().state.nthreads)
-    return sandbox_check(device, threads, memory_mb, isolate)
+    return sandbox_check(device, dask_worker_threads(), memory_mb, isolate)
 
 
 def sandbox_hint() -> str:

@@ -90,3 +90,20 @@ def test_no_module_of_the_grading_steps_imports_the_orchestrator():
             alias.name for node in ast.walk(ast.parse(path.read_text()))
             if isinstance(node, ast.Import) for alias in node.names}
         assert "autograder.grading.grader" not in imported, path.name
+
+
+@pytest.mark.parametrize("cores, workers, omp, threads", [
+    (8, 2, None, 4), (8, 3, None, 2), (2, 4, None, 1),  # the usable cores shared out
+    (8, 2, "1", 1), (8, 2, "2,1", 2), (8, 1, "16", 8),  # OMP_NUM_THREADS caps, never raises
+    (8, 2, "many", 4), (8, 2, "0", 4),  # a value OpenMP would not take is ignored
+])
+def test_each_worker_gets_its_share_of_the_usable_cores_capped_by_omp(monkeypatch, cores, workers,
+                                                                       omp, threads):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the machine's, not this process's
+    if omp is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    assert pool.usable_cores() == cores
+    assert pool.threads_per_worker(workers) == threads
