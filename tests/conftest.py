@@ -4,13 +4,15 @@ from pathlib import Path
 
 import pytest
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # Two test workers share the cores: one OpenMP thread each, for torch here and for
-    # everything a test starts (nbgrader's kernels, the grader, whose workers' threads
-    # it caps: pool.threads_per_worker). With two each, the workers' OpenMP threads spin
-    # at every barrier waiting for a partner the other worker keeps off the cores.
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
+# One OpenMP/BLAS thread for torch and numpy here and in everything a test starts
+# (nbgrader's kernels side by side, the grader, whose workers' threads it caps:
+# pool.threads_per_worker), unless the caller set it. Measured on this 2-core machine:
+# a small MLP's training loop alone is 1.4x faster on two threads, but two of them at
+# once (two test workers, two kernels, a busy loop beside) are 4-5x slower than on one
+# each: an OpenMP or OpenBLAS thread spins at every barrier for a partner that another
+# process keeps off the cores. `bench/threads.py` prints the figures.
+for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(name, "1")
 
 import torch  # noqa: E402 (after the threads are set: torch reads them when imported)
 
