@@ -16,13 +16,12 @@ setup:
 run: setup
 	$(VENV)/firstmlp demo
 
-# PYTEST_WORKERS="-n 2 --dist loadgroup": two pytest-xdist workers, each module whole in one
-# and the modules that grade in the sandbox together (tests/conftest.py's scheduler).
-# make test is serial by default: its heavy tests already use both cores, and two workers
-# cost more CPU than they save; make test-fast runs in two workers by default
-# (FAST_WORKERS= runs it serially). The figures are in README's Tests section.
-PYTEST_WORKERS ?=
-FAST_WORKERS ?= -n 2 --dist loadgroup
+# Two pytest-xdist workers, each module whole on one, the modules with the most slow tests
+# first (tests/conftest.py); PYTEST_WORKERS= or FAST_WORKERS= runs serially. The figures
+# are in README's Tests section.
+XDIST := -n 2 --dist loadfile --no-loadscope-reorder
+PYTEST_WORKERS ?= $(XDIST)
+FAST_WORKERS ?= $(XDIST)
 
 test: setup
 	@scripts/setup-browser
@@ -42,3 +41,4 @@ bench: setup
 	$(VENV)/python bench/mnist_mlp.py
 	$(VENV)/python bench/course_notebooks.py
 	$(VENV)/python bench/speech_frames.py
+	$(VENV)/python bench/threads.py

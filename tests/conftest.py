@@ -23,41 +23,24 @@ if not os.environ.get("MNIST_ROOT") and (SHARED_MNIST / "MNIST" / "raw").is_dir(
     os.environ["MNIST_ROOT"] = str(SHARED_MNIST)
 
 
-# Modules that run student code in the grading sandbox: under pytest-xdist they stay in
-# one worker, one after another, as their checks of the sandbox's own user (no process
-# of it outside the sandbox looked at) and of leftover processes need; every other
-# module is a group of its own. UNCONFINED: modules of these folders whose notebooks are
-# ForkedNotebook's, forks of the test itself (no bubblewrap, no sandbox user).
-SANDBOX_MODULES = ("tests/grading/", "tests/sandbox/", "tests/test_cli.py")
-UNCONFINED = ("tests/grading/test_arguments.py", "tests/grading/test_fairness.py",
-              "tests/sandbox/test_wire.py", "tests/sandbox/test_wire_fuzz.py")
-
-
-def xdist_group(nodeid):
-    """The group a test runs in under pytest-xdist: "sandbox", or its module's path."""
-    module = nodeid.split("::", 1)[0]
-    return "sandbox" if module.startswith(SANDBOX_MODULES) and module not in UNCONFINED else module
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config, log):
-    """``-n 2 --dist loadgroup``: whole groups (``xdist_group``) to a worker, the
-    largest first. The scheduler reads the group from the test's id itself: xdist's own
-    loadgroup appends "@group" to ``item._nodeid``, which pytest 9.2 no longer reads
-    (pytest-xdist#1386), so every test went to either worker and two workers ran the
-    same module fixture (the stock-nbgrader class graded twice at once)."""
-    if config.getvalue("dist") != "loadgroup":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class GroupScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid):
-            return xdist_group(nodeid)
-
-    return GroupScheduling(config, log)
+def heaviest_modules_first(items):
+    """Under pytest-xdist (``-n 2 --dist loadfile --no-loadscope-reorder``: each module
+    whole on one worker, in the order collected): the modules with the most tests
+    marked slow first, so that the longest (the hostile class, the stock-nbgrader class,
+    the grader's) start at once instead of last; the rest keep their order. Modules that
+    grade in the sandbox may run beside each other: a sandbox's user is its worker's own
+    (``sandbox_identity``), and the tests that look for leftover processes look below
+    their own grader only."""
+    slow = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        slow[module] = slow.get(module, 0) + ("slow" in item.keywords)
+    items.sort(key=lambda item: -slow[item.nodeid.split("::", 1)[0]])  # stable
 
 
 def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        heaviest_modules_first(items)
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU")

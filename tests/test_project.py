@@ -6,6 +6,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,22 +84,32 @@ def test_every_document_the_code_cites_is_in_the_repository():
     assert not missing, missing
 
 
-def test_pytest_xdist_runs_each_group_in_one_worker():
-    """`make test PYTEST_WORKERS="-n 2 --dist loadgroup"`: a module's tests share one
-    worker (its module fixtures are made once), and the modules that grade in the
-    sandbox share one group. Two modules on two workers: each whole on one of them."""
+@pytest.mark.slow
+def test_pytest_xdist_runs_each_module_in_one_worker_the_heaviest_first():
+    """`make test` (two workers, ``--dist loadfile --no-loadscope-reorder``): a module's
+    tests share one worker (its module fixtures are made once), and the modules with the
+    most tests marked slow are handed out first. Three modules on two workers."""
     import os
     import sys
 
-    from tests.conftest import xdist_group
-    assert xdist_group("tests/sandbox/test_boundary.py::t") == "sandbox"
-    assert xdist_group("tests/grading/hostile/test_labels.py::t[x]") == "sandbox"
-    assert xdist_group("tests/grading/test_fairness.py::t") != "sandbox"  # forks, no sandbox
-    modules = ["tests/test_settings.py", "tests/student/test_registry.py"]
+    from tests.conftest import heaviest_modules_first
+
+    class Item:
+        def __init__(self, nodeid, slow):
+            self.nodeid, self.keywords = nodeid, {"slow"} if slow else set()
+
+    items = [Item("a.py::t1", False), Item("b.py::t1", True), Item("a.py::t2", False),
+             Item("c.py::t1", True), Item("c.py::t2[x]", True)]
+    heaviest_modules_first(items)
+    assert [i.nodeid for i in items] == ["c.py::t1", "c.py::t2[x]", "b.py::t1", "a.py::t1",
+                                         "a.py::t2"]
+    assert "XDIST := -n 2 --dist loadfile --no-loadscope-reorder" in (ROOT / "Makefile").read_text()
+    modules = ["tests/test_settings.py", "tests/student/test_registry.py",
+               "tests/course/test_layering.py"]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    result = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup",
-                             "-v", "-p", "no:cacheprovider", *modules], cwd=ROOT, env=environment,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadfile",
+                             "--no-loadscope-reorder", "-v", "-p", "no:cacheprovider", *modules],
+                            cwd=ROOT, env=environment, capture_output=True, text=True)
     workers = {}
     for worker, module in re.findall(r"\[(gw\d)\].*? PASSED (tests/\S+?\.py)::", result.stdout):
         workers.setdefault(module, set()).add(worker)

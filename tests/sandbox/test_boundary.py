@@ -151,6 +151,7 @@ def test_a_wedged_notebook_is_killed_from_outside_and_the_next_one_runs(sandbox)
         close(sandbox, notebook_id, link)
 
 
+@pytest.mark.slow
 def test_a_dead_zygote_is_started_again():
     if bwrap_problem():
         pytest.skip(bwrap_problem())
@@ -193,6 +194,7 @@ def test_without_bubblewrap_every_notebook_says_so(monkeypatch):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="cgroups around the sandbox are made as root")
+@pytest.mark.slow
 def test_memory_is_capped_for_the_whole_sandbox_not_per_process():
     """Four processes of 1 GB each, every page written, under a sandbox capped at
     0.5 GB + the zygote's 2 GB: not all of them live; the sandbox goes on; the

@@ -206,6 +206,7 @@ def test_read_split_refuses_mismatched_lengths_and_empty_folders(tmp_path):
 
 
 @needs_festival
+@pytest.mark.slow
 def test_same_seed_same_files_and_another_seed_other_files(tmp_path):
     command = [sys.executable, "-m", "autograder.student.speech.corpus", "--size", "0.3", "--seed", "3"]
     run = subprocess.run(command + ["--out", str(tmp_path / "a")], capture_output=True, text=True)
