@@ -7,9 +7,9 @@ import pytest
 # One OpenMP/BLAS thread for torch and numpy here and in everything a test starts
 # (nbgrader's kernels side by side, the grader, whose workers' threads it caps:
 # pool.threads_per_worker), unless the caller set it. Measured on this 2-core machine:
-# a small MLP's training loop alone is 1.4x faster on two threads, but two of them at
-# once (two test workers, two kernels, a busy loop beside) are 4-5x slower than on one
-# each: an OpenMP or OpenBLAS thread spins at every barrier for a partner that another
+# a small MLP's training loop alone is up to 1.4x faster on two threads, but two copies
+# at once (two test workers, two kernels) are 2-5x slower than on one each, and 4-5x
+# beside two busy loops: an OpenMP or OpenBLAS thread spins at every barrier for a partner that another
 # process keeps off the cores. `bench/threads.py` prints the figures.
 for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(name, "1")

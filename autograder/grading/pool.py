@@ -78,9 +78,10 @@ def later_first(tasks: Sequence[Task], manifest: dict[str, Any] | None) -> list[
 
 def run_local(run: GradingRun, tasks: Sequence[Task], on_done: OnDone) -> None:
     """A spawn pool (fresh interpreters: no state of the grader's own process) of
-    ``run.workers`` (default: one per core). A worker that dies breaks the pool: a new
-    one takes the notebooks left; one whose grading began ``ATTEMPTS`` times and never
-    finished is left ungraded, with the reason, as are all when no worker could start."""
+    ``run.workers`` (default: one per usable core, ``usable_cores``). A worker that dies
+    breaks the pool: a new one takes the notebooks left; one whose grading began
+    ``ATTEMPTS`` times and never finished is left ungraded, with the reason, as are all
+    when no worker could start."""
     workers = run.workers or usable_cores()
     run = replace(run.for_workers(), threads=threads_per_worker(workers))
     pending = list(tasks)
