@@ -9,8 +9,8 @@ import pytest
 # pool.threads_per_worker), unless the caller set it. Measured on this 2-core machine:
 # a small MLP's training loop alone is up to 1.4x faster on two threads, but two copies
 # at once (two test workers, two kernels) are 2-5x slower than on one each, and 4-5x
-# beside two busy loops: an OpenMP or OpenBLAS thread spins at every barrier for a partner that another
-# process keeps off the cores. `bench/threads.py` prints the figures.
+# beside two busy loops: an OpenMP or OpenBLAS thread spins at every barrier for a
+# partner that another process keeps off the cores. `bench/threads.py` prints the figures.
 for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(name, "1")
 
@@ -31,11 +31,12 @@ def heaviest_modules_first(items):
     grade in the sandbox may run beside each other: a sandbox's user is its worker's own
     (``sandbox_identity``), and the tests that look for leftover processes look below
     their own grader only."""
+    def module(item):
+        return item.nodeid.split("::", 1)[0]
     slow = {}
     for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        slow[module] = slow.get(module, 0) + ("slow" in item.keywords)
-    items.sort(key=lambda item: -slow[item.nodeid.split("::", 1)[0]])  # stable
+        slow[module(item)] = slow.get(module(item), 0) + ("slow" in item.keywords)
+    items.sort(key=lambda item: -slow[module(item)])  # stable
 
 
 def pytest_collection_modifyitems(config, items):

@@ -105,11 +105,18 @@ def threads_per_worker(workers: int) -> int:
     more than they give: an OpenMP thread waits at each barrier, spinning, for a partner
     that another process keeps off the cores."""
     share = max(1, usable_cores() // max(1, workers))
+    cap = omp_num_threads()
+    return min(share, cap) if cap else share
+
+
+def omp_num_threads() -> int | None:
+    """The threads OMP_NUM_THREADS asks for (its outer level: "2,1" is 2); None where it
+    is unset or not a positive number."""
     try:
-        cap = int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0])
+        threads = int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0])
     except ValueError:
-        return share
-    return min(share, cap) if cap > 0 else share
+        return None
+    return threads if threads > 0 else None
 
 
 def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone) -> None:
@@ -429,8 +436,7 @@ def dask_worker_threads() -> int:
     1; a cluster sets more with ``distributed.nanny.pre-spawn-environ``), else its share
     of the usable cores."""
     from distributed import get_worker
-    return int(os.environ.get("OMP_NUM_THREADS") or 0) or max(
-        1, usable_cores() // get_worker().state.nthreads)
+    return omp_num_threads() or max(1, usable_cores() // get_worker().state.nthreads)
 
 
 # settings a sandbox started with in this process (as bwrap_problem)
