@@ -18,7 +18,8 @@ and ``run``; none imports this module):
      on a notebook whose grading keeps dying;
   4. ``place_and_list``: the trusted notebook of each into ``submitted/``;
   5. ``run_tasks``: nbgrader's own ``Autograde`` converter and ``generate_feedback`` per
-     (student, assignment) in parallel workers (a local spawn pool, or Dask with
+     (student, assignment) in parallel workers (a local pool forked from a preloaded
+     forkserver, started as the run begins, or Dask with
      ``--scheduler``); execution is ``WarmExecute``: a fresh fork of a sandboxed zygote
      per notebook, judged from outside;
   6. ``gather_outcomes``: scores from the gradebook, flags from each record;
@@ -53,6 +54,7 @@ from autograder.grading.pool import (
     check_sandbox,
     check_scheduler,
     run_tasks,
+    start_worker_server,
     threads_per_worker,
     ungraded_result,
     usable_cores,
@@ -112,6 +114,8 @@ def grade(submissions_source: str | Path, course_dir: str | Path, workers: int |
                      threads=threads_per_worker(workers or usable_cores()), memory_mb=memory_mb,
                      isolate=isolate, timeout=timeout, notebook_timeout=notebook_timeout,
                      manifest=load_manifest(), scheduler=scheduler)
+    if scheduler is None:
+        start_worker_server()  # the workers' imports, beside the pre-flight
     with workers_stop_with_the_grader():  # a stop during the pre-flight is a stop, said so
         check_sandbox(run)
     tree = run.course

@@ -1,7 +1,7 @@
-"""The grading workers: a local spawn pool or a Dask cluster, each worker with its own
-sandbox, grading one ``Task`` at a time with nbgrader's ``Autograde`` under the
-``GradingRun`` it is handed; the grader's signals stop them; the sandbox and the
-scheduler are checked before anything is built."""
+"""The grading workers: a local pool (forked from a preloaded forkserver) or a Dask
+cluster, each worker with its own sandbox, grading one ``Task`` at a time with
+nbgrader's ``Autograde`` under the ``GradingRun`` it is handed; the grader's signals
+stop them; the sandbox and the scheduler are checked before anything is built."""
 
 import json
 import os
@@ -41,7 +41,7 @@ OnDone = Callable[[Result], None]
 
 @stage(WORKERS)
 def run_tasks(run: GradingRun, tasks: Sequence[Task], progress: bool) -> dict[tuple[str, str], Result]:
-    """Step 5: grade in parallel (a local spawn pool, or Dask); {key: result}. When the
+    """Step 5: grade in parallel (a local pool, ``worker_context``, or Dask); {key: result}. When the
     grader records its stages (``stages.recording``), each worker records its task's
     and returns them in the result's "stages"."""
     import threading
@@ -77,7 +77,7 @@ def later_first(tasks: Sequence[Task], manifest: dict[str, Any] | None) -> list[
 
 
 def run_local(run: GradingRun, tasks: Sequence[Task], on_done: OnDone) -> None:
-    """A spawn pool (fresh interpreters: no state of the grader's own process) of
+    """A pool (``worker_context``: no state of the grader's own process) of
     ``run.workers`` (default: one per usable core, ``usable_cores``). A worker that dies
     breaks the pool: a new one takes the notebooks left; one whose grading began
     ``ATTEMPTS`` times and never finished is left ungraded, with the reason, as are all
@@ -119,10 +119,37 @@ def omp_num_threads() -> int | None:
     return threads if threads > 0 else None
 
 
+# The third-party modules every grading worker imports: 4-5 s of a fresh interpreter
+# here (nbformat alone 1.8 s: jsonschema builds its format grammars), paid once per
+# grader process by the forkserver instead of once per worker and run.
+WORKER_PRELOAD = ("torch", "nbformat", "nbclient", "nbconvert", "nbgrader.api", "nbgrader.apps")
+
+
+def worker_context() -> Any:
+    """How the local pool starts a worker: forked from multiprocessing's forkserver, a
+    fresh interpreter started once per grader process (``start_worker_server``) that
+    has imported ``WORKER_PRELOAD`` and nothing of the grader's (its threads, signal
+    handlers, open files, the run's objects); each worker is a new fork of it, set up by
+    ``worker_init``, which also hands it the grader's environment as it is at the run
+    (the server's is the one it started with). ``spawn`` where there is no forkserver."""
+    import multiprocessing
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_PRELOAD))
+    return context
+
+
+def start_worker_server() -> None:
+    """Start the forkserver now, so that its imports run beside the pre-flight."""
+    if worker_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+        forkserver.ensure_running()
+
+
 def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone) -> None:
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
-    from multiprocessing import get_context
 
     def attempts(task: Task) -> int:
         return attempts_of(run.course, task.student, task.assignment, task.digest)
@@ -130,9 +157,9 @@ def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone
     while pending:
         before = {task: attempts(task) for task in pending}
         broken: list[Task] = []
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=worker_init,
+        with ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=worker_init,
                                  initargs=(run.device, run.threads, run.memory_mb,
-                                           optional_modules(run, pending))) as pool:
+                                           optional_modules(run, pending), dict(os.environ))) as pool:
             futures = {pool.submit(grade_one, run, task): task for task in pending}
             for future in as_completed(futures):
                 try:
@@ -200,16 +227,20 @@ def optional_modules(run: GradingRun, tasks: Sequence[Task]) -> list[str] | None
 
 
 def worker_init(device: str | None = None, threads: int | None = None, memory_mb: int | None = None,
-                optional: list[str] | None = None) -> None:
-    """Once per worker process: die with the grader, pin the thread count, start this
-    worker's sandbox on the run's device (its zygote warms up while the worker imports
-    torch for the judge). The local pool runs it as the initializer; ``grade_one`` calls
-    it too (a Dask worker has no initializer): after the first call it does nothing (a
-    zygote that died is restarted by ``Sandbox.open_notebook``)."""
+                optional: list[str] | None = None, environ: dict[str, str] | None = None) -> None:
+    """Once per worker process: take the grader's ``environ`` (the local pool's), die
+    with the grader, pin the thread count (torch's, and numpy's BLAS, which the
+    forkserver loaded with its own), start this worker's sandbox on the run's device
+    (its zygote warms up while the worker imports torch for the judge). The local pool
+    runs it as the initializer; ``grade_one`` calls it too (a Dask worker has no
+    initializer): after the first call it does nothing (a zygote that died is restarted
+    by ``Sandbox.open_notebook``)."""
     global _READY
     if _READY == (device, threads):
         return
     import warnings
+    if environ is not None:
+        adopt_environment(environ)
     die_with_parent()
     warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy autoflush chatter
     if threads:
@@ -226,9 +257,17 @@ def worker_init(device: str | None = None, threads: int | None = None, memory_mb
     warm_nbgrader()  # nbgrader, nbconvert and the grader's preprocessors imported here too
     if threads:
         torch.set_num_threads(threads)
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
     if launched:
         sandbox.wait_ready()
     _READY = (device, threads)
+
+
+def adopt_environment(environ: dict[str, str]) -> None:
+    """This process's environment becomes ``environ``, whole."""
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 def die_with_parent() -> None:

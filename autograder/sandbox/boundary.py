@@ -1,11 +1,13 @@
 """The boundary between the grader and a student's notebook.
 
-    grader ──spawn──▶ grading worker ──bwrap──▶ zygote ──fork──▶ notebook process
+    grader ──fork*──▶ grading worker ──bwrap──▶ zygote ──fork──▶ notebook process
     (trusted)         (trusted: nbgrader,       (sandbox:        (sandbox: PID 1 of its
                        gradebook, secret,        warm, clean,     own user/mount/PID/net/
                        seeds, the judge)         never runs       IPC/UTS namespaces, its
                                                  student code)    own tmpfs /tmp; rlimits,
                                                                   Landlock, no capabilities)
+    * of the grader's forkserver: a fresh interpreter that imported only the workers'
+      third-party modules (``pool.worker_context``); a Dask worker is the cluster's.
 
 What the boundary rests on: bubblewrap (``bwrap``, what Flatpak uses) starts the
 zygote in new mount, PID, network, IPC, UTS and cgroup namespaces, with a new session

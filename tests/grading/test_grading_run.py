@@ -107,3 +107,21 @@ def test_each_worker_gets_its_share_of_the_usable_cores_capped_by_omp(monkeypatc
         monkeypatch.setenv("OMP_NUM_THREADS", omp)
     assert pool.usable_cores() == cores
     assert pool.threads_per_worker(workers) == threads
+
+
+def test_a_local_worker_takes_the_graders_environment_of_the_run_not_the_servers(monkeypatch):
+    """The local pool's workers are forks of a server started once per grader process;
+    each takes the grader's environment as it is when its pool starts (a variable set
+    after the server started is there, one removed since is gone), as a spawned
+    interpreter would have."""
+    from concurrent.futures import ProcessPoolExecutor
+    monkeypatch.setenv("FIRSTMLP_TEST_REMOVED", "set before the server started")
+    pool.start_worker_server()
+    monkeypatch.setenv("FIRSTMLP_TEST_ADDED", "set after the server started")
+    monkeypatch.delenv("FIRSTMLP_TEST_REMOVED")
+    with ProcessPoolExecutor(1, mp_context=pool.worker_context(), initializer=pool.adopt_environment,
+                             initargs=(dict(os.environ),)) as workers:
+        seen = workers.submit(os.getenv, "FIRSTMLP_TEST_ADDED"), workers.submit(
+            os.getenv, "FIRSTMLP_TEST_REMOVED")
+        assert [future.result() for future in seen] == ["set after the server started", None]
+    assert pool.worker_context().get_start_method() == "forkserver"

@@ -93,7 +93,7 @@ def local_dask_cluster():
 
 @pytest.fixture(scope="module", params=["pool", "dask"])
 def graded(request, course_dir, tmp_path_factory, mnist, listeners):
-    """The class graded in one run, once per mode: the local spawn pool, and a Dask
+    """The class graded in one run, once per mode: the local pool, and a Dask
     LocalCluster started before the run's secret is set (it reaches the workers in the
     tasks only, as on a real cluster). Every test of the class runs for both; the second
     mode grades the same course folder again (``regrade``), never resuming the first."""
