@@ -54,6 +54,12 @@ def check_reference(device="auto"):
 
 
 def train_reference(epochs):
+    """The reference recipe on MNIST, on one BLAS/OpenMP thread: as fast as two on this
+    2-core machine when idle (24.1 s against 23.0 s), 3.5x faster beside two busy loops
+    (38.3 s against 134.1 s): a second thread spins at each barrier for a core that
+    other work holds."""
+    from threadpoolctl import threadpool_limits
+
     from autograder.student.data import load_mnist
     from solutions.recipe import SIZES, train_reference
 
@@ -68,7 +74,8 @@ def train_reference(epochs):
         print(f"  epoch {record['epoch']}: loss {record['loss']:.4f}, "
               f"test accuracy {100 * record['test_accuracy']:.2f} %", flush=True)
 
-    _, history = train_reference(data, epochs=epochs, on_epoch=show)
+    with threadpool_limits(1):
+        _, history = train_reference(data, epochs=epochs, on_epoch=show)
     print(format_table(["epoch", "lr", "train loss", "seconds", "test acc %"], rows))
     total = sum(r["seconds"] for r in history)
     print(f"Final test accuracy {100 * history[-1]['test_accuracy']:.2f} % "

@@ -332,3 +332,27 @@ def test_nbgrader_failing_inside_grade_is_one_line_and_exit_2_not_a_traceback(
     assert status == 2
     assert err == ("grade: nbgrader generate_assignment 01_perceptron --force failed (1): "
                    "sqlite3.OperationalError: database is locked\n")
+
+
+def test_train_runs_the_recipe_on_one_blas_thread(monkeypatch, capsys):
+    """`firstmlp train` (and `demo`) train on one BLAS/OpenMP thread whatever the
+    process started with: a second one spins for a core that other work holds."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    from threadpoolctl import threadpool_info, threadpool_limits
+    seen = []
+
+    def recipe(data, epochs, on_epoch):
+        seen.append({pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()})
+        record = {"epoch": 1, "lr": 1e-3, "loss": 0.5, "seconds": 0.1, "test_accuracy": 0.9}
+        on_epoch(record)
+        return None, [record]
+
+    data = SimpleNamespace(source="a stand-in", X_train=np.zeros((2, 784)), X_test=np.zeros((1, 784)))
+    monkeypatch.setattr("autograder.student.data.load_mnist", lambda: data)
+    monkeypatch.setattr("solutions.recipe.train_reference", recipe)
+    with threadpool_limits(2):
+        assert cli.main(["train", "--epochs", "1"]) == 0
+    assert seen and seen[0] and set(seen[0].values()) == {1}, seen
+    assert "Final test accuracy 90.00 %" in capsys.readouterr().out
