@@ -4,8 +4,6 @@ path is tests/grading's and `make run`'s): the completed reference scores
 full marks with every cell running cleanly and every plot drawn; the released stub
 runs to the end with every graded cell failing with a message, and scores zero."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import nbformat
 import pytest
 
@@ -21,26 +19,20 @@ STUDENTS = [REFERENCE_STUDENT, BLANK_STUDENT]
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, mnist, prepared_course):
-    """({student: course folder}, {assignment: {student: (score, max_score)}}). The
-    session's prepared course (its release generated from these very sources, which
+    """(course folder, {assignment: {student: (score, max_score)}}). The session's
+    prepared course (its release generated from these very sources, which
     ``prepare_course`` has just rebuilt and compared; generate_assignment does not read
-    the grading settings, so it is not run again) switched to stock settings, one copy
-    per student: the completed reference in one, the untouched release in the other,
-    each a class autograded assignment after assignment. The two copies are graded side
-    by side: each `nbgrader autograde` is one process, and the suite is otherwise serial."""
-    folders = {}
-    for student in STUDENTS:
-        folders[student] = tmp_path_factory.mktemp(f"nbgrader_{student}") / "course"
-        prepared_course(folders[student])
-        assignments = hand_in(folders[student], [student], generate=False)
-    with ThreadPoolExecutor(len(STUDENTS)) as pool:
-        scores = dict(zip(STUDENTS, pool.map(lambda student: autograde_in_turn(
-            folders[student], assignments), STUDENTS), strict=True))
-    return folders, {name: {s: scores[s][name][s] for s in STUDENTS} for name in assignments}
+    the grading settings, so it is not run again) switched to stock settings, with two
+    students: the completed reference and the untouched release, autograded assignment
+    after assignment, both students in one `nbgrader autograde` process each."""
+    course_dir = tmp_path_factory.mktemp("nbgrader") / "course"
+    prepared_course(course_dir)
+    assignments = hand_in(course_dir, STUDENTS, generate=False)
+    return course_dir, autograde_in_turn(course_dir, assignments)
 
 
 def autograded(graded, student, assignment):
-    course_dir = graded[0][student]
+    course_dir = graded[0]
     path = course_dir / "autograded" / student / assignment / f"{assignment}.ipynb"
     return nbformat.read(str(path), as_version=4)
 
@@ -68,7 +60,7 @@ def test_reference_gets_full_marks_per_cell(graded, assignment):
     """Every cell graded by code gets its points; a written answer waits for a grader
     (nbgrader leaves it for manual grading, at no score yet)."""
     name = assignment["name"]
-    course_dir, results = graded[0][REFERENCE_STUDENT], graded[1][name]
+    course_dir, results = graded[0], graded[1][name]
     by_hand = written_points(course_dir, name)
     assert results[REFERENCE_STUDENT] == (assignment["points"] - sum(by_hand.values()),
                                           assignment["points"])
@@ -106,7 +98,7 @@ def test_stub_runs_to_the_end_and_every_graded_cell_fails_with_a_message(graded,
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
 def test_release_has_stubs_and_no_hidden_tests(graded, assignment):
     name = assignment["name"]
-    release = (graded[0][BLANK_STUDENT] / "release" / name / f"{name}.ipynb").read_text()
+    release = (graded[0] / "release" / name / f"{name}.ipynb").read_text()
     assert "raise NotImplementedError()" in release
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS",
                    f"seed={load_manifest()['hidden_seed']}"):
