@@ -115,7 +115,7 @@ def grade(submissions_source: str | Path, course_dir: str | Path, workers: int |
                      isolate=isolate, timeout=timeout, notebook_timeout=notebook_timeout,
                      manifest=load_manifest(), scheduler=scheduler)
     if scheduler is None:
-        start_worker_server()  # the workers' imports, beside the pre-flight
+        start_worker_server(isolate, device)  # the workers' imports, beside the pre-flight
     with workers_stop_with_the_grader():  # a stop during the pre-flight is a stop, said so
         check_sandbox(run)
     tree = run.course

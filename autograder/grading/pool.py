@@ -125,26 +125,50 @@ def omp_num_threads() -> int | None:
 WORKER_PRELOAD = ("torch", "nbformat", "nbclient", "nbconvert", "nbgrader.api", "nbgrader.apps")
 
 
-def worker_context() -> Any:
-    """How the local pool starts a worker: forked from multiprocessing's forkserver, a
-    fresh interpreter started once per grader process (``start_worker_server``) that
-    has imported ``WORKER_PRELOAD`` and nothing of the grader's (its threads, signal
-    handlers, open files, the run's objects); each worker is a new fork of it, set up by
-    ``worker_init``, which also hands it the grader's environment as it is at the run
-    (the server's is the one it started with). ``spawn`` where there is no forkserver."""
+def forkserver_is_safe(isolate: bool, device: str | None) -> bool:
+    """Whether the local workers may come from a forkserver: only where notebooks run in
+    bubblewrap, whose private /tmp and network namespace keep them from its socket (a
+    path in a 0700 folder of the grader's temp dir, which any client of the grader's
+    uid may ask, unauthenticated before Python 3.14, to run code as the grader; an
+    abstract socket, open to every uid, on Python 3.11.0). Without bubblewrap a
+    notebook may share the grader's uid and /tmp: the workers are spawned."""
+    if sys.version_info < (3, 11, 1) or not isolate or not sys.platform.startswith("linux"):
+        return False
+    from autograder.sandbox.boundary import bwrap_problem
+    return bwrap_problem(device) is None
+
+
+def worker_context(forkserver: bool) -> Any:
+    """How the local pool starts a worker: with ``forkserver``, forked from
+    multiprocessing's forkserver, a fresh interpreter started once per grader process
+    (``start_worker_server``) that has imported ``WORKER_PRELOAD`` and nothing of the
+    grader's (its threads, signal handlers, open files, the run's objects); else
+    spawned, a fresh interpreter each. ``local_worker_init`` sets either up."""
     import multiprocessing
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    if not forkserver:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(WORKER_PRELOAD))
     return context
 
 
-def start_worker_server() -> None:
-    """Start the forkserver now, so that its imports run beside the pre-flight."""
-    if worker_context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver
+def start_worker_server(isolate: bool, device: str | None) -> None:
+    """Start the forkserver now, where it will be used, so that its imports run beside
+    the pre-flight; with PYTHONSAFEPATH, so that its interpreter does not put the
+    working folder first on sys.path while it imports (a ``torch.py`` there)."""
+    if not forkserver_is_safe(isolate, device):
+        return
+    from multiprocessing import forkserver
+    worker_context(True)
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
         forkserver.ensure_running()
+    finally:
+        if before is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
 
 
 def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone) -> None:
@@ -157,10 +181,20 @@ def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone
     while pending:
         before = {task: attempts(task) for task in pending}
         broken: list[Task] = []
-        with ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=worker_init,
-                                 initargs=(run.device, run.threads, run.memory_mb,
-                                           optional_modules(run, pending), dict(os.environ))) as pool:
-            futures = {pool.submit(grade_one, run, task): task for task in pending}
+        forkserver = forkserver_is_safe(run.isolate, run.device)
+        if forkserver:
+            start_worker_server(run.isolate, run.device)
+        with ProcessPoolExecutor(workers, mp_context=worker_context(forkserver),
+                                 initializer=local_worker_init,
+                                 initargs=(dict(os.environ), run.device, run.threads, run.memory_mb,
+                                           optional_modules(run, pending))) as pool:
+            try:
+                futures = {pool.submit(grade_one, run, task): task for task in pending}
+            except (OSError, EOFError) as error:  # a worker could not even be started
+                for task in pending:
+                    on_done(not_finished(task, "the grading workers could not start "
+                                               f"({type(error).__name__}: {first_line(error, 120)})"))
+                return
             for future in as_completed(futures):
                 try:
                     on_done(future.result())
@@ -226,21 +260,32 @@ def optional_modules(run: GradingRun, tasks: Sequence[Task]) -> list[str] | None
     return needed_modules(sources)
 
 
+def local_worker_init(environ: dict[str, str], device: str | None = None, threads: int | None = None,
+                      memory_mb: int | None = None, optional: list[str] | None = None) -> None:
+    """The local pool's initializer: the grader's environment as it is at this run (a
+    forked worker has the forkserver's), this worker's life tied to the grader's
+    (``die_with_the_grader``), the BLAS and OpenMP libraries the forkserver loaded
+    capped at ``threads`` (they read their defaults from its environment), then
+    ``worker_init``."""
+    adopt_environment(environ)
+    die_with_the_grader()
+    if threads:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
+    worker_init(device, threads, memory_mb, optional)
+
+
 def worker_init(device: str | None = None, threads: int | None = None, memory_mb: int | None = None,
-                optional: list[str] | None = None, environ: dict[str, str] | None = None) -> None:
-    """Once per worker process: take the grader's ``environ`` (the local pool's), die
-    with the grader, pin the thread count (torch's, and numpy's BLAS, which the
-    forkserver loaded with its own), start this worker's sandbox on the run's device
-    (its zygote warms up while the worker imports torch for the judge). The local pool
-    runs it as the initializer; ``grade_one`` calls it too (a Dask worker has no
-    initializer): after the first call it does nothing (a zygote that died is restarted
-    by ``Sandbox.open_notebook``)."""
+                optional: list[str] | None = None) -> None:
+    """Once per worker process: die with the grader, pin the thread count, start this
+    worker's sandbox on the run's device (its zygote warms up while the worker imports
+    torch for the judge). The local pool runs it from its initializer; ``grade_one``
+    calls it too (a Dask worker has no initializer): after the first call it does
+    nothing (a zygote that died is restarted by ``Sandbox.open_notebook``)."""
     global _READY
     if _READY == (device, threads):
         return
     import warnings
-    if environ is not None:
-        adopt_environment(environ)
     die_with_parent()
     warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy autoflush chatter
     if threads:
@@ -257,8 +302,6 @@ def worker_init(device: str | None = None, threads: int | None = None, memory_mb
     warm_nbgrader()  # nbgrader, nbconvert and the grader's preprocessors imported here too
     if threads:
         torch.set_num_threads(threads)
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(threads)
     if launched:
         sandbox.wait_ready()
     _READY = (device, threads)
@@ -268,6 +311,26 @@ def adopt_environment(environ: dict[str, str]) -> None:
     """This process's environment becomes ``environ``, whole."""
     os.environ.clear()
     os.environ.update(environ)
+
+
+def die_with_the_grader() -> None:
+    """A local worker dies with the grader even when it is not the grader's child: a
+    forked worker's parent is the forkserver, which stays up while any worker holds its
+    pipe, so PR_SET_PDEATHSIG alone would leave both running. A thread waits on this
+    worker's start pipe, whose other end only the grader holds (the
+    ``parent_process().sentinel``: readable once the grader is gone), and kills this
+    process; its sandbox dies with it (bwrap's --die-with-parent)."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+    grader = multiprocessing.parent_process()
+    if grader is None or grader.sentinel is None:
+        return
+    sentinel = grader.sentinel
+
+    def watch() -> None:
+        wait([sentinel])
+        os.kill(os.getpid(), signal.SIGKILL)
+    threading.Thread(target=watch, name="die-with-the-grader", daemon=True).start()
 
 
 def die_with_parent() -> None:

@@ -40,7 +40,7 @@ def test_a_worker_is_set_up_once_per_process(monkeypatch):
     for module, name in ((nbgrader.api, "create_engine"), (nbgrader.nbgraderformat.common, "jsonschema")):
         monkeypatch.setattr(module, name, getattr(module, name))  # warm_nbgrader's, undone after
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    pool.worker_init("cpu", 1)  # the local pool's initializer
+    pool.worker_init("cpu", 1)  # from the local pool's initializer
     pool.worker_init("cpu", 1)  # grade_one, for the same worker
     assert built == [("cpu", 1)]
     pool.worker_init(None, 2)  # another run's settings in a reused process: set up again

@@ -109,19 +109,63 @@ def test_each_worker_gets_its_share_of_the_usable_cores_capped_by_omp(monkeypatc
     assert pool.threads_per_worker(workers) == threads
 
 
+def needs_the_forkserver():
+    if not pool.forkserver_is_safe(True, None):
+        pytest.skip("no bubblewrap here: the local workers are spawned")
+
+
 def test_a_local_worker_takes_the_graders_environment_of_the_run_not_the_servers(monkeypatch):
     """The local pool's workers are forks of a server started once per grader process;
     each takes the grader's environment as it is when its pool starts (a variable set
     after the server started is there, one removed since is gone), as a spawned
     interpreter would have."""
     from concurrent.futures import ProcessPoolExecutor
+    needs_the_forkserver()
     monkeypatch.setenv("FIRSTMLP_TEST_REMOVED", "set before the server started")
-    pool.start_worker_server()
+    pool.start_worker_server(True, None)
     monkeypatch.setenv("FIRSTMLP_TEST_ADDED", "set after the server started")
     monkeypatch.delenv("FIRSTMLP_TEST_REMOVED")
-    with ProcessPoolExecutor(1, mp_context=pool.worker_context(), initializer=pool.adopt_environment,
+    with ProcessPoolExecutor(1, mp_context=pool.worker_context(True), initializer=pool.adopt_environment,
                              initargs=(dict(os.environ),)) as workers:
         seen = workers.submit(os.getenv, "FIRSTMLP_TEST_ADDED"), workers.submit(
             os.getenv, "FIRSTMLP_TEST_REMOVED")
         assert [future.result() for future in seen] == ["set after the server started", None]
-    assert pool.worker_context().get_start_method() == "forkserver"
+
+
+GRADER_KILLED = """
+import os, signal, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from autograder.grading import pool
+
+if __name__ == "__main__":
+    with ProcessPoolExecutor(1, mp_context=pool.worker_context(True),
+                             initializer=pool.die_with_the_grader) as workers:
+        print(workers.submit(os.getpid).result(), flush=True)
+        workers.submit(time.sleep, 600)
+        time.sleep(1)
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_forked_worker_dies_with_a_grader_killed_by_sigkill(tmp_path):
+    """A worker forked by the forkserver is not the grader's child, and the server stays
+    up while a worker holds its pipe: SIGKILL to the grader alone still ends both."""
+    import subprocess
+    import sys
+    import time
+    needs_the_forkserver()
+    script = tmp_path / "grader.py"
+    script.write_text(GRADER_KILLED)
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out"
+    with out.open("w") as stdout:  # a file, not a pipe: a worker left running would hold it
+        subprocess.run([sys.executable, str(script)], stdout=stdout, timeout=120, cwd=root,
+                       env=dict(os.environ, PYTHONPATH=str(root)))
+    worker = int(out.read_text().split()[0])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and Path(f"/proc/{worker}").exists():
+        time.sleep(0.1)
+    alive = Path(f"/proc/{worker}").exists()
+    if alive:
+        os.kill(worker, 9)
+    assert not alive, "the worker outlived its grader"
