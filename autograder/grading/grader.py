@@ -18,8 +18,8 @@ and ``run``; none imports this module):
      on a notebook whose grading keeps dying;
   4. ``place_and_list``: the trusted notebook of each into ``submitted/``;
   5. ``run_tasks``: nbgrader's own ``Autograde`` converter and ``generate_feedback`` per
-     (student, assignment) in parallel workers (a local pool forked from a preloaded
-     forkserver, started as the run begins, or Dask with
+     (student, assignment) in parallel workers (a local pool, forked from a preloaded
+     forkserver started as the run begins where the sandbox is bubblewrap, or Dask with
      ``--scheduler``); execution is ``WarmExecute``: a fresh fork of a sandboxed zygote
      per notebook, judged from outside;
   6. ``gather_outcomes``: scores from the gradebook, flags from each record;

@@ -1,5 +1,5 @@
-"""The grading workers: a local pool (forked from a preloaded forkserver) or a Dask
-cluster, each worker with its own sandbox, grading one ``Task`` at a time with
+"""The grading workers: a local pool (forked from a preloaded forkserver, or spawned)
+or a Dask cluster, each worker with its own sandbox, grading one ``Task`` at a time with
 nbgrader's ``Autograde`` under the ``GradingRun`` it is handed; the grader's signals
 stop them; the sandbox and the scheduler are checked before anything is built."""
 

@@ -6,8 +6,9 @@
                        seeds, the judge)         never runs       IPC/UTS namespaces, its
                                                  student code)    own tmpfs /tmp; rlimits,
                                                                   Landlock, no capabilities)
-    * of the grader's forkserver: a fresh interpreter that imported only the workers'
-      third-party modules (``pool.worker_context``); a Dask worker is the cluster's.
+    * of the grader's forkserver, a fresh interpreter that imported only the workers'
+      third-party modules, where the sandbox is bubblewrap; else spawned
+      (``pool.forkserver_is_safe``); a Dask worker is the cluster's.
 
 What the boundary rests on: bubblewrap (``bwrap``, what Flatpak uses) starts the
 zygote in new mount, PID, network, IPC, UTS and cgroup namespaces, with a new session

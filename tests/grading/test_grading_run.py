@@ -147,6 +147,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow
 def test_a_forked_worker_dies_with_a_grader_killed_by_sigkill(tmp_path):
     """A worker forked by the forkserver is not the grader's child, and the server stays
     up while a worker holds its pipe: SIGKILL to the grader alone still ends both."""
