@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.course.course_dir import CourseDir
 from autograder.grading.grader import grade
 from autograder.sandbox.limits import landlock_abi
 from tests.grading.hostile.cases import (
@@ -328,9 +329,11 @@ def test_a_stopped_grader_leaves_no_process_behind(tmp_path, course_dir, how, pr
     with errors.open("w") as stderr:
         grader = subprocess.Popen(command, cwd=ROOT, start_new_session=True,
                                   stdout=subprocess.DEVNULL, stderr=stderr)
+        began = [CourseDir(course).attempts(s, "01_perceptron") for s in ("a", "b")]
         deadline, tree = time.monotonic() + 300, []
-        while time.monotonic() < deadline and grader.poll() is None and not any(
-                "autograder.sandbox.zygote" in c for _, _, c in tree):
+        while time.monotonic() < deadline and grader.poll() is None and not (
+                any(p.exists() for p in began)  # a worker's, not the pre-flight's
+                and any("autograder.sandbox.zygote" in c for _, _, c in tree)):
             time.sleep(0.2)
             tree = process_tree(grader.pid)
         assert grader.poll() is None, "the grader ended before it could be stopped"
