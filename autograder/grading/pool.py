@@ -152,14 +152,15 @@ def worker_context(forkserver: bool) -> Any:
     return context
 
 
-def start_worker_server(isolate: bool, device: str | None) -> None:
-    """Start the forkserver now, where it will be used, so that its imports run beside
-    the pre-flight; with PYTHONSAFEPATH, so that its interpreter does not put the
-    working folder first on sys.path while it imports (a ``torch.py`` there)."""
+def start_worker_server(isolate: bool, device: str | None) -> bool:
+    """Start the forkserver (if it is not running) where the local workers will come
+    from it (``forkserver_is_safe``), so that its imports run beside the pre-flight;
+    with PYTHONSAFEPATH, so that its interpreter does not put the working folder first
+    on sys.path while it imports (a ``torch.py`` there). Returns whether they will."""
     if not forkserver_is_safe(isolate, device):
-        return
+        return False
     from multiprocessing import forkserver
-    worker_context(True)
+    worker_context(True)  # its preload
     before = os.environ.get("PYTHONSAFEPATH")
     os.environ["PYTHONSAFEPATH"] = "1"
     try:
@@ -169,6 +170,7 @@ def start_worker_server(isolate: bool, device: str | None) -> None:
             del os.environ["PYTHONSAFEPATH"]
         else:
             os.environ["PYTHONSAFEPATH"] = before
+    return True
 
 
 def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone) -> None:
@@ -181,9 +183,7 @@ def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone
     while pending:
         before = {task: attempts(task) for task in pending}
         broken: list[Task] = []
-        forkserver = forkserver_is_safe(run.isolate, run.device)
-        if forkserver:
-            start_worker_server(run.isolate, run.device)
+        forkserver = start_worker_server(run.isolate, run.device)  # again if it died
         with ProcessPoolExecutor(workers, mp_context=worker_context(forkserver),
                                  initializer=local_worker_init,
                                  initargs=(dict(os.environ), run.device, run.threads, run.memory_mb,
