@@ -44,7 +44,7 @@ class ContextFrames(torch.utils.data.Dataset):
         return self.features[c - self.context:c + self.context + 1].reshape(-1), self.labels[i]
 
 
-def build_frame_model(context, hidden=(1024, 512, 256), classes=40):
+def build_frame_model(context, hidden=(512, 256), classes=40):
     """(2k+1)·28 → hidden sizes → 40 logits; each hidden layer Linear, BatchNorm, GELU,
     dropout 0.1."""
     layers, width = [], (2 * context + 1) * 28

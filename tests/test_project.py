@@ -3,6 +3,7 @@ data never committed, every document the code cites is in the repository."""
 
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -25,6 +26,15 @@ def test_environment_yml_and_pyproject_list_the_same_dependencies():
     from_env = [r for r in pip if not r.startswith("-e")]
     assert sorted(map(normalise, declared)) == sorted(map(normalise, from_env))
     assert "python=3.11" in env["dependencies"]
+
+
+def test_importing_nbformat_builds_no_grammar():
+    """nbformat imports jsonschema's format checkers; since jsonschema 4.25 they import
+    rfc3987-syntax, whose import compiles an Earley parser (1.6 s of every grading,
+    building and nbgrader process here). pyproject keeps jsonschema below 4.25."""
+    probe = "import sys, nbformat, nbgrader.apps; print(sorted(m for m in sys.modules if m.startswith(('rfc3987', 'lark'))))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
 
 
 def readme_commands():
