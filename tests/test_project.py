@@ -32,7 +32,8 @@ def test_importing_nbformat_builds_no_grammar():
     """nbformat imports jsonschema's format checkers; since jsonschema 4.25 they import
     rfc3987-syntax, whose import compiles an Earley parser (1.6 s of every grading,
     building and nbgrader process here). pyproject keeps jsonschema below 4.25."""
-    probe = "import sys, nbformat, nbgrader.apps; print(sorted(m for m in sys.modules if m.startswith(('rfc3987', 'lark'))))"
+    probe = ("import sys, nbformat, nbgrader.apps; "
+             "print(sorted(m for m in sys.modules if m.startswith(('rfc3987', 'lark'))))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stdout
 

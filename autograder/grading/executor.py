@@ -164,8 +164,8 @@ def execute_in_sandbox(notebook: "NotebookNode", timeout: int = CELL_SECONDS,
                 except RemoteGone as error:
                     stopped = stopped or str(error)
     finally:
-        with stage(FORK):
-            reason = child.close()
+        with stage(FORK):  # a notebook that let a cell's deadline pass will not end by itself
+            reason = child.close(0 if stopped == "timeout" else 5)
     if stopped is not None and getattr(child, "lost", False):
         raise SandboxLost(f"the sandbox ended under the notebook for a reason outside it "
                           f"({reason or stopped})")

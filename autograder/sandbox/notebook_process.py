@@ -352,21 +352,27 @@ def run_one(shell: "InteractiveShell", source: str, timeout: float) -> dict[str,
 MAX_CELL_OUTPUT = 8 << 20
 
 
-def reap_children(patience: float=1.0) -> None:
+def reap_children(patience: float = 1.0, quiet: float = 0.05) -> None:
     """Collect the processes the cell forked that have ended (a fork bomb's copies;
     the child is their subreaper, so orphans come back to it): left as zombies they
-    would count against the process limit for the rest of the run. Waits up to
-    ``patience`` seconds for copies still on their way out."""
+    would count against the process limit for the rest of the run. Waits for copies
+    still on their way out while they keep ending — until ``quiet`` seconds pass with
+    none ending, at most ``patience`` seconds — not for copies that live on (a fork
+    bomb's sleepers cost every later cell the whole ``patience`` before)."""
     deadline = time.monotonic() + patience
+    last_ended = time.monotonic()
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
-        if pid == 0:
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.01)
+        now = time.monotonic()
+        if pid:
+            last_ended = now
+        elif now > deadline or now - last_ended > quiet:
+            return
+        else:
+            time.sleep(0.005)
 
 
 def child_main(shell: "InteractiveShell", to_parent: int, from_parent: int, timeout: float, scratch: str,

@@ -35,10 +35,10 @@ class FakeLink:
 class FakeChild:
     def __init__(self, script, missing=(), lost=False, reason=None):
         self.link, self.missing, self.lost, self.reason = FakeLink(script), list(missing), lost, reason
-        self.closed = False
+        self.closed, self.grace = False, None
 
-    def close(self):
-        self.closed = True
+    def close(self, limit=5):
+        self.closed, self.grace = True, limit
         return self.reason
 
 
@@ -81,6 +81,13 @@ def test_a_timeout_marks_that_cell_and_every_later_one_and_runs_none_of_them():
         assert error["ename"] == "NotebookStopped" and cell.execution_count is None
         assert error["evalue"] == explain_stop("timeout")
         assert "time limit" in error["evalue"]
+    assert child.grace == 0  # wedged past its deadline: killed at once, not given 5 s more
+
+
+def test_a_notebook_that_ran_to_the_end_is_given_time_to_exit():
+    child = FakeChild({})
+    execute_in_sandbox(new_notebook(cells=[new_code_cell("x = 1")]), start=starter(child))
+    assert child.closed and child.grace == 5
 
 
 def test_a_process_that_ends_says_so_with_the_reason_close_gives():

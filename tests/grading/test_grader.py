@@ -399,9 +399,12 @@ def test_a_dask_worker_never_begins_a_notebook_whose_grading_began_three_times(t
                                   "notebook; not tried again (--regrade retries)"}
 
 
-def test_an_unreachable_scheduler_is_one_line_before_anything_is_built(tmp_path, capsys):
-    """Nothing listens on port 9: one line, exit 2, no course folder made (issue 21)."""
+def test_an_unreachable_scheduler_is_one_line_before_anything_is_built(tmp_path, capsys, monkeypatch):
+    """Nothing listens on port 9: one line, exit 2, no course folder made (issue 21).
+    Dask retries a refused connection until its timeout: 2 s here, not the grader's 10."""
     from autograder import cli
+    from autograder.grading import pool
+    monkeypatch.setattr(pool, "DASK_CONNECT_SECONDS", 2)
     (tmp_path / "submitted").mkdir()
     course = tmp_path / "course"
     assert cli.main(["grade", str(tmp_path / "submitted"), "--course-dir", str(course),
