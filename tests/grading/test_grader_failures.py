@@ -66,7 +66,7 @@ class FakeChild:
     def __init__(self, gone, lost):
         self.link, self.lost, self.missing = FakeLink(gone), lost, []
 
-    def close(self):
+    def close(self, limit=5):
         return "the sandbox stopped answering and was restarted" if self.lost else \
             "the notebook's process exited with status 1"
 
