@@ -7,18 +7,15 @@ collect any child of the test's process)."""
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CASE = r'''
 import json, os, signal, sys, time
 from pathlib import Path
 from autograder.sandbox.notebook_process import reap_children
-
-def fork(seconds):
-    pid = os.fork()
-    if pid == 0:
-        time.sleep(seconds)
-        os._exit(0)
-    return pid
+from tests.sandbox.test_zygote_warmth import forked as fork
 
 def state(pid):
     try:
@@ -38,7 +35,8 @@ print(json.dumps(after))
 
 
 def test_ended_copies_are_collected_and_one_that_lives_on_is_not_waited_for():
-    result = subprocess.run([sys.executable, "-c", CASE], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", CASE], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
     after = json.loads(result.stdout)
     assert after["ended"] == ["gone"] * 5, after  # collected, not left as zombies
