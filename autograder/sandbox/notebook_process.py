@@ -359,8 +359,8 @@ def reap_children(patience: float = 1.0, quiet: float = 0.05) -> None:
     still on their way out while they keep ending — until ``quiet`` seconds pass with
     none ending, at most ``patience`` seconds — not for copies that live on (a fork
     bomb's sleepers cost every later cell the whole ``patience`` before)."""
-    deadline = time.monotonic() + patience
     last_ended = time.monotonic()
+    deadline = last_ended + patience
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
