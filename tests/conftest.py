@@ -82,7 +82,7 @@ def speech_corpus(tmp_path_factory):
 @pytest.fixture(scope="session")
 def prepared_template(tmp_path_factory):
     """``template()``: a course folder as ``prepare_course`` leaves it, made on first use
-    (generate_assignment, an nbgrader process per notebook: about 2 minutes for the six)
+    (generate_assignment of the six in one nbgrader process: about 7 s)
     and shared by the session (by all its workers under pytest-xdist): the one place the
     suite generates the whole course."""
     from filelock import FileLock

@@ -319,12 +319,12 @@ def test_nbgrader_failing_inside_grade_is_one_line_and_exit_2_not_a_traceback(
     last line."""
     import autograder.course.nbgrader_course as nbgrader_course
     from autograder.grading import grader
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "nbgrader").write_text("#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
-                                   "echo 'sqlite3.OperationalError: database is locked' >&2\nexit 1\n")
-    (fake / "nbgrader").chmod(0o755)
-    monkeypatch.setattr(nbgrader_course, "venv_bin", lambda: fake)
+    fake = tmp_path / "generate"
+    fake.write_text(f"#!/bin/sh\necho '{nbgrader_course.GENERATING}01_perceptron'\n"
+                    "echo 'Traceback (most recent call last):' >&2\n"
+                    "echo 'sqlite3.OperationalError: database is locked' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(nbgrader_course, "generate_command", lambda: [str(fake)])
     monkeypatch.setattr(grader, "check_sandbox", lambda run: None)  # not what this test is about
     (tmp_path / "submitted").mkdir()
     status = cli.main(["grade", str(tmp_path / "submitted"), "--course-dir", str(tmp_path / "course")])

@@ -51,8 +51,11 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from autograder.grading.feedback import (FeedbackExporter, GetGradesForFeedback,
                                          HideTestSources, MathAsMathML, template_basedirs)
 from autograder.grading.sanitize import SanitizeOutputs
-from autograder.grading.warm_execute import WarmExecute
-c.Autograde.autograde_preprocessors = [WarmExecute, IgnorePattern, ClearMetadataPreprocessor,
+# WarmExecute by its import path: nbconvert imports it when autograde registers it, so
+# the nbgrader commands that never execute (generate_assignment, generate_feedback,
+# export, formgrader) do not import torch with this file (2 s each).
+c.Autograde.autograde_preprocessors = ["autograder.grading.warm_execute.WarmExecute",
+                                       IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SanitizeOutputs, SaveAutoGrades,
                                        AssignLatePenalties, CheckCellMetadata]
 c.IgnorePattern.enabled = True
@@ -106,22 +109,28 @@ class NbgraderError(FirstmlpError):
     """nbgrader exited non-zero; the message's first line names the command and its last
     line of output, the lines below it hold the output's tail."""
 
+    @classmethod
+    def of(cls, done: "subprocess.CompletedProcess[str]", named: str) -> "NbgraderError":
+        lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+        last = f": {lines[-1].strip()[:200]}" if lines else ""
+        return cls(f"{named} failed ({done.returncode}){last}\n" + "\n".join(lines[-25:]))
+
 
 def venv_bin():
     return Path(sys.executable).parent
 
 
+def nbgrader_environment() -> dict[str, str]:
+    """This environment's ``bin/`` first on PATH: generate_assignment runs ``alembic``."""
+    return dict(os.environ, PATH=f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
 def run_nbgrader(course_dir: "str | os.PathLike[str]", *args: str) -> "subprocess.CompletedProcess[str]":
-    """Run the nbgrader CLI of this interpreter's environment in ``course_dir``.
-    Its ``bin/`` goes first on PATH: generate_assignment runs ``alembic`` from there."""
-    env = dict(os.environ, PATH=f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}")
-    command = [str(venv_bin() / "nbgrader"), *args]
-    done = subprocess.run(command, cwd=course_dir, env=env, capture_output=True, text=True)
+    """Run the nbgrader CLI of this interpreter's environment in ``course_dir``."""
+    done = subprocess.run([str(venv_bin() / "nbgrader"), *args], cwd=course_dir,
+                          env=nbgrader_environment(), capture_output=True, text=True)
     if done.returncode != 0:
-        lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-        last = f": {lines[-1].strip()[:200]}" if lines else ""
-        raise NbgraderError(f"nbgrader {' '.join(command[1:])} failed ({done.returncode}){last}\n"
-                            + "\n".join(lines[-25:]))
+        raise NbgraderError.of(done, f"nbgrader {' '.join(args)}")
     return done
 
 
@@ -145,8 +154,25 @@ def make_course_dir(course_dir: "str | os.PathLike[str]", version: str | None = 
 
 
 def generate_assignments(course_dir: "str | os.PathLike[str]", assignments: "list[str]") -> None:
-    for assignment in assignments:
-        run_nbgrader(course_dir, "generate_assignment", assignment, "--force")
+    """``nbgrader generate_assignment A --force`` for each assignment, all in one process
+    (``autograder.course.generate``: nbgrader's API, as formgrader calls it); a failure
+    is NbgraderError naming the assignment it failed on."""
+    if not assignments:
+        return
+    done = subprocess.run([*generate_command(), *assignments], cwd=course_dir,
+                          env=nbgrader_environment(), capture_output=True, text=True)
+    if done.returncode != 0:
+        started = [line[len(GENERATING):] for line in done.stdout.splitlines()
+                   if line.startswith(GENERATING)]
+        failed = started[-1] if started else " ".join(assignments)
+        raise NbgraderError.of(done, f"nbgrader generate_assignment {failed} --force")
+
+
+GENERATING = "generating: "  # autograder.course.generate's line as it starts an assignment
+
+
+def generate_command() -> list[str]:
+    return [sys.executable, "-m", "autograder.course.generate"]
 
 
 def completed_notebook(release_path, source_path):
