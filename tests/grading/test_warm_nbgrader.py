@@ -58,12 +58,23 @@ def test_the_metadata_validator_raises_what_jsonschema_raises(broken, warm):
     assert list(warm_error.value.path) == list(plain_error.value.path)
 
 
-def test_feedback_templates_are_compiled_once_per_process(monkeypatch):
-    import jinja2
-    import nbformat
+def feedback_page(notebook):
+    """A feedback page of ``notebook`` as nbgrader's GenerateFeedback configures it."""
     from traitlets.config import Config
 
     from autograder.grading.feedback import FeedbackExporter, template_basedirs
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.extra_template_basedirs = template_basedirs()
+    config.HTMLExporter.extra_template_paths = [  # as nbgrader's GenerateFeedback sets it
+        template_basedirs()[1].replace("templates", "static/node_modules/bootstrap/dist/css")]
+    resources = {"nbgrader": {"notebook": "n", "score": 0, "max_score": 0, "late_penalty": 0}}
+    return FeedbackExporter(config=config).from_notebook_node(notebook, resources=resources)[0]
+
+
+def test_feedback_templates_are_compiled_once_per_process(monkeypatch):
+    import jinja2
+    import nbformat
     compiled = []
     plain = jinja2.Environment.compile
 
@@ -71,20 +82,31 @@ def test_feedback_templates_are_compiled_once_per_process(monkeypatch):
         compiled.append(args[0] if args else kwargs.get("name"))
         return plain(self, source, *args, **kwargs)
     monkeypatch.setattr(jinja2.Environment, "compile", counted)
-    config = Config()
-    config.HTMLExporter.template_name = "feedback"
-    config.HTMLExporter.extra_template_basedirs = template_basedirs()
-    config.HTMLExporter.extra_template_paths = [  # as nbgrader's GenerateFeedback sets it
-        template_basedirs()[1].replace("templates", "static/node_modules/bootstrap/dist/css")]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Hello")])
-    resources = {"nbgrader": {"notebook": "n", "score": 0, "max_score": 0, "late_penalty": 0}}
     pages = []
     for _ in range(2):
         compiled.clear()
-        pages.append(FeedbackExporter(config=config).from_notebook_node(
-            notebook, resources=dict(resources))[0])
+        pages.append(feedback_page(notebook))
     assert "Hello" in pages[1] and pages[0] == pages[1]
     assert [name for name in compiled if name and name.endswith(".j2")] == []
+
+
+def test_a_feedback_page_is_not_parsed_again_and_its_figures_have_alt_text(monkeypatch):
+    """nbconvert's HTMLExporter re-parses every page with BeautifulSoup (two thirds of a
+    feedback page's time) to add alt text to images; the feedback page is the template's
+    own output, and its figures carry their alt text themselves."""
+    import nbconvert.exporters.html
+    import nbformat
+
+    def parsed(*args, **kwargs):
+        raise AssertionError("the page was parsed again")
+    monkeypatch.setattr(nbconvert.exporters.html, "BeautifulSoup", parsed)
+    figure = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=",
+                                                          "text/plain": "<Figure>"})
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("plot()", outputs=[figure])])
+    page = feedback_page(notebook)
+    assert page.count("<img ") == 1
+    assert '<img alt="A figure the cell drew (its output)" src="data:image/png;base64,iVBORw0KGgo="' in page
 
 
 def test_markdown_is_remembered_per_text_up_to_a_size():
