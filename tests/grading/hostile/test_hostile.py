@@ -1,7 +1,7 @@
 """The hostile suite: every case of ``cases`` graded in one class beside honest
 submissions, by ``firstmlp grade`` with its sandbox; each gets exactly its points and
-its message, the honest ones keep theirs, the submissions are left untouched, and a
-grader killed in the middle of a class finishes it when run again."""
+its message, the honest ones keep theirs, and the submissions are left untouched (a
+grader killed or stopped mid-class: ``test_stopped``)."""
 
 import hashlib
 import os

@@ -21,22 +21,15 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="module")
-def course_dir(tmp_path_factory, prepared_course):
-    course = tmp_path_factory.mktemp("stopped") / "course"
-    prepared_course(course)
-    return course
-
-
-def test_killed_grader_resumes_without_lost_or_duplicated_grades(tmp_path, course_dir, prepared_course):
+def test_killed_grader_resumes_without_lost_or_duplicated_grades(tmp_path, prepared_course):
+    course = tmp_path / "course"
+    prepared_course(course)  # built and generated beforehand: the kill lands mid-class
     folder = tmp_path / "submitted"
     students = [f"s{i}" for i in range(6)]
     for student in students:
         target = folder / student / "01_perceptron"
         target.mkdir(parents=True)
-        (target / "01_perceptron.ipynb").write_bytes(HONEST[1][2](course_dir, ROOT))
-    course = tmp_path / "course"
-    prepared_course(course)  # built and generated beforehand: the kill lands mid-class
+        (target / "01_perceptron.ipynb").write_bytes(HONEST[1][2](course, ROOT))
     command = [sys.executable, "-m", "autograder.cli", "grade", str(folder), "--course-dir",
                str(course), "--workers", "1"]
     done = course / "firstmlp" / "done"
@@ -95,17 +88,17 @@ def still_running(pid, started):
 
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT"])
-def test_a_stopped_grader_leaves_no_process_behind(tmp_path, course_dir, how, prepared_course):
+def test_a_stopped_grader_leaves_no_process_behind(tmp_path, how, prepared_course):
     """Killed (SIGKILL to its own PID only) or stopped (SIGTERM, Ctrl-C's SIGINT) in the
     middle of a notebook, the grader leaves no worker, sandbox or notebook running; a
     stop is said in one line, with no leaked-semaphore warning, and the next run resumes."""
+    course, errors = tmp_path / "course", tmp_path / "stderr"
+    prepared_course(course)  # built and generated beforehand: the stop lands mid-notebook
     folder = tmp_path / "submitted"
     for student in ("a", "b"):
         target = folder / student / "01_perceptron"
         target.mkdir(parents=True)
-        (target / "01_perceptron.ipynb").write_bytes(HONEST[1][2](course_dir, ROOT))
-    course, errors = tmp_path / "course", tmp_path / "stderr"
-    prepared_course(course)  # built and generated beforehand: the stop lands mid-notebook
+        (target / "01_perceptron.ipynb").write_bytes(HONEST[1][2](course, ROOT))
     command = [sys.executable, "-m", "autograder.cli", "grade", str(folder), "--course-dir",
                str(course), "--workers", "1"]
     with errors.open("w") as stderr:
