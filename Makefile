@@ -23,10 +23,14 @@ XDIST := -n 2 --dist loadfile --no-loadscope-reorder
 PYTEST_WORKERS ?= $(XDIST)
 FAST_WORKERS ?= $(XDIST)
 
+# mypy runs beside pytest (its report after pytest's); either failing fails make test.
 test: setup
 	@scripts/setup-browser
-	$(VENV)/mypy
-	$(VENV)/pytest -q $(PYTEST_WORKERS) --durations=15
+	@report=$$(mktemp); $(VENV)/mypy > "$$report" 2>&1 & checking=$$!; \
+	echo "$(VENV)/mypy, beside: $(VENV)/pytest -q $(PYTEST_WORKERS) --durations=15"; \
+	$(VENV)/pytest -q $(PYTEST_WORKERS) --durations=15; tested=$$?; \
+	wait $$checking; checked=$$?; echo "$(VENV)/mypy:"; cat "$$report"; rm -f "$$report"; \
+	[ $$tested = 0 ] && [ $$checked = 0 ]
 
 test-fast: setup
 	$(VENV)/pytest -q $(FAST_WORKERS) -m "not slow and not browser" --durations=15

@@ -471,11 +471,12 @@ def run_dask(run: GradingRun, tasks: Sequence[Task], on_done: OnDone) -> None:
     client: Client = Client(scheduler, timeout=DASK_CONNECT_SECONDS, set_as_default=False) \
         if owned else scheduler  # type: ignore[assignment]  # not a str: the caller's Client
     shipped = run.for_workers()  # the run's settings, secret included, travel in the task only
+    optional = optional_modules(run, tasks)  # read here: the course folder is the grader's
     futures: dict[Any, Task] = {}  # a distributed Future -> its task
     lost: dict[Task, int] = {}
 
     def submit(task: Task) -> Any:
-        future = client.submit(grade_on_dask, shipped, task, pure=False)
+        future = client.submit(grade_on_dask, shipped, task, optional, pure=False)
         futures[future] = task
         return future
 
@@ -504,7 +505,7 @@ def run_dask(run: GradingRun, tasks: Sequence[Task], on_done: OnDone) -> None:
             client.close()
 
 
-def grade_on_dask(run: GradingRun, task: Task) -> Result:
+def grade_on_dask(run: GradingRun, task: Task, optional: list[str] | None = None) -> Result:
     """``grade_one`` on a Dask worker, set up as a pool worker is (``dask_worker_setup``):
     one notebook at a time per worker process, whatever its thread count (one sandbox
     each); a notebook whose grading began ``ATTEMPTS`` times is not begun again (the
@@ -514,22 +515,27 @@ def grade_on_dask(run: GradingRun, task: Task) -> Result:
         if (count := attempts_of(run.course, task.student, task.assignment, task.digest)) \
                 >= ATTEMPTS:
             return not_finished(task, worker_died(count))
-        threads = dask_worker_setup(run.device, run.memory_mb)
+        threads = dask_worker_setup(run.device, run.memory_mb, optional)
         return grade_one(replace(run, threads=threads), task)
 
 
-def dask_worker_setup(device: str | None, memory_mb: int) -> int:
-    """This run's device and sandbox memory on a Dask worker, which may have graded
-    another run (its sandbox is started again when they changed); returns its threads
+def dask_worker_setup(device: str | None, memory_mb: int, optional: list[str] | None = None) -> int:
+    """This run's device, sandbox memory and optional heavy modules (``optional_modules``,
+    as the local pool's zygotes import them; None: all) on a Dask worker, which may have
+    graded another run: its sandbox is started again when they changed, or when its
+    zygote lacks a module this run's notebooks name; returns its threads
     (``dask_worker_threads``). The worker is not tied to the grader's life
     (``die_with_parent``): its nanny's it is."""
     from autograder.sandbox.boundary import worker_sandbox
     die_with_parent.done = True  # type: ignore[attr-defined]  # a function's own flag
     threads = dask_worker_threads()
-    sandbox = worker_sandbox(device, threads, memory_mb)
-    if (sandbox.device, sandbox.threads, sandbox.memory_mb) != (device, threads, memory_mb):
+    sandbox = worker_sandbox(device, threads, memory_mb, optional)
+    has = sandbox.optional
+    lacks = has is not None and (optional is None or not set(optional) <= set(has))
+    if (sandbox.device, sandbox.threads, sandbox.memory_mb) != (device, threads, memory_mb) or lacks:
         sandbox.kill()
         sandbox.device, sandbox.threads, sandbox.memory_mb = device, threads, memory_mb
+        sandbox.optional = None if optional is None else tuple(optional)
     return threads
 
 

@@ -307,62 +307,102 @@ def test_a_notebook_whose_grading_never_finished_is_not_tried_forever(course_dir
 
 def sandbox_of_this_worker():
     """What a Dask worker keeps between tasks: its sandbox's settings, its environment's
-    secret."""
+    secret, the optional heavy modules its zygote imported."""
     import os
 
     from autograder.sandbox import boundary
     sandbox = boundary._SANDBOX
     return (sandbox and sandbox.memory_mb, sandbox and sandbox.alive(),
-            os.environ.get("FIRSTMLP_GRADING_SECRET"))
+            os.environ.get("FIRSTMLP_GRADING_SECRET"), sandbox and sandbox.optional)
 
 
-def test_dask_local_cluster_end_to_end(course_dir, tmp_path, mnist, monkeypatch):
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """One LocalCluster for this module's Dask runs (2 worker processes of 1 thread, on
+    127.0.0.1 only), its scheduler made to give a task up at its worker's first death
+    (allowed-failures 0: read once, when the scheduler starts), so that when workers are
+    killed it is the grader's own resubmission that saves the notebook."""
+    import dask
+    from distributed import LocalCluster
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address="127.0.0.1:0") as cluster:
+        yield cluster
+
+
+def test_dask_local_cluster_end_to_end(course_dir, tmp_path, mnist, monkeypatch, dask_cluster):
     """Through a LocalCluster whose workers started before the run, reached by its address
     as ``--scheduler`` gives it (the grader's own client, not a default one): the run's
     sandbox memory reaches them (not the environment they were started with), their
-    sandbox runs, and the run's secret is gone from them once the run ends (they outlive it)."""
-    from distributed import Client, LocalCluster
+    sandbox runs, and the run's secret is gone from them once the run ends (they outlive it);
+    their zygotes import only the optional heavy modules notebook 1 names (none), as the
+    local pool's do."""
+    from distributed import Client
     submitted = tmp_path / "submitted"
     for student, solved in (("dask_full", None), ("dask_blank", set())):
         (submitted / student / "01_perceptron").mkdir(parents=True)
         nbformat.write(notebook_for(course_dir, "01_perceptron", solved=solved),
                        str(submitted / student / "01_perceptron" / "01_perceptron.ipynb"))
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0") as cluster, \
-            Client(cluster, set_as_default=False) as client:
+    with Client(dask_cluster, set_as_default=False) as client:
         monkeypatch.setenv("FIRSTMLP_GRADING_SECRET", "a-secret-of-the-dask-run")
-        outcomes, _, _ = grade(submitted, course_dir, scheduler=cluster.scheduler_address,
+        outcomes, _, _ = grade(submitted, course_dir, scheduler=dask_cluster.scheduler_address,
                                progress=False, memory_mb=3072)
         kept = client.run(sandbox_of_this_worker)
     assert sorted((o.student, o.score) for o in outcomes) == [("dask_blank", 0.0), ("dask_full", 10.0)]
     graded = [state for state in kept.values() if state[0] is not None]
-    assert graded and all(state == (3072, True, None) for state in graded), kept
+    assert graded and all(state == (3072, True, None, ()) for state in graded), kept
 
 
-def test_a_dask_worker_killed_mid_class_is_replaced_and_nothing_is_lost(course_dir, tmp_path):
+def test_a_dask_workers_zygote_is_started_again_for_a_run_that_needs_a_module_it_lacks(monkeypatch):
+    """A Dask worker outlives runs: its zygote, made for notebooks that name no optional
+    heavy module, is started again for a run whose notebooks name torchvision (or that
+    cannot say: None, all), and kept for one that needs no more than it has."""
+    from autograder.grading import pool
+    from autograder.sandbox import boundary
+
+    killed = []
+
+    class Zygote(boundary.Sandbox):
+        def kill(self):
+            killed.append(self.optional)
+
+    monkeypatch.setattr(pool, "dask_worker_threads", lambda: 1)
+    monkeypatch.setattr(boundary, "_SANDBOX", Zygote(None, 1, memory_mb=2048, optional=[]))
+    sandbox = boundary._SANDBOX
+    pool.dask_worker_setup(None, 2048, [])
+    assert killed == [] and sandbox.optional == ()
+    pool.dask_worker_setup(None, 2048, ["torchvision"])
+    assert killed == [()] and sandbox.optional == ("torchvision",)
+    pool.dask_worker_setup(None, 2048, [])  # fewer than it has: kept
+    assert killed == [()] and sandbox.optional == ("torchvision",)
+    pool.dask_worker_setup(None, 2048, None)
+    assert killed == [(), ("torchvision",)] and sandbox.optional is None
+    pool.dask_worker_setup(None, 2048, ["sklearn.metrics"])  # all of them: kept
+    assert len(killed) == 2 and sandbox.optional is None
+
+
+def test_a_dask_worker_killed_mid_class_is_replaced_and_nothing_is_lost(course_dir, tmp_path,
+                                                                       dask_cluster):
     """Dask mode: SIGKILL to every worker process as the class's first notebook begins,
-    on a scheduler that gives a task up at its worker's first death (allowed-failures 0,
-    so the grader's own resubmission is what saves it): the nannies start new workers,
-    every notebook is graded, none lost or flagged."""
+    on a scheduler that gives a task up at its worker's first death (``dask_cluster``:
+    allowed-failures 0, so the grader's own resubmission is what saves it): the nannies
+    start new workers, every notebook is graded, none lost or flagged."""
     import os
     import signal
     import threading
     import time
 
-    import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from autograder.course.course_dir import CourseDir
     submitted, students = tmp_path / "submitted", ("dkilled_a", "dkilled_b", "dkilled_c")
     for student in students:
         submit(tmp_path, student, "01_perceptron", notebook_for(course_dir, "01_perceptron"))
     result, killed = [], []
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+    with Client(dask_cluster) as client:
         workers = client.run(os.getpid)
-        grading = threading.Thread(target=lambda: result.append(
-            grade(submitted, course_dir, scheduler=client, progress=False)))
+        grading = threading.Thread(target=lambda: result.append(  # the last run's memory:
+            grade(submitted, course_dir, scheduler=client, progress=False, memory_mb=3072)))
         grading.start()
         began = CourseDir(course_dir).attempts("dkilled_a", "01_perceptron")
         while grading.is_alive() and not killed:

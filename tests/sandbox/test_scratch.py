@@ -49,7 +49,7 @@ def run(link, source, seconds=120):
 def sandbox():
     if bwrap_problem():
         pytest.skip(bwrap_problem())
-    box = Sandbox()
+    box = Sandbox(optional=())  # no optional heavy module: not what this is about
     box.start()
     yield box
     box.kill()
