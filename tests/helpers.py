@@ -52,3 +52,18 @@ def autograde_in_turn(course_dir, assignments):
         nbgrader_course.autograde(course_dir, assignment)
         results[assignment] = nbgrader_course.gradebook_scores(course_dir, assignment)
     return results
+
+
+def local_dask_cluster(allowed_failures=None):
+    """A Dask LocalCluster on 127.0.0.1 only — what ``--scheduler`` reaches: 2 worker
+    processes of 1 thread each (beside their nannies), no dashboard (bokeh is not
+    installed; the scheduler's status routes take a free port, not 8787). With
+    ``allowed_failures``, its scheduler gives a task up after that many worker deaths
+    (read once, when the scheduler starts)."""
+    import dask
+    from distributed import LocalCluster
+    config = {} if allowed_failures is None else {
+        "distributed.scheduler.allowed-failures": allowed_failures}
+    with dask.config.set(config):
+        return LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                            host="127.0.0.1", dashboard_address="127.0.0.1:0")

@@ -14,7 +14,7 @@ from autograder.course.release import RELEASES
 from autograder.grading.grader import grade
 from autograder.grading.late import LMS_LATE
 from autograder.grading.report import summary_table
-from tests.helpers import cell_scores
+from tests.helpers import cell_scores, local_dask_cluster
 
 HIDDEN_SEED = load_manifest()["hidden_seed"]
 
@@ -318,15 +318,10 @@ def sandbox_of_this_worker():
 
 @pytest.fixture(scope="module")
 def dask_cluster():
-    """One LocalCluster for this module's Dask runs (2 worker processes of 1 thread, on
-    127.0.0.1 only), its scheduler made to give a task up at its worker's first death
-    (allowed-failures 0: read once, when the scheduler starts), so that when workers are
+    """One ``local_dask_cluster`` for this module's Dask runs, its scheduler made to give a
+    task up at its worker's first death (allowed-failures 0), so that when workers are
     killed it is the grader's own resubmission that saves the notebook."""
-    import dask
-    from distributed import LocalCluster
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address="127.0.0.1:0") as cluster:
+    with local_dask_cluster(allowed_failures=0) as cluster:
         yield cluster
 
 
@@ -401,7 +396,7 @@ def test_a_dask_worker_killed_mid_class_is_replaced_and_nothing_is_lost(course_d
     result, killed = [], []
     with Client(dask_cluster) as client:
         workers = client.run(os.getpid)
-        grading = threading.Thread(target=lambda: result.append(  # the last run's memory:
+        grading = threading.Thread(target=lambda: result.append(  # end-to-end's memory: its zygotes kept
             grade(submitted, course_dir, scheduler=client, progress=False, memory_mb=3072)))
         grading.start()
         began = CourseDir(course_dir).attempts("dkilled_a", "01_perceptron")

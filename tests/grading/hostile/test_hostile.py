@@ -28,6 +28,7 @@ from tests.grading.hostile.cases import (
     UDP_PORT,
     WRONG_NAME,
 )
+from tests.helpers import local_dask_cluster
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
@@ -77,13 +78,10 @@ def listeners():
 
 
 @contextmanager
-def local_dask_cluster():
-    """A Dask client of a LocalCluster on 127.0.0.1 only: 2 worker processes of 1 thread
-    each (beside their nannies), no dashboard (bokeh is not installed; the scheduler's
-    status routes take a free port, not 8787) — what ``--scheduler`` reaches."""
-    from distributed import Client, LocalCluster
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+def local_dask_client():
+    """A Dask client of a fresh ``local_dask_cluster``."""
+    from distributed import Client
+    with local_dask_cluster() as cluster, Client(cluster) as client:
         yield client
 
 
@@ -95,7 +93,7 @@ def graded(request, course_dir, tmp_path_factory, mnist, listeners):
     mode grades the same course folder again (``regrade``), never resuming the first."""
     folder = tmp_path_factory.mktemp(f"hostile-class-{request.param}") / "submitted"
     before = write_class(course_dir, folder)
-    with local_dask_cluster() if request.param == "dask" else nullcontext() as scheduler:
+    with local_dask_client() if request.param == "dask" else nullcontext() as scheduler:
         os.environ["FIRSTMLP_GRADING_SECRET"] = SECRET
         try:
             outcomes, unmatched, csv_path = grade(folder, course_dir, workers=2, scheduler=scheduler,
