@@ -41,7 +41,11 @@ HEAVY_MODULES = ("numpy", "torch", "torch.nn.functional", "matplotlib.pyplot", *
                  # what every notebook's process imported for itself before issue 24: its
                  # wire, its earlier work, the corpus root, and IPython's per-cell modules
                  "autograder.sandbox.wire", "autograder.student.earlier",
-                 "autograder.student.speech.corpus", "IPython.core.logger", "bdb")
+                 "autograder.student.speech.corpus", "IPython.core.logger", "bdb",
+                 # and what they imported at their first use (issue 24): autograd's first
+                 # backward imports torch's symbolic shapes, sympy with it (0.3-0.5 s of each
+                 # notebook that checks a gradient); notebook 4's experiments module
+                 "torch.fx.experimental.symbolic_shapes", "autograder.student.experiments")
 
 
 class CellTimeout(BaseException):
@@ -117,10 +121,22 @@ def rehearse(shell: "InteractiveShell") -> None:
         if shell.display_formatter is not None:
             shell.display_formatter.format(figure)  # the inline backend's PNG, as shown
         rehearse_numpy_and_torch()
+        rehearse_traceback(shell)
     except Exception:
         pass
     finally:
         random.setstate(state)
+
+
+def rehearse_traceback(shell: "InteractiveShell") -> None:
+    """A traceback formatted as a cell's error is shown, and thrown away: its first one
+    imports IPython's stack inspection (stack_data, executing, asttokens) and looks up
+    pygments' formatters and styles, 0.1 s of every notebook with an error before."""
+    try:
+        raise NotImplementedError("rehearsal")
+    except NotImplementedError as error:
+        shell.InteractiveTB.structured_traceback(type(error), error, error.__traceback__)
+    shell.InteractiveTB.tb = None  # it keeps the last one it formatted: not this one
 
 
 def rehearse_numpy_and_torch() -> None:

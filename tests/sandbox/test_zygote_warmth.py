@@ -83,6 +83,34 @@ def test_a_workers_zygote_is_warm_and_the_pre_flights_is_cold(warm):
         sandbox.kill()
 
 
+def test_a_notebooks_first_backward_and_first_error_import_nothing():
+    """What a notebook does first was imported by its zygote: autograd's first backward
+    (torch's symbolic shapes, sympy: 0.3-0.5 s) and the first traceback shown (IPython's
+    stack inspection, pygments' formatters), before issue 24 imported by each notebook."""
+    if bwrap_problem():
+        pytest.skip(bwrap_problem())
+    sandbox = Sandbox(optional=[])
+    try:
+        sandbox.start()
+        notebook_id, from_child, to_child, _ = sandbox.open_notebook(30, Limits(), student_readable())
+        link = Link(to_child, from_child)
+        try:
+            run(link, "import sys\nbefore = set(sys.modules)")
+            run(link, "import torch\nx = torch.ones(3, requires_grad=True)\n(x * x).sum().backward()")
+            shown = run(link, "def f():\n    raise NotImplementedError('not yet')\nf()")
+            assert [o["ename"] for o in shown["outputs"]] == ["NotImplementedError"]
+            assert len(shown["outputs"][0]["traceback"]) > 1  # formatted, frame by frame
+            run(link, "new = sorted(set(sys.modules) - before)")
+            link.deadline = time.monotonic() + 30
+            assert link.request("lookup", "new") == []
+        finally:
+            os.close(from_child)
+            os.close(to_child)
+            sandbox.close_notebook(notebook_id)
+    finally:
+        sandbox.kill()
+
+
 def test_a_zygote_imports_only_the_optional_modules_the_runs_notebooks_name(tmp_path):
     from autograder.course.course_dir import CourseDir
     from autograder.grading.pool import optional_modules
