@@ -339,3 +339,21 @@ def test_floating_point_advice_names_the_input_values_once():
     failure = C.check_sigmoid(UnstableSigmoid, device="cpu").failures[0]
     assert failure.count("overflow encountered in exp") == 1, failure  # two np.exp, one line
     assert "at x = 1000, where your result is inf or NaN" in failure
+
+
+@pytest.mark.parametrize("values", ["continuous", "ties"])
+def test_the_kolmogorov_smirnov_distance_is_scipys(values):
+    """Notebook 4's initialiser checks compare draws by their KS distance: the same
+    statistic as scipy's two-sample test, ties between and within the samples too."""
+    from scipy.stats import ks_2samp
+
+    from autograder.student.components.backprop import ks_distance
+    rng = np.random.default_rng(7)
+    for n, m in ((1, 1), (3, 8), (257, 100), (4096, 1024)):
+        if values == "ties":
+            a, b = rng.integers(0, 6, n).astype(float), rng.integers(0, 6, m).astype(float)
+        else:
+            a, b = rng.normal(size=n), rng.normal(0.1, 1.2, size=m).reshape(-1, 1)
+        assert ks_distance(a, b) == pytest.approx(ks_2samp(a.ravel(), b.ravel()).statistic,
+                                                  abs=1e-12)
+    assert ks_distance(a, a) == 0.0
