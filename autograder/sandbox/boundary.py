@@ -547,7 +547,8 @@ def worker_sandbox(device: str | None = None, threads: int | None = None,
                    memory_mb: int | None = None, optional: Iterable[str] | None = None) -> Sandbox:
     """This worker's sandbox (one zygote per grading worker), killed, cgroups and all,
     when the worker exits; ``optional``: the optional heavy modules its zygote imports
-    (None: all), fixed when it is made."""
+    (None: all), as the first call asks (a Dask worker that outlives its run is given
+    another run's by ``pool.dask_worker_setup``, which starts its zygote again)."""
     global _SANDBOX
     if _SANDBOX is None:
         import atexit
