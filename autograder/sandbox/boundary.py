@@ -82,6 +82,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -175,7 +176,6 @@ def unreadable(path: str, enter_only: bool = False) -> bool:
 def closed(mode: int, enter_only: bool = False) -> bool:
     """``unreadable`` for a file of ``mode`` (a link never is: its target is judged
     where it lives)."""
-    import stat
     if stat.S_ISLNK(mode):
         return False
     needed = (stat.S_IXOTH if enter_only else stat.S_IROTH | stat.S_IXOTH) \
@@ -190,7 +190,6 @@ def first_unreadable(top: str) -> str | None:
     ``os.walk`` and a path joined for each took 1.3 s of every worker's start)."""
     if unreadable(top):
         return top
-    import stat
     folders = [top]
     while folders:
         try:
