@@ -177,6 +177,8 @@ def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
+    from autograder.sandbox.boundary import identity_answers
+
     def attempts(task: Task) -> int:
         return attempts_of(run.course, task.student, task.assignment, task.digest)
 
@@ -187,7 +189,8 @@ def run_pool(run: GradingRun, pending: list[Task], workers: int, on_done: OnDone
         with ProcessPoolExecutor(workers, mp_context=worker_context(forkserver),
                                  initializer=local_worker_init,
                                  initargs=(dict(os.environ), run.device, run.threads, run.memory_mb,
-                                           optional_modules(run, pending))) as pool:
+                                           optional_modules(run, pending),
+                                           identity_answers())) as pool:
             try:
                 futures = {pool.submit(grade_one, run, task): task for task in pending}
             except (OSError, EOFError) as error:  # a worker could not even be started
@@ -261,13 +264,19 @@ def optional_modules(run: GradingRun, tasks: Sequence[Task]) -> list[str] | None
 
 
 def local_worker_init(environ: dict[str, str], device: str | None = None, threads: int | None = None,
-                      memory_mb: int | None = None, optional: list[str] | None = None) -> None:
+                      memory_mb: int | None = None, optional: list[str] | None = None,
+                      identity: dict[tuple[str | None, bool], str | None] | None = None) -> None:
     """The local pool's initializer: the grader's environment as it is at this run (a
     forked worker has the forkserver's), this worker's life tied to the grader's
     (``die_with_the_grader``), the BLAS and OpenMP libraries the forkserver loaded
-    capped at ``threads`` (they read their defaults from its environment), then
-    ``worker_init``."""
+    capped at ``threads`` (they read their defaults from its environment), the
+    grader's pre-flight answers on what the sandbox's user can read (``identity``:
+    the same host and files; a Dask worker, maybe another machine, walks them itself),
+    then ``worker_init``."""
     adopt_environment(environ)
+    if identity:
+        from autograder.sandbox.boundary import adopt_identity_answers
+        adopt_identity_answers(identity)
     die_with_the_grader()
     if threads:
         from threadpoolctl import threadpool_limits

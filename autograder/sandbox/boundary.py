@@ -216,18 +216,47 @@ def outermost(paths: Iterable[str]) -> list[str]:
             if not any(q != p and p.startswith(q.rstrip("/") + "/") for q in paths)]
 
 
-@cache
+# identity_problem's answers in this process, {(device, through_bwrap): answer}; a local
+# grading worker is handed the grader's (``adopt_identity_answers``)
+_IDENTITY_ANSWERS: dict[tuple[str | None, bool], str | None] = {}
+
+
 def identity_problem(device: str | None = None, through_bwrap: bool | None = None) -> str | None:
     """None when the sandbox's own user (``sandbox_identity``) can read everything the
     sandbox is given, else one line naming the first path it cannot: the grader then
     refuses to grade (its failure must never be a student's zero). Inside bubblewrap
     (``through_bwrap``, default: where it starts) only what is bound counts; without
-    it, the folders above it too."""
+    it, the folders above it too. Walked once per process and setting (the Python
+    environment: 0.5 s as root), or not at all in a local worker handed the grader's
+    answer."""
+    if through_bwrap is None:
+        through_bwrap = bwrap_problem(device) is None
+    key = (device, through_bwrap)
+    if key not in _IDENTITY_ANSWERS:
+        _IDENTITY_ANSWERS[key] = walk_identity_problem(device, through_bwrap)
+    return _IDENTITY_ANSWERS[key]
+
+
+def identity_answers() -> dict[tuple[str | None, bool], str | None]:
+    """The answers ``identity_problem`` gave in this process (for a local worker)."""
+    return dict(_IDENTITY_ANSWERS)
+
+
+def adopt_identity_answers(answers: dict[tuple[str | None, bool], str | None]) -> None:
+    """``identity_answers`` of the grader's process, taken as this process's own (a
+    local grading worker: the same host, files and user, moments later)."""
+    _IDENTITY_ANSWERS.update(answers)
+
+
+def forget_identity_answers() -> None:
+    _IDENTITY_ANSWERS.clear()
+
+
+def walk_identity_problem(device: str | None, through_bwrap: bool) -> str | None:
+    """``identity_problem``, walked."""
     identity = sandbox_identity()
     if identity is None:
         return None
-    if through_bwrap is None:
-        through_bwrap = bwrap_problem(device) is None
     for top in outermost(sandbox_reads(device)):
         above = [] if through_bwrap else [str(p) for p in reversed(Path(top).parents)]
         path = next((p for p in above if unreadable(p, enter_only=True)), None) \

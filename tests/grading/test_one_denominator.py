@@ -107,6 +107,32 @@ def course(settled, tmp_path):
     return CourseDir(tmp_path / "course"), outcomes
 
 
+def test_settle_is_one_transaction_a_failure_part_way_leaves_the_gradebook_as_it_was(tmp_path,
+                                                                                     monkeypatch):
+    """max's refused 01 (an earlier run's graded record replaced by an empty one), then
+    lee's missing 02 fails part-way (its status file cannot be written): neither change
+    is kept — max's earlier record stands, lee has none for 02 — and the error is raised."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from autograder.grading import record
+    written = record.note_status
+
+    def disk_full_on_the_second(*args):
+        if disk_full_on_the_second.calls == 1:
+            raise OSError(28, "No space left on device")
+        disk_full_on_the_second.calls += 1
+        written(*args)
+    disk_full_on_the_second.calls = 0
+    monkeypatch.setattr(record, "note_status", disk_full_on_the_second)
+    tree = CourseDir(tmp_path / "course")
+    with pytest.raises(OSError, match="No space"):
+        settled_course(tree)
+    with Gradebook(tree.gradebook_url) as gradebook:
+        assert gradebook.find_submission("01_perceptron", "max").score == 10
+        with pytest.raises(MissingEntry):
+            gradebook.find_submission("02_activations", "lee")
+
+
 # student -> (score, out of, to grade by hand): 01 is 10 points, 02 is 14, 03 counts nowhere
 EXPECTED = {"kim": (8 - 0.8 + 14, 24, 2), "lee": (10, 24, 0), "max": (0, 10, 0)}
 

@@ -20,9 +20,9 @@ def reads(monkeypatch):
     monkeypatch.setattr(boundary, "sandbox_reads", lambda device=None: given)
     if os.geteuid() != 0:
         monkeypatch.setattr(boundary, "sandbox_identity", lambda: boundary.IDENTITY_BASE + 1)
-    boundary.identity_problem.cache_clear()
+    boundary.forget_identity_answers()
     yield given
-    boundary.identity_problem.cache_clear()
+    boundary.forget_identity_answers()
 
 
 def test_the_first_path_its_user_cannot_read_is_named(reads, tmp_path):
@@ -32,11 +32,11 @@ def test_the_first_path_its_user_cannot_read_is_named(reads, tmp_path):
     reads.append(str(tree))
     assert boundary.identity_problem(None, True) is None
     (tree / "open" / "deeper" / "fine.py").chmod(0o600)
-    boundary.identity_problem.cache_clear()
+    boundary.forget_identity_answers()
     assert f"cannot read {tree}/open/deeper/fine.py " in boundary.identity_problem(None, True)
     (tree / "open" / "deeper" / "fine.py").chmod(0o644)
     (tree / "open").chmod(0o700)
-    boundary.identity_problem.cache_clear()
+    boundary.forget_identity_answers()
     assert f"cannot read {tree}/open " in boundary.identity_problem(None, True)
 
 
@@ -53,11 +53,36 @@ def test_without_bubblewrap_the_folders_above_count_too(reads):
         os.chmod(f"{base}/above", 0o711)  # enterable, not listable: enough
         assert boundary.identity_problem(None, False) is None
         os.chmod(f"{base}/above", 0o700)
-        boundary.identity_problem.cache_clear()
+        boundary.forget_identity_answers()
         assert boundary.identity_problem(None, True) is None
         assert f"cannot read {base}/above " in boundary.identity_problem(None, False)
     finally:
         shutil.rmtree(base)
+
+
+def test_walked_once_per_setting_and_a_local_worker_takes_the_graders_answer(reads, tmp_path,
+                                                                             monkeypatch):
+    """The grader's check_data and its pre-flight sandbox ask for the same setting (one
+    by default, one by name): one walk. A local worker handed the grader's answers
+    (``pool.local_worker_init``) does not walk again."""
+    tree = tmp_path / "tree"
+    tree.mkdir(mode=0o755)
+    reads.append(str(tree))
+    walked = []
+    walk = boundary.walk_identity_problem
+    monkeypatch.setattr(boundary, "walk_identity_problem",
+                        lambda *setting: walked.append(setting) or walk(*setting))
+    bubblewrap = boundary.bwrap_problem(None) is None
+    assert boundary.identity_problem(None) is None
+    assert boundary.identity_problem(None, bubblewrap) is None
+    assert walked == [(None, bubblewrap)]
+    answers = boundary.identity_answers()
+    boundary.forget_identity_answers()
+    (tree / "now-closed").write_text("")
+    (tree / "now-closed").chmod(0o600)  # a walk now would find it
+    boundary.adopt_identity_answers(answers)
+    assert boundary.identity_problem(None, bubblewrap) is None
+    assert walked == [(None, bubblewrap)]
 
 
 def test_the_grader_refuses_to_grade_in_one_line(reads, tmp_path):
