@@ -114,7 +114,8 @@ def check_data(course_dir: Folder, assignments: Iterable[str | None], isolate: b
                     "lower target): the grader had no full MNIST (set MNIST_ROOT) — review")
             print(f"grade: {flag}", file=sys.stderr)
             notes.update({a: [flag] for a in mnist_users})
-    from autograder.sandbox.boundary import bwrap_problem, identity_problem
+    from autograder.sandbox.boundary import bwrap_problem, forget_identity_answers, identity_problem
+    forget_identity_answers()  # walked again: the pre-flight's walk came before the data above
     if problem := identity_problem(device):  # as root: what student code's own user reads
         raise GraderEnvironmentError(f"{problem}; nothing was graded")
     if isolate and (problem := bwrap_problem(device)):

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from autograder.grading import pool
 from autograder.grading.grader import GraderEnvironmentError, check_data
 from autograder.sandbox import boundary
 
@@ -60,29 +61,42 @@ def test_without_bubblewrap_the_folders_above_count_too(reads):
         shutil.rmtree(base)
 
 
-def test_walked_once_per_setting_and_a_local_worker_takes_the_graders_answer(reads, tmp_path,
-                                                                             monkeypatch):
-    """The grader's check_data and its pre-flight sandbox ask for the same setting (one
-    by default, one by name): one walk. A local worker handed the grader's answers
-    (``pool.local_worker_init``) does not walk again."""
+def test_a_local_worker_takes_the_graders_answer_instead_of_walking(reads, tmp_path, monkeypatch):
+    """A local worker handed the grader's answers (``pool.local_worker_init``) does not
+    walk again; a setting the grader never asked about (a worker without bubblewrap)
+    is walked."""
     tree = tmp_path / "tree"
     tree.mkdir(mode=0o755)
     reads.append(str(tree))
+    assert boundary.identity_problem(None, True) is None  # the grader's
+    answers = boundary.identity_answers()
+    boundary.forget_identity_answers()  # a fresh worker process
     walked = []
     walk = boundary.walk_identity_problem
     monkeypatch.setattr(boundary, "walk_identity_problem",
                         lambda *setting: walked.append(setting) or walk(*setting))
-    bubblewrap = boundary.bwrap_problem(None) is None
-    assert boundary.identity_problem(None) is None
-    assert boundary.identity_problem(None, bubblewrap) is None
-    assert walked == [(None, bubblewrap)]
-    answers = boundary.identity_answers()
-    boundary.forget_identity_answers()
     (tree / "now-closed").write_text("")
     (tree / "now-closed").chmod(0o600)  # a walk now would find it
-    boundary.adopt_identity_answers(answers)
-    assert boundary.identity_problem(None, bubblewrap) is None
-    assert walked == [(None, bubblewrap)]
+    monkeypatch.setattr(pool, "worker_init", lambda *args: None)  # no sandbox started here
+    pool.local_worker_init(dict(os.environ), identity=answers)
+    assert boundary.identity_problem(None, True) is None
+    assert walked == []
+    assert "cannot read" in boundary.identity_problem(None, False)  # walked: a problem found
+    assert walked == [(None, False)]
+
+
+def test_the_data_check_walks_again_after_the_preflight(reads, tmp_path):
+    """The pre-flight's sandbox walks before the data check makes the corpus or fetches
+    MNIST: a file made between the two that the sandbox's user cannot read is still
+    refused by the data check (whose answer the local workers are handed)."""
+    tree = tmp_path / "tree"
+    tree.mkdir(mode=0o755)
+    reads.append(str(tree))
+    assert boundary.identity_problem(None, boundary.bwrap_problem(None) is None) is None
+    (tree / "corpus.npz").write_text("")
+    (tree / "corpus.npz").chmod(0o600)  # made by root with umask 077, after the pre-flight
+    with pytest.raises(GraderEnvironmentError, match=f"cannot read {tree}/corpus.npz "):
+        check_data(tmp_path / "course", {"01_perceptron"})
 
 
 def test_the_grader_refuses_to_grade_in_one_line(reads, tmp_path):
