@@ -270,9 +270,9 @@ def local_worker_init(environ: dict[str, str], device: str | None = None, thread
     forked worker has the forkserver's), this worker's life tied to the grader's
     (``die_with_the_grader``), the BLAS and OpenMP libraries the forkserver loaded
     capped at ``threads`` (they read their defaults from its environment), the
-    grader's pre-flight answers on what the sandbox's user can read (``identity``:
-    the same host and files; a Dask worker, maybe another machine, walks them itself),
-    then ``worker_init``."""
+    grader's answers on what the sandbox's user can read (``identity``, from its data
+    check's walk: the same host and files; a Dask worker, maybe another machine, walks
+    them itself), then ``worker_init``."""
     adopt_environment(environ)
     if identity:
         from autograder.sandbox.boundary import adopt_identity_answers

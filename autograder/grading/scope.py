@@ -109,8 +109,8 @@ def one_transaction(gradebook: Any) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        del session.commit
         session.rollback()
         raise
-    del session.commit
+    finally:
+        del session.commit
     session.commit()

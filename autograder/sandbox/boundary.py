@@ -227,7 +227,8 @@ def identity_problem(device: str | None = None, through_bwrap: bool | None = Non
     refuses to grade (its failure must never be a student's zero). Inside bubblewrap
     (``through_bwrap``, default: where it starts) only what is bound counts; without
     it, the folders above it too. Walked once per process and setting (the Python
-    environment: 0.5 s as root), or not at all in a local worker handed the grader's
+    environment: 0.5 s as root) until ``forget_identity_answers`` (the grader's data
+    check, after making its data), not at all in a local worker handed the grader's
     answer."""
     if through_bwrap is None:
         through_bwrap = bwrap_problem(device) is None
