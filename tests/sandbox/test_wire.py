@@ -135,3 +135,71 @@ def test_write_all_without_a_deadline_waits_for_room_on_a_non_blocking_pipe():
         reader.join()
         os.close(read_end)
     assert bytes(got) == data
+
+
+def npy(array):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+DTYPES = ["<f8", ">f8", "<f4", "<f2", "|u1", "<i8", ">i2", "|b1", "<c16", "<U3", "|S4", "<M8[ns]",
+          "<m8[s]", [("a", "<f4"), ("b", "|i1")], [("x", "<f8", (2,))], "<U0"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("shape", [(), (0,), (3,), (2, 3), (3, 0, 2), (2, 3, 4)], ids=str)
+def test_a_payload_reads_as_numpys_own_reader_reads_it(dtype, shape):
+    """``read_payload`` parses headers once per shape and copies the data itself: what it
+    returns is what ``np.lib.format.read_array`` returns — dtype, shape, bytes, memory
+    order — in C order, Fortran order and transposed, and is the process's own (writable)."""
+    rng = np.random.default_rng(0)
+    array = np.zeros(shape, dtype)
+    if array.dtype.itemsize and array.size:
+        array = np.frombuffer(rng.bytes(array.nbytes), array.dtype).reshape(array.shape)
+    for sent in (array, np.asfortranarray(array), array.T):
+        data = npy(sent)
+        want = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+        got = wire.read_payload(data)
+        assert (got.dtype, got.shape, got.tobytes()) == (want.dtype, want.shape, want.tobytes())
+        assert (got.flags.c_contiguous, got.flags.f_contiguous) == (want.flags.c_contiguous,
+                                                                     want.flags.f_contiguous)
+        assert got.flags.writeable
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d[:-1], lambda d: d + b"x", lambda d: d[:9], lambda d: b"junk" + d[4:],
+    lambda d: d.replace(b"(3,)", b"(4,)"), lambda d: d.replace(b"(3,)", b"(-3,)"),
+    lambda d: d[:6] + b"\x03\x00" + d[8:], lambda d: d[:8] + b"\xff\x00" + d[10:],
+    lambda d: d.replace(b"<f8", b"|O8")], ids=["short", "long", "cut header", "magic",
+                                               "shape", "negative", "version", "header length",
+                                               "object"])
+def test_a_payload_its_header_does_not_describe_is_refused(change):
+    """Read twice (the second from the remembered header): refused both times."""
+    for _ in range(2):
+        with pytest.raises((ValueError, KeyError)):
+            wire.read_payload(change(npy(np.ones(3))))
+
+
+def test_a_header_is_parsed_once_for_payloads_of_the_same_shape():
+    wire.payload_header.cache_clear()
+    for value in range(5):
+        assert wire.read_payload(npy(np.full((7, 5), value, np.float32)))[0, 0] == value
+    info = wire.payload_header.cache_info()
+    assert (info.misses, info.hits) == (1, 4)
+
+
+def test_student_calls_are_watched_by_one_torch_mode_class():
+    """``TorchCalls`` made a new TorchFunctionMode subclass for every call of student
+    code (torch's mode classes cost more to make the more of them are alive); one class
+    per process now, each call its own record."""
+    import torch
+
+    from autograder.sandbox.notebook_process import TorchCalls
+    first, second = set(), set()
+    with TorchCalls(first) as mode:
+        torch.ones(2).sum()
+    with TorchCalls(second) as again:
+        torch.zeros(2)
+    assert type(mode) is type(again)
+    assert first == {"ones", "sum"} and second == {"zeros"}
