@@ -334,7 +334,7 @@ def TorchCalls(seen: set[str]) -> "TorchFunctionMode":
     ``seen``. Its class is made once per process (``torch_recorder``): a class made for
     every call of student code is garbage the collector must find, and torch's mode
     classes cost more to make the more of them live (600 us a call with 2 000 alive)."""
-    mode: "TorchFunctionMode" = torch_recorder()(seen)
+    mode: TorchFunctionMode = torch_recorder()(seen)
     return mode
 
 
