@@ -200,6 +200,8 @@ def read_payload(data: bytes) -> np.ndarray:
     start = header_end(data)
     shape, fortran_order, dtype = payload_header(data[:start]) if start <= HEADER_KEPT \
         else parse_header(data[:start])
+    if dtype.names is not None:  # its field names can be renamed in place: never shared
+        shape, fortran_order, dtype = parse_header(data[:start])
     count = math.prod(shape)
     if min(shape, default=0) < 0 or dtype.hasobject or (dtype.itemsize == 0 and count) \
             or count * dtype.itemsize != len(data) - start:

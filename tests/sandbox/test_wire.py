@@ -189,6 +189,15 @@ def test_a_header_is_parsed_once_for_payloads_of_the_same_shape():
     assert (info.misses, info.hits) == (1, 4)
 
 
+def test_a_structured_payloads_dtype_is_its_own():
+    """A structured dtype's field names can be renamed in place: two payloads never
+    share one, remembered header or not."""
+    data = npy(np.zeros(2, [("a", "<f4"), ("b", "|i1")]))
+    first, second = wire.read_payload(data), wire.read_payload(data)
+    first.dtype.names = ("x", "y")
+    assert second.dtype.names == ("a", "b")
+
+
 def test_student_calls_are_watched_by_one_torch_mode_class():
     """``TorchCalls`` made a new TorchFunctionMode subclass for every call of student
     code (torch's mode classes cost more to make the more of them are alive); one class
