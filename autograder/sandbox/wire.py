@@ -208,7 +208,8 @@ def read_payload(data: bytes) -> np.ndarray:
         raise ValueError("a payload that does not match its header")
     if dtype.itemsize == 0 or dtype.subdtype is not None:  # numpy's own reader for the odd ones
         return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
-    array = np.empty(count, dtype)
+    # a structured array is copied field by field, its padding never: zeros there, not old memory
+    array = np.zeros(count, dtype) if dtype.names is not None else np.empty(count, dtype)
     if count:
         array[...] = np.frombuffer(data, dtype, count, start)
     if fortran_order:

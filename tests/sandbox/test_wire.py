@@ -198,6 +198,22 @@ def test_a_structured_payloads_dtype_is_its_own():
     assert second.dtype.names == ("a", "b")
 
 
+
+def test_a_structured_payloads_padding_is_zeros_not_the_graders_old_memory():
+    """Found by an outside review (it was so before the headers were remembered too):
+    assigning a structured array copies its fields, not the padding between them, so an
+    array made with ``np.empty`` kept whatever the grader's memory held there — which
+    the grader could send on to the next notebook's process."""
+    n = 1 << 16
+    head = f"{{'descr': [('a', '|u1'), ('', '|V7')], 'fortran_order': False, 'shape': ({n},), }}"
+    head = head.encode().ljust(118) + b"\n"
+    data = b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head + b"\x01" * (8 * n)
+    for _ in range(5):
+        secret = np.full(8 * n, 0xAB, np.uint8)
+        del secret  # freed: the next array may be made in its memory
+        array = wire.read_payload(data)
+        assert (array["a"] == 1).all() and b"\xab" not in array.tobytes()
+
 def test_student_calls_are_watched_by_one_torch_mode_class():
     """``TorchCalls`` made a new TorchFunctionMode subclass for every call of student
     code (torch's mode classes cost more to make the more of them are alive); one class
