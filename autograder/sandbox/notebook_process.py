@@ -10,6 +10,7 @@ seed, a gradebook or another student: the process only ever receives cell source
 and the grader's inputs.
 """
 
+import functools
 import io
 import json
 import os
@@ -338,26 +339,21 @@ def TorchCalls(seen: set[str]) -> "TorchFunctionMode":
     return mode
 
 
-_RECORDER_CLASS: type | None = None
-
-
+@functools.cache
 def torch_recorder() -> type:
     """The class of ``TorchCalls``'s modes, made at its first use in this process."""
-    global _RECORDER_CLASS
-    if _RECORDER_CLASS is None:
-        from torch.overrides import TorchFunctionMode
+    from torch.overrides import TorchFunctionMode
 
-        class Recorder(TorchFunctionMode):
-            def __init__(self, seen: set[str]) -> None:
-                super().__init__()
-                self.seen = seen
+    class Recorder(TorchFunctionMode):
+        def __init__(self, seen: set[str]) -> None:
+            super().__init__()
+            self.seen = seen
 
-            def __torch_function__(self, func: Any, types: Any, args: Any = (),
-                                   kwargs: Any = None) -> Any:
-                self.seen.add(str(getattr(func, "__name__", func))[:60])
-                return func(*args, **(kwargs or {}))
-        _RECORDER_CLASS = Recorder
-    return _RECORDER_CLASS
+        def __torch_function__(self, func: Any, types: Any, args: Any = (),
+                               kwargs: Any = None) -> Any:
+            self.seen.add(str(getattr(func, "__name__", func))[:60])
+            return func(*args, **(kwargs or {}))
+    return Recorder
 
 
 def run_one(shell: "InteractiveShell", source: str, timeout: float) -> dict[str, Any]:

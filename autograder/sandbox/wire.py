@@ -198,10 +198,10 @@ def read_payload(data: bytes) -> np.ndarray:
     the same few shapes hundreds of times per notebook), the data copied once into an
     array of this process's own."""
     start = header_end(data)
-    shape, fortran_order, dtype = payload_header(data[:start]) if start <= HEADER_KEPT \
-        else parse_header(data[:start])
+    head = data[:start]
+    shape, fortran_order, dtype = payload_header(head) if start <= HEADER_KEPT else parse_header(head)
     if dtype.names is not None:  # its field names can be renamed in place: never shared
-        shape, fortran_order, dtype = parse_header(data[:start])
+        shape, fortran_order, dtype = parse_header(head)
     count = math.prod(shape)
     if min(shape, default=0) < 0 or dtype.hasobject or (dtype.itemsize == 0 and count) \
             or count * dtype.itemsize != len(data) - start:

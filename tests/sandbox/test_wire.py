@@ -16,6 +16,7 @@ from autograder.sandbox.notebook_process import ForkedNotebook, warm_up
 from autograder.student import components
 from autograder.student.lending import lend
 from tests.mutants import MUTANTS
+from tests.sandbox.test_wire_fuzz import npy, written
 
 PROBES = {check: check.probes for check in vars(components).values() if getattr(check, "probes", None)}
 
@@ -137,12 +138,6 @@ def test_write_all_without_a_deadline_waits_for_room_on_a_non_blocking_pipe():
     assert bytes(got) == data
 
 
-def npy(array):
-    buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
 DTYPES = ["<f8", ">f8", "<f4", "<f2", "|u1", "<i8", ">i2", "|b1", "<c16", "<U3", "|S4", "<M8[ns]",
           "<m8[s]", [("a", "<f4"), ("b", "|i1")], [("x", "<f8", (2,))], "<U0"]
 
@@ -158,7 +153,7 @@ def test_a_payload_reads_as_numpys_own_reader_reads_it(dtype, shape):
     if array.dtype.itemsize and array.size:
         array = np.frombuffer(rng.bytes(array.nbytes), array.dtype).reshape(array.shape)
     for sent in (array, np.asfortranarray(array), array.T):
-        data = npy(sent)
+        data = written(sent)
         want = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
         got = wire.read_payload(data)
         assert (got.dtype, got.shape, got.tobytes()) == (want.dtype, want.shape, want.tobytes())
@@ -178,13 +173,13 @@ def test_a_payload_its_header_does_not_describe_is_refused(change):
     """Read twice (the second from the remembered header): refused both times."""
     for _ in range(2):
         with pytest.raises((ValueError, KeyError)):
-            wire.read_payload(change(npy(np.ones(3))))
+            wire.read_payload(change(written(np.ones(3))))
 
 
 def test_a_header_is_parsed_once_for_payloads_of_the_same_shape():
     wire.payload_header.cache_clear()
     for value in range(5):
-        assert wire.read_payload(npy(np.full((7, 5), value, np.float32)))[0, 0] == value
+        assert wire.read_payload(written(np.full((7, 5), value, np.float32)))[0, 0] == value
     info = wire.payload_header.cache_info()
     assert (info.misses, info.hits) == (1, 4)
 
@@ -192,7 +187,7 @@ def test_a_header_is_parsed_once_for_payloads_of_the_same_shape():
 def test_a_structured_payloads_dtype_is_its_own():
     """A structured dtype's field names can be renamed in place: two payloads never
     share one, remembered header or not."""
-    data = npy(np.zeros(2, [("a", "<f4"), ("b", "|i1")]))
+    data = written(np.zeros(2, [("a", "<f4"), ("b", "|i1")]))
     first, second = wire.read_payload(data), wire.read_payload(data)
     first.dtype.names = ("x", "y")
     assert second.dtype.names == ("a", "b")
@@ -205,9 +200,7 @@ def test_a_structured_payloads_padding_is_zeros_not_the_graders_old_memory():
     array made with ``np.empty`` kept whatever the grader's memory held there — which
     the grader could send on to the next notebook's process."""
     n = 1 << 16
-    head = f"{{'descr': [('a', '|u1'), ('', '|V7')], 'fortran_order': False, 'shape': ({n},), }}"
-    head = head.encode().ljust(118) + b"\n"
-    data = b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head + b"\x01" * (8 * n)
+    data = npy([("a", "|u1"), ("", "|V7")], (n,), False, b"\x01" * (8 * n))
     for _ in range(5):
         secret = np.full(8 * n, 0xAB, np.uint8)
         del secret  # freed: the next array may be made in its memory
