@@ -40,7 +40,7 @@ same input gives identical bytes.
 
 import ast
 import hashlib
-import importlib
+import importlib.util
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -63,6 +63,9 @@ class CourseError(FirstmlpError):
 
 ROLES = ("solution", "tests", "written")
 OPTIONS = ("id", "tags", "points", "hidden_seed")  # what a course cell's metadata may hold
+# what the grader may have to make or load before grading an assignment (course.toml's
+# ``data``, which the checks' own declarations match: ``components.data_needed``)
+DATA = ("mnist", "corpus")
 
 
 @dataclass
@@ -119,9 +122,12 @@ def definition_node(tree, name):
 
 def reference_definition(module_name, name, as_solution):
     """The source of ``name`` in ``module_name``; with ``as_solution``, function
-    bodies wrapped in solution markers (signatures and docstrings stay visible)."""
-    module = importlib.import_module(module_name)
-    source = Path(module.__file__).read_text()
+    bodies wrapped in solution markers (signatures and docstrings stay visible). The
+    module's file is found, not run (``solutions.torch_mnist`` would import torch)."""
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or not spec.origin or not Path(spec.origin).is_file():
+        raise ImportError(f"No module named {module_name!r}")
+    source = Path(spec.origin).read_text()
     node = definition_node(ast.parse(source), name)
     if node is None:
         raise CourseError(f"{module_name} has no top-level definition named {name}")
@@ -302,6 +308,10 @@ def load_manifest(course: str | Path = COURSE) -> dict[str, Any]:
             from None
     for a in manifest["assignments"]:
         a.setdefault("source", f"{a['name']}/{a['name']}.py")
+        data = a.setdefault("data", [])
+        if not isinstance(data, list) or not set(data) <= set(DATA):
+            raise CourseError(f"{Path(course) / 'course.toml'}: {a['name']}'s data = {data!r}: "
+                              f"a list of {', '.join(map(repr, DATA))}")
     check_schedule(manifest, Path(course) / "course.toml")  # due dates and late policy
     from autograder.settings import check_course_toml
     check_course_toml(manifest, Path(course) / "course.toml")  # the settings: the schema's

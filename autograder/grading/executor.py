@@ -208,7 +208,7 @@ def sandbox_problem(limits: Limits | None = None, readable: Sequence[str] = (), 
                     threads: int | None = None, memory_mb: int | None = None) -> str | None:
     """Before grading: None when a sandbox started as a grading worker starts its own
     (bubblewrap or the fallback, its policy, drop, cgroups and per-notebook layers; the
-    zygote started ``--cold``: numpy, torch and the wire only, none of the imports a
+    zygote started ``--cold``: numpy and the wire only, none of the imports a
     worker's zygote does for warmth) runs a
     trivial notebook through the wire — a cell run, a name looked up, a clean close —
     else why not, in one line (the zygote's last stderr line when it did not start).

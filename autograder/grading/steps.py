@@ -83,13 +83,13 @@ def check_data(course_dir: Folder, assignments: Iterable[str | None], isolate: b
       GraderEnvironmentError; only the shipped 1 000-image sample -> graded, flagged;
     - bubblewrap: cannot start -> said here, before grading (and in every flag);
     - as root, a file the sandbox's own user cannot read -> GraderEnvironmentError."""
-    from autograder.student.components import data_needed
     tree = CourseDir(course_dir)
     notes: dict[str, list[str]] = {}
     released = [a for a in sorted(a for a in assignments if a) if tree.release(a).exists()]
+    needs = {a["name"]: a["data"] for a in load_manifest()["assignments"]}
 
-    def uses(data: str) -> list[str]:  # as each notebook's checks declare (components.registry)
-        return [a for a in released if data in data_needed(a)]
+    def uses(data: str) -> list[str]:  # course.toml's, as each notebook's checks declare
+        return [a for a in released if data in needs.get(a, ())]
 
     if uses("corpus"):
         from autograder.student.speech.corpus import ensure_corpus

@@ -10,7 +10,6 @@ from traitlets import Integer, Unicode
 
 from autograder.course.course_dir import CourseDir
 from autograder.grading.executor import execute_in_sandbox
-from autograder.grading.judge import grading_seed, judge_test_cell
 from autograder.grading.stages import EARLIER, RECORDS, stage
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.wire import Link
@@ -54,6 +53,7 @@ class WarmExecute(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader has n
                                    limits=self.limits(), readable=self.readable()), resources
         from autograder.course.build import load_manifest
         from autograder.grading.earlier_work import earlier_work
+        from autograder.grading.judge import grading_seed, judge_test_cell  # torch: a worker's
         from autograder.grading.record import GradingRecord
         with stage(RECORDS):
             record = GradingRecord.load(self.course_root, student, assignment)

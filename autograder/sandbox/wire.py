@@ -30,6 +30,7 @@ import math
 import os
 import select
 import struct
+import sys
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -262,8 +263,9 @@ class Codec:
 
     def encode(self, value: object, arrays: Arrays, mirror: bool = False) -> JSON:
         """``mirror``: the grader's side, where a lent array (``lending.is_lent``) is
-        mirrored back; every other array travels one way."""
-        import torch
+        mirrored back; every other array travels one way. A tensor is one only where
+        torch is imported (this side never imports it for a value: 1.6 s of the grader's)"""
+        torch = sys.modules.get("torch")
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         if isinstance(value, Remote):  # the other side's own object, going home
@@ -274,7 +276,7 @@ class Codec:
                 self.mirrors[id(value)] = value
                 return {"$array": len(arrays) - 1, "mirror": id(value)}
             return {"$array": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
-        if isinstance(value, torch.Tensor):
+        if torch is not None and isinstance(value, torch.Tensor):
             arrays.append(value.detach().cpu().numpy())
             return {"$tensor": len(arrays) - 1}
         if isinstance(value, tuple) and is_namedtuple(value):  # fields travel by name

@@ -85,6 +85,14 @@ def test_points_must_match_the_manifest(tmp_path):
         build_course(tmp_path / "out", course=course)
 
 
+@pytest.mark.parametrize("data", ['"mnist"', '["mnist", "imagenet"]'])
+def test_an_assignments_data_must_be_a_list_of_what_the_grader_can_make(tmp_path, data):
+    (tmp_path / "course.toml").write_text(
+        f'version = "v"\n[[assignments]]\nname = "01_demo"\npoints = 3\ndata = {data}\n')
+    with pytest.raises(CourseError, match="01_demo's data = .*: a list of 'mnist', 'corpus'"):
+        load_manifest(tmp_path)
+
+
 def test_cells_get_nbgrader_metadata_and_stable_ids(tmp_path):
     path = write(tmp_path, '# %% [markdown]\n# Hi\n\n# %% id="s" tags=["solution"]\nx = 1\n\n'
                            '# %% id="t" tags=["tests"] points=2\nassert x == 1\n\n# %% [markdown]\n# Hi\n')

@@ -244,3 +244,28 @@ def test_grading_on_the_mnist_sample_flags_every_outcome_of_that_notebook(
     notes = check_data(course, {"05_mnist_mlp", "02_activations"})
     assert list(notes) == ["05_mnist_mlp"]
     assert "1000 test images" in notes["05_mnist_mlp"][0] and "MNIST_ROOT" in notes["05_mnist_mlp"][0]
+
+
+def test_the_graders_own_steps_leave_torch_to_its_workers(tmp_path):
+    """What the grader's own process runs before its workers start — the sandbox's
+    pre-flight, the course build's reading of the references, the data step — imports no
+    torch: 1.6 s of a core the workers' start needs, and the pre-flight's zygote no more
+    (the wire tells a tensor only where torch is already imported)."""
+    import subprocess
+    import sys
+    import textwrap
+    course = course_with(tmp_path, **{"01_perceptron": "check_step"})
+    script = textwrap.dedent(f"""
+        import sys
+        from autograder.course.build import reference_definition
+        from autograder.grading.pool import sandbox_check
+        from autograder.grading.steps import check_data
+        from autograder.sandbox.notebook_process import PREFLIGHT_MODULES
+        assert "def build_model" in reference_definition("solutions.torch_mnist", "build_model", False)
+        assert check_data({str(course)!r}, {{"01_perceptron"}}) == {{}}
+        assert sandbox_check() is None
+        print(sorted(m for m in (*sys.modules, *PREFLIGHT_MODULES) if m.split(".")[0] == "torch"))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]", done.stdout

@@ -61,7 +61,7 @@ def test_in_a_course_folder_the_judge_gets_the_runs_seed_and_the_record_is_saved
     tree.release("02_activations").parent.mkdir(parents=True)
     nbformat.write(new_notebook(), str(tree.release("02_activations")))
     judged = []
-    monkeypatch.setattr(warm_execute, "judge_test_cell",
+    monkeypatch.setattr("autograder.grading.judge.judge_test_cell",
                         lambda cell, link, seed, record, secret, device:
                         judged.append((seed, secret, device)) or record.flag("judged"))
     execute = configured(course_root=str(tmp_path), secret="s3cret", device="cpu")

@@ -115,6 +115,13 @@ def test_the_grader_holds_the_data_of_the_notebooks_that_need_it():
     assert not any(data_needed(n) for n in NOTEBOOKS[:4])
 
 
+def test_course_toml_names_the_data_each_notebooks_checks_declare():
+    """The grader's data step reads course.toml's ``data`` (no torch imported to learn
+    it); it must say what the registered checks declare, no more, no less."""
+    for assignment in load_manifest()["assignments"]:
+        assert set(assignment["data"]) == data_needed(assignment["name"]), assignment["name"]
+
+
 def test_a_component_registered_twice_is_refused():
     with pytest.raises(ValueError, match="registered twice"):
         declares(component="ReLU", notebook="02_activations")(lambda impl: None)
