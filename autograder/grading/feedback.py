@@ -18,6 +18,7 @@ from typing import Any
 
 from jinja2.bccache import Bucket, BytecodeCache
 from nbconvert.exporters import HTMLExporter
+from nbconvert.filters.highlight import Highlight2HTML
 from nbformat import NotebookNode
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
@@ -162,16 +163,41 @@ class FeedbackExporter(HTMLExporter):
         """``HTMLExporter.from_notebook_node`` (nbconvert 7) up to its BeautifulSoup pass:
         the same filters registered, then the template rendered."""
         from nbconvert.exporters.templateexporter import TemplateExporter
-        from nbconvert.filters.highlight import Highlight2HTML
         from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
         language = nb.metadata.get("language_info", {})
         lexer = language.get("pygments_lexer", language.get("name", None))
         self.register_filter("highlight_code", self.filters.get(  # type: ignore[no-untyped-call]
-            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            "highlight_code", RememberedHighlight(  # type: ignore[no-untyped-call]
+                pygments_lexer=lexer, parent=self)))
         resources = self._init_resources(resources)  # type: ignore[no-untyped-call]
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(  # type: ignore[no-untyped-call]
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))
         return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+
+class RememberedHighlight(Highlight2HTML):
+    """nbconvert's ``Highlight2HTML`` (a code cell's source as pygments' HTML), its page for
+    a source remembered by this process (``highlighted``): a class's notebooks share most
+    code cells, and pygments took a third of a feedback page's time. A function of the
+    source, the language and the cell's ``magics_language`` (the only metadata it reads);
+    a source over ``sanitize.REMEMBERED_CHARS``, or extra formatter options, is
+    highlighted as always."""
+
+    def __call__(self, source: str, language: str | None = None,
+                 metadata: dict[str, Any] | None = None) -> str:
+        from autograder.grading.sanitize import REMEMBERED_CHARS
+        magics = (metadata or {}).get("magics_language")
+        if (self.extra_formatter_options or not isinstance(source, str)
+                or len(source) > REMEMBERED_CHARS or not isinstance(magics, (str, type(None)))):
+            return str(super().__call__(source, language, metadata))  # type: ignore[no-untyped-call]
+        return highlighted(source, language or self.pygments_lexer, magics)
+
+
+@lru_cache(maxsize=4096)
+def highlighted(source: str, language: str, magics: str | None) -> str:
+    """``Highlight2HTML`` of ``source`` with no extra formatter options."""
+    return str(Highlight2HTML(pygments_lexer=language)(
+        source, language, {"magics_language": magics} if magics is not None else None))
 
 
 def template_basedirs() -> list[str]:
