@@ -4,8 +4,9 @@ A check is registered by ``@declares(...)`` where it is defined: the component i
 judges, the notebook whose test cells call it, what the grader needs to know to run it
 (the exercise's framework, the probes its notebook's process runs, the data the grader
 must hold, whether it is measured by the grader alone and by which judge hook) and its
-torch counterpart, in words. The grader's judge, its data step, the reference table and
-the tests read this registry; nothing reads a notebook's text to find them.
+torch counterpart, in words. The grader's judge, the reference table and the tests read
+this registry (the grader's data step reads course.toml's ``data``, which a test holds
+equal to the checks' own); nothing reads a notebook's text to find them.
 Student-safe: it names no solution (the references are paired with these names on the
 instructor's side, ``autograder.course.reference``).
 """
