@@ -309,7 +309,7 @@ def load_manifest(course: str | Path = COURSE) -> dict[str, Any]:
     for a in manifest["assignments"]:
         a.setdefault("source", f"{a['name']}/{a['name']}.py")
         data = a.setdefault("data", [])
-        if not isinstance(data, list) or not set(data) <= set(DATA):
+        if not isinstance(data, list) or not all(isinstance(d, str) and d in DATA for d in data):
             raise CourseError(f"{Path(course) / 'course.toml'}: {a['name']}'s data = {data!r}: "
                               f"a list of {', '.join(map(repr, DATA))}")
     check_schedule(manifest, Path(course) / "course.toml")  # due dates and late policy

@@ -204,13 +204,23 @@ def explain_stop(reason: str | None) -> str:
     return f"the notebook stopped before this cell ran: {reason}"
 
 
+# the pre-flight's look for torch inside the sandbox, without importing it (1.5 s): its
+# package, with its compiled core beside it, where the notebooks' imports will look
+TORCH_HERE = """import importlib.util as _util, glob as _glob, os as _os
+_spec = _util.find_spec("torch")
+torch_here = bool(_spec and _spec.origin and _os.path.isfile(_spec.origin)
+                  and _glob.glob(_os.path.join(_os.path.dirname(_spec.origin), "_C.*")))"""
+
+
 def sandbox_problem(limits: Limits | None = None, readable: Sequence[str] = (), device: str | None = None,
                     threads: int | None = None, memory_mb: int | None = None) -> str | None:
     """Before grading: None when a sandbox started as a grading worker starts its own
     (bubblewrap or the fallback, its policy, drop, cgroups and per-notebook layers; the
     zygote started ``--cold``: numpy and the wire only, none of the imports a
     worker's zygote does for warmth) runs a
-    trivial notebook through the wire — a cell run, a name looked up, a clean close —
+    trivial notebook through the wire — a cell run, a name looked up, torch's package found
+    where the notebooks will import it (``TORCH_HERE``; a warm zygote's failed import only
+    costs warmth, and every check's call then fails), a clean close —
     else why not, in one line (the zygote's last stderr line when it did not start).
     The grader then refuses to grade: its failure must never be the students' zeros."""
     from autograder.sandbox.boundary import Sandbox, SandboxGone
@@ -223,6 +233,8 @@ def sandbox_problem(limits: Limits | None = None, readable: Sequence[str] = (), 
             child.link.deadline = time.monotonic() + PREFLIGHT_SECONDS
             ran = child.link.request("run", "answer = 6 * 7")
             answer = child.link.request("lookup", "answer")
+            child.link.request("run", TORCH_HERE)
+            torch_here = child.link.request("lookup", "torch_here")
         finally:
             stopped = child.close()
         errors = [o for o in outputs_from(ran) if o.get("output_type") == "error"]
@@ -230,6 +242,9 @@ def sandbox_problem(limits: Limits | None = None, readable: Sequence[str] = (), 
             return f"a trivial cell failed in it ({errors[0].get('ename')}: {errors[0].get('evalue')})"
         if answer != 42:
             return f"a trivial notebook's 6 * 7 came back as {answer!r}"
+        if torch_here is not True:
+            return ("torch is not there inside it (the sandbox binds the Python environment's "
+                    "own folders: a torch in the user site or on PYTHONPATH is left out)")
         return f"a trivial notebook did not end cleanly ({stopped})" if stopped else None
     except (SandboxGone, RemoteGone, RemoteError, OSError) as error:
         return first_line(error, 300) or type(error).__name__

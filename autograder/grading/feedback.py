@@ -179,25 +179,30 @@ class RememberedHighlight(Highlight2HTML):
     """nbconvert's ``Highlight2HTML`` (a code cell's source as pygments' HTML), its page for
     a source remembered by this process (``highlighted``): a class's notebooks share most
     code cells, and pygments took a third of a feedback page's time. A function of the
-    source, the language and the cell's ``magics_language`` (the only metadata it reads);
-    a source over ``sanitize.REMEMBERED_CHARS``, or extra formatter options, is
-    highlighted as always."""
+    source, the language and the cell's ``magics_language`` (the only metadata it reads,
+    present or not); a source over ``HIGHLIGHT_REMEMBERED`` characters (the course's
+    longest code cell is 2 000; HTML is 5–25× its source), a ``magics_language`` that is
+    not text, or extra formatter options: highlighted as always, never kept."""
 
     def __call__(self, source: str, language: str | None = None,
                  metadata: dict[str, Any] | None = None) -> str:
-        from autograder.grading.sanitize import REMEMBERED_CHARS
-        magics = (metadata or {}).get("magics_language")
+        present = bool(metadata) and "magics_language" in metadata  # type: ignore[operator]  # bool() checked it
+        magics = metadata["magics_language"] if present else None  # type: ignore[index]  # as above
         if (self.extra_formatter_options or not isinstance(source, str)
-                or len(source) > REMEMBERED_CHARS or not isinstance(magics, (str, type(None)))):
+                or len(source) > HIGHLIGHT_REMEMBERED or not isinstance(magics, (str, type(None)))):
             return str(super().__call__(source, language, metadata))  # type: ignore[no-untyped-call]
-        return highlighted(source, language or self.pygments_lexer, magics)
+        return highlighted(source, language or self.pygments_lexer, present, magics)
 
 
-@lru_cache(maxsize=4096)
-def highlighted(source: str, language: str, magics: str | None) -> str:
-    """``Highlight2HTML`` of ``source`` with no extra formatter options."""
+HIGHLIGHT_REMEMBERED = 4_000  # characters: at most 1 024 pages of ~100 KB kept per worker
+
+
+@lru_cache(maxsize=1024)
+def highlighted(source: str, language: str, present: bool, magics: str | None) -> str:
+    """``Highlight2HTML`` of ``source`` with no extra formatter options, the cell's
+    ``magics_language`` given where ``present`` (nbconvert tests the key, not its value)."""
     return str(Highlight2HTML(pygments_lexer=language)(
-        source, language, {"magics_language": magics} if magics is not None else None))
+        source, language, {"magics_language": magics} if present else None))
 
 
 def template_basedirs() -> list[str]:

@@ -384,6 +384,8 @@ def grade_one(run: GradingRun, task: Task, attempts: int = 3) -> Result:
 def grade_task(run: GradingRun, task: Task, attempts: int = 3) -> Result:
     student, assignment, digest = task.student, task.assignment, task.digest
     worker_init(run.device, run.threads, run.memory_mb)
+    if unlisted := unlisted_data(run.manifest, assignment):
+        return ungraded_result(student, assignment, unlisted)
     with stage(RECORDS):
         count_attempt(run.course, student, assignment, digest)
     try:
@@ -412,6 +414,21 @@ def grade_task(run: GradingRun, task: Task, attempts: int = 3) -> Result:
         return ungraded_result(student, assignment, f"grading failed ({type(error).__name__}: "
                                                     f"{first_line(error, 200)})")
     return outcome
+
+
+def unlisted_data(manifest: dict[str, Any], assignment: str) -> str | None:
+    """Why ``assignment`` cannot be graded when its checks declare data (``data=``) that
+    course.toml's ``data`` leaves out (the grader's data step, which reads course.toml,
+    then neither made nor checked it), in words; None. Checked here, where the checks are
+    imported anyway."""
+    from autograder.student.components import data_needed
+    listed = [a.get("data", []) for a in manifest.get("assignments", []) if a["name"] == assignment]
+    missing = sorted(data_needed(assignment) - set(listed[0])) if listed else []
+    if not missing:
+        return None
+    return (f"its checks need {', '.join(missing)}, which course.toml's data for {assignment} "
+            f"leaves out: add it (data = {json.dumps(sorted(set(listed[0]) | set(missing)))}) and "
+            "grade again")
 
 
 def ungraded_result(student: str, assignment: str, reason: str) -> Result:

@@ -85,7 +85,7 @@ def test_points_must_match_the_manifest(tmp_path):
         build_course(tmp_path / "out", course=course)
 
 
-@pytest.mark.parametrize("data", ['"mnist"', '["mnist", "imagenet"]'])
+@pytest.mark.parametrize("data", ['"mnist"', '["mnist", "imagenet"]', '[["mnist"]]', '[{a = 1}]'])
 def test_an_assignments_data_must_be_a_list_of_what_the_grader_can_make(tmp_path, data):
     (tmp_path / "course.toml").write_text(
         f'version = "v"\n[[assignments]]\nname = "01_demo"\npoints = 3\ndata = {data}\n')

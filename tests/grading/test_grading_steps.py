@@ -269,3 +269,21 @@ def test_the_graders_own_steps_leave_torch_to_its_workers(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_a_sandbox_without_torch_is_refused_by_the_pre_flight(monkeypatch):
+    """The pre-flight's zygote imports no torch, so it looks for torch's package where a
+    notebook's import will: a sandbox that leaves it out (here its folder hidden, as one in
+    the user site or on PYTHONPATH is) would fail every check's call, not be graded."""
+    import importlib.util
+    import os
+
+    from autograder.grading.pool import sandbox_check
+    from autograder.sandbox import data_view
+    package = os.path.realpath(importlib.util.find_spec("torch").submodule_search_locations[0])
+    plain = data_view.hidden
+    monkeypatch.setattr(data_view, "hidden",
+                        lambda carving=False: plain(carving) + ([] if carving else [package]))
+    assert "torch is not there inside it" in sandbox_check()
+    monkeypatch.undo()
+    assert sandbox_check() is None

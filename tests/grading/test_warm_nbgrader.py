@@ -131,6 +131,7 @@ def test_markdown_is_remembered_per_text_up_to_a_size():
         remembered.cache_clear()
 
 
+@pytest.mark.filterwarnings("ignore:No lexer found for language None")  # nbconvert's, for null
 def test_a_code_cells_highlighting_is_remembered_and_the_page_unchanged(monkeypatch):
     """A class's notebooks share most code cells: each is highlighted once per worker,
     and the page is the one nbconvert's own ``Highlight2HTML`` gives."""
@@ -138,11 +139,11 @@ def test_a_code_cells_highlighting_is_remembered_and_the_page_unchanged(monkeypa
     import nbformat
 
     from autograder.grading import feedback
-    from autograder.grading.sanitize import REMEMBERED_CHARS
     code = "import numpy as np\nx = np.ones(3)  # a comment <b>\n%timeit x.sum()"
-    long = "y = 1\n" * (REMEMBERED_CHARS // 6 + 1)
+    long = "y = 1\n" * (feedback.HIGHLIGHT_REMEMBERED // 6 + 1)
     cells = [nbformat.v4.new_code_cell(code), nbformat.v4.new_code_cell(long),
-             nbformat.v4.new_code_cell("%%bash\necho hi", metadata={"magics_language": "bash"})]
+             nbformat.v4.new_code_cell("%%bash\necho hi", metadata={"magics_language": "bash"}),
+             nbformat.v4.new_code_cell("x = 1  # null", metadata={"magics_language": None})]
     notebook = nbformat.v4.new_notebook(cells=cells)
     monkeypatch.setattr(feedback, "RememberedHighlight", nbconvert.filters.highlight.Highlight2HTML)
     expected = feedback_page(notebook)
@@ -154,5 +155,5 @@ def test_a_code_cells_highlighting_is_remembered_and_the_page_unchanged(monkeypa
     feedback.highlighted.cache_clear()
     pages = [feedback_page(notebook) for _ in range(3)]
     assert pages == [expected] * 3 and "echo" in expected and "np" in expected
-    assert sorted(highlights) == sorted([code, "%%bash\necho hi"] + [long] * 3)
+    assert sorted(highlights) == sorted([code, "%%bash\necho hi", "x = 1  # null"] + [long] * 3)
     feedback.highlighted.cache_clear()

@@ -122,6 +122,20 @@ def test_course_toml_names_the_data_each_notebooks_checks_declare():
         assert set(assignment["data"]) == data_needed(assignment["name"]), assignment["name"]
 
 
+def test_a_worker_refuses_an_assignment_whose_data_course_toml_leaves_out():
+    """An edited course.toml that drops a notebook's data: the data step skipped it, so
+    the worker leaves the notebook ungraded (the grader's failure), saying what to add."""
+    from autograder.grading.pool import unlisted_data
+    manifest = load_manifest()
+    assert not any(unlisted_data(manifest, a["name"]) for a in manifest["assignments"])
+    for entry in manifest["assignments"]:
+        if entry["name"] == "05_mnist_mlp":
+            entry["data"] = []
+    said = unlisted_data(manifest, "05_mnist_mlp")
+    assert said == ("its checks need mnist, which course.toml's data for 05_mnist_mlp leaves "
+                    'out: add it (data = ["mnist"]) and grade again')
+
+
 def test_a_component_registered_twice_is_refused():
     with pytest.raises(ValueError, match="registered twice"):
         declares(component="ReLU", notebook="02_activations")(lambda impl: None)
