@@ -91,4 +91,6 @@ def merge(submitted: NotebookNode, trusted: NotebookNode,
         cells.append(cell)
         if grade_id:  # the cells added before any known one are already first
             cells.extend(added.get(grade_id, []))
-    return nbformat.v4.new_notebook(cells=cells, metadata=submitted.metadata), answers
+    # the release's metadata, not the student's (what it claims is checked above): a value
+    # nbformat's schema refuses, a list as language_info's pygments_lexer, stopped the run
+    return nbformat.v4.new_notebook(cells=cells, metadata=trusted.metadata), answers

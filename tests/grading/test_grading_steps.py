@@ -88,6 +88,19 @@ def test_the_trusted_merge_keeps_the_release_cells_and_the_answers(name, edit, f
         assert [c.source for c in merged.cells][2] == "helper = 1"
 
 
+def test_the_students_notebook_metadata_is_not_carried_into_the_graded_notebook():
+    """The student's notebook metadata is theirs to write: a value nbformat's schema
+    refuses (here a list as the highlighting lexer) stopped every student's run where the
+    trusted notebook was made; it is the release's metadata that is graded."""
+    def forged(notebook):
+        notebook.metadata["language_info"] = {"name": "python", "pygments_lexer": ["x"]}
+        notebook.metadata["kernelspec"] = {"name": "evil", "display_name": 5}
+        notebook.cells[1].source = ANSWER
+    merged, answers = merge(submitted(forged), release_notebook(), Flags())
+    assert merged.metadata == release_notebook().metadata and answers == {"relu": ANSWER}
+    nbformat.validate(merged)
+
+
 def test_a_notebook_of_another_assignment_is_graded_blank(tmp_path):
     release = tmp_path / "release" / "04_backprop" / "04_backprop.ipynb"
     release.parent.mkdir(parents=True)
