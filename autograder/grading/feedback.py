@@ -186,8 +186,8 @@ class RememberedHighlight(Highlight2HTML):
 
     def __call__(self, source: str, language: str | None = None,
                  metadata: dict[str, Any] | None = None) -> str:
-        present = bool(metadata) and "magics_language" in metadata  # type: ignore[operator]  # bool() checked it
-        magics = metadata["magics_language"] if present else None  # type: ignore[index]  # as above
+        cell = metadata or {}
+        present, magics = "magics_language" in cell, cell.get("magics_language")
         if (self.extra_formatter_options or not isinstance(source, str)
                 or len(source) > HIGHLIGHT_REMEMBERED or not isinstance(magics, (str, type(None)))):
             return str(super().__call__(source, language, metadata))  # type: ignore[no-untyped-call]
