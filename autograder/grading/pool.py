@@ -422,12 +422,13 @@ def unlisted_data(manifest: dict[str, Any], assignment: str) -> str | None:
     then neither made nor checked it), in words; None. Checked here, where the checks are
     imported anyway."""
     from autograder.student.components import data_needed
-    listed = [a.get("data", []) for a in manifest.get("assignments", []) if a["name"] == assignment]
-    missing = sorted(data_needed(assignment) - set(listed[0])) if listed else []
-    if not missing:
+    listed = next((set(a.get("data", [])) for a in manifest.get("assignments", [])
+                   if a["name"] == assignment), None)
+    missing = sorted(data_needed(assignment) - listed) if listed is not None else []
+    if listed is None or not missing:
         return None
     return (f"its checks need {', '.join(missing)}, which course.toml's data for {assignment} "
-            f"leaves out: add it (data = {json.dumps(sorted(set(listed[0]) | set(missing)))}) and "
+            f"leaves out: add it (data = {json.dumps(sorted(listed | set(missing)))}) and "
             "grade again")
 
 

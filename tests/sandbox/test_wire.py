@@ -193,7 +193,6 @@ def test_a_structured_payloads_dtype_is_its_own():
     assert second.dtype.names == ("a", "b")
 
 
-
 def test_a_structured_payloads_padding_is_zeros_not_the_graders_old_memory():
     """Found by an outside review (it was so before the headers were remembered too):
     assigning a structured array copies its fields, not the padding between them, so an
@@ -206,6 +205,7 @@ def test_a_structured_payloads_padding_is_zeros_not_the_graders_old_memory():
         del secret  # freed: the next array may be made in its memory
         array = wire.read_payload(data)
         assert (array["a"] == 1).all() and b"\xab" not in array.tobytes()
+
 
 def test_student_calls_are_watched_by_one_torch_mode_class():
     """``TorchCalls`` made a new TorchFunctionMode subclass for every call of student
